@@ -1,0 +1,57 @@
+/* cli.c - shared CLI helpers: error reporting and exit codes in one place. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_error(const struct gs_error *err)
+{
+	char buf[1100];
+
+	fprintf(stderr, "gitsync: error: %s\n", gs_error_str(err, buf, sizeof(buf)));
+	return CLI_EXIT_ERROR;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "gitsync %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nrun 'gitsync %s --help' for usage\n", cmd);
+	return CLI_EXIT_USAGE;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	}
+	return false;
+}
+
+bool cli_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (nc && *nc)
+		return false;
+	return isatty(fileno(f));
+}
+
+int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("gitsync %s\n", GITSYNC_VERSION);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,47 @@
+/* mf-patch.h - JSON patch (RFC 6902), JSON merge patch (RFC 7386) and
+ * Kubernetes strategic merge patch.
+ *
+ * All functions modify `target` in place; on error the target is left
+ * unchanged (they work on a copy and swap).  The patch is borrowed.
+ */
+#ifndef MF_PATCH_H
+#define MF_PATCH_H
+
+#include <stdbool.h>
+
+#include "gs-error.h"
+#include "mf-node.h"
+
+/* RFC 6902: patch is a sequence of operations {op, path, value, from}.
+ * Errors name the operation index and path (GS_EINVAL, GS_ENOTFOUND). */
+int mf_patch_json6902(struct mf_node *target, const struct mf_node *patch, struct gs_error *err);
+
+/* RFC 7386 merge patch: null deletes, maps merge, everything else replaces. */
+int mf_patch_merge(struct mf_node *target, const struct mf_node *patch, struct gs_error *err);
+
+/* Strategic merge schema lookup: for a list at `path` (keys from the object
+ * root, e.g. {"spec","template","spec","containers"}) in an object of
+ * group/kind, give the merge key(s) and strategy.  Built-in table for core,
+ * apps, batch, networking, rbac, policy, autoscaling kinds; custom resources
+ * have none (lists replace).  Callers (kustomize openapi fields) may add
+ * entries through an mf_smp_schema. */
+struct mf_smp_schema;
+struct mf_smp_schema *mf_smp_schema_new(void);  /* built-in table only */
+void mf_smp_schema_free(struct mf_smp_schema *s);
+/* Add a merge key for a list field of a kind, path given with '/' separators
+ * relative to the object root, e.g. ("example.com", "MyKind", "spec/items", "name"). */
+void mf_smp_schema_add(struct mf_smp_schema *s, const char *group, const char *kind,
+		       const char *path, const char *merge_key);
+
+/* Strategic merge patch of an object of the given group/kind (both may be
+ * NULL: read from target).  schema may be NULL for the built-in table.
+ * Supports $patch: replace|delete|merge, $deleteFromPrimitiveList/<field>,
+ * $setElementOrder/<field>, $retainKeys.  A patch value null deletes. */
+int mf_patch_strategic(struct mf_node *target, const struct mf_node *patch,
+		       const struct mf_smp_schema *schema, struct gs_error *err);
+
+/* Parse a JSON pointer / RFC 6902 path ("/a/b~1c/0") into owned segments. */
+int mf_json_pointer_split(char ***segs_out, size_t *n_out, const char *ptr, struct gs_error *err);
+void mf_json_pointer_free(char **segs, size_t n);
+
+#endif

@@ -1,0 +1,54 @@
+/* mf-yaml.h - YAML (and JSON) stream in, YAML out.
+ *
+ * Parsing resolves scalars like sigs.k8s.io/yaml does (YAML 1.1 booleans,
+ * ints/floats/strings, null), resolves anchors and aliases under an expansion
+ * limit, and records file:line of every node.  Empty and comments-only
+ * documents are skipped.  Not thread-safe per call; no globals.
+ */
+#ifndef MF_YAML_H
+#define MF_YAML_H
+
+#include <stddef.h>
+
+#include "gs-buf.h"
+#include "gs-error.h"
+#include "mf-node.h"
+
+struct mf_yaml_limits {
+	size_t max_doc_bytes;    /* whole input; 0 = default 64 MiB */
+	unsigned max_depth;      /* nesting depth; 0 = default 200 */
+	size_t max_alias_nodes;  /* nodes produced by alias expansion; 0 = default 1,000,000 */
+	size_t max_scalar_bytes; /* one scalar; 0 = default 16 MiB */
+};
+
+/* A parsed stream: docs[i] owned by the stream. */
+struct mf_docs {
+	struct mf_node **docs;
+	size_t n, alloc;
+};
+#define MF_DOCS_INIT { NULL, 0, 0 }
+void mf_docs_release(struct mf_docs *docs); /* frees every doc */
+/* Remove doc i and return it owned. */
+struct mf_node *mf_docs_take(struct mf_docs *docs, size_t i);
+
+/* Parse a YAML (or JSON, YAML being its superset) stream.  file is borrowed
+ * and must outlive the nodes (it is stored in every mf_pos).  limits may be
+ * NULL for the defaults.  Appends documents to out; on error out is
+ * left unchanged.
+ * Errors: GS_EINVAL (syntax, with file:line), GS_ELIMIT. */
+int mf_yaml_parse(struct mf_docs *out, const char *buf, size_t len, const char *file,
+		  const struct mf_yaml_limits *limits, struct gs_error *err);
+
+enum mf_emit_flags {
+	MF_EMIT_SORT_KEYS = 1 << 0, /* sort map keys (kubectl kustomize does) */
+};
+
+/* Append n as one YAML document (no leading "---") in kubectl's layout:
+ * 2-space indent, block style, sequences not indented under their key,
+ * strings quoted only when needed to read back identical, multi-line strings
+ * as literal blocks. */
+int mf_yaml_emit(struct gs_buf *out, const struct mf_node *n, unsigned flags);
+/* Emit documents separated by "---\n" like kubectl kustomize. */
+int mf_yaml_emit_docs(struct gs_buf *out, struct mf_node *const *docs, size_t n, unsigned flags);
+
+#endif

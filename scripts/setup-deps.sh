@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages gitsync's build and tests need.  Idempotent:
+# does nothing when every package is already installed.  Needs root (or sudo).
+set -euo pipefail
+pkgs=(
+  build-essential meson ninja-build pkg-config clang
+  libgit2-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libmicrohttpd-dev libssl-dev
+  libcmocka-dev
+  python3 python3-yaml git curl unzip openssl ca-certificates
+)
+# node/npm may come from outside Debian (the machine image ships its own).
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
