@@ -1,0 +1,129 @@
+/* gitsrc.h - Git sources through libgit2: a cache of bare clones, cheap
+ * "is there a new commit?" checks, and clean exports of a commit's tree.
+ *
+ * Layout of the cache directory (created on demand):
+ *   repos/<key>.git    bare clone of one remote (key = SHA-256 of the URL
+ *                      without credentials), fetched, never checked out
+ *   repos/<key>.lock   flock(2) held while fetching, so the agent and a CLI
+ *                      sharing a cache never fetch one repo at once
+ *   trees/<sha>/       the tree of commit <sha>, written once (files read-only)
+ *                      and renamed into place, so a tree that exists is complete
+ *
+ * Rendering always reads trees/<sha>, never a working copy: nobody can dirty
+ * it, and two apps at the same commit share one export.
+ *
+ * Credentials are borrowed from the caller for the duration of one call and
+ * are never copied into error messages: URLs in messages are redacted
+ * (gitsrc_url_redact) and libgit2 only ever sees the URL without its password.
+ *
+ * Errors: GS_ENET (repository unreachable or not a repository), GS_EAUTH
+ * (credentials missing or refused, TLS or SSH host verification failed),
+ * GS_ENOTFOUND (revision or path does not exist), GS_ELIMIT (export too
+ * large), GS_EIO (cache directory), GS_ERR otherwise.
+ *
+ * A struct gitsrc is not thread-safe; use one per thread (they may share a
+ * cache directory: fetches are serialised by the lock file).
+ */
+#ifndef GS_GITSRC_H
+#define GS_GITSRC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gs-error.h"
+
+struct gitsrc;
+
+/* How to authenticate to a remote and verify it.  Every pointer is borrowed
+ * and may be NULL.  The all-NULL/false value is "anonymous, verify hosts". */
+struct gitsrc_auth {
+	const char *username;   /* HTTP basic or SSH user; default: from the URL, else "git" */
+	const char *password;   /* HTTP basic password, or a token (forges take it as password) */
+	const char *ssh_key;    /* SSH private key text (OpenSSH or PEM) */
+	const char *ssh_key_file;
+	const char *ssh_passphrase;
+	const char *known_hosts;      /* known_hosts text; NULL: read known_hosts_file */
+	const char *known_hosts_file; /* NULL: $HOME/.ssh/known_hosts */
+	bool insecure_ignore_host_key;
+	const char *ca_bundle;  /* PEM certificates to trust for HTTPS (in addition to the system's) */
+	const char *ca_file;    /* same, from a file */
+	bool insecure_skip_tls_verify;
+};
+
+/* Open (creating if needed) the cache at cache_dir.  Initialises libgit2
+ * (reference-counted; gitsrc_free shuts it down).  *out owned by the caller. */
+int gitsrc_new(struct gitsrc **out, const char *cache_dir, struct gs_error *err);
+void gitsrc_free(struct gitsrc *src); /* NULL is a no-op */
+
+/* The cache directory (borrowed from src). */
+const char *gitsrc_cache_dir(const struct gitsrc *src);
+
+/* A revision resolved to a commit. */
+struct gitsrc_rev {
+	char sha[41];  /* full commit id, lower-case hex */
+	char ref[256]; /* "refs/heads/main", "refs/tags/v1"; "" when given as a commit id */
+};
+
+/* ls-remote: connect, list the remote's refs and resolve revision (a branch,
+ * a tag, a full ref name, "HEAD" or NULL/"" for the remote's default branch)
+ * without fetching anything.  A full 40-hex commit id that is not a ref name
+ * is returned as is (the remote does not advertise commits).  An abbreviated
+ * id cannot be resolved remotely: GS_ENOTFOUND.  url may carry credentials
+ * (https://user:token@host/...); they are used, never printed. */
+int gitsrc_ls_remote(struct gitsrc_rev *out, struct gitsrc *src, const char *url,
+		     const char *revision, const struct gitsrc_auth *auth, struct gs_error *err);
+
+enum gitsrc_get_flags {
+	GITSRC_FETCH_ALWAYS = 1 << 0, /* fetch even when the commit is already cached */
+	GITSRC_NO_EXPORT = 1 << 1,    /* resolve (and fetch) only */
+};
+
+struct gitsrc_result {
+	struct gitsrc_rev rev;
+	char *dir;           /* owned: <cache>/trees/<sha>, NULL with GITSRC_NO_EXPORT */
+	bool fetched;        /* objects were downloaded */
+	bool exported;       /* the tree was written now (false: reused) */
+	bool force_pushed;   /* the branch moved to a commit that does not descend from before */
+	char previous_sha[41]; /* the branch's commit before this call ("" when unknown) */
+};
+#define GITSRC_RESULT_INIT { { "", "" }, NULL, false, false, false, "" }
+void gitsrc_result_release(struct gitsrc_result *res);
+
+/* The whole source step: ls-remote, fetch only when the commit is not cached
+ * yet (cloning on first use), resolve revision (as gitsrc_ls_remote, plus
+ * abbreviated ids and any commit reachable from the fetched refs), and export
+ * the commit's tree.  A force-pushed branch is not an error: it is reported
+ * in res->force_pushed so the caller can record it.  On error res is left
+ * with no owned memory. */
+int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
+	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
+	       struct gs_error *err);
+
+/* Export the tree of a cached commit to <cache>/trees/<sha> (reused when
+ * present).  *dir_out owned.  GS_ENOTFOUND when the commit is not cached. */
+int gitsrc_export(char **dir_out, struct gitsrc *src, const char *url, const char *sha,
+		  struct gs_error *err);
+
+/* Commit metadata from the cache (after gitsrc_get). */
+struct gitsrc_commit {
+	char sha[41];
+	char *summary; /* owned: first line of the message */
+	char *author;  /* owned: "Name <email>" */
+	long long time; /* commit time, seconds since the epoch */
+};
+#define GITSRC_COMMIT_INIT { "", NULL, NULL, 0 }
+int gitsrc_commit_info(struct gitsrc_commit *out, struct gitsrc *src, const char *url,
+		       const char *sha, struct gs_error *err);
+void gitsrc_commit_release(struct gitsrc_commit *c);
+
+/* Limits on one export (defaults: 1 GiB, 200,000 files).  0 keeps the default. */
+void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files);
+
+/* The URL with any password replaced by "***" (owned).  Use it for every
+ * message and log line that names a repository. */
+char *gitsrc_url_redact(const char *url);
+
+/* True for a 40-hex commit id. */
+bool gitsrc_is_sha(const char *s);
+
+#endif

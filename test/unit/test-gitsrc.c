@@ -1,0 +1,523 @@
+/* test-gitsrc.c - the Git source cache against fixture repositories built
+ * at test time with libgit2 in mkdtemp directories. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "gitsrc/gitsrc-private.h"
+#include "gitsrc/gitsrc.h"
+#include "gs-alloc.h"
+#include "gs-buf.h"
+
+struct fixture {
+	char root[64];
+	char *origin;  /* bare repository path */
+	char *cache;
+	git_repository *repo;
+	struct gitsrc *src;
+};
+
+struct file {
+	const char *path;
+	const char *content;
+	unsigned mode; /* 0 = regular */
+};
+
+/* Commit files (replacing the whole tree) on refs/heads/<branch>; parent is
+ * the branch's current commit unless orphan.  Returns the commit id. */
+static git_oid commit_files(git_repository *repo, const char *branch, const struct file *files,
+			    size_t n, const char *message, bool orphan)
+{
+	git_index *idx = NULL;
+	git_oid tree_oid, commit_oid, parent_oid;
+	git_tree *tree = NULL;
+	git_commit *parent = NULL;
+	git_signature *sig = NULL;
+	char ref[128];
+	size_t i;
+
+	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+	assert_int_equal(git_index_new(&idx), 0);
+	for (i = 0; i < n; i++) {
+		git_index_entry e;
+
+		memset(&e, 0, sizeof(e));
+		e.path = files[i].path;
+		e.mode = files[i].mode ? files[i].mode : GIT_FILEMODE_BLOB;
+		assert_int_equal(git_blob_create_from_buffer(&e.id, repo, files[i].content,
+							     strlen(files[i].content)), 0);
+		assert_int_equal(git_index_add(idx, &e), 0);
+	}
+	assert_int_equal(git_index_write_tree_to(&tree_oid, idx, repo), 0);
+	assert_int_equal(git_tree_lookup(&tree, repo, &tree_oid), 0);
+	assert_int_equal(git_signature_new(&sig, "Test", "test@example.com", 1700000000, 0), 0);
+	if (!orphan && git_reference_name_to_id(&parent_oid, repo, ref) == 0)
+		assert_int_equal(git_commit_lookup(&parent, repo, &parent_oid), 0);
+	if (orphan) {
+		/* a force-push: move the branch to an unrelated commit */
+		assert_int_equal(git_commit_create_v(&commit_oid, repo, NULL, sig, sig, NULL, message,
+						     tree, 0), 0);
+		git_reference *r = NULL;
+		assert_int_equal(git_reference_create(&r, repo, ref, &commit_oid, 1, "force"), 0);
+		git_reference_free(r);
+	} else {
+		assert_int_equal(git_commit_create_v(&commit_oid, repo, ref, sig, sig, NULL, message,
+						     tree, parent ? 1 : 0, parent), 0);
+	}
+	git_commit_free(parent);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_index_free(idx);
+	return commit_oid;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static const struct file base_files[] = {
+	{ "kustomization.yaml", "resources:\n- cm.yaml\n", 0 },
+	{ "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\ndata:\n  k: v1\n", 0 },
+	{ "sub/dir/deep.yaml", "a: 1\n", 0 },
+	{ "run.sh", "#!/bin/sh\n", GIT_FILEMODE_BLOB_EXECUTABLE },
+	{ "sub/link.yaml", "dir/deep.yaml", GIT_FILEMODE_LINK },
+	{ "sub/escape.yaml", "../../../etc/passwd", GIT_FILEMODE_LINK },
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = gs_calloc(1, sizeof(*f));
+	struct gs_error err = GS_ERROR_INIT;
+	git_repository *repo = NULL;
+
+	git_libgit2_init();
+	snprintf(f->root, sizeof(f->root), "/tmp/gs-gitsrc-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	f->origin = gs_asprintf("%s/origin.git", f->root);
+	f->cache = gs_asprintf("%s/cache", f->root);
+	assert_int_equal(git_repository_init(&repo, f->origin, 1), 0);
+	/* the remote's HEAD names main, as a forge's default branch */
+	assert_int_equal(git_repository_set_head(repo, "refs/heads/main"), 0);
+	commit_files(repo, "main", base_files, sizeof(base_files) / sizeof(base_files[0]),
+		     "first", false);
+	f->repo = repo;
+	assert_int_equal(gitsrc_new(&f->src, f->cache, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	gitsrc_free(f->src);
+	git_repository_free(f->repo);
+	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->origin);
+	free(f->cache);
+	free(f);
+	git_libgit2_shutdown();
+	return 0;
+}
+
+static char *slurp(const char *dir, const char *rel)
+{
+	struct gs_buf b = GS_BUF_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *path = gs_asprintf("%s/%s", dir, rel);
+
+	if (gs_buf_read_file(&b, path, &err) < 0) {
+		free(path);
+		gs_buf_release(&b);
+		return NULL;
+	}
+	free(path);
+	return gs_buf_detach(&b, NULL);
+}
+
+static void head_sha(char out[41], git_repository *repo, const char *ref)
+{
+	git_oid oid;
+
+	assert_int_equal(git_reference_name_to_id(&oid, repo, ref), 0);
+	git_oid_tostr(out, 41, &oid);
+}
+
+static void test_gitsrc__clones_and_exports_a_clean_read_only_tree(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char sha[41], *s;
+	struct stat st;
+	char *p;
+
+	head_sha(sha, f->repo, "refs/heads/main");
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_string_equal(res.rev.sha, sha);
+	assert_string_equal(res.rev.ref, "refs/heads/main");
+	assert_true(res.fetched);
+	assert_true(res.exported);
+	assert_false(res.force_pushed);
+	assert_non_null(strstr(res.dir, sha));
+
+	s = slurp(res.dir, "cm.yaml");
+	assert_non_null(s);
+	assert_non_null(strstr(s, "k: v1"));
+	free(s);
+	s = slurp(res.dir, "sub/dir/deep.yaml");
+	assert_string_equal(s, "a: 1\n");
+	free(s);
+	/* a link inside the tree is kept, one leading out of it is dropped */
+	s = slurp(res.dir, "sub/link.yaml");
+	assert_string_equal(s, "a: 1\n");
+	free(s);
+	p = gs_asprintf("%s/sub/escape.yaml", res.dir);
+	assert_int_equal(lstat(p, &st), -1);
+	free(p);
+	/* files are read-only, executables keep their bit, no .git anywhere */
+	p = gs_asprintf("%s/cm.yaml", res.dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0444);
+	free(p);
+	p = gs_asprintf("%s/run.sh", res.dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(st.st_mode & 0100);
+	free(p);
+	p = gs_asprintf("%s/.git", res.dir);
+	assert_int_equal(stat(p, &st), -1);
+	free(p);
+	gitsrc_result_release(&res);
+}
+
+static void test_gitsrc__unchanged_revision_is_not_fetched_again(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result a = GITSRC_RESULT_INIT, b = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+
+	assert_int_equal(gitsrc_get(&a, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_int_equal(gitsrc_get(&b, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_false(b.fetched);
+	assert_false(b.exported);
+	assert_string_equal(a.dir, b.dir);
+	assert_string_equal(a.rev.sha, b.rev.sha);
+	gitsrc_result_release(&a);
+	gitsrc_result_release(&b);
+}
+
+static void test_gitsrc__new_commit_is_seen_by_ls_remote_then_fetched(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result a = GITSRC_RESULT_INIT, b = GITSRC_RESULT_INIT;
+	struct gitsrc_rev rev;
+	struct gs_error err = GS_ERROR_INIT;
+	struct file changed[] = { { "cm.yaml", "kind: ConfigMap\ndata:\n  k: v2\n", 0 } };
+	char sha2[41], *s;
+	git_oid oid;
+
+	assert_int_equal(gitsrc_get(&a, f->src, f->origin, "main", NULL, 0, &err), 0);
+	oid = commit_files(f->repo, "main", changed, 1, "second", false);
+	git_oid_tostr(sha2, sizeof(sha2), &oid);
+
+	assert_int_equal(gitsrc_ls_remote(&rev, f->src, f->origin, "main", NULL, &err), 0);
+	assert_string_equal(rev.sha, sha2);
+
+	assert_int_equal(gitsrc_get(&b, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_true(b.fetched);
+	assert_true(b.exported);
+	assert_false(b.force_pushed);
+	assert_string_equal(b.previous_sha, a.rev.sha);
+	assert_string_equal(b.rev.sha, sha2);
+	assert_string_not_equal(a.dir, b.dir);
+	s = slurp(b.dir, "cm.yaml");
+	assert_non_null(strstr(s, "k: v2"));
+	free(s);
+	/* the tree is replaced, not merged: the old files are gone there */
+	s = slurp(b.dir, "kustomization.yaml");
+	assert_null(s);
+	/* and the old export is untouched */
+	s = slurp(a.dir, "cm.yaml");
+	assert_non_null(strstr(s, "k: v1"));
+	free(s);
+	gitsrc_result_release(&a);
+	gitsrc_result_release(&b);
+}
+
+static void test_gitsrc__resolves_head_tags_and_commit_ids(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char first[41], second[41], abbrev[9], upper[41];
+	struct file changed[] = { { "cm.yaml", "x: 2\n", 0 } };
+	git_object *target = NULL;
+	git_signature *sig = NULL;
+	git_oid oid, tag_oid;
+	size_t i;
+
+	head_sha(first, f->repo, "refs/heads/main");
+	assert_int_equal(git_revparse_single(&target, f->repo, "main"), 0);
+	assert_int_equal(git_signature_new(&sig, "T", "t@example.com", 1700000000, 0), 0);
+	assert_int_equal(git_tag_create(&tag_oid, f->repo, "v1.0", target, sig, "release", 0), 0);
+	assert_int_equal(git_tag_create_lightweight(&tag_oid, f->repo, "light", target, 0), 0);
+	git_signature_free(sig);
+	git_object_free(target);
+	oid = commit_files(f->repo, "main", changed, 1, "second", false);
+	git_oid_tostr(second, sizeof(second), &oid);
+
+	/* default: the remote's HEAD */
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, NULL, NULL, 0, &err), 0);
+	assert_string_equal(res.rev.sha, second);
+	assert_string_equal(res.rev.ref, "refs/heads/main");
+	gitsrc_result_release(&res);
+	/* an annotated tag resolves to its commit, not to the tag object */
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "v1.0", NULL, 0, &err), 0);
+	assert_string_equal(res.rev.sha, first);
+	assert_string_equal(res.rev.ref, "refs/tags/v1.0");
+	gitsrc_result_release(&res);
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "light", NULL, 0, &err), 0);
+	assert_string_equal(res.rev.sha, first);
+	gitsrc_result_release(&res);
+	/* a full commit id, in any case, and an abbreviated one */
+	for (i = 0; i < 41; i++)
+		upper[i] = (char)((first[i] >= 'a' && first[i] <= 'f') ? first[i] - 32 : first[i]);
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, upper, NULL, 0, &err), 0);
+	assert_string_equal(res.rev.sha, first);
+	assert_string_equal(res.rev.ref, "");
+	gitsrc_result_release(&res);
+	memcpy(abbrev, first, 8);
+	abbrev[8] = '\0';
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, abbrev, NULL, 0, &err), 0);
+	assert_string_equal(res.rev.sha, first);
+	gitsrc_result_release(&res);
+	/* file:// works like a path */
+	{
+		char *url = gs_asprintf("file://%s", f->origin);
+
+		assert_int_equal(gitsrc_get(&res, f->src, url, "refs/heads/main", NULL, 0, &err), 0);
+		assert_string_equal(res.rev.sha, second);
+		gitsrc_result_release(&res);
+		free(url);
+	}
+}
+
+static void test_gitsrc__missing_revision_is_a_clear_not_found(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gitsrc_rev rev;
+	struct gs_error err = GS_ERROR_INIT;
+
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "no-such-branch", NULL, 0, &err),
+			 GS_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "revision 'no-such-branch' not found"));
+	assert_null(res.dir);
+	gs_error_clear(&err);
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin,
+				    "0123456789012345678901234567890123456789", NULL, 0, &err),
+			 GS_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "commit 0123456789012345678901234567890123456789 not found"));
+	gs_error_clear(&err);
+	assert_int_equal(gitsrc_ls_remote(&rev, f->src, f->origin, "nope", NULL, &err),
+			 GS_ENOTFOUND);
+}
+
+static void test_gitsrc__unreachable_repository_is_a_network_error(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *missing = gs_asprintf("%s/does-not-exist.git", f->root);
+
+	assert_int_equal(gitsrc_get(&res, f->src, missing, "main", NULL, 0, &err), GS_ENET);
+	assert_non_null(strstr(err.msg, "cannot reach repository"));
+	assert_non_null(strstr(err.msg, "does-not-exist.git"));
+	free(missing);
+}
+
+static void test_gitsrc__credentials_never_appear_in_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gitsrc_auth auth = { .password = "hunter2-token" };
+	struct gs_error err = GS_ERROR_INIT;
+	char buf[1200];
+
+	/* port 1 on loopback: refused at once */
+	assert_true(gitsrc_get(&res, f->src, "http://alice:s3cr%40t@127.0.0.1:1/repo.git", "main",
+			       NULL, 0, &err) < 0);
+	gs_error_str(&err, buf, sizeof(buf));
+	assert_null(strstr(buf, "s3cr"));
+	assert_non_null(strstr(buf, "127.0.0.1:1"));
+	gs_error_clear(&err);
+	assert_true(gitsrc_get(&res, f->src, "http://127.0.0.1:1/repo.git", "main", &auth, 0,
+			       &err) < 0);
+	gs_error_str(&err, buf, sizeof(buf));
+	assert_null(strstr(buf, "hunter2"));
+}
+
+static void test_gitsrc__force_push_is_reported(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result a = GITSRC_RESULT_INIT, b = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct file rewritten[] = { { "cm.yaml", "rewritten: true\n", 0 } };
+
+	assert_int_equal(gitsrc_get(&a, f->src, f->origin, "main", NULL, 0, &err), 0);
+	commit_files(f->repo, "main", rewritten, 1, "rewritten history", true);
+	assert_int_equal(gitsrc_get(&b, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_true(b.force_pushed);
+	assert_string_equal(b.previous_sha, a.rev.sha);
+	assert_string_not_equal(b.rev.sha, a.rev.sha);
+	gitsrc_result_release(&a);
+	gitsrc_result_release(&b);
+}
+
+static void test_gitsrc__export_limits_leave_nothing_behind(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *trees = gs_asprintf("%s/trees", f->cache);
+	struct stat st;
+	int entries = 0;
+	char cmd[300];
+	FILE *p;
+
+	gitsrc_set_export_limits(f->src, 0, 2);
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "main", NULL, 0, &err), GS_ELIMIT);
+	assert_non_null(strstr(err.msg, "more than 2 files"));
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", trees);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &entries), 1);
+	pclose(p);
+	assert_int_equal(entries, 0);
+	assert_int_equal(stat(trees, &st), 0);
+	free(trees);
+}
+
+static void test_gitsrc__url_parse_and_redact(void **state)
+{
+	struct gitsrc_url u = GITSRC_URL_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *r;
+
+	(void)state;
+	assert_int_equal(gitsrc_url_parse(&u, "https://bob:p%40ss@git.example.com:8443/x/y.git", &err), 0);
+	assert_string_equal(u.clean, "https://git.example.com:8443/x/y.git");
+	assert_string_equal(u.username, "bob");
+	assert_string_equal(u.password, "p@ss");
+	assert_string_equal(u.host, "git.example.com");
+	assert_int_equal(u.port, 8443);
+	gitsrc_url_release(&u);
+	assert_int_equal(gitsrc_url_parse(&u, "git@github.com:org/repo.git", &err), 0);
+	assert_string_equal(u.host, "github.com");
+	assert_string_equal(u.username, "git");
+	assert_false(u.local);
+	gitsrc_url_release(&u);
+	assert_int_equal(gitsrc_url_parse(&u, "ssh://git@[::1]:2222/r.git", &err), 0);
+	assert_string_equal(u.clean, "ssh://git@[::1]:2222/r.git");
+	assert_int_equal(u.port, 2222);
+	gitsrc_url_release(&u);
+	assert_int_equal(gitsrc_url_parse(&u, "/srv/git/r.git", &err), 0);
+	assert_true(u.local);
+	gitsrc_url_release(&u);
+	assert_int_equal(gitsrc_url_parse(&u, "ftp://h/r", &err), GS_EINVAL);
+
+	r = gitsrc_url_redact("https://deploy:glpat-XYZ@gitlab.com/g/r.git");
+	assert_string_equal(r, "https://deploy:***@gitlab.com/g/r.git");
+	free(r);
+	r = gitsrc_url_redact("https://gitlab.com/g/r.git");
+	assert_string_equal(r, "https://gitlab.com/g/r.git");
+	free(r);
+	assert_true(gitsrc_is_sha("90ad8c7aed92c6430bcb36ab23228a2d57c2715d"));
+	assert_false(gitsrc_is_sha("90ad8c7"));
+}
+
+static char *b64(const unsigned char *d, size_t n)
+{
+	char *out = gs_malloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, d, (int)n);
+	return out;
+}
+
+static void test_gitsrc__known_hosts_match_mismatch_hashed_and_ports(void **state)
+{
+	const unsigned char key[] = "\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20"
+				    "0123456789abcdef0123456789abcdef";
+	const unsigned char other[] = "\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20"
+				      "ffffffffffffffffffffffffffffffff";
+	size_t klen = sizeof(key) - 1;
+	char *kb = b64(key, klen), *ob = b64(other, klen);
+	unsigned char salt[20] = "saltsaltsaltsaltsalt", mac[64];
+	unsigned int mac_len = 0;
+	char *sb, *hb, *kh;
+
+	(void)state;
+	HMAC(EVP_sha1(), salt, 20, (const unsigned char *)"hashed.example", 14, mac, &mac_len);
+	sb = b64(salt, 20);
+	hb = b64(mac, mac_len);
+	kh = gs_asprintf("# comment\n"
+			 "git.example.com,10.0.0.1 ssh-ed25519 %s\n"
+			 "changed.example ssh-ed25519 %s\n"
+			 "[port.example]:2222 ssh-ed25519 %s comment\n"
+			 "|1|%s|%s ssh-ed25519 %s\n"
+			 "@revoked revoked.example ssh-ed25519 %s\n"
+			 "revoked.example ssh-ed25519 %s\n",
+			 kb, ob, kb, sb, hb, kb, kb, kb);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "git.example.com", 0, key, klen), 1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "GIT.example.com", 22, key, klen), 1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "10.0.0.1", 0, key, klen), 1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "changed.example", 0, key, klen), -1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "unknown.example", 0, key, klen), 0);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "port.example", 2222, key, klen), 1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "port.example", 22, key, klen), 0);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "hashed.example", 0, key, klen), 1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "hashed.example", 0, other, klen), -1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "revoked.example", 0, key, klen), -1);
+	assert_int_equal(gitsrc_known_hosts_check(NULL, "git.example.com", 0, key, klen), 0);
+	free(kb);
+	free(ob);
+	free(sb);
+	free(hb);
+	free(kh);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_gitsrc__clones_and_exports_a_clean_read_only_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__unchanged_revision_is_not_fetched_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__new_commit_is_seen_by_ls_remote_then_fetched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__resolves_head_tags_and_commit_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__missing_revision_is_a_clear_not_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__unreachable_repository_is_a_network_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__credentials_never_appear_in_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__force_push_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__export_limits_leave_nothing_behind, setup, teardown),
+		cmocka_unit_test(test_gitsrc__url_parse_and_redact),
+		cmocka_unit_test(test_gitsrc__known_hosts_match_mismatch_hashed_and_ports),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
