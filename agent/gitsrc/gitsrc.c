@@ -48,8 +48,9 @@ struct remote_ctx {
 static const struct gitsrc_auth no_auth;
 
 /* Branches as remote-tracking refs (the force-push check reads them), tags as tags. */
-static char *fetch_refspec_strs[] = { "+refs/heads/*:refs/remotes/origin/*",
-				      "+refs/tags/*:refs/tags/*" };
+static char refspec_heads[] = "+refs/heads/*:refs/remotes/origin/*";
+static char refspec_tags[] = "+refs/tags/*:refs/tags/*";
+static char *fetch_refspec_strs[] = { refspec_heads, refspec_tags };
 static const git_strarray fetch_refspecs = { fetch_refspec_strs, 2 };
 
 static int git_fail(struct gs_error *err, int code, struct remote_ctx *rc, const char *what)
