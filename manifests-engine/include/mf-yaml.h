@@ -19,6 +19,7 @@ struct mf_yaml_limits {
 	unsigned max_depth;      /* nesting depth; 0 = default 200 */
 	size_t max_alias_nodes;  /* nodes produced by alias expansion; 0 = default 1,000,000 */
 	size_t max_scalar_bytes; /* one scalar; 0 = default 16 MiB */
+	size_t max_alias_bytes;  /* scalar bytes copied by alias expansion; 0 = default 256 MiB */
 };
 
 /* A parsed stream: docs[i] owned by the stream. */

@@ -1,0 +1,616 @@
+/* mf-yaml-emit.c - mf_node trees to YAML in kubectl's layout (see mf-yaml.h).
+ *
+ * Written directly rather than through libyaml's emitter so the layout is
+ * exactly go-yaml v2's (what `kubectl get -o yaml` and `kubectl kustomize`
+ * print): sequences not indented under their key, `{}`/`[]` for empty
+ * containers, literal blocks for multi-line strings.  Scalar styles follow
+ * go-yaml's encoder plus libyaml's yaml_emitter_analyze_scalar(), which
+ * go-yaml ports line by line:
+ *   - a string that would read back as something else (true, 123, null, "",
+ *     a timestamp, "1:20", "<<") is double-quoted;
+ *   - a string containing "\n" is a literal block when the content allows;
+ *   - otherwise plain, unless an indicator or leading/trailing space forbids
+ *     it: then single-quoted, or double-quoted when escapes are needed.
+ * Lines are never folded (long strings stay on one line).
+ */
+#include "mf-yaml.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gs-alloc.h"
+#include "mf-yaml-private.h"
+
+/* libyaml's limit for an implicit ("simple") key; longer keys use "? ". */
+#define SIMPLE_KEY_MAX 128
+
+enum style { STYLE_PLAIN, STYLE_SINGLE, STYLE_DOUBLE, STYLE_LITERAL };
+
+enum place {
+	PLACE_TOP,     /* document root */
+	PLACE_MAPVAL,  /* right after "key:" */
+	PLACE_SEQITEM, /* right after "- " */
+};
+
+struct emitter {
+	struct gs_buf *out;
+	unsigned flags;
+	int ret; /* first error (GS_ELIMIT from a capped buffer) */
+};
+
+static void put(struct emitter *e, const char *s, size_t len)
+{
+	if (!e->ret)
+		e->ret = gs_buf_add(e->out, s, len);
+}
+
+static void indent(struct emitter *e, unsigned n)
+{
+	static const char spaces[] = "                                                                ";
+
+	while (n > sizeof(spaces) - 1) {
+		put(e, spaces, sizeof(spaces) - 1);
+		n -= (unsigned)(sizeof(spaces) - 1);
+	}
+	put(e, spaces, n);
+}
+
+/* One UTF-8 character at s[i]: its code point and width; invalid bytes are
+ * returned as themselves with width 1 (they get escaped). */
+static unsigned utf8_next(const unsigned char *s, size_t len, size_t i, unsigned *width)
+{
+	unsigned c = s[i], need, cp, k;
+
+	if (c < 0x80) {
+		*width = 1;
+		return c;
+	}
+	if ((c & 0xE0) == 0xC0) {
+		need = 1;
+		cp = c & 0x1F;
+	} else if ((c & 0xF0) == 0xE0) {
+		need = 2;
+		cp = c & 0x0F;
+	} else if ((c & 0xF8) == 0xF0) {
+		need = 3;
+		cp = c & 0x07;
+	} else {
+		*width = 1;
+		return c;
+	}
+	for (k = 1; k <= need; k++) {
+		if (i + k >= len || (s[i + k] & 0xC0) != 0x80) {
+			*width = 1;
+			return c;
+		}
+		cp = (cp << 6) | (s[i + k] & 0x3F);
+	}
+	*width = need + 1;
+	return cp;
+}
+
+/* libyaml's IS_PRINTABLE, on code points. */
+static bool printable(unsigned c)
+{
+	return c == 0x0A || (c >= 0x20 && c <= 0x7E) || (c >= 0xA0 && c <= 0xD7FF) ||
+	       (c >= 0xE000 && c <= 0xFFFD && c != 0xFEFF);
+}
+
+static bool is_break(unsigned c)
+{
+	return c == '\r' || c == '\n' || c == 0x85 || c == 0x2028 || c == 0x2029;
+}
+
+static bool is_blankz(const unsigned char *s, size_t len, size_t i)
+{
+	if (i >= len)
+		return true;
+	return s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == '\0' ||
+	       (s[i] == 0xC2 && i + 1 < len && s[i + 1] == 0x85) ||
+	       (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 && (s[i + 2] & 0xFE) == 0xA8);
+}
+
+struct analysis {
+	bool multiline;
+	bool plain_allowed; /* block context */
+	bool single_allowed;
+	bool block_allowed; /* literal */
+	bool odd_breaks;    /* \r, NEL, LS, PS: neither literal nor single quotes keep them */
+};
+
+/* yaml_emitter_analyze_scalar() for block context. */
+static void analyze(const char *str, size_t len, struct analysis *a)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	bool flow_ind = false, block_ind = false, line_breaks = false, special = false;
+	bool leading_space = false, leading_break = false, trailing_space = false;
+	bool trailing_break = false, break_space = false, space_break = false;
+	bool prev_space = false, prev_break = false, preceded_ws = true, followed_ws;
+	size_t i = 0;
+	unsigned w;
+
+	memset(a, 0, sizeof(*a));
+	if (!len) {
+		a->plain_allowed = true; /* "" is quoted anyway: it reads as null */
+		a->single_allowed = true;
+		return;
+	}
+	if (len >= 3 && ((s[0] == '-' && s[1] == '-' && s[2] == '-') ||
+			 (s[0] == '.' && s[1] == '.' && s[2] == '.')))
+		flow_ind = block_ind = true;
+	utf8_next(s, len, 0, &w);
+	followed_ws = is_blankz(s, len, w);
+	while (i < len) {
+		unsigned c = utf8_next(s, len, i, &w);
+
+		if (i == 0) {
+			if (strchr("#,[]{}&*!|>'\"%@`", (int)c) && c) {
+				flow_ind = block_ind = true;
+			}
+			if (c == '?' || c == ':') {
+				flow_ind = true;
+				if (followed_ws)
+					block_ind = true;
+			}
+			if (c == '-' && followed_ws)
+				flow_ind = block_ind = true;
+		} else {
+			if (c && strchr(",?[]{}", (int)c))
+				flow_ind = true;
+			if (c == ':') {
+				flow_ind = true;
+				if (followed_ws)
+					block_ind = true;
+			}
+			if (c == '#' && preceded_ws)
+				flow_ind = block_ind = true;
+		}
+		if (!printable(c) || (w == 1 && c >= 0x80))
+			special = true;
+		if (is_break(c)) {
+			line_breaks = true;
+			if (c != '\n')
+				a->odd_breaks = true;
+		}
+		if (c == ' ') {
+			if (i == 0)
+				leading_space = true;
+			if (i + w == len)
+				trailing_space = true;
+			if (prev_break)
+				break_space = true;
+			prev_space = true;
+			prev_break = false;
+		} else if (is_break(c)) {
+			if (i == 0)
+				leading_break = true;
+			if (i + w == len)
+				trailing_break = true;
+			if (prev_space)
+				space_break = true;
+			prev_space = false;
+			prev_break = true;
+		} else {
+			prev_space = prev_break = false;
+		}
+		preceded_ws = c == ' ' || c == '\t' || is_break(c) || c == 0;
+		i += w;
+		if (i < len) {
+			unsigned w2;
+			utf8_next(s, len, i, &w2);
+			followed_ws = is_blankz(s, len, i + w2);
+		}
+	}
+	a->multiline = line_breaks;
+	a->plain_allowed = a->single_allowed = a->block_allowed = true;
+	if (leading_space || leading_break || trailing_space || trailing_break)
+		a->plain_allowed = false;
+	if (trailing_space)
+		a->block_allowed = false;
+	if (break_space)
+		a->plain_allowed = a->single_allowed = false;
+	if (space_break || special)
+		a->plain_allowed = a->single_allowed = a->block_allowed = false;
+	if (line_breaks)
+		a->plain_allowed = false;
+	if (block_ind)
+		a->plain_allowed = false;
+	(void)flow_ind; /* block context only: flow indicators do not matter */
+}
+
+/* go-yaml encoder's stringv() then libyaml's select_scalar_style(). */
+static enum style choose_style(const char *s, size_t len, bool key)
+{
+	struct analysis a;
+	bool has_nl = memchr(s, '\n', len) != NULL;
+	enum style st;
+
+	analyze(s, len, &a);
+	if (has_nl && !key)
+		st = STYLE_LITERAL;
+	else if (mf_yaml_resolve_plain(s, len, NULL) != MF_STR || mf_yaml_is_base60_float(s, len) ||
+		 mf_yaml_is_timestamp(s, len) || (len == 2 && !memcmp(s, "<<", 2)))
+		return STYLE_DOUBLE;
+	else
+		st = STYLE_PLAIN;
+	if (st == STYLE_PLAIN && !a.plain_allowed)
+		st = STYLE_SINGLE;
+	if (st == STYLE_SINGLE && (!a.single_allowed || a.multiline))
+		st = STYLE_DOUBLE; /* single quotes would fold the line breaks */
+	if (st == STYLE_LITERAL && (!a.block_allowed || key || a.odd_breaks))
+		st = STYLE_DOUBLE;
+	return st;
+}
+
+static void write_single(struct emitter *e, const char *s, size_t len)
+{
+	size_t i, start = 0;
+
+	put(e, "'", 1);
+	for (i = 0; i < len; i++)
+		if (s[i] == '\'') {
+			put(e, s + start, i + 1 - start);
+			put(e, "'", 1);
+			start = i + 1;
+		}
+	put(e, s + start, len - start);
+	put(e, "'", 1);
+}
+
+static void write_double(struct emitter *e, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0, start = 0;
+	unsigned w;
+
+	put(e, "\"", 1);
+	while (i < len) {
+		unsigned c = utf8_next(s, len, i, &w);
+		char esc[12];
+		size_t n = 0;
+		bool bad = w == 1 && c >= 0x80;
+
+		if (printable(c) && !bad && !is_break(c) && c != '"' && c != '\\') {
+			i += w;
+			continue;
+		}
+		put(e, str + start, i - start);
+		esc[n++] = '\\';
+		switch (c) {
+		case 0: esc[n++] = '0'; break;
+		case 0x07: esc[n++] = 'a'; break;
+		case 0x08: esc[n++] = 'b'; break;
+		case 0x09: esc[n++] = 't'; break;
+		case 0x0A: esc[n++] = 'n'; break;
+		case 0x0B: esc[n++] = 'v'; break;
+		case 0x0C: esc[n++] = 'f'; break;
+		case 0x0D: esc[n++] = 'r'; break;
+		case 0x1B: esc[n++] = 'e'; break;
+		case '"': esc[n++] = '"'; break;
+		case '\\': esc[n++] = '\\'; break;
+		case 0x85: esc[n++] = 'N'; break;
+		case 0xA0: esc[n++] = '_'; break;
+		case 0x2028: esc[n++] = 'L'; break;
+		case 0x2029: esc[n++] = 'P'; break;
+		default: {
+			/* a stray byte of invalid UTF-8 cannot be written back as a
+			 * byte; \xNN is the closest (it reads as U+00NN) */
+			int digits = c <= 0xFF ? 2 : c <= 0xFFFF ? 4 : 8;
+			esc[n++] = digits == 2 ? 'x' : digits == 4 ? 'u' : 'U';
+			while (digits--)
+				esc[n++] = hex[(c >> (4 * digits)) & 0xF];
+		}
+		}
+		put(e, esc, n);
+		i += w;
+		start = i;
+	}
+	put(e, str + start, len - start);
+	put(e, "\"", 1);
+}
+
+/* Block literal; content lines at `ind` spaces. */
+static void write_literal(struct emitter *e, const char *s, size_t len, unsigned ind)
+{
+	size_t i = 0;
+
+	put(e, "|", 1);
+	if (s[0] == ' ' || s[0] == '\n')
+		put(e, "2", 1); /* content starts with spaces: say how much is indentation */
+	if (s[len - 1] != '\n')
+		put(e, "-", 1);
+	else if (len == 1 || s[len - 2] == '\n')
+		put(e, "+", 1);
+	put(e, "\n", 1);
+	while (i < len) {
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - s) : len;
+
+		if (end > i) {
+			indent(e, ind);
+			put(e, s + i, end - i);
+		}
+		put(e, "\n", 1);
+		i = end + 1;
+	}
+}
+
+static void write_scalar_text(struct emitter *e, const char *s, size_t len, bool key,
+			      unsigned ind)
+{
+	switch (choose_style(s, len, key)) {
+	case STYLE_PLAIN:
+		put(e, s, len);
+		break;
+	case STYLE_SINGLE:
+		write_single(e, s, len);
+		break;
+	case STYLE_DOUBLE:
+		write_double(e, s, len);
+		break;
+	case STYLE_LITERAL:
+		write_literal(e, s, len, ind);
+		return; /* ends with its own newline */
+	}
+}
+
+/* ---- go-yaml v2 key order (keyList.Less): kubectl's sorted output ---- */
+
+static bool key_is_letter(unsigned c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0xAA;
+}
+
+static bool key_is_digit(unsigned c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Decode a key into code points (keys are short). */
+static size_t key_runes(const char *k, unsigned **out)
+{
+	const unsigned char *s = (const unsigned char *)k;
+	size_t len = strlen(k), i = 0, n = 0;
+	unsigned w, *r = gs_malloc((len + 1) * sizeof(*r));
+
+	while (i < len) {
+		r[n++] = utf8_next(s, len, i, &w);
+		i += w;
+	}
+	*out = r;
+	return n;
+}
+
+static int golang_key_cmp(const char *a, const char *b)
+{
+	unsigned *ar, *br;
+	size_t an_ = key_runes(a, &ar), bn_ = key_runes(b, &br), i;
+	int res = 0;
+	bool decided = false;
+
+	for (i = 0; i < an_ && i < bn_ && !decided; i++) {
+		bool al, bl;
+		size_t ai, bi;
+		unsigned long long an = 0, bn = 0;
+
+		if (ar[i] == br[i])
+			continue;
+		decided = true;
+		al = key_is_letter(ar[i]);
+		bl = key_is_letter(br[i]);
+		if (al && bl) {
+			res = ar[i] < br[i] ? -1 : 1;
+			break;
+		}
+		if (al || bl) {
+			res = bl ? -1 : 1; /* non-letters first */
+			break;
+		}
+		if (ar[i] == '0' || br[i] == '0') {
+			size_t j;
+			for (j = i; j-- > 0 && key_is_digit(ar[j]);)
+				if (ar[j] != '0') {
+					an = bn = 1;
+					break;
+				}
+		}
+		for (ai = i; ai < an_ && key_is_digit(ar[ai]); ai++)
+			an = an * 10 + (ar[ai] - '0');
+		for (bi = i; bi < bn_ && key_is_digit(br[bi]); bi++)
+			bn = bn * 10 + (br[bi] - '0');
+		if (an != bn)
+			res = an < bn ? -1 : 1;
+		else if (ai != bi)
+			res = ai < bi ? -1 : 1;
+		else
+			res = ar[i] < br[i] ? -1 : 1;
+	}
+	if (!decided)
+		res = an_ < bn_ ? -1 : an_ > bn_ ? 1 : 0;
+	free(ar);
+	free(br);
+	return res;
+}
+
+struct keyref {
+	const char *key;
+	size_t i;
+};
+
+static int keyref_cmp(const void *x, const void *y)
+{
+	const struct keyref *a = x, *b = y;
+	int c = golang_key_cmp(a->key, b->key);
+
+	if (!c)
+		c = strcmp(a->key, b->key);
+	return c ? c : (a->i < b->i ? -1 : 1);
+}
+
+/* ---- layout ---- */
+
+static void emit_value(struct emitter *e, const struct mf_node *n, unsigned ind,
+		       enum place place);
+
+static void emit_scalar(struct emitter *e, const struct mf_node *n, unsigned ind,
+			enum place place)
+{
+	const char *text = "null";
+	size_t len = 4;
+	bool literal = false;
+
+	switch (mf_node_type(n)) {
+	case MF_STR:
+		text = mf_node_str(n);
+		len = mf_node_strlen(n);
+		break;
+	case MF_INT:
+	case MF_FLOAT:
+	case MF_BOOL:
+		text = mf_node_str(n);
+		len = mf_node_strlen(n);
+		break;
+	case MF_MAP:
+		text = "{}";
+		len = 2;
+		break;
+	case MF_SEQ:
+		text = "[]";
+		len = 2;
+		break;
+	default:
+		break;
+	}
+	if (place == PLACE_MAPVAL)
+		put(e, " ", 1);
+	if (mf_node_type(n) == MF_STR) {
+		literal = choose_style(text, len, false) == STYLE_LITERAL;
+		/* literal content sits 2 deeper than the key or dash owning it */
+		write_scalar_text(e, text, len, false, place == PLACE_TOP ? 2 : ind + 2);
+	} else {
+		put(e, text, len);
+	}
+	if (!literal)
+		put(e, "\n", 1);
+}
+
+static void emit_key(struct emitter *e, const char *k, unsigned ind)
+{
+	size_t len = strlen(k);
+
+	if (len > SIMPLE_KEY_MAX) {
+		/* libyaml's emitter writes long keys as explicit "? " keys */
+		put(e, "? ", 2);
+		if (choose_style(k, len, true) == STYLE_PLAIN)
+			put(e, k, len);
+		else
+			write_double(e, k, len);
+		put(e, "\n", 1);
+		indent(e, ind);
+		put(e, ":", 1);
+		return;
+	}
+	write_scalar_text(e, k, len, true, ind);
+	put(e, ":", 1);
+}
+
+static void emit_map(struct emitter *e, const struct mf_node *n, unsigned ind, bool first_inline)
+{
+	size_t i, len = mf_node_len(n);
+	struct keyref *order = NULL;
+
+	if ((e->flags & MF_EMIT_SORT_KEYS) && len > 1) {
+		order = gs_malloc(len * sizeof(*order));
+		for (i = 0; i < len; i++) {
+			order[i].key = mf_node_key(n, i);
+			order[i].i = i;
+		}
+		qsort(order, len, sizeof(*order), keyref_cmp);
+	}
+	for (i = 0; i < len && !e->ret; i++) {
+		size_t j = order ? order[i].i : i;
+
+		if (i || !first_inline)
+			indent(e, ind);
+		emit_key(e, mf_node_key(n, j), ind);
+		emit_value(e, mf_node_at(n, j), ind, PLACE_MAPVAL);
+	}
+	free(order);
+}
+
+static void emit_seq(struct emitter *e, const struct mf_node *n, unsigned ind, bool first_inline)
+{
+	size_t i, len = mf_node_len(n);
+
+	for (i = 0; i < len && !e->ret; i++) {
+		if (i || !first_inline)
+			indent(e, ind);
+		put(e, "- ", 2);
+		emit_value(e, mf_node_at(n, i), ind, PLACE_SEQITEM);
+	}
+}
+
+static void emit_value(struct emitter *e, const struct mf_node *n, unsigned ind,
+		       enum place place)
+{
+	enum mf_type t = mf_node_type(n);
+
+	if ((t != MF_MAP && t != MF_SEQ) || !mf_node_len(n)) {
+		emit_scalar(e, n, ind, place);
+		return;
+	}
+	switch (place) {
+	case PLACE_TOP:
+		if (t == MF_MAP)
+			emit_map(e, n, 0, false);
+		else
+			emit_seq(e, n, 0, false);
+		break;
+	case PLACE_MAPVAL:
+		put(e, "\n", 1);
+		if (t == MF_MAP)
+			emit_map(e, n, ind + 2, false);
+		else
+			emit_seq(e, n, ind, false); /* "- " level with the key */
+		break;
+	case PLACE_SEQITEM:
+		if (t == MF_MAP)
+			emit_map(e, n, ind + 2, true);
+		else
+			emit_seq(e, n, ind + 2, true);
+		break;
+	}
+}
+
+int mf_yaml_emit(struct gs_buf *out, const struct mf_node *n, unsigned flags)
+{
+	struct emitter e = { out, flags, GS_OK };
+	size_t mark = out->len;
+
+	emit_value(&e, n, 0, PLACE_TOP);
+	if (e.ret) {
+		out->len = mark; /* no half document */
+		out->ptr[mark] = '\0';
+	}
+	return e.ret;
+}
+
+int mf_yaml_emit_docs(struct gs_buf *out, struct mf_node *const *docs, size_t n, unsigned flags)
+{
+	size_t i, mark = out->len;
+	int ret = GS_OK;
+
+	for (i = 0; i < n && !ret; i++) {
+		if (i)
+			ret = gs_buf_puts(out, "---\n");
+		if (!ret)
+			ret = mf_yaml_emit(out, docs[i], flags);
+	}
+	if (ret && out->len > mark) {
+		out->len = mark;
+		out->ptr[mark] = '\0';
+	}
+	return ret;
+}
