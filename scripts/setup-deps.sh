@@ -6,7 +6,9 @@ pkgs=(
   build-essential meson ninja-build pkg-config clang
   libgit2-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libmicrohttpd-dev libssl-dev
   libcmocka-dev
-  python3 python3-yaml git curl unzip openssl ca-certificates
+  python3 python3-yaml python3-prometheus-client git curl unzip openssl ca-certificates
+  # test/cluster/setup builds kube-apiserver/controller-manager from Debian source
+  golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev etcd-server
 )
 # node/npm may come from outside Debian (the machine image ships its own).
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

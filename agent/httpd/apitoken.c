@@ -1,0 +1,273 @@
+/* apitoken.c - API bearer tokens (see apitoken.h). */
+#include "httpd/apitoken.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gs-alloc.h"
+
+#define TOKEN_PREFIX "gst_"
+#define MAX_TOKENS 1024 /* a Secret holds at most 1 MiB anyway */
+
+struct apitoken_entry {
+	char *name;
+	enum apitoken_scope scope;
+	unsigned char hash[32];
+};
+
+struct apitoken_table {
+	struct apitoken_entry *v;
+	size_t nr, alloc;
+};
+
+const char *apitoken_scope_name(enum apitoken_scope s)
+{
+	switch (s) {
+	case APITOKEN_READ:
+		return "read";
+	case APITOKEN_SYNC:
+		return "sync";
+	case APITOKEN_NONE:
+		break;
+	}
+	return NULL;
+}
+
+enum apitoken_scope apitoken_scope_parse(const char *s)
+{
+	if (s && !strcmp(s, "read"))
+		return APITOKEN_READ;
+	if (s && !strcmp(s, "sync"))
+		return APITOKEN_SYNC;
+	return APITOKEN_NONE;
+}
+
+static void sha256(unsigned char out[32], const void *data, size_t len)
+{
+	unsigned int n = 32;
+
+	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+void apitoken_sha256_hex(char hex[65], const void *data, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char h[32];
+	size_t i;
+
+	sha256(h, data, len);
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = digits[h[i] >> 4];
+		hex[2 * i + 1] = digits[h[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int valid_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || n > 128)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Split the next whitespace-separated field of [*p, end). */
+static int next_field(const char **p, const char *end, const char **start, size_t *n)
+{
+	while (*p < end && (**p == ' ' || **p == '\t'))
+		(*p)++;
+	*start = *p;
+	while (*p < end && **p != ' ' && **p != '\t')
+		(*p)++;
+	*n = (size_t)(*p - *start);
+	return *n > 0;
+}
+
+static int parse_line(struct apitoken_entry *e, const char *p, const char *end, unsigned lineno,
+		      struct gs_error *err)
+{
+	const char *f[3], *extra;
+	size_t n[3], nextra, i;
+	char scope[8];
+
+	for (i = 0; i < 3; i++)
+		if (!next_field(&p, end, &f[i], &n[i]))
+			return gs_error_set(err, GS_EINVAL,
+					    "api.tokens line %u: expected 'NAME SCOPE sha256:HEX'",
+					    lineno);
+	if (next_field(&p, end, &extra, &nextra))
+		return gs_error_set(err, GS_EINVAL,
+				    "api.tokens line %u: unexpected text after the hash", lineno);
+	if (!valid_name(f[0], n[0]))
+		return gs_error_set(err, GS_EINVAL,
+				    "api.tokens line %u: bad token name (use letters, digits, '.', '_', '-')",
+				    lineno);
+	if (n[1] >= sizeof(scope))
+		n[1] = sizeof(scope) - 1;
+	memcpy(scope, f[1], n[1]);
+	scope[n[1]] = '\0';
+	e->scope = apitoken_scope_parse(scope);
+	if (e->scope == APITOKEN_NONE)
+		return gs_error_set(err, GS_EINVAL,
+				    "api.tokens line %u: scope must be 'read' or 'sync'", lineno);
+	/* Never echo the third field: someone may have pasted the token itself. */
+	if (n[2] != 7 + 64 || memcmp(f[2], "sha256:", 7))
+		return gs_error_set(err, GS_EINVAL,
+				    "api.tokens line %u: hash must be 'sha256:' and 64 hex digits "
+				    "(store the hash, not the token)",
+				    lineno);
+	for (i = 0; i < 32; i++) {
+		int hi = hexval(f[2][7 + 2 * i]), lo = hexval(f[2][7 + 2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return gs_error_set(err, GS_EINVAL,
+					    "api.tokens line %u: hash is not hexadecimal", lineno);
+		e->hash[i] = (unsigned char)(hi << 4 | lo);
+	}
+	e->name = gs_strndup(f[0], n[0]);
+	return 0;
+}
+
+int apitoken_table_parse(struct apitoken_table **out, const char *text, size_t len,
+			 struct gs_error *err)
+{
+	struct apitoken_table *t = gs_calloc(1, sizeof(*t));
+	const char *p = text, *end = text + len;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	*out = NULL;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *s = p, *e;
+		struct apitoken_entry entry = { 0 };
+
+		if (!eol)
+			eol = end;
+		lineno++;
+		e = eol;
+		if (e > s && e[-1] == '\r')
+			e--;
+		p = eol < end ? eol + 1 : end;
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		if (s == e || *s == '#')
+			continue;
+		if (t->nr >= MAX_TOKENS) {
+			rc = gs_error_set(err, GS_ELIMIT, "api.tokens: more than %d tokens",
+					  MAX_TOKENS);
+			goto cleanup;
+		}
+		rc = parse_line(&entry, s, e, lineno, err);
+		if (rc)
+			goto cleanup;
+		GS_ALLOC_GROW(t->v, t->nr + 1, t->alloc);
+		t->v[t->nr++] = entry;
+	}
+	*out = t;
+	t = NULL;
+cleanup:
+	apitoken_table_free(t);
+	return rc;
+}
+
+void apitoken_table_free(struct apitoken_table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nr; i++)
+		free(t->v[i].name);
+	free(t->v);
+	free(t);
+}
+
+size_t apitoken_table_count(const struct apitoken_table *t)
+{
+	return t ? t->nr : 0;
+}
+
+enum apitoken_scope apitoken_table_check(const struct apitoken_table *t, const char *token,
+					 size_t len, const char **name_out)
+{
+	enum apitoken_scope scope = APITOKEN_NONE;
+	unsigned char h[32];
+	size_t i;
+
+	if (name_out)
+		*name_out = NULL;
+	if (!t || !token || !len)
+		return APITOKEN_NONE;
+	sha256(h, token, len);
+	/* Visit every entry whatever matched, so the time taken does not say
+	 * which entry (or whether any) matched. */
+	for (i = 0; i < t->nr; i++) {
+		if (CRYPTO_memcmp(h, t->v[i].hash, sizeof(h)) == 0 && scope == APITOKEN_NONE) {
+			scope = t->v[i].scope;
+			if (name_out)
+				*name_out = t->v[i].name;
+		}
+	}
+	OPENSSL_cleanse(h, sizeof(h));
+	return scope;
+}
+
+int apitoken_generate(char **token_out, char **line_out, const char *name,
+		      enum apitoken_scope scope, struct gs_error *err)
+{
+	static const char b64url[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char rnd[32];
+	char tok[sizeof(TOKEN_PREFIX) + 44], hex[65];
+	size_t i, o = strlen(TOKEN_PREFIX);
+	unsigned acc = 0, bits = 0;
+
+	*token_out = *line_out = NULL;
+	if (!name || !valid_name(name, strlen(name)))
+		return gs_error_set(err, GS_EINVAL,
+				    "bad token name '%s' (use letters, digits, '.', '_', '-')",
+				    name ? name : "");
+	if (!apitoken_scope_name(scope))
+		return gs_error_set(err, GS_EINVAL, "scope must be 'read' or 'sync'");
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return gs_error_set(err, GS_ERR, "cannot generate a token: random source failed");
+	memcpy(tok, TOKEN_PREFIX, o);
+	for (i = 0; i < sizeof(rnd); i++) {
+		acc = (acc << 8) | rnd[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			tok[o++] = b64url[(acc >> bits) & 63];
+		}
+	}
+	if (bits)
+		tok[o++] = b64url[(acc << (6 - bits)) & 63];
+	tok[o] = '\0';
+	apitoken_sha256_hex(hex, tok, o);
+	*token_out = gs_strdup(tok);
+	*line_out = gs_asprintf("%s %s sha256:%s", name, apitoken_scope_name(scope), hex);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	return 0;
+}
