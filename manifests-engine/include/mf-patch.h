@@ -29,14 +29,35 @@ struct mf_smp_schema;
 struct mf_smp_schema *mf_smp_schema_new(void);  /* built-in table only */
 void mf_smp_schema_free(struct mf_smp_schema *s);
 /* Add a merge key for a list field of a kind, path given with '/' separators
- * relative to the object root, e.g. ("example.com", "MyKind", "spec/items", "name"). */
+ * relative to the object root, e.g. ("example.com", "MyKind", "spec/items", "name").
+ * group NULL matches any group; merge_key NULL or "" merges a list of
+ * scalars as a set (like metadata.finalizers).  Strings are copied.  Entries
+ * added here win over the built-in table. */
 void mf_smp_schema_add(struct mf_smp_schema *s, const char *group, const char *kind,
 		       const char *path, const char *merge_key);
 
-/* Strategic merge patch of an object of the given group/kind (both may be
- * NULL: read from target).  schema may be NULL for the built-in table.
+/* Behaviour switches of a schema (mf_smp_schema_set_flags). */
+enum mf_smp_flags {
+	/* Behave like kustomize's strategic merge (kyaml merge2, as in
+	 * `kubectl kustomize`) where it differs from the API server's:
+	 * merged lists put the patch's items first (in patch order) and then
+	 * the original's other items; $retainKeys is kept as a plain field;
+	 * ports compare by (port, protocol) and a patch port that names a
+	 * protocol only on one side of a same-numbered port is dropped. */
+	MF_SMP_KUSTOMIZE = 1 << 0,
+};
+/* Set flags (enum mf_smp_flags) on s.  Not thread-safe against a patch
+ * running with the same schema. */
+void mf_smp_schema_set_flags(struct mf_smp_schema *s, unsigned flags);
+
+/* Strategic merge patch of an object (a map); the group and kind that
+ * select the merge keys come from target's apiVersion/kind (from patch's
+ * when target has none).  schema may be NULL for the built-in table.
  * Supports $patch: replace|delete|merge, $deleteFromPrimitiveList/<field>,
- * $setElementOrder/<field>, $retainKeys.  A patch value null deletes. */
+ * $setElementOrder/<field>, $retainKeys.  A patch value null deletes.
+ * "$patch: delete" at the top leaves target an empty map (the caller
+ * decides what deleting the object means).  Errors: GS_EINVAL (bad
+ * directive, missing merge key, not a map), GS_ELIMIT (nesting). */
 int mf_patch_strategic(struct mf_node *target, const struct mf_node *patch,
 		       const struct mf_smp_schema *schema, struct gs_error *err);
 
