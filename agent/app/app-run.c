@@ -1,0 +1,179 @@
+/* app-run.c - compare and sync an Application, recording the outcome on it.
+ *
+ * The CLI runs these when no agent holds the Lease (a CI job with cluster
+ * credentials); the agent runs the same calls for .operation requests.
+ */
+#include "app/app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gs-alloc.h"
+#include "mf-object.h"
+
+/* Keep only the objects named by "GROUP:KIND:NAME" filters (borrowed). */
+static size_t filter_objs(struct mf_node **objs, size_t n, const struct app_sync_req *req)
+{
+	size_t i, j, kept = 0;
+
+	if (!req || !req->n_resources)
+		return n;
+	for (i = 0; i < n; i++) {
+		struct mf_id id = MF_ID_INIT;
+		bool match = false;
+
+		mf_id_from_object(&id, objs[i]);
+		for (j = 0; j < req->n_resources && !match; j++) {
+			char *want = gs_asprintf("%s:%s:%s", id.group, id.kind, id.name);
+
+			match = !strcmp(want, req->resources[j]);
+			free(want);
+		}
+		mf_id_release(&id);
+		if (match)
+			objs[kept++] = objs[i];
+	}
+	return kept;
+}
+
+static const char *pick_revision(const struct mf_node *app, const struct app_sync_req *req)
+{
+	if (req && req->revision && *req->revision)
+		return req->revision;
+	return app_revision(app);
+}
+
+static struct mf_node *status_copy(const struct mf_node *app)
+{
+	const struct mf_node *st = mf_node_get(app, "status");
+
+	return mf_node_type(st) == MF_MAP ? mf_node_clone(st) : mf_node_new(MF_MAP);
+}
+
+int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
+		const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
+		bool write_status, struct gs_error *err)
+{
+	struct app_source src = APP_SOURCE_INIT;
+	struct app_sync_opts so;
+	struct mf_node *status = NULL;
+	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
+	size_t n;
+	int r;
+
+	app_sync_opts_init(&so, app);
+	r = app_source_load(&src, env, app, pick_revision(app, req), req ? req->local_dir : NULL,
+			    0, err);
+	if (r < 0)
+		goto record;
+	n = filter_objs(src.objs, src.n, req);
+	so.o.flags = sync_flags;
+	r = sync_compare(env->se, rep, src.objs, n, &so.o, err);
+record:
+	if (write_status) {
+		struct gs_error werr = GS_ERROR_INIT;
+		char buf[1100];
+
+		status = status_copy(app);
+		if (r < 0) {
+			/* the last good state stays applied; only the condition says why */
+			app_condition_set(status, "ComparisonError", gs_error_str(err, buf, sizeof(buf)));
+		} else {
+			app_condition_clear(status, "ComparisonError");
+			app_status_from_report(status, rep, src.git.rev.sha);
+			if (src.git.force_pushed) {
+				char msg[400];
+
+				snprintf(msg, sizeof(msg),
+					 "branch '%s' was force-pushed: %.7s is not a descendant of %.7s",
+					 src.git.rev.ref, src.git.rev.sha, src.git.previous_sha);
+				app_condition_set(status, "ForcePushed", msg);
+			}
+		}
+		if (app_patch_status(env->kc, ns, name, status, &werr) < 0 && r == GS_OK)
+			r = gs_error_set(err, werr.code, "%s", werr.msg);
+	}
+	if (r == GS_OK && rev_out)
+		*rev_out = gs_strdup(src.git.rev.sha);
+	mf_node_free(status);
+	app_sync_opts_release(&so);
+	app_source_release(&src);
+	return r;
+}
+
+int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
+		 const struct mf_node *app, const struct app_sync_req *req,
+		 sync_progress_fn progress, void *payload, struct gs_error *err)
+{
+	struct app_source src = APP_SOURCE_INIT;
+	struct app_sync_opts so;
+	struct mf_node *status = status_copy(app), *clear = NULL;
+	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
+	char started[32], finished[32];
+	struct gs_error werr = GS_ERROR_INIT;
+	char buf[1100];
+	size_t n;
+	int r;
+
+	app_sync_opts_init(&so, app);
+	app_time_str(started, sizeof(started), (double)time(NULL));
+	if (!req->dry_run) {
+		app_operation_state(status, "Running", "", started, NULL, pick_revision(app, req), NULL);
+		if ((r = app_patch_status(env->kc, ns, name, status, err)) < 0)
+			goto cleanup;
+	}
+	r = app_source_load(&src, env, app, pick_revision(app, req), req->local_dir, 0, err);
+	if (r < 0) {
+		/* nothing was applied: the cluster keeps the last good state */
+		app_time_str(finished, sizeof(finished), (double)time(NULL));
+		app_condition_set(status, "SyncError", gs_error_str(err, buf, sizeof(buf)));
+		app_operation_state(status, "Error", buf, started, finished, pick_revision(app, req),
+				    NULL);
+		goto record;
+	}
+	n = filter_objs(src.objs, src.n, req);
+	so.o.flags = (req->prune && !req->n_resources ? SYNC_PRUNE : 0) |
+		     (req->dry_run ? SYNC_DRY_RUN : 0) | (req->timeout_s > 0 ? SYNC_WAIT_HEALTHY : 0);
+	so.o.timeout_s = req->timeout_s;
+	so.o.progress = progress;
+	so.o.payload = payload;
+	r = sync_run(env->se, rep, src.objs, n, &so.o, err);
+	app_time_str(finished, sizeof(finished), (double)time(NULL));
+	if (r < 0) {
+		gs_error_str(err, buf, sizeof(buf));
+		app_condition_set(status, "SyncError", buf);
+		app_operation_state(status, "Error", buf, started, finished, src.git.rev.sha, NULL);
+		goto record;
+	}
+	if (req->dry_run)
+		goto cleanup;
+	app_status_from_report(status, rep, src.git.rev.sha);
+	app_operation_state(status, sync_phase_str(rep->phase), rep->message, started, finished,
+			    src.git.rev.sha, rep);
+	if (rep->phase == SYNC_PHASE_SUCCEEDED) {
+		app_condition_clear(status, "SyncError");
+		app_condition_clear(status, "ComparisonError");
+		app_history_push(status, src.git.rev.sha, finished, app);
+	} else {
+		app_condition_set(status, "SyncError", rep->message ? rep->message : "sync failed");
+	}
+	if (rev_out)
+		*rev_out = gs_strdup(src.git.rev.sha);
+record:
+	if (!req->dry_run) {
+		if (app_patch_status(env->kc, ns, name, status, &werr) < 0 && r == GS_OK)
+			r = gs_error_set(err, werr.code, "%s", werr.msg);
+		/* the request is done, whoever made it */
+		clear = mf_node_new(MF_MAP);
+		mf_node_set(clear, "operation", mf_node_new_null());
+		app_patch(env->kc, ns, name, clear, &werr);
+	}
+cleanup:
+	mf_node_free(clear);
+	mf_node_free(status);
+	app_sync_opts_release(&so);
+	app_source_release(&src);
+	return r;
+}

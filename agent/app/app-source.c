@@ -1,0 +1,300 @@
+/* app-source.c - an Application's source: credentials, fetch, render, and
+ * the sync options derived from its spec. */
+#include "app/app.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "gs-alloc.h"
+#include "kz-build.h"
+#include "kz-fs.h"
+#include "mf-object.h"
+
+void app_source_release(struct app_source *s)
+{
+	struct kz_output *out = s->priv;
+
+	gitsrc_result_release(&s->git);
+	free(s->render_dir);
+	free(s->objs);
+	if (out) {
+		kz_output_release(out);
+		free(out);
+	}
+	*s = (struct app_source)APP_SOURCE_INIT;
+}
+
+/* Credentials read from a Secret: owned copies, wiped on release. */
+struct creds {
+	char *v[7];
+};
+
+static void creds_release(struct creds *c)
+{
+	size_t i;
+
+	for (i = 0; i < 7; i++) {
+		if (c->v[i])
+			memset(c->v[i], 0, strlen(c->v[i]));
+		free(c->v[i]);
+		c->v[i] = NULL;
+	}
+}
+
+static char *b64_value(const char *s)
+{
+	size_t len = strlen(s), n;
+	unsigned char *out;
+	int got;
+
+	if (len % 4)
+		return NULL;
+	out = gs_malloc(len / 4 * 3 + 1);
+	got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
+	if (got < 0) {
+		free(out);
+		return NULL;
+	}
+	n = (size_t)got;
+	if (len && s[len - 1] == '=')
+		n--;
+	if (len > 1 && s[len - 2] == '=')
+		n--;
+	out[n] = '\0';
+	return (char *)out;
+}
+
+static int load_secret_creds(struct creds *c, struct gitsrc_auth *auth, struct kube_client *kc,
+			     const char *ns, const char *name, struct gs_error *err)
+{
+	static const char *const keys[] = { "username", "password", "sshPrivateKey", "knownHosts",
+					    "caBundle", "insecure", "token" };
+	const struct kube_resource *res;
+	struct mf_node *secret = NULL;
+	const struct mf_node *data;
+	size_t i;
+	int r;
+
+	if ((r = kube_client_resource(kc, &res, "", "v1", "Secret", err)) < 0)
+		return r;
+	if ((r = kube_client_get(kc, &secret, res, ns, name, err)) < 0)
+		return gs_error_wrap(err, "read Git credentials Secret '%s/%s'", ns, name);
+	data = mf_node_get(secret, "data");
+	for (i = 0; i < 7; i++) {
+		const char *v = mf_node_dig_str(data, keys[i], NULL);
+
+		if (v)
+			c->v[i] = b64_value(v);
+	}
+	mf_node_free(secret);
+	auth->username = c->v[0];
+	auth->password = c->v[1] ? c->v[1] : c->v[6];
+	auth->ssh_key = c->v[2];
+	auth->known_hosts = c->v[3];
+	auth->ca_bundle = c->v[4];
+	auth->insecure_skip_tls_verify = c->v[5] && !strcmp(c->v[5], "true");
+	return GS_OK;
+}
+
+static void env_creds(struct gitsrc_auth *auth)
+{
+	auth->username = getenv("GITSYNC_GIT_USERNAME");
+	auth->password = getenv("GITSYNC_GIT_PASSWORD");
+	auth->ssh_key_file = getenv("GITSYNC_GIT_SSH_KEY_FILE");
+	auth->known_hosts_file = getenv("GITSYNC_GIT_KNOWN_HOSTS_FILE");
+	auth->ca_file = getenv("GITSYNC_GIT_CA_FILE");
+	auth->insecure_ignore_host_key = getenv("GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY") != NULL;
+}
+
+/* "./a/b/" -> "a/b"; "" and "." -> "" (owned). */
+static char *clean_path(const char *p)
+{
+	size_t len;
+
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	while (*p == '/')
+		p++;
+	if (!strcmp(p, "."))
+		p = "";
+	len = strlen(p);
+	while (len && p[len - 1] == '/')
+		len--;
+	return gs_strndup(p, len);
+}
+
+int app_source_load(struct app_source *out, struct app_env *env, const struct mf_node *app,
+		    const char *revision, const char *local_dir, unsigned git_flags,
+		    struct gs_error *err)
+{
+	struct app_source s = APP_SOURCE_INIT;
+	struct gitsrc_auth auth;
+	struct creds c;
+	struct kz_fs *fs = NULL;
+	struct kz_output *kout = NULL;
+	const char *secret = mf_node_dig_str(app, "spec", "source", "secretRef", "name", NULL);
+	const char *root;
+	char *path = clean_path(app_path(app));
+	bool recurse = mf_node_bool(mf_node_dig(app, "spec", "source", "directory", "recurse", NULL));
+	char short_sha[8];
+	int r;
+
+	memset(&auth, 0, sizeof(auth));
+	memset(&c, 0, sizeof(c));
+	if (local_dir) {
+		root = local_dir;
+		free(path);
+		path = gs_strdup("");
+	} else {
+		if (secret && *secret) {
+			if ((r = load_secret_creds(&c, &auth, env->kc, env->ns, secret, err)) < 0)
+				goto cleanup;
+		} else {
+			env_creds(&auth);
+		}
+		if (!revision || !*revision)
+			revision = app_revision(app);
+		r = gitsrc_get(&s.git, env->git, app_repo(app), revision, &auth, git_flags, err);
+		if (r < 0)
+			goto cleanup;
+		root = s.git.dir;
+	}
+	if ((r = kz_fs_new_disk(&fs, root, err)) < 0)
+		goto cleanup;
+	snprintf(short_sha, sizeof(short_sha), "%.7s", s.git.rev.sha);
+	if (*path && kz_fs_stat(fs, path) == KZ_FS_NONE) {
+		r = gs_error_set(err, GS_ENOTFOUND, "path '%s' does not exist at revision %s", path,
+				 local_dir ? local_dir : short_sha);
+		goto cleanup;
+	}
+	kout = gs_calloc(1, sizeof(*kout));
+	*kout = (struct kz_output)KZ_OUTPUT_INIT;
+	if ((r = kz_render(kout, fs, path, recurse ? KZ_RENDER_RECURSE : 0, err)) < 0) {
+		if (!local_dir)
+			gs_error_wrap(err, "render revision %s", short_sha);
+		goto cleanup;
+	}
+	s.render_dir = gs_asprintf("%s%s%s", root, *path ? "/" : "", path);
+	s.n = kout->docs.n;
+	s.objs = gs_calloc(s.n ? s.n : 1, sizeof(*s.objs));
+	memcpy(s.objs, kout->docs.docs, s.n * sizeof(*s.objs));
+	s.priv = kout;
+	kout = NULL; /* now owned by s */
+	*out = s;
+	s = (struct app_source)APP_SOURCE_INIT;
+	r = GS_OK;
+cleanup:
+	if (kout) {
+		kz_output_release(kout);
+		free(kout);
+	}
+	kz_fs_free(fs);
+	app_source_release(&s);
+	creds_release(&c);
+	free(path);
+	return r;
+}
+
+/* ---- sync options ---- */
+
+static const char *str_nonnull(const char *s)
+{
+	return s ? s : "";
+}
+
+static const char *keep(struct app_sync_opts *so, const char *s)
+{
+	so->strs = gs_realloc(so->strs, (so->nstrs + 1) * sizeof(*so->strs));
+	so->strs[so->nstrs++] = s;
+	return s;
+}
+
+void app_sync_opts_init(struct app_sync_opts *so, const struct mf_node *app)
+{
+	const struct mf_node *opts = mf_node_dig(app, "spec", "syncPolicy", "syncOptions", NULL);
+	const struct mf_node *igs = mf_node_dig(app, "spec", "ignoreDifferences", NULL);
+	const struct mf_node *kinds = mf_node_dig(app, "status", "managedKinds", NULL);
+	size_t i, j, first;
+
+	memset(so, 0, sizeof(*so));
+	so->o.app = mf_obj_name(app);
+	so->o.ns = app_dest_namespace(app);
+	if (!*so->o.ns)
+		so->o.ns = NULL;
+	first = 0;
+	for (i = 0; i < mf_node_len(opts); i++)
+		if (mf_node_str(mf_node_at(opts, i)))
+			keep(so, mf_node_str(mf_node_at(opts, i)));
+	so->o.n_sync_options = so->nstrs;
+	/* pointers arrays: sync options first, then each ignore entry's lists */
+	if (mf_node_len(igs)) {
+		so->ignore = gs_calloc(mf_node_len(igs), sizeof(*so->ignore));
+		for (i = 0; i < mf_node_len(igs); i++) {
+			const struct mf_node *ig = mf_node_at(igs, i);
+			const struct mf_node *ptrs = mf_node_get(ig, "jsonPointers");
+			const struct mf_node *mgrs = mf_node_get(ig, "managedFieldsManagers");
+			struct sync_ignore *s = &so->ignore[i];
+
+			s->group = mf_node_dig_str(ig, "group", NULL);
+			if (!s->group)
+				s->group = "";
+			s->kind = mf_node_dig_str(ig, "kind", NULL);
+			s->name = mf_node_dig_str(ig, "name", NULL);
+			s->ns = mf_node_dig_str(ig, "namespace", NULL);
+			s->n_pointers = mf_node_len(ptrs);
+			s->n_managers = mf_node_len(mgrs);
+			for (j = 0; j < s->n_pointers; j++)
+				keep(so, str_nonnull(mf_node_str(mf_node_at(ptrs, j))));
+			for (j = 0; j < s->n_managers; j++)
+				keep(so, str_nonnull(mf_node_str(mf_node_at(mgrs, j))));
+		}
+		so->o.n_ignore = mf_node_len(igs);
+	}
+	/* managed kinds "group/version/kind" split into strings we own */
+	if (mf_node_len(kinds)) {
+		so->kinds = gs_calloc(mf_node_len(kinds), sizeof(*so->kinds));
+		so->kstrs = gs_calloc(mf_node_len(kinds) * 3, sizeof(*so->kstrs));
+		for (i = 0; i < mf_node_len(kinds); i++) {
+			const char *k = mf_node_str(mf_node_at(kinds, i));
+			const char *s1 = k ? strchr(k, '/') : NULL;
+			const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+
+			if (!s2)
+				continue;
+			so->kstrs[so->nkstrs] = gs_strndup(k, (size_t)(s1 - k));
+			so->kstrs[so->nkstrs + 1] = gs_strndup(s1 + 1, (size_t)(s2 - s1 - 1));
+			so->kstrs[so->nkstrs + 2] = gs_strdup(s2 + 1);
+			so->kinds[so->o.n_managed_kinds].group = so->kstrs[so->nkstrs];
+			so->kinds[so->o.n_managed_kinds].version = so->kstrs[so->nkstrs + 1];
+			so->kinds[so->o.n_managed_kinds].kind = so->kstrs[so->nkstrs + 2];
+			so->nkstrs += 3;
+			so->o.n_managed_kinds++;
+		}
+		so->o.managed_kinds = so->kinds;
+	}
+	/* fix up pointers now that strs stopped moving */
+	so->o.sync_options = so->o.n_sync_options ? so->strs : NULL;
+	first = so->o.n_sync_options;
+	for (i = 0; i < so->o.n_ignore; i++) {
+		so->ignore[i].pointers = so->ignore[i].n_pointers ? so->strs + first : NULL;
+		first += so->ignore[i].n_pointers;
+		so->ignore[i].managers = so->ignore[i].n_managers ? so->strs + first : NULL;
+		first += so->ignore[i].n_managers;
+	}
+	so->o.ignore = so->ignore;
+}
+
+void app_sync_opts_release(struct app_sync_opts *so)
+{
+	size_t i;
+
+	for (i = 0; i < so->nkstrs; i++)
+		free((char *)so->kstrs[i]);
+	free(so->kstrs);
+	free(so->kinds);
+	free(so->ignore);
+	free(so->strs);
+	memset(so, 0, sizeof(*so));
+}

@@ -1,0 +1,180 @@
+/* app.h - the Application custom resource: the object, its status, and the
+ * one pipeline (fetch -> render -> compare/sync -> status) that `gitsync app`
+ * and the agent share.
+ *
+ * Applications are plain mf_node objects (what the API server returns); the
+ * helpers here read and build them.  Status is kept small on purpose: an app
+ * of 5,000 objects stores counts plus the resources that are not Synced and
+ * Healthy (capped), the last operation and ten history entries; `app get`
+ * recomputes the full table from the cluster (see app_status_from_report).
+ *
+ * Nothing here prints.  Not thread-safe: one struct app_env per thread.
+ */
+#ifndef GS_APP_H
+#define GS_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gitsrc/gitsrc.h"
+#include "gs-buf.h"
+#include "gs-error.h"
+#include "kube/kube-client.h"
+#include "mf-node.h"
+#include "sync/sync.h"
+
+#define APP_GROUP "gitsync.io"
+#define APP_VERSION "v1alpha1"
+#define APP_API_VERSION "gitsync.io/v1alpha1"
+#define APP_KIND "Application"
+#define APP_DEFAULT_NAMESPACE "gitsync"
+#define APP_LEASE_NAME "gitsync-agent"
+#define APP_HISTORY_MAX 10
+/* resources[] entries kept in status beyond which only counts are stored */
+#define APP_STATUS_RESOURCES_MAX 500
+
+/* The CRD manifest (YAML, static). */
+const char *app_crd_yaml(void);
+
+/* ---- the object ---- */
+
+struct app_params {
+	const char *repo_url, *revision, *path, *dest_namespace; /* borrowed */
+	const char *secret_name;  /* spec.source.secretRef.name, may be NULL */
+	bool automated, prune, self_heal, recurse;
+	const char *const *sync_options; /* "Key=Value" */
+	size_t n_sync_options;
+};
+
+/* A new Application object (owned). */
+struct mf_node *app_object_new(const char *ns, const char *name, const struct app_params *p);
+
+/* Borrowed strings from an Application (NULL/"" when absent). */
+const char *app_repo(const struct mf_node *app);
+const char *app_revision(const struct mf_node *app); /* "" means HEAD */
+const char *app_path(const struct mf_node *app);     /* "" means the root */
+const char *app_dest_namespace(const struct mf_node *app);
+bool app_automated(const struct mf_node *app);
+/* "<none>" or "Automated" / "Automated (Prune)" as argocd prints it (static). */
+const char *app_sync_policy_str(const struct mf_node *app);
+
+/* ---- the API ---- */
+
+/* The Applications resource; GS_ENOTFOUND with a hint to run `gitsync install`. */
+int app_resource(const struct kube_resource **out, struct kube_client *kc, struct gs_error *err);
+/* GET; *out owned.  GS_ENOTFOUND "application 'x' not found in namespace 'ns'". */
+int app_get(struct mf_node **out, struct kube_client *kc, const char *ns, const char *name,
+	    struct gs_error *err);
+/* Create app (borrowed).  GS_ECONFLICT when it exists with a different spec
+ * unless upsert (then the spec is replaced).  An identical spec is fine. */
+int app_create(struct kube_client *kc, const struct mf_node *app, bool upsert,
+	       struct gs_error *err);
+int app_delete(struct kube_client *kc, const char *ns, const char *name, bool cascade,
+	       struct gs_error *err);
+/* JSON merge patch of the main resource (patch borrowed). */
+int app_patch(struct kube_client *kc, const char *ns, const char *name,
+	      const struct mf_node *patch, struct gs_error *err);
+/* JSON merge patch of the status subresource (status borrowed: the new .status). */
+int app_patch_status(struct kube_client *kc, const char *ns, const char *name,
+		     const struct mf_node *status, struct gs_error *err);
+/* Does an agent hold the Lease gitsync-agent in ns (holder set, not expired)? */
+bool app_agent_running(struct kube_client *kc, const char *ns);
+
+/* ---- status ---- */
+
+/* Build the status fields that describe a comparison or a sync (sync,
+ * health, resources, summary) into status (a map, edited in place).
+ * revision: the commit compared. */
+void app_status_from_report(struct mf_node *status, const struct sync_report *rep,
+			    const char *revision);
+/* Conditions: set (replacing the same type) or clear. */
+void app_condition_set(struct mf_node *status, const char *type, const char *message);
+void app_condition_clear(struct mf_node *status, const char *type);
+/* Append a history entry (id = last id + 1), trimmed to APP_HISTORY_MAX.
+ * Returns the new id. */
+long long app_history_push(struct mf_node *status, const char *revision, const char *deployed_at,
+			   const struct mf_node *app);
+/* Revision of history entry id (borrowed) or NULL. */
+const char *app_history_revision(const struct mf_node *app, long long id);
+/* Record an operation state (phase, message, started/finished, revision). */
+void app_operation_state(struct mf_node *status, const char *phase, const char *message,
+			 const char *started, const char *finished, const char *revision,
+			 const struct sync_report *rep);
+
+/* RFC 3339 UTC of t (seconds since the epoch) into buf (>= 21 bytes). */
+const char *app_time_str(char *buf, size_t n, double t);
+
+/* ---- the pipeline ---- */
+
+/* What one process needs to run apps: borrowed kube client and git cache. */
+struct app_env {
+	struct kube_client *kc;
+	struct gitsrc *git;
+	struct sync_engine *se;
+	const char *ns; /* namespace of the Applications */
+};
+
+struct app_source {
+	struct gitsrc_result git;  /* revision and export */
+	char *render_dir;          /* owned: export + path */
+	struct mf_node **objs;     /* owned rendered objects (from out) */
+	size_t n;
+	void *priv;                /* the renderer's output, owns the nodes */
+};
+#define APP_SOURCE_INIT { GITSRC_RESULT_INIT, NULL, NULL, 0, NULL }
+void app_source_release(struct app_source *s);
+
+/* Fetch app's source at revision (NULL: the app's targetRevision; a
+ * commit id from history for rollback) and render it.  Credentials come
+ * from the Secret in spec.source.secretRef, else from the environment
+ * (GITSYNC_GIT_USERNAME, GITSYNC_GIT_PASSWORD, GITSYNC_GIT_SSH_KEY_FILE,
+ * GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE).  local_dir (may be
+ * NULL) renders that directory instead of Git (`app diff --local`).
+ * Errors name the failing file and line for bad YAML. */
+int app_source_load(struct app_source *out, struct app_env *env, const struct mf_node *app,
+		    const char *revision, const char *local_dir, unsigned git_flags,
+		    struct gs_error *err);
+
+/* sync_options for app (pointers into app and into storage owned by the
+ * returned holder, freed with app_sync_opts_release). */
+struct app_sync_opts {
+	struct sync_options o;
+	struct sync_ignore *ignore;
+	const char **strs;
+	size_t nstrs;
+	struct sync_gvk *kinds;
+	const char **kstrs;
+	size_t nkstrs;
+};
+void app_sync_opts_init(struct app_sync_opts *so, const struct mf_node *app);
+void app_sync_opts_release(struct app_sync_opts *so);
+
+/* ---- operations ---- */
+
+struct app_sync_req {
+	const char *revision;   /* NULL: the app's targetRevision */
+	bool prune, dry_run;
+	const char *const *resources; /* "GROUP:KIND:NAME" filters (no prune then) */
+	size_t n_resources;
+	double timeout_s;       /* wait healthy after applying; 0 = no final wait */
+	const char *local_dir;  /* render this directory instead of Git (diff --local) */
+};
+
+/* Compare app with the cluster (nothing written to objects).  revision as
+ * in app_sync_req; with write_status the result (or the error, as a
+ * ComparisonError condition) is recorded in app's status.  rep gets the
+ * per-resource table; *rev_out (may be NULL) the commit compared (owned). */
+int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
+		const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
+		bool write_status, struct gs_error *err);
+
+/* Execute a sync of app in this process, recording it on the Application:
+ * operationState Running, then render + sync, then status, operationState
+ * (Succeeded/Failed/Error), a history entry on success, and .operation
+ * removed.  progress (may be NULL) sees each resource as work proceeds.
+ * Returns GS_OK when the operation reached a phase (read rep->phase). */
+int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
+		 const struct mf_node *app, const struct app_sync_req *req,
+		 sync_progress_fn progress, void *payload, struct gs_error *err);
+
+#endif

@@ -1,0 +1,253 @@
+/* cmd-install.c - `gitsync install`: the CRD, RBAC, ServiceAccount,
+ * Deployment and Service that run the agent, applied with server-side apply
+ * (or printed with --dry-run). */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "gs-alloc.h"
+#include "kube/kube-config.h"
+#include "mf-object.h"
+#include "mf-yaml.h"
+
+/* Everything but the CRD; @NS@ is replaced by the namespace.  The RBAC:
+ * the agent applies and prunes arbitrary kinds for the apps it manages, so
+ * it needs wide write access (as Argo CD's application controller); narrow
+ * it per cluster by editing the ClusterRole. */
+static const char install_yaml[] =
+	"apiVersion: v1\n"
+	"kind: Namespace\n"
+	"metadata:\n"
+	"  name: @NS@\n"
+	"---\n"
+	"apiVersion: v1\n"
+	"kind: ServiceAccount\n"
+	"metadata:\n"
+	"  name: gitsync-agent\n"
+	"  namespace: @NS@\n"
+	"---\n"
+	"apiVersion: rbac.authorization.k8s.io/v1\n"
+	"kind: ClusterRole\n"
+	"metadata:\n"
+	"  name: gitsync-agent\n"
+	"rules:\n"
+	"- apiGroups: ['*']\n"
+	"  resources: ['*']\n"
+	"  verbs: [get, list, watch, create, update, patch, delete]\n"
+	"- nonResourceURLs: ['*']\n"
+	"  verbs: [get]\n"
+	"---\n"
+	"apiVersion: rbac.authorization.k8s.io/v1\n"
+	"kind: ClusterRoleBinding\n"
+	"metadata:\n"
+	"  name: gitsync-agent\n"
+	"roleRef:\n"
+	"  apiGroup: rbac.authorization.k8s.io\n"
+	"  kind: ClusterRole\n"
+	"  name: gitsync-agent\n"
+	"subjects:\n"
+	"- kind: ServiceAccount\n"
+	"  name: gitsync-agent\n"
+	"  namespace: @NS@\n"
+	"---\n"
+	"apiVersion: apps/v1\n"
+	"kind: Deployment\n"
+	"metadata:\n"
+	"  name: gitsync-agent\n"
+	"  namespace: @NS@\n"
+	"  labels:\n"
+	"    app.kubernetes.io/name: gitsync-agent\n"
+	"spec:\n"
+	"  replicas: 2\n"
+	"  selector:\n"
+	"    matchLabels:\n"
+	"      app.kubernetes.io/name: gitsync-agent\n"
+	"  template:\n"
+	"    metadata:\n"
+	"      labels:\n"
+	"        app.kubernetes.io/name: gitsync-agent\n"
+	"    spec:\n"
+	"      serviceAccountName: gitsync-agent\n"
+	"      securityContext:\n"
+	"        runAsNonRoot: true\n"
+	"        runAsUser: 65532\n"
+	"      containers:\n"
+	"      - name: agent\n"
+	"        image: gitsync/gitsync:" GITSYNC_VERSION "\n"
+	"        args: [agent, --namespace, @NS@, --listen, ':8080', --leader-elect=true]\n"
+	"        env:\n"
+	"        - name: GITSYNC_CACHE_DIR\n"
+	"          value: /var/cache/gitsync\n"
+	"        ports:\n"
+	"        - name: http\n"
+	"          containerPort: 8080\n"
+	"        readinessProbe:\n"
+	"          httpGet:\n"
+	"            path: /readyz\n"
+	"            port: http\n"
+	"        livenessProbe:\n"
+	"          httpGet:\n"
+	"            path: /healthz\n"
+	"            port: http\n"
+	"        resources:\n"
+	"          requests:\n"
+	"            cpu: 50m\n"
+	"            memory: 64Mi\n"
+	"          limits:\n"
+	"            memory: 256Mi\n"
+	"        securityContext:\n"
+	"          readOnlyRootFilesystem: true\n"
+	"          allowPrivilegeEscalation: false\n"
+	"        volumeMounts:\n"
+	"        - name: cache\n"
+	"          mountPath: /var/cache/gitsync\n"
+	"      volumes:\n"
+	"      - name: cache\n"
+	"        emptyDir: {}\n"
+	"---\n"
+	"apiVersion: v1\n"
+	"kind: Service\n"
+	"metadata:\n"
+	"  name: gitsync-agent\n"
+	"  namespace: @NS@\n"
+	"spec:\n"
+	"  selector:\n"
+	"    app.kubernetes.io/name: gitsync-agent\n"
+	"  ports:\n"
+	"  - name: http\n"
+	"    port: 80\n"
+	"    targetPort: http\n"
+	"    protocol: TCP\n";
+
+static char *expand_ns(const char *ns)
+{
+	struct gs_buf b = GS_BUF_INIT;
+	const char *p = install_yaml, *q;
+
+	while ((q = strstr(p, "@NS@"))) {
+		gs_buf_add(&b, p, (size_t)(q - p));
+		gs_buf_puts(&b, ns);
+		p = q + 4;
+	}
+	gs_buf_puts(&b, p);
+	return gs_buf_detach(&b, NULL);
+}
+
+static int apply_docs(struct kube_client *kc, struct mf_docs *docs, struct gs_error *err)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < docs->n; i++) {
+		const struct mf_node *o = docs->docs[i];
+		const struct kube_resource *res;
+		char *group = NULL, *version = NULL;
+
+		mf_split_api_version(mf_obj_api_version(o), &group, &version);
+		r = kube_client_resource(kc, &res, group, version, mf_obj_kind(o), err);
+		free(group);
+		free(version);
+		if (r == GS_OK)
+			r = kube_client_apply(kc, NULL, res, o, "gitsync-install", KUBE_APPLY_FORCE, err);
+		if (r < 0)
+			return gs_error_wrap(err, "apply %s '%s'", mf_obj_kind(o), mf_obj_name(o));
+		printf("%s/%s serverside-applied\n", mf_obj_kind(o), mf_obj_name(o));
+	}
+	return GS_OK;
+}
+
+/* The CRD must be Established before Applications can be written. */
+static int wait_crd(struct kube_client *kc, struct gs_error *err)
+{
+	int tries;
+
+	for (tries = 0; tries < 60; tries++) {
+		const struct kube_resource *res;
+
+		kube_client_invalidate(kc, APP_GROUP, APP_VERSION);
+		if (kube_client_resource(kc, &res, APP_GROUP, APP_VERSION, APP_KIND, err) == GS_OK) {
+			gs_error_clear(err);
+			return GS_OK;
+		}
+		usleep(500 * 1000);
+	}
+	return gs_error_set(err, GS_ERR, "the Application CRD was not served within 30s");
+}
+
+int cmd_install(int argc, char **argv)
+{
+	const char *ns = APP_DEFAULT_NAMESPACE, *kubeconfig = NULL, *context = NULL;
+	struct mf_docs crd = MF_DOCS_INIT, rest = MF_DOCS_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct kube_config *cfg = NULL;
+	struct kube_client *kc = NULL;
+	bool dry_run = false, crd_only = false;
+	char *text = NULL;
+	int i, rc = CLI_EXIT_OK;
+
+	if (cli_wants_help(argc, argv)) {
+		printf("usage: gitsync install [--namespace NS] [--dry-run] [--crd-only]\n"
+		       "                      [--kubeconfig F] [--context C]\n\n"
+		       "Apply (or print, with --dry-run) the Application CRD, the agent's\n"
+		       "Namespace, ServiceAccount, RBAC, Deployment and Service.\n");
+		return CLI_EXIT_OK;
+	}
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((!strcmp(a, "--namespace") || !strcmp(a, "-n")) && i + 1 < argc)
+			ns = argv[++i];
+		else if (!strncmp(a, "--namespace=", 12))
+			ns = a + 12;
+		else if (!strcmp(a, "--kubeconfig") && i + 1 < argc)
+			kubeconfig = argv[++i];
+		else if (!strcmp(a, "--context") && i + 1 < argc)
+			context = argv[++i];
+		else if (!strcmp(a, "--dry-run") || !strcmp(a, "--dry-run=client"))
+			dry_run = true;
+		else if (!strcmp(a, "--crd-only"))
+			crd_only = true;
+		else
+			return cli_usage_error("install", "unknown argument '%s'", a);
+	}
+	text = expand_ns(ns);
+	if (dry_run) {
+		fputs(app_crd_yaml(), stdout);
+		if (!crd_only)
+			printf("---\n%s", text);
+		goto cleanup;
+	}
+	if (mf_yaml_parse(&crd, app_crd_yaml(), strlen(app_crd_yaml()), "crd-application.yaml",
+			  NULL, &err) < 0 ||
+	    mf_yaml_parse(&rest, text, strlen(text), "install.yaml", NULL, &err) < 0) {
+		rc = cli_error(&err);
+		goto cleanup;
+	}
+	{
+		struct kube_config_opts ko = { kubeconfig, context, false };
+
+		if (kube_config_load(&cfg, &ko, &err) < 0 || kube_client_new(&kc, cfg, NULL, &err) < 0 ||
+		    apply_docs(kc, &crd, &err) < 0 || wait_crd(kc, &err) < 0) {
+			rc = cli_error(&err);
+			goto cleanup;
+		}
+	}
+	{
+		/* --crd-only still creates the namespace Applications live in (doc 0) */
+		struct mf_docs view = { rest.docs, crd_only && rest.n ? 1 : rest.n, 0 };
+
+		if (apply_docs(kc, &view, &err) < 0)
+			rc = cli_error(&err);
+	}
+cleanup:
+	mf_docs_release(&crd);
+	mf_docs_release(&rest);
+	kube_client_free(kc);
+	kube_config_free(cfg);
+	free(text);
+	return rc;
+}
