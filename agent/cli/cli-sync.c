@@ -1,0 +1,197 @@
+/* cli-sync.c - helpers shared by the commands that talk to a cluster. */
+#include "cli/cli-sync.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "gs-alloc.h"
+#include "kz-fs.h"
+
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name, bool *missing)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n))
+		return NULL;
+	if (a[n] == '=')
+		return a + n + 1;
+	if (a[n])
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+bool cli_cluster_opt(struct cli_cluster *c, int argc, char **argv, int *i)
+{
+	bool missing = false;
+	const char *v;
+
+	if ((v = cli_opt_value(argc, argv, i, "--kubeconfig", &missing))) {
+		c->kubeconfig = v;
+		return true;
+	}
+	if ((v = cli_opt_value(argc, argv, i, "--context", &missing))) {
+		c->context = v;
+		return true;
+	}
+	return false;
+}
+
+int cli_cluster_connect(struct cli_cluster *c, struct gs_error *err)
+{
+	struct kube_config_opts o = { c->kubeconfig, c->context, false };
+	struct kube_client_opts co;
+	const char *qps = getenv("GITSYNC_KUBE_QPS");
+	int rc;
+
+	memset(&co, 0, sizeof(co));
+	if (qps && qps[0])
+		co.qps = strtod(qps, NULL);
+	if ((rc = kube_config_load(&c->cfg, &o, err)) < 0)
+		return rc;
+	return kube_client_new(&c->kc, c->cfg, &co, err);
+}
+
+void cli_cluster_release(struct cli_cluster *c)
+{
+	kube_client_free(c->kc);
+	kube_config_free(c->cfg);
+	c->kc = NULL;
+	c->cfg = NULL;
+}
+
+int cli_render_path(struct kz_output *out, const char *path, struct gs_error *err)
+{
+	struct kz_fs *fs = NULL;
+	struct stat st;
+	char *dir = NULL;
+	const char *base = "";
+	int rc;
+
+	if (stat(path, &st) < 0)
+		return gs_error_set(err, GS_ENOTFOUND, "cannot read '%s': %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		dir = gs_strdup(path);
+	} else {
+		const char *slash = strrchr(path, '/');
+
+		dir = slash ? gs_strndup(path, (size_t)(slash - path) + (slash == path))
+			    : gs_strdup(".");
+		base = slash ? slash + 1 : path;
+	}
+	rc = kz_fs_new_disk(&fs, dir, err);
+	if (rc == GS_OK)
+		rc = kz_render(out, fs, base, 0, err);
+	kz_fs_free(fs);
+	free(dir);
+	return rc;
+}
+
+double cli_parse_duration(const char *s)
+{
+	double total = 0;
+	char *end;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		double v;
+
+		errno = 0;
+		v = strtod(s, &end);
+		if (end == s || errno || v < 0)
+			return -1;
+		switch (*end) {
+		case 'h': total += v * 3600; end++; break;
+		case 'm':
+			if (end[1] == 's') {
+				total += v / 1000;
+				end += 2;
+			} else {
+				total += v * 60;
+				end++;
+			}
+			break;
+		case 's': total += v; end++; break;
+		case '\0': total += v; break;
+		default: return -1;
+		}
+		s = end;
+	}
+	return total;
+}
+
+const char *cli_format_time(char *buf, size_t n, double t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char tz[8];
+
+	localtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(tz, sizeof(tz), "%z", &tm);
+	/* RFC 3339 wants +01:00, strftime gives +0100 */
+	if (strlen(tz) == 5 && strlen(buf) + 7 < n) {
+		size_t l = strlen(buf);
+
+		buf[l] = tz[0];
+		buf[l + 1] = tz[1];
+		buf[l + 2] = tz[2];
+		buf[l + 3] = ':';
+		buf[l + 4] = tz[3];
+		buf[l + 5] = tz[4];
+		buf[l + 6] = '\0';
+	}
+	return buf;
+}
+
+static const char *row_status(const struct sync_resource *r)
+{
+	return sync_status_str(r->status);
+}
+
+void cli_print_resource_table(FILE *f, const struct sync_report *rep)
+{
+	size_t i;
+
+	fprintf(f, "%-28s %-22s %-16s %-36s %-10s %-12s %-9s %s\n", "GROUP", "KIND", "NAMESPACE",
+		"NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE");
+	for (i = 0; i < rep->n; i++) {
+		const struct sync_resource *r = &rep->v[i];
+
+		fprintf(f, "%-28s %-22s %-16s %-36s %-10s %-12s %-9s %s\n", r->group, r->kind,
+			r->ns, r->name, row_status(r), sync_health_str(r->health),
+			sync_hook_str(r->hook), r->message ? r->message : "");
+	}
+}
+
+void cli_print_progress_header(FILE *f)
+{
+	fprintf(f, "%-25s %-24s %-22s %-16s %-36s %-10s %-12s %-9s %s\n", "TIMESTAMP", "GROUP",
+		"KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE");
+}
+
+void cli_print_progress_line(const struct sync_resource *r, void *payload)
+{
+	FILE *f = payload ? payload : stdout;
+	struct timespec ts;
+	char tb[40];
+	const char *msg = r->message ? r->message : "";
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (r->result != SYNC_RESULT_FAILED && r->health_msg && r->health != SYNC_HEALTH_HEALTHY &&
+	    !r->message)
+		msg = r->health_msg;
+	fprintf(f, "%-25s %-24s %-22s %-16s %-36s %-10s %-12s %-9s %s\n",
+		cli_format_time(tb, sizeof(tb), (double)ts.tv_sec), r->group, r->kind, r->ns,
+		r->name, row_status(r), sync_health_str(r->health), sync_hook_str(r->hook), msg);
+	fflush(f);
+}

@@ -1,0 +1,46 @@
+/* cli-sync.h - what `gitsync diff`, `gitsync sync` (and `gitsync app`) share:
+ * cluster options, rendering a local path, the argocd-style tables. */
+#ifndef GS_CLI_SYNC_H
+#define GS_CLI_SYNC_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "gs-error.h"
+#include "kube/kube-client.h"
+#include "kube/kube-config.h"
+#include "kz-build.h"
+#include "sync/sync.h"
+
+/* --kubeconfig, --context and the client built from them. */
+struct cli_cluster {
+	const char *kubeconfig, *context;
+	struct kube_config *cfg;
+	struct kube_client *kc;
+};
+
+/* Consume "--kubeconfig F", "--kubeconfig=F", "--context C" at argv[*i];
+ * true when it was one of them (and *i advanced past a value). */
+bool cli_cluster_opt(struct cli_cluster *c, int argc, char **argv, int *i);
+int cli_cluster_connect(struct cli_cluster *c, struct gs_error *err);
+void cli_cluster_release(struct cli_cluster *c);
+
+/* Render PATH (a kustomization, a directory of manifests or a file). */
+int cli_render_path(struct kz_output *out, const char *path, struct gs_error *err);
+
+/* Durations like "90s", "5m", "1h30m", "45" (seconds).  -1 when invalid. */
+double cli_parse_duration(const char *s);
+
+/* Value of "--name V" / "--name=V" at argv[*i] (advancing *i); NULL when
+ * argv[*i] is not that option.  *missing set when the value is absent. */
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name, bool *missing);
+
+/* Table of resources: GROUP KIND NAMESPACE NAME STATUS HEALTH HOOK MESSAGE. */
+void cli_print_resource_table(FILE *f, const struct sync_report *rep);
+/* One streaming line with a timestamp (the progress callback of sync). */
+void cli_print_progress_header(FILE *f);
+void cli_print_progress_line(const struct sync_resource *r, void *payload /* FILE * */);
+/* RFC 3339 local time of t into buf. */
+const char *cli_format_time(char *buf, size_t n, double t);
+
+#endif

@@ -1,0 +1,147 @@
+/* kube-client.h - a small Kubernetes API client on libcurl.
+ *
+ * One client = one cluster + user (a struct kube_config).  It keeps one
+ * connection alive across requests, applies a client-side rate limit (token
+ * bucket), retries idempotent requests (GET, PUT, DELETE and server-side
+ * apply PATCH, which is idempotent by construction) on connection errors, 429
+ * (honouring Retry-After) and 5xx with exponential backoff and full jitter,
+ * and refreshes rotating credentials (tokenFile, exec plugins) on 401.
+ *
+ * Objects go in and out as mf_node trees (JSON numbers keep their text).
+ * Discovery is lazy and per group-version: only the API groups an app uses
+ * are asked, and the answers are cached until invalidated (a CRD changed).
+ *
+ * Not thread-safe: one client per thread.
+ */
+#ifndef KUBE_CLIENT_H
+#define KUBE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gs-buf.h"
+#include "gs-error.h"
+#include "kube/kube-config.h"
+#include "mf-node.h"
+
+struct kube_client;
+
+struct kube_client_opts {
+	double qps;              /* client-side rate limit; 0 = default 100, < 0 = none */
+	unsigned burst;          /* 0 = default 200 */
+	unsigned max_retries;    /* 0 = default 6 (retries after the first try) */
+	long timeout_ms;         /* whole request; 0 = default 60 s */
+	long connect_timeout_ms; /* 0 = default 10 s */
+	unsigned backoff_base_ms;/* first retry delay before jitter; 0 = default 200 ms */
+	unsigned backoff_max_ms; /* 0 = default 10 s */
+};
+
+/* Counters for benchmarks and /metrics. */
+struct kube_client_stats {
+	unsigned long requests;  /* HTTP requests sent (retries included) */
+	unsigned long retries;   /* of which retries */
+	unsigned long get, list, patch, del, post, put, discovery;
+	unsigned long throttled_ms; /* time slept by the rate limiter */
+};
+
+/* cfg is borrowed and must outlive the client.  opts may be NULL. */
+int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
+		    const struct kube_client_opts *opts, struct gs_error *err);
+void kube_client_free(struct kube_client *kc);
+const struct kube_client_stats *kube_client_stats(const struct kube_client *kc);
+const struct kube_config *kube_client_config(const struct kube_client *kc);
+
+/* A raw response.  body is capped (GS_ELIMIT beyond 512 MiB). */
+struct kube_response {
+	long status;           /* HTTP status, 0 when no response */
+	struct gs_buf body;
+};
+#define KUBE_RESPONSE_INIT { 0, GS_BUF_INIT }
+void kube_response_release(struct kube_response *r);
+
+/* Send one request (path includes the query string) with retries as above.
+ * Returns GS_OK whenever the server answered (any status: read r->status),
+ * GS_ENET when it could not be reached after the retries. */
+int kube_client_request(struct kube_client *kc, const char *method, const char *path,
+			const char *content_type, const char *body, size_t len,
+			struct kube_response *r, struct gs_error *err);
+
+/* Turn a non-2xx response into an error: the server's Status message,
+ * GS_ENOTFOUND for 404, GS_ECONFLICT for 409, GS_EAUTH for 401/403, GS_EINVAL
+ * for 400/422, GS_ERR otherwise.  Returns the code. */
+int kube_status_error(const struct kube_response *r, struct gs_error *err);
+
+/* ---- discovery ---- */
+
+enum kube_verb {
+	KUBE_VERB_GET = 1 << 0,
+	KUBE_VERB_LIST = 1 << 1,
+	KUBE_VERB_WATCH = 1 << 2,
+	KUBE_VERB_PATCH = 1 << 3,
+	KUBE_VERB_DELETE = 1 << 4,
+	KUBE_VERB_CREATE = 1 << 5,
+};
+
+/* One API resource (owned by the client's cache). */
+struct kube_resource {
+	char *group, *version, *kind, *plural;
+	bool namespaced;
+	unsigned verbs; /* enum kube_verb */
+};
+
+/* Find the resource serving group/version/kind.  *out borrowed from the
+ * cache (valid until kube_client_invalidate or free).  GS_ENOTFOUND with a
+ * clear message when the server does not serve it. */
+int kube_client_resource(struct kube_client *kc, const struct kube_resource **out,
+			 const char *group, const char *version, const char *kind,
+			 struct gs_error *err);
+/* Forget a group-version (both NULL: everything), e.g. after a CRD change. */
+void kube_client_invalidate(struct kube_client *kc, const char *group, const char *version);
+/* All resources of every served group-version (preferred versions only),
+ * for full scans (prune of kinds no longer in the source).  The array and
+ * its entries are borrowed from the cache. */
+int kube_client_all_resources(struct kube_client *kc, const struct kube_resource ***out,
+			      size_t *n_out, struct gs_error *err);
+
+/* ---- typed operations (objects as mf_node) ---- */
+
+/* GET one object.  *out owned.  GS_ENOTFOUND when absent. */
+int kube_client_get(struct kube_client *kc, struct mf_node **out, const struct kube_resource *res,
+		    const char *ns, const char *name, struct gs_error *err);
+
+/* LIST (paginated, 500 per page) with an optional label selector; ns NULL or
+ * "" lists across namespaces.  Calls fn for each item (item borrowed: valid
+ * during the call only; fn may keep a clone).  rv_out (may be NULL) gets the
+ * list's resourceVersion (owned).  A non-zero return from fn stops and is
+ * returned. */
+typedef int (*kube_item_fn)(const struct mf_node *item, void *payload);
+int kube_client_list(struct kube_client *kc, const struct kube_resource *res, const char *ns,
+		     const char *label_selector, kube_item_fn fn, void *payload, char **rv_out,
+		     struct gs_error *err);
+
+enum kube_apply_flags {
+	KUBE_APPLY_DRY_RUN = 1 << 0, /* dryRun=All: nothing stored */
+	KUBE_APPLY_FORCE = 1 << 1,   /* force=true: take over conflicting fields */
+};
+/* Server-side apply obj (borrowed) as field manager `manager`.  *out (may be
+ * NULL) gets the object the server stored (or would store).  Errors carry
+ * the server's message (GS_EINVAL for invalid objects, GS_ECONFLICT). */
+int kube_client_apply(struct kube_client *kc, struct mf_node **out,
+		      const struct kube_resource *res, const struct mf_node *obj,
+		      const char *manager, unsigned flags, struct gs_error *err);
+
+/* POST (create; for hooks with generateName).  *out may be NULL. */
+int kube_client_create(struct kube_client *kc, struct mf_node **out,
+		       const struct kube_resource *res, const struct mf_node *obj,
+		       struct gs_error *err);
+
+/* DELETE with propagationPolicy (NULL = "Background").  GS_ENOTFOUND when
+ * already gone. */
+int kube_client_delete(struct kube_client *kc, const struct kube_resource *res, const char *ns,
+		       const char *name, const char *propagation, struct gs_error *err);
+
+/* JSON pointer-ish request path for an object: /api/v1/namespaces/NS/RES/NAME
+ * (name may be NULL for the collection).  Owned. */
+char *kube_resource_path(const struct kube_resource *res, const char *ns, const char *name);
+
+#endif

@@ -1,0 +1,411 @@
+/* sync-normalize.c - what "equal" means between a desired and a live object.
+ *
+ * The server defaults fields, canonicalizes quantities and adds its own
+ * metadata; none of that is drift.  These helpers let the engine decide
+ * "in sync" locally when it safely can, and strip noise before a diff.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "gs-alloc.h"
+#include "mf-object.h"
+#include "sync/sync.h"
+
+/* Annotations the server or its controllers write on their own. */
+static const char *const server_annotations[] = {
+	"kubectl.kubernetes.io/last-applied-configuration",
+	"deployment.kubernetes.io/revision",
+	"deprecated.daemonset.template.generation",
+	"control-plane.alpha.kubernetes.io/leader",
+	"pv.kubernetes.io/bind-completed",
+	"pv.kubernetes.io/bound-by-controller",
+	"volume.beta.kubernetes.io/storage-provisioner",
+	"volume.kubernetes.io/storage-provisioner",
+	"volume.kubernetes.io/selected-node",
+};
+
+struct mf_node *sync_normalize(const struct mf_node *obj)
+{
+	static const char *const meta_noise[] = {
+		"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
+		"selfLink", "deletionGracePeriodSeconds",
+	};
+	struct mf_node *n = mf_node_clone(obj), *meta, *ann;
+	size_t i;
+
+	if (!n)
+		return NULL;
+	mf_node_remove(n, "status");
+	meta = mf_node_get(n, "metadata");
+	for (i = 0; i < sizeof(meta_noise) / sizeof(meta_noise[0]); i++)
+		mf_node_remove(meta, meta_noise[i]);
+	ann = mf_node_get(meta, "annotations");
+	for (i = 0; i < sizeof(server_annotations) / sizeof(server_annotations[0]); i++)
+		mf_node_remove(ann, server_annotations[i]);
+	if (ann && mf_node_type(ann) == MF_MAP && mf_node_len(ann) == 0)
+		mf_node_remove(meta, "annotations");
+	return n;
+}
+
+/* Parse a Kubernetes quantity ("500m", "1Gi", "1e3", "0.5") into a double. */
+static bool parse_quantity(const char *s, double *out)
+{
+	static const struct { const char *suf; double mul; } sufs[] = {
+		{ "Ki", 1024.0 }, { "Mi", 1048576.0 }, { "Gi", 1073741824.0 },
+		{ "Ti", 1099511627776.0 }, { "Pi", 1125899906842624.0 },
+		{ "Ei", 1152921504606846976.0 }, { "n", 1e-9 }, { "u", 1e-6 }, { "m", 1e-3 },
+		{ "k", 1e3 }, { "M", 1e6 }, { "G", 1e9 }, { "T", 1e12 }, { "P", 1e15 },
+		{ "E", 1e18 }, { "", 1.0 },
+	};
+	char *end = NULL;
+	double v;
+	size_t i;
+
+	if (!s || !(isdigit((unsigned char)s[0]) || s[0] == '.' || s[0] == '-' || s[0] == '+'))
+		return false;
+	v = strtod(s, &end);
+	if (end == s)
+		return false;
+	for (i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++)
+		if (!strcmp(end, sufs[i].suf)) {
+			*out = v * sufs[i].mul;
+			return true;
+		}
+	return false;
+}
+
+static bool is_number(const struct mf_node *n)
+{
+	return mf_node_type(n) == MF_INT || mf_node_type(n) == MF_FLOAT;
+}
+
+static bool scalar_equal(const struct mf_node *d, const struct mf_node *l)
+{
+	const char *a = mf_node_str(d), *b = mf_node_str(l);
+	double x, y;
+
+	if (mf_node_type(d) == MF_NULL || mf_node_type(l) == MF_NULL)
+		return mf_node_type(d) == mf_node_type(l);
+	if (mf_node_type(d) == MF_BOOL || mf_node_type(l) == MF_BOOL)
+		return mf_node_type(d) == mf_node_type(l) && mf_node_bool(d) == mf_node_bool(l);
+	if (!a || !b)
+		return false;
+	if (!strcmp(a, b))
+		return true;
+	if (is_number(d) && is_number(l))
+		return strtod(a, NULL) == strtod(b, NULL);
+	/* quantities: the server stores "0.5" as "500m" and "1024Mi" as "1Gi" */
+	if (parse_quantity(a, &x) && parse_quantity(b, &y))
+		return fabs(x - y) <= 1e-9 * fmax(fabs(x), fabs(y));
+	return false;
+}
+
+static bool is_empty_container(const struct mf_node *n)
+{
+	return (mf_node_type(n) == MF_MAP || mf_node_type(n) == MF_SEQ) && mf_node_len(n) == 0;
+}
+
+static bool subset(const struct mf_node *d, const struct mf_node *l, int depth)
+{
+	size_t i;
+
+	switch (mf_node_type(d)) {
+	case MF_MAP:
+		if (mf_node_type(l) != MF_MAP)
+			return false;
+		for (i = 0; i < mf_node_len(d); i++) {
+			const char *k = mf_node_key(d, i);
+			const struct mf_node *dv = mf_node_at(d, i), *lv;
+
+			/* null asks for nothing; status is the server's */
+			if (mf_node_type(dv) == MF_NULL || (depth == 0 && !strcmp(k, "status")))
+				continue;
+			lv = mf_node_get(l, k);
+			if (!lv) {
+				if (is_empty_container(dv))
+					continue;
+				return false;
+			}
+			if (!subset(dv, lv, depth + 1))
+				return false;
+		}
+		return true;
+	case MF_SEQ:
+		if (mf_node_type(l) != MF_SEQ || mf_node_len(l) != mf_node_len(d))
+			return false;
+		for (i = 0; i < mf_node_len(d); i++)
+			if (!subset(mf_node_at(d, i), mf_node_at(l, i), depth + 1))
+				return false;
+		return true;
+	default:
+		return scalar_equal(d, l);
+	}
+}
+
+bool sync_subset_equal(const struct mf_node *desired, const struct mf_node *live)
+{
+	return subset(desired, live, 0);
+}
+
+/* Text of a cJSON scalar the way a mf_node would show it. */
+static bool json_scalar_matches(const cJSON *j, const struct mf_node *n)
+{
+	const char *t = mf_node_str(n);
+	char buf[64];
+
+	if (!t)
+		return false;
+	if (cJSON_IsString(j))
+		return !strcmp(j->valuestring, t);
+	if (cJSON_IsNumber(j)) {
+		snprintf(buf, sizeof(buf), "%.17g", j->valuedouble);
+		return is_number(n) ? strtod(t, NULL) == j->valuedouble : !strcmp(buf, t);
+	}
+	if (cJSON_IsBool(j))
+		return mf_node_type(n) == MF_BOOL && mf_node_bool(n) == cJSON_IsTrue(j);
+	return false;
+}
+
+/* Find the list item a "k:{...}" / "v:..." fieldsV1 key designates. */
+static struct mf_node *find_item(const struct mf_node *seq, const char *key)
+{
+	cJSON *j = cJSON_Parse(key + 2);
+	struct mf_node *found = NULL;
+	size_t i;
+
+	if (!j || mf_node_type(seq) != MF_SEQ) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	for (i = 0; i < mf_node_len(seq) && !found; i++) {
+		struct mf_node *item = mf_node_at(seq, i);
+
+		if (key[0] == 'k') {
+			const cJSON *f;
+			bool all = cJSON_IsObject(j);
+
+			cJSON_ArrayForEach(f, j) {
+				if (!json_scalar_matches(f, mf_node_get(item, f->string))) {
+					all = false;
+					break;
+				}
+			}
+			if (all)
+				found = item;
+		} else if (json_scalar_matches(j, item)) {
+			found = item;
+		}
+	}
+	cJSON_Delete(j);
+	return found;
+}
+
+static bool owned_in(const struct mf_node *fields, const struct mf_node *d)
+{
+	size_t i;
+
+	for (i = 0; i < mf_node_len(fields); i++) {
+		const char *k = mf_node_key(fields, i);
+		const struct mf_node *sub = mf_node_at(fields, i);
+		const struct mf_node *child = NULL;
+
+		if (!strcmp(k, "."))
+			continue;
+		if (!strncmp(k, "f:", 2)) {
+			if (mf_node_type(d) != MF_MAP || mf_node_index(d, k + 2) < 0)
+				return false;
+			child = mf_node_get(d, k + 2);
+		} else if (!strncmp(k, "k:", 2) || !strncmp(k, "v:", 2)) {
+			child = find_item(d, k);
+			if (!child)
+				return false;
+		} else if (!strncmp(k, "i:", 2)) {
+			long idx = strtol(k + 2, NULL, 10);
+
+			if (idx < 0 || (size_t)idx >= mf_node_len(d))
+				return false;
+			child = mf_node_at(d, (size_t)idx);
+		} else {
+			return false;
+		}
+		if (mf_node_len(sub) && !owned_in(sub, child))
+			return false;
+	}
+	return true;
+}
+
+static const struct mf_node *manager_entry(const struct mf_node *live, const char *manager,
+					   const char *operation)
+{
+	const struct mf_node *mf = mf_node_dig(live, "metadata", "managedFields", NULL);
+	size_t i;
+
+	for (i = 0; i < mf_node_len(mf); i++) {
+		const struct mf_node *e = mf_node_at(mf, i);
+		const char *m = mf_node_dig_str(e, "manager", NULL);
+		const char *op = mf_node_dig_str(e, "operation", NULL);
+
+		if (m && !strcmp(m, manager) && (!operation || (op && !strcmp(op, operation))))
+			return e;
+	}
+	return NULL;
+}
+
+bool sync_owned_fields_desired(const struct mf_node *live, const struct mf_node *desired,
+			       const char *manager)
+{
+	const struct mf_node *e = manager_entry(live, manager, "Apply");
+
+	if (!e)
+		return false;
+	return owned_in(mf_node_get(e, "fieldsV1"), desired);
+}
+
+static void default_ports(struct mf_node *ports)
+{
+	size_t i;
+
+	for (i = 0; i < mf_node_len(ports); i++) {
+		struct mf_node *p = mf_node_at(ports, i);
+
+		if (mf_node_type(p) == MF_MAP && !mf_node_get(p, "protocol"))
+			mf_node_set_str_value(p, "protocol", "TCP");
+	}
+}
+
+/* Walk a pod spec-bearing tree and default container ports. */
+static void default_containers(struct mf_node *n, int depth)
+{
+	size_t i, j;
+
+	if (depth > 12)
+		return;
+	if (mf_node_type(n) == MF_MAP) {
+		for (i = 0; i < mf_node_len(n); i++) {
+			const char *k = mf_node_key(n, i);
+			struct mf_node *v = mf_node_at(n, i);
+
+			if (!strcmp(k, "containers") || !strcmp(k, "initContainers") ||
+			    !strcmp(k, "ephemeralContainers")) {
+				for (j = 0; j < mf_node_len(v); j++)
+					default_ports(mf_node_get(mf_node_at(v, j), "ports"));
+			} else if (!strcmp(k, "spec") || !strcmp(k, "template") ||
+				   !strcmp(k, "jobTemplate")) {
+				default_containers(v, depth + 1);
+			}
+		}
+	}
+}
+
+void sync_default_protocols(struct mf_node *obj)
+{
+	char *group = NULL, *version = NULL;
+	const char *kind = mf_obj_kind(obj);
+
+	if (!kind)
+		return;
+	mf_split_api_version(mf_obj_api_version(obj), &group, &version);
+	if (!group[0] && !strcmp(kind, "Service"))
+		default_ports(mf_node_dig(obj, "spec", "ports", NULL));
+	else if (!group[0] || !strcmp(group, "apps") || !strcmp(group, "batch") ||
+		 !strcmp(group, "extensions"))
+		default_containers(obj, 0);
+	free(group);
+	free(version);
+}
+
+/* JSON pointer removal ("/spec/replicas", "~1" = '/', "~0" = '~'). */
+static void remove_pointer(struct mf_node *obj, const char *ptr)
+{
+	struct mf_node *cur = obj;
+	char *copy = gs_strdup(ptr), *tok, *save = NULL, *next;
+
+	if (ptr[0] != '/')
+		goto cleanup;
+	tok = strtok_r(copy, "/", &save);
+	while (tok && cur) {
+		char *r, *w;
+
+		for (r = w = tok; *r; r++, w++) {
+			if (r[0] == '~' && r[1] == '1') {
+				*w = '/';
+				r++;
+			} else if (r[0] == '~' && r[1] == '0') {
+				*w = '~';
+				r++;
+			} else {
+				*w = *r;
+			}
+		}
+		*w = '\0';
+		next = strtok_r(NULL, "/", &save);
+		if (mf_node_type(cur) == MF_MAP) {
+			if (!next) {
+				mf_node_remove(cur, tok);
+				break;
+			}
+			cur = mf_node_get(cur, tok);
+		} else if (mf_node_type(cur) == MF_SEQ) {
+			char *end;
+			long i = strtol(tok, &end, 10);
+
+			if (*end || i < 0 || (size_t)i >= mf_node_len(cur))
+				break;
+			if (!next) {
+				mf_node_remove_at(cur, (size_t)i);
+				break;
+			}
+			cur = mf_node_at(cur, (size_t)i);
+		} else {
+			break;
+		}
+		tok = next;
+	}
+cleanup:
+	free(copy);
+}
+
+/* Remove from n the leaves that fields (a fieldsV1 tree) designates. */
+static void remove_owned(struct mf_node *n, const struct mf_node *fields)
+{
+	size_t i;
+
+	for (i = 0; i < mf_node_len(fields); i++) {
+		const char *k = mf_node_key(fields, i);
+		const struct mf_node *sub = mf_node_at(fields, i);
+		bool leaf = mf_node_len(sub) == 0 ||
+			    (mf_node_len(sub) == 1 && mf_node_get(sub, "."));
+
+		if (!strncmp(k, "f:", 2) && mf_node_type(n) == MF_MAP) {
+			if (leaf)
+				mf_node_remove(n, k + 2);
+			else if (mf_node_get(n, k + 2))
+				remove_owned(mf_node_get(n, k + 2), sub);
+		} else if (!strncmp(k, "k:", 2) || !strncmp(k, "v:", 2)) {
+			struct mf_node *item = find_item(n, k);
+
+			if (item && !leaf)
+				remove_owned(item, sub);
+		}
+	}
+}
+
+void sync_apply_ignore(struct mf_node *obj, const struct sync_ignore *ig,
+		       const struct mf_node *fields_from)
+{
+	size_t i;
+
+	for (i = 0; i < ig->n_pointers; i++)
+		remove_pointer(obj, ig->pointers[i]);
+	for (i = 0; fields_from && i < ig->n_managers; i++) {
+		const struct mf_node *e = manager_entry(fields_from, ig->managers[i], NULL);
+
+		if (e)
+			remove_owned(obj, mf_node_get(e, "fieldsV1"));
+	}
+}

@@ -1,0 +1,187 @@
+/* sync-plan.c - ordering (kind order, waves), hooks and sync options read
+ * from annotations: ours (gitsync.io/...) first, Argo CD's for users who
+ * migrate (argocd.argoproj.io/...). */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf-object.h"
+#include "sync/sync.h"
+
+/* Kubernetes' usual apply order (Helm's InstallOrder, as gitops-engine
+ * uses it): what others depend on comes first. */
+static const char *const kind_order[] = {
+	"Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy",
+	"PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList", "ConfigMap",
+	"StorageClass", "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition",
+	"ClusterRole", "ClusterRoleList", "ClusterRoleBinding", "ClusterRoleBindingList", "Role",
+	"RoleList", "RoleBinding", "RoleBindingList", "Service", "DaemonSet", "Pod",
+	"ReplicationController", "ReplicaSet", "Deployment", "HorizontalPodAutoscaler",
+	"StatefulSet", "Job", "CronJob", "IngressClass", "Ingress", "APIService",
+};
+
+int sync_kind_order(const char *group, const char *kind)
+{
+	size_t i, n = sizeof(kind_order) / sizeof(kind_order[0]);
+
+	(void)group;
+	for (i = 0; kind && i < n; i++)
+		if (!strcmp(kind_order[i], kind))
+			return (int)i;
+	return (int)n; /* custom resources after every built-in kind */
+}
+
+static const char *annotation2(const struct mf_node *obj, const char *ours, const char *argo)
+{
+	const char *v = mf_obj_annotation(obj, ours);
+
+	return v ? v : mf_obj_annotation(obj, argo);
+}
+
+int sync_wave_of(const struct mf_node *obj)
+{
+	const char *v = annotation2(obj, "gitsync.io/sync-wave", "argocd.argoproj.io/sync-wave");
+	char *end = NULL;
+	long w;
+
+	if (!v || !v[0])
+		return 0;
+	errno = 0;
+	w = strtol(v, &end, 10);
+	if (errno || *end || w < INT_MIN / 2 || w > INT_MAX / 2)
+		return 0;
+	return (int)w;
+}
+
+/* Does the comma-separated list contain item (spaces around items ignored)? */
+static bool list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	const char *p = list;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!strncmp(p, item, n) && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+enum sync_hook sync_hook_of(const struct mf_node *obj, unsigned *delete_policy_out)
+{
+	const char *v = annotation2(obj, "gitsync.io/hook", "argocd.argoproj.io/hook");
+	const char *dp = annotation2(obj, "gitsync.io/hook-delete-policy",
+				     "argocd.argoproj.io/hook-delete-policy");
+	/* Helm hooks are what many charts carry; honour the common ones */
+	const char *helm = mf_obj_annotation(obj, "helm.sh/hook");
+	enum sync_hook h = SYNC_HOOK_NONE;
+	unsigned pol = 0;
+
+	if (v) {
+		if (list_has(v, "PreSync"))
+			h = SYNC_HOOK_PRESYNC;
+		else if (list_has(v, "Sync"))
+			h = SYNC_HOOK_SYNC;
+		else if (list_has(v, "PostSync"))
+			h = SYNC_HOOK_POSTSYNC;
+		else if (list_has(v, "SyncFail"))
+			h = SYNC_HOOK_SYNCFAIL;
+		else if (list_has(v, "Skip"))
+			h = SYNC_HOOK_SKIP;
+	} else if (helm) {
+		if (list_has(helm, "pre-install") || list_has(helm, "pre-upgrade"))
+			h = SYNC_HOOK_PRESYNC;
+		else if (list_has(helm, "post-install") || list_has(helm, "post-upgrade"))
+			h = SYNC_HOOK_POSTSYNC;
+		if (!dp)
+			dp = mf_obj_annotation(obj, "helm.sh/hook-delete-policy");
+	}
+	if (dp) {
+		if (list_has(dp, "BeforeHookCreation") || list_has(dp, "before-hook-creation"))
+			pol |= SYNC_HOOK_DELETE_BEFORE_CREATION;
+		if (list_has(dp, "HookSucceeded") || list_has(dp, "hook-succeeded"))
+			pol |= SYNC_HOOK_DELETE_SUCCEEDED;
+		if (list_has(dp, "HookFailed") || list_has(dp, "hook-failed"))
+			pol |= SYNC_HOOK_DELETE_FAILED;
+	}
+	/* Argo CD's default when no policy is given */
+	if (h != SYNC_HOOK_NONE && !pol)
+		pol = SYNC_HOOK_DELETE_BEFORE_CREATION;
+	if (delete_policy_out)
+		*delete_policy_out = pol;
+	return h;
+}
+
+static bool kv_in(const char *list, const char *key, const char *value, bool *found)
+{
+	size_t kl = strlen(key), vl = strlen(value);
+	const char *p = list;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!strncmp(p, key, kl) && p[kl] == '=') {
+			const char *v = p + kl + 1;
+
+			*found = true;
+			return !strncasecmp(v, value, vl) &&
+			       (v[vl] == '\0' || v[vl] == ',' || v[vl] == ' ');
+		}
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+bool sync_option_is(const struct mf_node *obj, const struct sync_options *opts, const char *key,
+		    const char *value)
+{
+	const char *v = obj ? annotation2(obj, "gitsync.io/sync-options",
+					  "argocd.argoproj.io/sync-options")
+			    : NULL;
+	bool found = false, r;
+	size_t i;
+
+	if (v) {
+		r = kv_in(v, key, value, &found);
+		if (found)
+			return r;
+	}
+	for (i = 0; opts && i < opts->n_sync_options; i++) {
+		found = false;
+		r = kv_in(opts->sync_options[i], key, value, &found);
+		if (found)
+			return r;
+	}
+	return false;
+}
+
+static const char *const status_names[] = { "Unknown", "Synced", "OutOfSync", "Missing",
+					    "Prune" };
+static const char *const health_names[] = { "", "Healthy", "Suspended", "Progressing",
+					    "Missing", "Degraded", "Unknown" };
+static const char *const hook_names[] = { "", "PreSync", "Sync", "PostSync", "SyncFail",
+					  "Skip" };
+static const char *const phase_names[] = { "", "Running", "Succeeded", "Failed", "Error" };
+
+const char *sync_status_str(enum sync_status s)
+{
+	return s <= SYNC_STATUS_PRUNE ? status_names[s] : "Unknown";
+}
+
+const char *sync_health_str(enum sync_health h)
+{
+	return h <= SYNC_HEALTH_UNKNOWN ? health_names[h] : "Unknown";
+}
+
+const char *sync_hook_str(enum sync_hook h)
+{
+	return h <= SYNC_HOOK_SKIP ? hook_names[h] : "";
+}
+
+const char *sync_phase_str(enum sync_phase p)
+{
+	return p <= SYNC_PHASE_ERROR ? phase_names[p] : "";
+}
