@@ -289,6 +289,16 @@ bool app_agent_running(struct kube_client *kc, const char *ns)
 
 /* ---- status ---- */
 
+const char *app_sync_status_str(enum sync_status s)
+{
+	return s == SYNC_STATUS_SYNCED ? "Synced" : s == SYNC_STATUS_UNKNOWN ? "Unknown" : "OutOfSync";
+}
+
+const char *app_health_str(enum sync_health h)
+{
+	return h == SYNC_HEALTH_NONE ? "Healthy" : sync_health_str(h);
+}
+
 const char *app_time_str(char *buf, size_t n, double t)
 {
 	time_t tt = (time_t)t;
@@ -361,11 +371,10 @@ void app_status_from_report(struct mf_node *status, const struct sync_report *re
 	size_t i, nk = 0, ak = 0, kept = 0;
 	char tbuf[32];
 
-	mf_node_set_str_value(sync, "status", sync_status_str(rep->status));
+	mf_node_set_str_value(sync, "status", app_sync_status_str(rep->status));
 	if (revision)
 		mf_node_set_str_value(sync, "revision", revision);
-	mf_node_set_str_value(health, "status",
-			      rep->health == SYNC_HEALTH_NONE ? "Healthy" : sync_health_str(rep->health));
+	mf_node_set_str_value(health, "status", app_health_str(rep->health));
 	mf_node_set(summary, "resources", mf_node_new_int((long long)rep->n));
 	for (i = 0; i < rep->n; i++) {
 		const struct sync_resource *r = &rep->v[i];

@@ -101,6 +101,11 @@ void app_operation_state(struct mf_node *status, const char *phase, const char *
 			 const char *started, const char *finished, const char *revision,
 			 const struct sync_report *rep);
 
+/* App-level sync status: "Synced", "OutOfSync" or "Unknown" (static). */
+const char *app_sync_status_str(enum sync_status s);
+/* App-level health: "Healthy" when no resource has a health rule (static). */
+const char *app_health_str(enum sync_health h);
+
 /* RFC 3339 UTC of t (seconds since the epoch) into buf (>= 21 bytes). */
 const char *app_time_str(char *buf, size_t n, double t);
 

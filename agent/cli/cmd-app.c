@@ -6,6 +6,7 @@
  * written on the Application and followed there.
  */
 #include "cli/cli.h"
+#include "cli/cli-sync.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,21 +166,10 @@ static double parse_duration(const char *s)
 
 static void print_resource_table(const struct sync_report *rep)
 {
-	size_t i;
-
 	if (!rep->n)
 		return;
-	printf("\n%-26s %-22s %-14s %-32s %-10s %-12s %-8s %s\n", "GROUP", "KIND", "NAMESPACE",
-	       "NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE");
-	for (i = 0; i < rep->n; i++) {
-		const struct sync_resource *r = &rep->v[i];
-		const char *st = r->status == SYNC_STATUS_PRUNE ? "OutOfSync" : sync_status_str(r->status);
-
-		printf("%-26s %-22s %-14s %-32s %-10s %-12s %-8s %s\n", r->group, r->kind, r->ns,
-		       r->name, st, sync_health_str(r->health), sync_hook_str(r->hook),
-		       r->requires_pruning ? "requires pruning"
-					   : s_or(r->message, s_or(r->health_msg, "")));
-	}
+	putchar('\n');
+	cli_print_resource_table(stdout, rep); /* the layout `gitsync diff` prints */
 }
 
 static void print_header(struct app_cli *c, const struct mf_node *app)
@@ -422,8 +412,8 @@ static int app_get_cmd(int argc, char **argv)
 		goto cleanup;
 	}
 	print_header(&c, app);
-	print_sync_status(app, sync_status_str(rep.status),
-			  rep.health == SYNC_HEALTH_NONE ? "Healthy" : sync_health_str(rep.health), rev);
+	print_sync_status(app, app_sync_status_str(rep.status),
+			  app_health_str(rep.health), rev);
 	print_conditions(mf_node_get(app, "status"));
 	print_resource_table(&rep);
 cleanup:
@@ -498,18 +488,6 @@ cleanup:
 
 /* ---- sync / rollback ---- */
 
-static void progress_line(const struct sync_resource *r, void *payload)
-{
-	char t[32];
-
-	(void)payload;
-	app_time_str(t, sizeof(t), now_s());
-	printf("%s  %-24s %-20s %-14s %-30s %-10s %-12s %-8s %s\n", t, r->group, r->kind, r->ns,
-	       r->name, r->status == SYNC_STATUS_PRUNE ? "OutOfSync" : sync_status_str(r->status),
-	       sync_health_str(r->health), sync_hook_str(r->hook), s_or(r->message, ""));
-	fflush(stdout);
-}
-
 static void print_op_summary(struct app_cli *c, const struct mf_node *app,
 			     const struct sync_report *rep, const char *rev)
 {
@@ -517,8 +495,8 @@ static void print_op_summary(struct app_cli *c, const struct mf_node *app,
 
 	putchar('\n');
 	print_header(c, app);
-	print_sync_status(app, sync_status_str(rep->status),
-			  rep->health == SYNC_HEALTH_NONE ? "Healthy" : sync_health_str(rep->health), rev);
+	print_sync_status(app, app_sync_status_str(rep->status),
+			  app_health_str(rep->health), rev);
 	printf("\n%-15s%s\n", "Operation:", "Sync");
 	printf("%-15s%s\n", "Sync Revision:", s_or(rev, ""));
 	printf("%-15s%s\n", "Phase:", sync_phase_str(rep->phase));
@@ -588,7 +566,8 @@ static int do_sync(struct app_cli *c, struct mf_node *app, struct app_sync_req *
 			rc = cli_error(&err);
 		goto cleanup;
 	}
-	if (app_run_sync(&rep, &rev, &c->env, app, req, progress_line, NULL, &err) < 0) {
+	cli_print_progress_header(stdout);
+	if (app_run_sync(&rep, &rev, &c->env, app, req, cli_print_progress_line, stdout, &err) < 0) {
 		rc = cli_error(&err);
 		goto cleanup;
 	}
@@ -889,8 +868,8 @@ static int app_wait_cmd(int argc, char **argv)
 				rc = cli_error(&err);
 				goto cleanup;
 			}
-			st = sync_status_str(rep.status);
-			health = rep.health == SYNC_HEALTH_NONE ? "Healthy" : sync_health_str(rep.health);
+			st = app_sync_status_str(rep.status);
+			health = app_health_str(rep.health);
 		} else {
 			st = mf_node_dig_str(app, "status", "sync", "status", NULL);
 			health = mf_node_dig_str(app, "status", "health", "status", NULL);
