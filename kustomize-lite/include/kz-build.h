@@ -1,0 +1,58 @@
+/* kz-build.h - render a kustomization (or a directory of plain manifests)
+ * into the list of objects `kubectl kustomize` would print.
+ *
+ * Everything is read through a root-confined kz_fs.  Output objects are in
+ * kustomize's output order (legacy kind order unless sortOptions says fifo)
+ * with the JSON-style scalar normalisation kustomize applies; emit them with
+ * mf_yaml_emit_docs(..., MF_EMIT_SORT_KEYS) to get kubectl's bytes.
+ * Not thread-safe per call; no globals, so concurrent builds on distinct
+ * outputs are fine.
+ */
+#ifndef KZ_BUILD_H
+#define KZ_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gs-error.h"
+#include "kz-fs.h"
+#include "mf-node.h"
+#include "mf-yaml.h"
+
+/* The rendered objects.  docs.docs[i] are owned by the output; the file
+ * names their positions point at are owned by it too, so nodes taken out of
+ * docs must not outlive the kz_output. */
+struct kz_output {
+	struct mf_docs docs;
+	char **files;
+	size_t nfiles, afiles;
+};
+#define KZ_OUTPUT_INIT { MF_DOCS_INIT, NULL, 0, 0 }
+void kz_output_release(struct kz_output *out);
+
+enum kz_render_flags {
+	KZ_RENDER_RECURSE = 1 << 0, /* plain directories: descend (Argo CD directory.recurse) */
+};
+
+/* Build the kustomization in directory dir (root-relative, normalised, ""
+ * for the root).  Appends to out only on success.
+ * Errors: GS_ENOTFOUND (missing file or kustomization), GS_EINVAL (invalid
+ * kustomization, YAML syntax, escaping path, unknown field, patch matching
+ * nothing, ...), GS_ECONFLICT (two objects with one id), GS_ELIMIT. */
+int kz_build(struct kz_output *out, const struct kz_fs *fs, const char *dir,
+	     struct gs_error *err);
+
+/* Render path as `gitsync render` does: a directory holding a
+ * kustomization is built with kz_build; another directory is read as plain
+ * manifests (*.yaml, *.yml, *.json sorted by name, List kinds expanded,
+ * documents that are not Kubernetes objects skipped, subdirectories only
+ * with KZ_RENDER_RECURSE); a file is read as manifests.  Same errors. */
+int kz_render(struct kz_output *out, const struct kz_fs *fs, const char *path, unsigned flags,
+	      struct gs_error *err);
+
+/* Kustomize's content hash of a generated ConfigMap or Secret (the suffix
+ * appended to its name: 10 characters).  obj is borrowed; out must hold 11
+ * bytes.  Errors: GS_EINVAL when obj is neither kind. */
+int kz_hash_object(char out[11], const struct mf_node *obj, struct gs_error *err);
+
+#endif

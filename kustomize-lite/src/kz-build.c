@@ -1,0 +1,785 @@
+/* kz-build.c - the kustomization tree walk: resources, bases, components,
+ * generators and the transformer pipeline of one level, then the steps
+ * kustomize runs once at the top (hash suffixes, name references, vars,
+ * order). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gs-alloc.h"
+#include "kz-private.h"
+#include "mf-object.h"
+#include "mf-yaml.h"
+
+#define KZ_MAX_BUILDS 10000 /* kustomizations per render: bounds diamond blow-up */
+#define KZ_MAX_DEPTH 64
+
+void kz_output_release(struct kz_output *out)
+{
+	size_t i;
+
+	mf_docs_release(&out->docs);
+	for (i = 0; i < out->nfiles; i++)
+		free(out->files[i]);
+	free(out->files);
+	out->files = NULL;
+	out->nfiles = out->afiles = 0;
+}
+
+const char *kz_intern(struct kz_ctx *ctx, const char *path)
+{
+	struct kz_output *o = ctx->out;
+	const char *root = kz_fs_root(ctx->fs);
+	char *s;
+	size_t i;
+
+	if (!*root)
+		s = gs_strdup(path);
+	else
+		s = gs_asprintf("%s/%s", strcmp(root, "/") ? root : "", path);
+	for (i = o->nfiles; i-- > 0;)
+		if (!strcmp(o->files[i], s)) {
+			free(s);
+			return o->files[i];
+		}
+	GS_ALLOC_GROW(o->files, o->nfiles + 1, o->afiles);
+	o->files[o->nfiles++] = s;
+	return s;
+}
+
+int kz_parse_yaml(struct kz_ctx *ctx, struct mf_docs *docs, const char *text, size_t len,
+		  const char *file, struct gs_error *err)
+{
+	(void)ctx;
+	return mf_yaml_parse(docs, text, len, file, NULL, err);
+}
+
+int kz_load_yaml(struct kz_ctx *ctx, struct mf_docs *docs, const char *path, struct gs_error *err)
+{
+	struct gs_buf b = GS_BUF_INIT;
+	const char *file = kz_intern(ctx, path);
+	int rc;
+
+	b.max = 64u << 20;
+	if ((rc = kz_fs_read(ctx->fs, path, &b, err)) < 0)
+		goto cleanup;
+	rc = kz_parse_yaml(ctx, docs, b.ptr, b.len, file, err);
+cleanup:
+	gs_buf_release(&b);
+	return rc;
+}
+
+static bool is_list_kind(const struct mf_node *doc)
+{
+	const char *kind = mf_obj_kind(doc);
+	return kind && !strcmp(kind, "List") && mf_node_type(mf_node_get(doc, "items")) != MF_MAP;
+}
+
+static int add_object(struct kz_resmap *m, struct mf_node *obj, const char *file, bool strict,
+		      struct gs_error *err)
+{
+	struct mf_pos pos = *mf_node_pos(obj);
+	const char *name;
+
+	if (!pos.file)
+		pos.file = file;
+	if (mf_node_type(obj) != MF_MAP) {
+		mf_node_free(obj);
+		if (!strict)
+			return GS_OK;
+		return gs_error_at(err, GS_EINVAL, &pos, "document is not a map");
+	}
+	if (!mf_obj_kind(obj) || !*mf_obj_kind(obj)) {
+		mf_node_free(obj);
+		if (!strict)
+			return GS_OK;
+		return gs_error_at(err, GS_EINVAL, &pos, "missing kind in object");
+	}
+	if (!mf_obj_api_version(obj)) {
+		mf_node_free(obj);
+		if (!strict)
+			return GS_OK;
+		return gs_error_at(err, GS_EINVAL, &pos, "missing apiVersion in object");
+	}
+	name = mf_obj_name(obj);
+	if (strict && (!name || !*name)) {
+		mf_node_free(obj);
+		return gs_error_at(err, GS_EINVAL, &pos,
+				   "missing metadata.name in object (kustomize needs a name)");
+	}
+	return kz_resmap_add(m, kz_res_new(obj), err);
+}
+
+int kz_docs_to_resmap(struct kz_resmap *m, struct mf_docs *docs, const char *file, bool strict,
+		      struct gs_error *err)
+{
+	size_t i;
+	int rc = GS_OK;
+
+	for (i = 0; i < docs->n; i++) {
+		struct mf_node *doc = docs->docs[i];
+
+		docs->docs[i] = NULL;
+		if (rc < 0) {
+			mf_node_free(doc);
+			continue;
+		}
+		if (mf_node_type(doc) == MF_MAP && is_list_kind(doc)) {
+			struct mf_node *items = mf_node_get(doc, "items");
+
+			while (rc == GS_OK && mf_node_len(items))
+				rc = add_object(m, mf_node_take_at(items, 0), file, strict, err);
+			mf_node_free(doc);
+			continue;
+		}
+		rc = add_object(m, doc, file, strict, err);
+	}
+	docs->n = 0;
+	return rc;
+}
+
+static bool is_remote(const char *s)
+{
+	return strstr(s, "://") || !strncmp(s, "github.com/", 11) || !strncmp(s, "git@", 4) ||
+	       !strncmp(s, "gitlab.com/", 11) || !strncmp(s, "bitbucket.org/", 14);
+}
+
+/* Locate the kustomization file of dir.  *path_out owned; GS_ENOTFOUND when
+ * there is none. */
+static int find_kustomization(const struct kz_fs *fs, const char *dir, char **path_out,
+			      struct gs_error *err)
+{
+	size_t i;
+	char *found = NULL;
+
+	for (i = 0; i < 3; i++) {
+		char *p = NULL;
+
+		if (kz_path_join(&p, dir, kz_kustomization_names[i], NULL) < 0)
+			continue;
+		if (kz_fs_stat(fs, p) == KZ_FS_FILE) {
+			if (found) {
+				free(p);
+				free(found);
+				return gs_error_set(err, GS_EINVAL,
+						    "found multiple kustomization files under: %s",
+						    *dir ? dir : ".");
+			}
+			found = p;
+		} else {
+			free(p);
+		}
+	}
+	if (!found)
+		return gs_error_set(err, GS_ENOTFOUND,
+				    "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '%s'",
+				    *dir ? dir : ".");
+	*path_out = found;
+	return GS_OK;
+}
+
+static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct kz_resmap *ra,
+		     struct gs_error *err);
+
+/* Load one `resources:` (or `bases:`) entry into ra. */
+static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct mf_node *entry,
+			       struct kz_resmap *ra, struct gs_error *err)
+{
+	const char *rel = mf_node_str(entry);
+	char *path = NULL;
+	struct mf_docs docs = MF_DOCS_INIT;
+	struct kz_resmap sub = { 0 };
+	enum kz_fs_kind kind;
+	int rc;
+
+	if (is_remote(rel)) {
+		rc = gs_error_at(err, GS_EINVAL, mf_node_pos(entry),
+				 "remote resource '%s' is not supported (only files inside the checkout)",
+				 rel);
+		goto cleanup;
+	}
+	if ((rc = kz_path_join(&path, dir, rel, err)) < 0) {
+		rc = gs_error_at(err, rc, mf_node_pos(entry),
+				 "accumulating resources from '%s': path escapes the repository root",
+				 rel);
+		goto cleanup;
+	}
+	kind = kz_fs_stat(ctx->fs, path);
+	if (kind == KZ_FS_DIR) {
+		if ((rc = build_dir(ctx, path, false, &sub, err)) < 0) {
+			gs_error_wrap(err, "accumulating resources from '%s'", rel);
+			goto cleanup;
+		}
+		if ((rc = kz_resmap_absorb(ra, &sub, err)) < 0) {
+			gs_error_wrap(err, "merging resources from '%s'", rel);
+			goto cleanup;
+		}
+	} else if (kind == KZ_FS_FILE) {
+		if (!kz_path_within(path, dir)) {
+			rc = gs_error_at(err, GS_EINVAL, mf_node_pos(entry),
+					 "accumulating resources from '%s': security; file '%s' is not in or below '%s'",
+					 rel, path, *dir ? dir : ".");
+			goto cleanup;
+		}
+		if ((rc = kz_load_yaml(ctx, &docs, path, err)) < 0)
+			goto cleanup;
+		rc = kz_docs_to_resmap(ra, &docs, kz_intern(ctx, path), true, err);
+	} else {
+		rc = gs_error_at(err, GS_ENOTFOUND, mf_node_pos(entry),
+				 "accumulating resources: '%s': no such file or directory", rel);
+	}
+cleanup:
+	mf_docs_release(&docs);
+	kz_resmap_release(&sub);
+	free(path);
+	return rc;
+}
+
+/* Files a kustomization loads (patches, generator sources, configs) must lie
+ * in or below its directory: kustomize's default load restrictor. */
+int kz_join_restricted(char **out, const char *dir, const struct mf_node *entry,
+		       struct gs_error *err)
+{
+	const char *rel = mf_node_str(entry);
+	char *path = NULL;
+
+	if (!rel)
+		return gs_error_at(err, GS_EINVAL, mf_node_pos(entry), "expected a file path");
+	if (kz_path_join(&path, dir, rel, err) < 0 || !kz_path_within(path, dir)) {
+		free(path);
+		return gs_error_at(err, GS_EINVAL, mf_node_pos(entry),
+				   "security; file '%s' is not in or below '%s'", rel,
+				   *dir ? dir : ".");
+	}
+	*out = path;
+	return GS_OK;
+}
+
+static int load_configurations(struct kz_ctx *ctx, const char *dir, const struct mf_node *list,
+			       struct gs_error *err)
+{
+	size_t i, j;
+	int rc = GS_OK;
+
+	for (i = 0; rc == GS_OK && i < mf_node_len(list); i++) {
+		struct mf_docs docs = MF_DOCS_INIT;
+		char *path = NULL;
+
+		if ((rc = kz_join_restricted(&path, dir, mf_node_at(list, i), err)) == GS_OK &&
+		    (rc = kz_load_yaml(ctx, &docs, path, err)) == GS_OK)
+			for (j = 0; rc == GS_OK && j < docs.n; j++)
+				rc = kz_config_merge_node(&ctx->cfg, docs.docs[j], err);
+		mf_docs_release(&docs);
+		free(path);
+	}
+	return rc;
+}
+
+
+/* Built-in transformer plugin configs under `transformers:`. */
+static int run_builtin_transformer(struct kz_ctx *ctx, struct kz_resmap *ra,
+				   const struct mf_node *cfg, const char *dir, const char *file,
+				   struct gs_error *err)
+{
+	const char *kind = mf_obj_kind(cfg);
+	struct kz_fslist specs = { 0 };
+	int rc = GS_OK;
+
+	if (!kind)
+		return gs_error_at(err, GS_EINVAL, mf_node_pos(cfg), "transformer config needs a kind");
+	if ((rc = kz_fslist_add_node(&specs, mf_node_get(cfg, "fieldSpecs"), err)) < 0)
+		goto cleanup;
+	if (!strcmp(kind, "PrefixSuffixTransformer") || !strcmp(kind, "PrefixTransformer") ||
+	    !strcmp(kind, "SuffixTransformer")) {
+		rc = kz_transform_prefix_suffix(ctx, ra, mf_node_str(mf_node_get(cfg, "prefix")),
+						mf_node_str(mf_node_get(cfg, "suffix")),
+						specs.n ? &specs : NULL, err);
+	} else if (!strcmp(kind, "LabelTransformer")) {
+		rc = kz_transform_labels(ctx, ra, mf_node_get(cfg, "labels"), false, false,
+					 specs.n ? &specs : NULL, err);
+	} else if (!strcmp(kind, "AnnotationsTransformer")) {
+		rc = kz_transform_annotations(ctx, ra, mf_node_get(cfg, "annotations"),
+					      specs.n ? &specs : NULL, err);
+	} else if (!strcmp(kind, "NamespaceTransformer")) {
+		const char *ns = mf_node_dig_str(cfg, "metadata", "namespace", NULL);
+		rc = kz_transform_namespace(ctx, ra, ns ? ns : "", err);
+	} else if (!strcmp(kind, "ImageTagTransformer")) {
+		struct mf_node *seq = mf_node_new(MF_SEQ);
+		if (mf_node_get(cfg, "imageTag"))
+			mf_node_append(seq, mf_node_clone(mf_node_get(cfg, "imageTag")));
+		rc = kz_transform_images(ctx, ra, seq, err);
+		mf_node_free(seq);
+	} else if (!strcmp(kind, "ReplicaCountTransformer")) {
+		struct mf_node *seq = mf_node_new(MF_SEQ);
+		if (mf_node_get(cfg, "replica"))
+			mf_node_append(seq, mf_node_clone(mf_node_get(cfg, "replica")));
+		rc = kz_transform_replicas(ctx, ra, seq, file, err);
+		mf_node_free(seq);
+	} else if (!strcmp(kind, "PatchTransformer") || !strcmp(kind, "PatchJson6902Transformer")) {
+		struct mf_node *seq = mf_node_new(MF_SEQ), *p = mf_node_new(MF_MAP);
+		const char *keys[] = { "path", "patch", "target", "options" };
+		size_t i;
+
+		for (i = 0; i < 4; i++)
+			if (mf_node_get(cfg, keys[i]))
+				mf_node_set(p, keys[i], mf_node_clone(mf_node_get(cfg, keys[i])));
+		if (mf_node_get(cfg, "jsonOp"))
+			mf_node_set(p, "patch", mf_node_clone(mf_node_get(cfg, "jsonOp")));
+		mf_node_append(seq, p);
+		rc = kz_patches(ctx, ra, seq, dir, !strcmp(kind, "PatchJson6902Transformer"), err);
+		mf_node_free(seq);
+	} else if (!strcmp(kind, "PatchStrategicMergeTransformer")) {
+		const struct mf_node *paths = mf_node_get(cfg, "paths");
+		if (paths)
+			rc = kz_patches_strategic(ctx, ra, paths, dir, err);
+	} else {
+		rc = gs_error_at(err, GS_EINVAL, mf_node_pos(cfg),
+				 "transformer '%s' is not supported (plugins are out of scope)", kind);
+	}
+cleanup:
+	kz_fslist_release(&specs);
+	return rc;
+}
+
+static int run_transformer_files(struct kz_ctx *ctx, struct kz_resmap *ra, const char *dir,
+				 const struct mf_node *list, struct gs_error *err)
+{
+	size_t i, j;
+	int rc = GS_OK;
+
+	for (i = 0; rc == GS_OK && i < mf_node_len(list); i++) {
+		struct mf_docs docs = MF_DOCS_INIT;
+		char *path = NULL;
+		const struct mf_node *e = mf_node_at(list, i);
+		const char *s = mf_node_str(e);
+
+		if (s && strchr(s, '\n')) {
+			rc = kz_parse_yaml(ctx, &docs, s, strlen(s), mf_node_pos(e)->file, err);
+			path = gs_strdup(dir);
+		} else if ((rc = kz_join_restricted(&path, dir, e, err)) == GS_OK) {
+			if (kz_fs_stat(ctx->fs, path) == KZ_FS_DIR)
+				rc = gs_error_at(err, GS_EINVAL, mf_node_pos(e),
+						 "transformer directories are not supported");
+			else
+				rc = kz_load_yaml(ctx, &docs, path, err);
+		}
+		for (j = 0; rc == GS_OK && j < docs.n; j++)
+			rc = run_builtin_transformer(ctx, ra, docs.docs[j], dir,
+						     mf_node_pos(docs.docs[j])->file, err);
+		mf_docs_release(&docs);
+		free(path);
+	}
+	return rc;
+}
+
+static bool only_header(const struct mf_node *k)
+{
+	size_t i;
+
+	for (i = 0; i < mf_node_len(k); i++) {
+		const char *key = mf_node_key(k, i);
+		if (strcmp(key, "apiVersion") && strcmp(key, "kind"))
+			return false;
+	}
+	return true;
+}
+
+static int add_vars(struct kz_ctx *ctx, const struct mf_node *vars, struct gs_error *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < mf_node_len(vars); i++) {
+		const struct mf_node *v = mf_node_at(vars, i);
+		const char *name = mf_node_str(mf_node_get(v, "name"));
+		const struct mf_node *ref = mf_node_get(v, "objref");
+		struct kz_var *nv;
+		const char *fp = mf_node_dig_str(v, "fieldref", "fieldPath", NULL);
+		const char *av = mf_node_str(mf_node_get(ref, "apiVersion"));
+
+		if (!name)
+			return gs_error_at(err, GS_EINVAL, mf_node_pos(v), "var needs a name");
+		for (j = 0; j < ctx->nvars; j++)
+			if (!strcmp(ctx->vars[j].name, name))
+				return gs_error_at(err, GS_EINVAL, mf_node_pos(v),
+						   "var '%s' already encountered", name);
+		GS_ALLOC_GROW(ctx->vars, ctx->nvars + 1, ctx->avars);
+		nv = &ctx->vars[ctx->nvars++];
+		nv->name = gs_strdup(name);
+		nv->kind = gs_strdup(mf_node_str(mf_node_get(ref, "kind")) ?
+					     mf_node_str(mf_node_get(ref, "kind")) : "");
+		nv->api_version = av ? gs_strdup(av) : NULL;
+		nv->obj_name = gs_strdup(mf_node_str(mf_node_get(ref, "name")) ?
+						 mf_node_str(mf_node_get(ref, "name")) : "");
+		nv->obj_ns = mf_node_str(mf_node_get(ref, "namespace")) ?
+				     gs_strdup(mf_node_str(mf_node_get(ref, "namespace"))) : NULL;
+		nv->fieldpath = gs_strdup(fp ? fp : "metadata.name");
+	}
+	return GS_OK;
+}
+
+static int run_transformers(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_node *k,
+			    const char *dir, const char *file, struct gs_error *err)
+{
+	const struct mf_node *v;
+	size_t i;
+	int rc;
+
+	if ((v = mf_node_get(k, "patchesStrategicMerge")) &&
+	    (rc = kz_patches_strategic(ctx, ra, v, dir, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "patches")) && (rc = kz_patches(ctx, ra, v, dir, false, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "namespace")) && mf_node_str(v) && *mf_node_str(v) &&
+	    (rc = kz_transform_namespace(ctx, ra, mf_node_str(v), err)) < 0)
+		return rc;
+	if ((mf_node_str(mf_node_get(k, "namePrefix")) || mf_node_str(mf_node_get(k, "nameSuffix"))) &&
+	    (rc = kz_transform_prefix_suffix(ctx, ra, mf_node_str(mf_node_get(k, "namePrefix")),
+					     mf_node_str(mf_node_get(k, "nameSuffix")), NULL, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "commonLabels")) && mf_node_len(v) &&
+	    (rc = kz_transform_labels(ctx, ra, v, true, true, NULL, err)) < 0)
+		return rc;
+	v = mf_node_get(k, "labels");
+	for (i = 0; i < mf_node_len(v); i++) {
+		const struct mf_node *l = mf_node_at(v, i);
+		struct kz_fslist extra = { 0 };
+
+		if ((rc = kz_fslist_add_node(&extra, mf_node_get(l, "fields"), err)) == GS_OK)
+			rc = kz_transform_labels(ctx, ra, mf_node_get(l, "pairs"),
+						 mf_node_bool(mf_node_get(l, "includeSelectors")),
+						 mf_node_bool(mf_node_get(l, "includeTemplates")),
+						 extra.n ? &extra : NULL, err);
+		kz_fslist_release(&extra);
+		if (rc < 0)
+			return rc;
+	}
+	if ((v = mf_node_get(k, "commonAnnotations")) && mf_node_len(v) &&
+	    (rc = kz_transform_annotations(ctx, ra, v, NULL, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "patchesJson6902")) &&
+	    (rc = kz_patches(ctx, ra, v, dir, true, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "replicas")) &&
+	    (rc = kz_transform_replicas(ctx, ra, v, file, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "images")) && (rc = kz_transform_images(ctx, ra, v, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "imageTags")) && (rc = kz_transform_images(ctx, ra, v, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "replacements")) &&
+	    (rc = kz_replacements(ctx, ra, v, dir, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "transformers")) &&
+	    (rc = run_transformer_files(ctx, ra, dir, v, err)) < 0)
+		return rc;
+	return GS_OK;
+}
+
+
+static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *kpath,
+			       const struct mf_node *k, bool component, struct kz_resmap *ra,
+			       struct gs_error *err)
+{
+	const char *kind = mf_node_str(mf_node_get(k, "kind"));
+	const char *file = kz_intern(ctx, kpath);
+	const struct mf_node *v;
+	size_t i;
+	int rc;
+
+	if (component && (!kind || strcmp(kind, "Component")))
+		return gs_error_at(err, GS_EINVAL, mf_node_pos(k),
+				   "accumulating components: expected kind 'Component' for path '%s' but got '%s'",
+				   *dir ? dir : ".", kind ? kind : "Kustomization");
+	if (!component && kind && !strcmp(kind, "Component"))
+		return gs_error_at(err, GS_EINVAL, mf_node_pos(k),
+				   "expected kind 'Kustomization' for path '%s' but got 'Component'",
+				   *dir ? dir : ".");
+	if (kind && strcmp(kind, "Component") && strcmp(kind, "Kustomization"))
+		return gs_error_at(err, GS_EINVAL, mf_node_pos(mf_node_get(k, "kind")),
+				   "unknown kustomization kind '%s'", kind);
+	if (only_header(k))
+		return gs_error_at(err, GS_EINVAL, mf_node_pos(k), "kustomization.yaml is empty");
+	if ((mf_node_len(mf_node_get(k, "helmCharts")) ||
+	     mf_node_len(mf_node_get(k, "helmChartInflationGenerator"))))
+		return gs_error_at(err, GS_EINVAL, mf_node_pos(mf_node_get(k, "helmCharts")),
+				   "helm charts are not supported by gitsync render yet");
+
+	v = mf_node_get(k, "resources");
+	for (i = 0; i < mf_node_len(v); i++)
+		if ((rc = accumulate_resource(ctx, dir, mf_node_at(v, i), ra, err)) < 0)
+			return rc;
+	v = mf_node_get(k, "bases");
+	for (i = 0; i < mf_node_len(v); i++)
+		if ((rc = accumulate_resource(ctx, dir, mf_node_at(v, i), ra, err)) < 0)
+			return rc;
+	if ((rc = load_configurations(ctx, dir, mf_node_get(k, "configurations"), err)) < 0)
+		return rc;
+	if ((mf_node_get(k, "openapi") || mf_node_get(k, "crds")) &&
+	    (rc = kz_load_openapi(ctx, dir, mf_node_get(k, "openapi"), mf_node_get(k, "crds"),
+				  err)) < 0)
+		return rc;
+	if ((rc = kz_generate(ctx, ra, k, dir, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "generators")) &&
+	    (rc = kz_run_generator_files(ctx, ra, dir, v, err)) < 0)
+		return rc;
+	v = mf_node_get(k, "components");
+	for (i = 0; i < mf_node_len(v); i++) {
+		char *cdir = NULL;
+		const char *rel = mf_node_str(mf_node_at(v, i));
+
+		if ((rc = kz_path_join(&cdir, dir, rel, err)) < 0)
+			return gs_error_at(err, rc, mf_node_pos(mf_node_at(v, i)),
+					   "component '%s' escapes the repository root", rel);
+		if (kz_fs_stat(ctx->fs, cdir) != KZ_FS_DIR)
+			rc = gs_error_at(err, GS_ENOTFOUND, mf_node_pos(mf_node_at(v, i)),
+					 "accumulating components: '%s' is not a directory", rel);
+		else
+			rc = build_dir(ctx, cdir, true, ra, err);
+		free(cdir);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = run_transformers(ctx, ra, k, dir, file, err)) < 0)
+		return rc;
+	if ((v = mf_node_get(k, "vars")) && (rc = add_vars(ctx, v, err)) < 0)
+		return rc;
+	return GS_OK;
+}
+
+static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct kz_resmap *ra,
+		     struct gs_error *err)
+{
+	char *kpath = NULL;
+	struct mf_docs docs = MF_DOCS_INIT;
+	struct mf_node *k = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ctx->depth; i++)
+		if (!strcmp(ctx->stack[i], dir))
+			return gs_error_set(err, GS_EINVAL,
+					    "cycle detected: '%s' includes itself through its resources",
+					    *dir ? dir : ".");
+	if (ctx->depth >= KZ_MAX_DEPTH || ++ctx->n_builds > KZ_MAX_BUILDS)
+		return gs_error_set(err, GS_ELIMIT, "too many nested kustomizations at '%s'", dir);
+	if ((rc = find_kustomization(ctx->fs, dir, &kpath, err)) < 0)
+		return rc;
+	if ((rc = kz_load_yaml(ctx, &docs, kpath, err)) < 0)
+		goto cleanup;
+	if (docs.n > 1) {
+		rc = gs_error_at(err, GS_EINVAL, mf_node_pos(docs.docs[1]),
+				 "kustomization file holds more than one document");
+		goto cleanup;
+	}
+	k = docs.n ? mf_docs_take(&docs, 0) : mf_node_new(MF_MAP);
+	if (mf_node_type(k) != MF_MAP) {
+		struct mf_pos pos = *mf_node_pos(k);
+		if (!pos.file)
+			pos.file = kz_intern(ctx, kpath);
+		rc = gs_error_at(err, GS_EINVAL, &pos, "invalid Kustomization: not a map");
+		goto cleanup;
+	}
+	if ((rc = kz_kustomization_validate(k, kz_intern(ctx, kpath), err)) < 0)
+		goto cleanup;
+	GS_ALLOC_GROW(ctx->stack, ctx->depth + 1, ctx->astack);
+	ctx->stack[ctx->depth++] = gs_strdup(dir);
+	rc = build_kustomization(ctx, dir, kpath, k, component, ra, err);
+	free(ctx->stack[--ctx->depth]);
+cleanup:
+	mf_node_free(k);
+	mf_docs_release(&docs);
+	free(kpath);
+	return rc;
+}
+
+/* Strip kustomize's internal bookkeeping before output. */
+static void finish_object(struct mf_node *obj)
+{
+	struct mf_node *ann = mf_node_dig(obj, "metadata", "annotations", NULL);
+
+	if (ann && mf_node_type(ann) == MF_MAP) {
+		static const char *const internal[] = {
+			"config.kubernetes.io/path", "config.kubernetes.io/index",
+			"internal.config.kubernetes.io/path", "internal.config.kubernetes.io/index",
+			"kustomize.config.k8s.io/needs-hash", "kustomize.config.k8s.io/behavior",
+			"config.k8s.io/id", "internal.config.kubernetes.io/id",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
+			mf_node_remove(ann, internal[i]);
+		/* kustomize drops an annotations map that ends up empty */
+		if (mf_node_len(ann) == 0)
+			mf_node_remove(mf_node_get(obj, "metadata"), "annotations");
+	}
+}
+
+
+static void ctx_release(struct kz_ctx *ctx)
+{
+	size_t i;
+
+	kz_config_release(&ctx->cfg);
+	for (i = 0; i < ctx->depth; i++)
+		free(ctx->stack[i]);
+	free(ctx->stack);
+	for (i = 0; i < ctx->nvars; i++) {
+		free(ctx->vars[i].name);
+		free(ctx->vars[i].kind);
+		free(ctx->vars[i].api_version);
+		free(ctx->vars[i].obj_name);
+		free(ctx->vars[i].obj_ns);
+		free(ctx->vars[i].fieldpath);
+	}
+	free(ctx->vars);
+}
+
+static int emit_resmap(struct kz_output *out, struct kz_resmap *ra, struct gs_error *err)
+{
+	size_t i;
+	int rc = GS_OK;
+
+	for (i = 0; i < ra->n; i++) {
+		finish_object(ra->v[i]->obj);
+		if (rc == GS_OK)
+			rc = kz_normalize(ra->v[i]->obj, err);
+	}
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < ra->n; i++) {
+		GS_ALLOC_GROW(out->docs.docs, out->docs.n + 1, out->docs.alloc);
+		out->docs.docs[out->docs.n++] = ra->v[i]->obj;
+		ra->v[i]->obj = NULL;
+	}
+	return GS_OK;
+}
+
+int kz_build(struct kz_output *out, const struct kz_fs *fs, const char *dir,
+	     struct gs_error *err)
+{
+	struct kz_ctx ctx;
+	struct kz_resmap ra = { 0 };
+	char *kpath = NULL;
+	struct mf_docs kdocs = MF_DOCS_INIT;
+	size_t ndocs = out->docs.n;
+	int rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.fs = fs;
+	ctx.out = out;
+	kz_config_init_defaults(&ctx.cfg);
+	if ((rc = build_dir(&ctx, dir, false, &ra, err)) < 0)
+		goto cleanup;
+	if ((rc = kz_hash_names(&ra, err)) < 0)
+		goto cleanup;
+	if ((rc = kz_nameref_fix(&ctx, &ra, err)) < 0)
+		goto cleanup;
+	if ((rc = kz_vars_resolve(&ctx, &ra, err)) < 0)
+		goto cleanup;
+	/* sortOptions only count in the top kustomization */
+	if ((rc = find_kustomization(fs, dir, &kpath, err)) < 0 ||
+	    (rc = kz_load_yaml(&ctx, &kdocs, kpath, err)) < 0)
+		goto cleanup;
+	if ((rc = kz_sort(&ra, kdocs.n ? mf_node_get(kdocs.docs[0], "sortOptions") : NULL, err)) < 0)
+		goto cleanup;
+	if (kdocs.n && (rc = kz_build_metadata(&ctx, &ra, mf_node_get(kdocs.docs[0], "buildMetadata"),
+					       err)) < 0)
+		goto cleanup;
+	rc = emit_resmap(out, &ra, err);
+cleanup:
+	if (rc < 0) {
+		while (out->docs.n > ndocs)
+			mf_node_free(out->docs.docs[--out->docs.n]);
+	}
+	mf_docs_release(&kdocs);
+	free(kpath);
+	kz_resmap_release(&ra);
+	ctx_release(&ctx);
+	return rc;
+}
+
+/* ---- plain manifests (Argo CD directory semantics) ---- */
+
+static bool manifest_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml")) ||
+	       (n > 5 && !strcmp(name + n - 5, ".json"));
+}
+
+static int render_file(struct kz_ctx *ctx, struct kz_resmap *ra, const char *path,
+		       struct gs_error *err)
+{
+	struct mf_docs docs = MF_DOCS_INIT;
+	int rc;
+
+	if ((rc = kz_load_yaml(ctx, &docs, path, err)) == GS_OK)
+		rc = kz_docs_to_resmap(ra, &docs, kz_intern(ctx, path), false, err);
+	mf_docs_release(&docs);
+	return rc;
+}
+
+static int render_plain_dir(struct kz_ctx *ctx, struct kz_resmap *ra, const char *dir,
+			    bool recurse, unsigned depth, struct gs_error *err)
+{
+	char **names = NULL;
+	bool *is_dir = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (depth > KZ_MAX_DEPTH)
+		return gs_error_set(err, GS_ELIMIT, "directory tree too deep at '%s'", dir);
+	if ((rc = kz_fs_list(ctx->fs, dir, &names, &is_dir, &n, err)) < 0)
+		return rc;
+	for (i = 0; rc == GS_OK && i < n; i++) {
+		char *child = NULL;
+
+		if (names[i][0] == '.')
+			continue;
+		if ((rc = kz_path_join(&child, dir, names[i], err)) < 0)
+			break;
+		if (is_dir[i]) {
+			if (recurse)
+				rc = render_plain_dir(ctx, ra, child, recurse, depth + 1, err);
+		} else if (manifest_name(names[i])) {
+			rc = render_file(ctx, ra, child, err);
+		}
+		free(child);
+	}
+	kz_fs_list_free(names, is_dir, n);
+	return rc;
+}
+
+int kz_render(struct kz_output *out, const struct kz_fs *fs, const char *path, unsigned flags,
+	      struct gs_error *err)
+{
+	struct kz_ctx ctx;
+	struct kz_resmap ra = { 0 };
+	char *kpath = NULL;
+	enum kz_fs_kind kind = kz_fs_stat(fs, path);
+	int rc;
+
+	if (kind == KZ_FS_NONE)
+		return gs_error_set(err, GS_ENOTFOUND, "'%s': no such file or directory",
+				    *path ? path : ".");
+	if (kind == KZ_FS_DIR) {
+		rc = find_kustomization(fs, path, &kpath, err);
+		free(kpath);
+		if (rc != GS_ENOTFOUND)
+			return rc < 0 ? rc : kz_build(out, fs, path, err);
+		gs_error_clear(err);
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.fs = fs;
+	ctx.out = out;
+	if (kind == KZ_FS_DIR)
+		rc = render_plain_dir(&ctx, &ra, path, flags & KZ_RENDER_RECURSE, 0, err);
+	else
+		rc = render_file(&ctx, &ra, path, err);
+	if (rc == GS_OK)
+		rc = emit_resmap(out, &ra, err);
+	kz_resmap_release(&ra);
+	return rc;
+}

@@ -1,0 +1,233 @@
+/* kz-resmap.c - resources with their name history, and the ordered map of
+ * them that every kustomize-lite stage works on. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gs-alloc.h"
+#include "kz-private.h"
+#include "mf-object.h"
+
+struct kz_res *kz_res_new(struct mf_node *obj)
+{
+	struct kz_res *r = gs_calloc(1, sizeof(*r));
+
+	r->obj = obj;
+	return r;
+}
+
+void kz_res_free(struct kz_res *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nprev; i++) {
+		free(r->prev_name[i]);
+		free(r->prev_ns[i]);
+	}
+	free(r->prev_name);
+	free(r->prev_ns);
+	mf_node_free(r->obj);
+	free(r);
+}
+
+struct kz_res *kz_res_clone(const struct kz_res *r)
+{
+	struct kz_res *c = kz_res_new(mf_node_clone(r->obj));
+	size_t i;
+
+	c->flags = r->flags;
+	c->behavior = r->behavior;
+	c->aprev = c->nprev = r->nprev;
+	if (r->nprev) {
+		c->prev_name = gs_malloc(r->nprev * sizeof(char *));
+		c->prev_ns = gs_malloc(r->nprev * sizeof(char *));
+		for (i = 0; i < r->nprev; i++) {
+			c->prev_name[i] = gs_strdup(r->prev_name[i]);
+			c->prev_ns[i] = gs_strdup(r->prev_ns[i]);
+		}
+	}
+	return c;
+}
+
+static void remember(struct kz_res *r)
+{
+	const char *name = mf_obj_name(r->obj), *ns = mf_obj_namespace(r->obj);
+
+	if (r->nprev + 1 > r->aprev) {
+		size_t a = r->aprev ? r->aprev * 2 : 4;
+		r->prev_name = gs_realloc(r->prev_name, a * sizeof(char *));
+		r->prev_ns = gs_realloc(r->prev_ns, a * sizeof(char *));
+		r->aprev = a;
+	}
+	r->prev_name[r->nprev] = gs_strdup(name ? name : "");
+	r->prev_ns[r->nprev] = gs_strdup(ns ? ns : "");
+	r->nprev++;
+}
+
+void kz_res_set_name(struct kz_res *r, const char *name)
+{
+	const char *cur = mf_obj_name(r->obj);
+
+	if (cur && !strcmp(cur, name))
+		return;
+	remember(r);
+	mf_obj_set_name(r->obj, name);
+}
+
+void kz_res_set_ns(struct kz_res *r, const char *ns)
+{
+	const char *cur = mf_obj_namespace(r->obj);
+
+	if (cur && !strcmp(cur, ns))
+		return;
+	remember(r);
+	mf_obj_set_namespace(r->obj, ns);
+}
+
+const char *kz_res_orig_name(const struct kz_res *r)
+{
+	const char *n;
+
+	if (r->nprev)
+		return r->prev_name[0];
+	n = mf_obj_name(r->obj);
+	return n ? n : "";
+}
+
+const char *kz_res_orig_ns(const struct kz_res *r)
+{
+	const char *n;
+
+	if (r->nprev)
+		return r->prev_ns[0];
+	n = mf_obj_namespace(r->obj);
+	return n ? n : "";
+}
+
+bool kz_res_had_name(const struct kz_res *r, const char *name)
+{
+	const char *cur = mf_obj_name(r->obj);
+	size_t i;
+
+	if (cur && !strcmp(cur, name))
+		return true;
+	for (i = 0; i < r->nprev; i++)
+		if (!strcmp(r->prev_name[i], name))
+			return true;
+	return false;
+}
+
+/* The group part of apiVersion into buf ("" for the core group). */
+const char *kz_obj_group(const struct mf_node *obj, char *buf, size_t size)
+{
+	const char *av = mf_obj_api_version(obj);
+	const char *slash = av ? strchr(av, '/') : NULL;
+	size_t n = slash ? (size_t)(slash - av) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, av ? av : "", n);
+	buf[n] = '\0';
+	return buf;
+}
+
+bool kz_res_cluster_scoped(const struct kz_res *r)
+{
+	const char *av = mf_obj_api_version(r->obj);
+	const char *slash = av ? strchr(av, '/') : NULL;
+	char group[256] = "";
+
+	if (slash && (size_t)(slash - av) < sizeof(group)) {
+		memcpy(group, av, (size_t)(slash - av));
+		group[slash - av] = '\0';
+	}
+	return mf_kind_is_cluster_scoped(group, mf_obj_kind(r->obj));
+}
+
+void kz_resmap_release(struct kz_resmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		kz_res_free(m->v[i]);
+	free(m->v);
+	m->v = NULL;
+	m->n = m->alloc = 0;
+}
+
+static size_t group_len(const char *av)
+{
+	const char *slash = av ? strchr(av, '/') : NULL;
+	return slash ? (size_t)(slash - av) : 0;
+}
+
+static bool str_eq0(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static bool same_id(const struct kz_res *a, const struct kz_res *b)
+{
+	const char *ava = mf_obj_api_version(a->obj), *avb = mf_obj_api_version(b->obj);
+	size_t ga = group_len(ava), gb = group_len(avb);
+
+	if (ga != gb || (ga && strncmp(ava, avb, ga)))
+		return false;
+	if (!str_eq0(mf_obj_kind(a->obj), mf_obj_kind(b->obj)) ||
+	    !str_eq0(mf_obj_name(a->obj), mf_obj_name(b->obj)))
+		return false;
+	if (kz_res_cluster_scoped(a))
+		return true;
+	return str_eq0(mf_obj_namespace(a->obj), mf_obj_namespace(b->obj));
+}
+
+char *kz_res_id_str(const struct kz_res *r)
+{
+	const char *av = mf_obj_api_version(r->obj);
+	const char *slash = av ? strchr(av, '/') : NULL;
+	const char *ns = mf_obj_namespace(r->obj);
+	const char *kind = mf_obj_kind(r->obj), *name = mf_obj_name(r->obj);
+
+	if (slash)
+		return gs_asprintf("%s.%s.%.*s/%s.%s", kind ? kind : "", slash + 1,
+				   (int)(slash - av), av, name ? name : "",
+				   ns && *ns ? ns : "[noNs]");
+	return gs_asprintf("%s.%s.[noGrp]/%s.%s", kind ? kind : "", av ? av : "", name ? name : "",
+			   ns && *ns ? ns : "[noNs]");
+}
+
+int kz_resmap_add(struct kz_resmap *m, struct kz_res *r, struct gs_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		if (same_id(m->v[i], r)) {
+			char *id = kz_res_id_str(r);
+			gs_error_at(err, GS_ECONFLICT, mf_node_pos(r->obj),
+				    "may not add resource with an already registered id: %s", id);
+			free(id);
+			kz_res_free(r);
+			return GS_ECONFLICT;
+		}
+	}
+	GS_ALLOC_GROW(m->v, m->n + 1, m->alloc);
+	m->v[m->n++] = r;
+	return GS_OK;
+}
+
+int kz_resmap_absorb(struct kz_resmap *dst, struct kz_resmap *src, struct gs_error *err)
+{
+	size_t i;
+	int rc = GS_OK;
+
+	for (i = 0; i < src->n; i++) {
+		if (rc == GS_OK)
+			rc = kz_resmap_add(dst, src->v[i], err);
+		else
+			kz_res_free(src->v[i]);
+		src->v[i] = NULL;
+	}
+	src->n = 0;
+	return rc;
+}
