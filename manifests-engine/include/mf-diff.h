@@ -39,7 +39,15 @@ enum mf_diff_flags {
 bool mf_diff_text(struct gs_buf *out, const struct mf_node *a, const struct mf_node *b,
 		  const char *label_a, const char *label_b, unsigned flags);
 
-/* Return a copy of a Secret with data/stringData values masked (owned). */
+/* Unified diff (3 lines of context) of two texts a and b (len bytes each,
+ * borrowed), as `diff -u` prints it after the ---/+++ label lines.  Appends
+ * nothing and returns false when the texts are equal.  Myers' O(ND)
+ * algorithm in linear space. */
+bool mf_diff_lines(struct gs_buf *out, const char *a, size_t alen, const char *b, size_t blen,
+		   const char *label_a, const char *label_b);
+
+/* Return a copy of obj (borrowed) with, when it is a Secret (v1), every
+ * data/stringData value replaced by "++++++++" (owned). */
 struct mf_node *mf_diff_mask_secret(const struct mf_node *obj);
 
 #endif
