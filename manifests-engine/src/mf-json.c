@@ -569,6 +569,8 @@ static void write_json_number(struct jemitter *e, const struct mf_node *n)
 		plain[k] = '\0';
 		errno = 0;
 		d = strtod(plain, &end);
+		if (end == plain || *end)
+			d = NAN; /* .inf, .nan: strtod does not read YAML's spelling */
 		free(plain);
 	}
 	if (isnan(d) || isinf(d)) {

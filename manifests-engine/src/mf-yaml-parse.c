@@ -277,7 +277,7 @@ bool mf_yaml_int_canonical(const char *s, size_t len, char *buf, size_t bufsize)
 		memcpy(buf, p, i);
 		while (p[i] == '0' && p[i + 1])
 			p++;
-		strcpy(buf + i, p + i);
+		memcpy(buf + i, p + i, strlen(p + i) + 1);
 		return true;
 	}
 	return false;
@@ -368,8 +368,10 @@ bool mf_yaml_is_base60_float(const char *s, size_t len)
 	while (i < len && s[i] == ':') {
 		size_t d = 0;
 		i++;
-		while (i < len && is_digit(s[i]) && d < 2)
-			i++, d++;
+		while (i < len && is_digit(s[i]) && d < 2) {
+			i++;
+			d++;
+		}
 		if (d == 0 || (d == 2 && s[i - 2] > '5'))
 			return false;
 		groups++;
@@ -783,6 +785,9 @@ static int limit_depth(struct parser *p, const struct mf_pos *pos, size_t depth)
 	return GS_OK;
 }
 
+static const char *const kyaml_bools[] = { "true", "True", "TRUE", "false", "False", "FALSE",
+					    NULL };
+
 static int resolve_tagged(struct parser *p, const yaml_event_t *ev, const struct mf_pos *pos,
 			  enum mf_type *type, bool *bval)
 {
@@ -796,6 +801,10 @@ static int resolve_tagged(struct parser *p, const yaml_event_t *ev, const struct
 		*type = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
 				? mf_yaml_resolve_plain(text, len, bval)
 				: MF_STR;
+		/* go-yaml v3 (kyaml): y/yes/on/n/no/off are strings */
+		if ((p->lim.flags & MF_YAML_KYAML) && *type == MF_BOOL &&
+		    !str_in(text, len, kyaml_bools))
+			*type = MF_STR;
 		return GS_OK;
 	}
 	*type = MF_STR;
@@ -844,6 +853,12 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
 		const char *k = text;
 		struct mf_node *tmp = NULL;
 
+		if ((p->lim.flags & MF_YAML_KYAML) &&
+		    (type != MF_STR || (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+					!ev->data.scalar.tag && mf_yaml_is_timestamp(text, len))))
+			return gs_error_at(p->err, GS_EINVAL, &pos,
+					   "mapping key '%.40s' is not a string (JSON allows only string keys)",
+					   text);
 		if (type == MF_BOOL) {
 			k = bval ? "true" : "false";
 		} else if (type == MF_NULL) {
@@ -868,6 +883,15 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
 		b.node = mf_node_new_number(type, text, len);
 		break;
 	default:
+		if ((p->lim.flags & MF_YAML_KYAML) && len == 10 &&
+		    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag &&
+		    mf_yaml_is_timestamp(text, len)) {
+			/* v3 decodes a plain date as a time; JSON prints it in RFC 3339 */
+			char ts[32];
+			snprintf(ts, sizeof(ts), "%.10sT00:00:00Z", text);
+			b.node = mf_node_new_str(ts);
+			break;
+		}
 		b.node = mf_node_new_strn(text, len);
 		break;
 	}
@@ -884,9 +908,14 @@ static int on_start(struct parser *p, const yaml_event_t *ev, enum mf_type type)
 						   : ev->data.sequence_start.anchor;
 	struct frame *f;
 	int ret = limit_depth(p, &pos, p->depth + 1);
+	const yaml_char_t *tag = type == MF_MAP ? ev->data.mapping_start.tag
+						: ev->data.sequence_start.tag;
 
 	if (ret)
 		return ret;
+	if ((p->lim.flags & MF_YAML_KYAML) && p->depth == 0 && tag)
+		return gs_error_at(p->err, GS_EINVAL, &pos, "a tag ('%s') on a document is not supported",
+				   (const char *)tag);
 	GS_ALLOC_GROW(p->stack, p->depth + 1, p->stack_alloc);
 	f = &p->stack[p->depth++];
 	memset(f, 0, sizeof(*f));
@@ -1030,6 +1059,10 @@ int mf_yaml_parse(struct mf_docs *out, const char *buf, size_t len, const char *
 			done = true;
 			break;
 		case YAML_DOCUMENT_START_EVENT:
+			if ((p.lim.flags & MF_YAML_KYAML) && ev.data.document_start.version_directive) {
+				struct mf_pos pos = mark_pos(&p, &ev.start_mark);
+				ret = gs_error_at(err, GS_EINVAL, &pos, "%%YAML directives are not supported");
+			}
 			mf_node_free(p.root);
 			p.root = NULL;
 			break;
