@@ -35,6 +35,7 @@ int cmd_sync(int argc, char **argv) __attribute__((weak));
 int cmd_app(int argc, char **argv) __attribute__((weak));
 int cmd_install(int argc, char **argv) __attribute__((weak));
 int cmd_agent(int argc, char **argv) __attribute__((weak));
+int cmd_token(int argc, char **argv) __attribute__((weak));
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -32,6 +32,7 @@ int main(int argc, char **argv)
 		{ "app", cmd_app, "manage Applications (create, list, get, sync, wait, ...)" },
 		{ "install", cmd_install, "install the Application CRD and the agent" },
 		{ "agent", cmd_agent, "run the reconciling agent" },
+		{ "token", cmd_token, "create an API token for CI (gitsync token create NAME)" },
 		{ "version", cmd_version, "print the version" },
 	};
 	const size_t n = sizeof(cmds) / sizeof(cmds[0]);

@@ -1,0 +1,62 @@
+/* agent.h - `gitsync agent`: the long-running reconciler.
+ *
+ * Threads (each with its own kube client, Git cache handle and sync engine,
+ * since those are single-threaded by design):
+ *   main      waits for SIGTERM/SIGINT, then shuts down in order
+ *   elector   leader election on the Lease (lease.h); without
+ *             --leader-elect=false only the holder reconciles
+ *   informer  lists Applications every resync interval on every replica
+ *             (the index serves webhooks, the API and metrics), re-reads the
+ *             Secret gitsync-secret, and on the leader queues apps that are
+ *             new, changed, asked to refresh (annotation gitsync.io/refresh),
+ *             carry an .operation, or are due (poll interval; self-heal apps
+ *             are compared at the self-heal interval to catch drift)
+ *   workers   take apps from the deduplicated queue (workq.h) and reconcile:
+ *             run the requested operation, or compare and, when automated,
+ *             sync a new revision (or any drift with selfHeal), with the app's
+ *             retry backoff after a failure; status written on the app
+ *   httpd     probes, metrics, webhooks, API (httpd.h); a push matched on
+ *             the leader queues the apps at once, on a standby it marks them
+ *             with the refresh annotation through the API server
+ *
+ * Shutdown (SIGTERM): stop taking work, let each worker finish the app it is
+ * on (up to the grace period), release the Lease, stop the server, exit 0.
+ */
+#ifndef GS_AGENT_H
+#define GS_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gs-error.h"
+
+struct agent_config {
+	const char *ns;                /* agent namespace: Lease, Secret, default app namespace */
+	const char *const *app_namespaces; /* Applications watched; NULL/0 = all namespaces */
+	size_t n_app_namespaces;
+	const char *listen;            /* default ":8080" */
+	const char *tls_cert, *tls_key;
+	double poll_s;                 /* default 180 */
+	double resync_s;               /* Application list interval; default 3 */
+	double self_heal_s;            /* drift check interval for selfHeal apps; default 5 */
+	double shutdown_grace_s;       /* default 25 */
+	unsigned workers;              /* default 3 */
+	bool leader_elect;
+	const char *identity;          /* default hostname_pid */
+	const char *kubeconfig, *context;
+	const char *cache_dir;         /* Git cache; default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache */
+	size_t webhook_max_bytes;
+	double lease_s, renew_s, retry_s; /* 15, 10, 2 */
+};
+
+/* Run until SIGTERM/SIGINT.  Returns GS_OK after a clean shutdown, an error
+ * when startup failed (cluster unreachable, address in use, ...).
+ * Must be called from the main thread before any other thread exists: it
+ * blocks SIGTERM/SIGINT/SIGPIPE process-wide. */
+int agent_run(const struct agent_config *cfg, struct gs_error *err);
+
+/* Parse a Go-style duration ("90s", "3m", "1h30m", "500ms", plain seconds).
+ * Returns seconds, or -1 when malformed. */
+double agent_parse_duration(const char *s);
+
+#endif
