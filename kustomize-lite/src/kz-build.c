@@ -47,14 +47,20 @@ const char *kz_intern(struct kz_ctx *ctx, const char *path)
 	return s;
 }
 
+/* Resources, patches and configs are read by kustomize's kyaml (go-yaml
+ * v3 rules); the kustomization file itself by sigs.k8s.io/yaml (v2). */
 int kz_parse_yaml(struct kz_ctx *ctx, struct mf_docs *docs, const char *text, size_t len,
 		  const char *file, struct gs_error *err)
 {
+	struct mf_yaml_limits lim = { 0 };
+
 	(void)ctx;
-	return mf_yaml_parse(docs, text, len, file, NULL, err);
+	lim.flags = MF_YAML_KYAML;
+	return mf_yaml_parse(docs, text, len, file, &lim, err);
 }
 
-int kz_load_yaml(struct kz_ctx *ctx, struct mf_docs *docs, const char *path, struct gs_error *err)
+static int load_yaml(struct kz_ctx *ctx, struct mf_docs *docs, const char *path, bool kyaml,
+		     struct gs_error *err)
 {
 	struct gs_buf b = GS_BUF_INIT;
 	const char *file = kz_intern(ctx, path);
@@ -63,10 +69,18 @@ int kz_load_yaml(struct kz_ctx *ctx, struct mf_docs *docs, const char *path, str
 	b.max = 64u << 20;
 	if ((rc = kz_fs_read(ctx->fs, path, &b, err)) < 0)
 		goto cleanup;
-	rc = kz_parse_yaml(ctx, docs, b.ptr, b.len, file, err);
+	if (kyaml)
+		rc = kz_parse_yaml(ctx, docs, b.ptr, b.len, file, err);
+	else
+		rc = mf_yaml_parse(docs, b.ptr, b.len, file, NULL, err);
 cleanup:
 	gs_buf_release(&b);
 	return rc;
+}
+
+int kz_load_yaml(struct kz_ctx *ctx, struct mf_docs *docs, const char *path, struct gs_error *err)
+{
+	return load_yaml(ctx, docs, path, true, err);
 }
 
 static bool is_list_kind(const struct mf_node *doc)
@@ -565,7 +579,7 @@ static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct
 		return gs_error_set(err, GS_ELIMIT, "too many nested kustomizations at '%s'", dir);
 	if ((rc = find_kustomization(ctx->fs, dir, &kpath, err)) < 0)
 		return rc;
-	if ((rc = kz_load_yaml(ctx, &docs, kpath, err)) < 0)
+	if ((rc = load_yaml(ctx, &docs, kpath, false, err)) < 0)
 		goto cleanup;
 	if (docs.n > 1) {
 		rc = gs_error_at(err, GS_EINVAL, mf_node_pos(docs.docs[1]),
@@ -679,7 +693,7 @@ int kz_build(struct kz_output *out, const struct kz_fs *fs, const char *dir,
 		goto cleanup;
 	/* sortOptions only count in the top kustomization */
 	if ((rc = find_kustomization(fs, dir, &kpath, err)) < 0 ||
-	    (rc = kz_load_yaml(&ctx, &kdocs, kpath, err)) < 0)
+	    (rc = load_yaml(&ctx, &kdocs, kpath, false, err)) < 0)
 		goto cleanup;
 	if ((rc = kz_sort(&ra, kdocs.n ? mf_node_get(kdocs.docs[0], "sortOptions") : NULL, err)) < 0)
 		goto cleanup;

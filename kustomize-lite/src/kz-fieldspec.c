@@ -101,7 +101,9 @@ static char **split_path(const char *path, size_t *n_out)
 		}
 		if (*p == '/' || *p == '\0') {
 			if (b.len >= 2 && !strcmp(b.ptr + b.len - 2, "[]")) {
-				b.len -= 2;
+				/* "x[]" names a list: keep a marker so the walk never creates it */
+				b.ptr[b.len - 2] = '\x01';
+				b.len -= 1;
 				b.ptr[b.len] = '\0';
 			}
 			GS_ALLOC_GROW(segs, n + 1, alloc);
@@ -145,9 +147,24 @@ static int walk_value(struct walk *w, struct mf_node *v, size_t i, struct gs_err
 
 static int walk_map(struct walk *w, struct mf_node *map, size_t i, struct gs_error *err)
 {
-	const char *key = w->segs[i];
-	struct mf_node *child = mf_node_get(map, key);
+	char *key = w->segs[i];
+	size_t kl = strlen(key);
+	bool is_list = kl && key[kl - 1] == '\x01';
+	struct mf_node *child;
 	bool last = i + 1 == w->n;
+
+	if (is_list) {
+		char *k = gs_strndup(key, kl - 1);
+		int rc;
+
+		child = mf_node_get(map, k);
+		free(k);
+		if (!child || mf_node_type(child) != MF_SEQ)
+			return GS_OK;
+		rc = last ? w->cb(map, key, child, w->payload, err) : walk_value(w, child, i + 1, err);
+		return rc;
+	}
+	child = mf_node_get(map, key);
 
 	if (last) {
 		if ((!child || mf_node_type(child) == MF_NULL) && w->create &&

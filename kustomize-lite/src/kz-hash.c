@@ -110,8 +110,17 @@ static void json_strmap(struct gs_buf *b, const struct mf_node *map)
 	size_t n = mf_node_len(map), i;
 	const char **keys;
 
+	if (!map) {
+		/* kustomize's getNodeValues: a missing field hashes as "" */
+		gs_buf_puts(b, "\"\"");
+		return;
+	}
 	if (mf_node_type(map) != MF_MAP) {
-		gs_buf_puts(b, "{}");
+		const char *s = mf_node_str(map);
+		if (mf_node_type(map) == MF_NULL)
+			gs_buf_puts(b, "null");
+		else
+			kz_json_quote(b, s ? s : "", s ? mf_node_strlen(map) : 0);
 		return;
 	}
 	keys = n ? (const char **)calloc(n, sizeof(*keys)) : NULL;
@@ -148,7 +157,7 @@ int kz_hash_object(char out[11], const struct mf_node *obj, struct gs_error *err
 	if (!strcmp(kind, "ConfigMap")) {
 		const struct mf_node *bin = mf_node_get(obj, "binaryData");
 
-		if (mf_node_len(bin)) {
+		if (mf_node_type(bin) == MF_MAP) {
 			gs_buf_puts(&b, "{\"binaryData\":");
 			json_strmap(&b, bin);
 			gs_buf_puts(&b, ",\"data\":");
@@ -162,7 +171,12 @@ int kz_hash_object(char out[11], const struct mf_node *obj, struct gs_error *err
 
 		gs_buf_puts(&b, "{\"data\":");
 		json_strmap(&b, mf_node_get(obj, "data"));
-		gs_buf_puts(&b, ",\"kind\":\"Secret\",\"name\":\"\",\"type\":");
+		gs_buf_puts(&b, ",\"kind\":\"Secret\",\"name\":\"\"");
+		if (mf_node_type(mf_node_get(obj, "stringData")) == MF_MAP) {
+			gs_buf_puts(&b, ",\"stringData\":");
+			json_strmap(&b, mf_node_get(obj, "stringData"));
+		}
+		gs_buf_puts(&b, ",\"type\":");
 		kz_json_quote(&b, type ? type : "", type ? strlen(type) : 0);
 		gs_buf_putc(&b, '}');
 	}

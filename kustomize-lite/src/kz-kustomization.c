@@ -7,6 +7,7 @@
  * accepted, as Go leaves the field at its zero value. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kz-private.h"
 
@@ -229,6 +230,14 @@ static int check(const struct mf_node *n, const struct schema *s, const char *wh
 			for (f = s->fields; f->name; f++)
 				if (!strcmp(f->name, key))
 					break;
+			if (!f->name) {
+				/* Go's encoding/json matches field names case-insensitively */
+				for (f = s->fields; f->name; f++)
+					if (!strcasecmp(f->name, key))
+						break;
+				if (f->name)
+					mf_node_rename_key((struct mf_node *)n, i, f->name);
+			}
 			if (!f->name) {
 				struct mf_pos pos = *mf_node_pos(mf_node_at(n, i));
 				if (!pos.file)

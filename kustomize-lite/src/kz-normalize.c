@@ -38,11 +38,6 @@ static void go_format_float(char *out, size_t size, double v)
 		exp10 = atoi(p + 1);
 	while (nd > 1 && digits[nd - 1] == '0')
 		digits[--nd] = '\0';
-	if (exp10 < -4 || exp10 >= 21 || (exp10 >= 6 && true)) {
-		/* shortest 'g' uses %e when exp < -4 || exp >= 6 in Go... unless
-		 * the value has no more digits than its integer part, which the
-		 * integral-number path already turned into an integer */
-	}
 	if (exp10 < -4 || exp10 >= 6) {
 		int n = snprintf(out, size, "%s%c", neg ? "-" : "", digits[0]);
 		if (nd > 1)
@@ -140,8 +135,11 @@ static int normalize_int(struct mf_node *n, struct gs_error *err)
 		snprintf(buf, sizeof(buf), "-%llu", u);
 	else
 		snprintf(buf, sizeof(buf), "%llu", u);
-	if (strcmp(buf, s))
-		mf_node_set_str(n, buf);
+	if (strcmp(buf, s)) {
+		struct mf_node *fresh = mf_node_new_number(MF_INT, buf, strlen(buf));
+		mf_node_set_pos(fresh, mf_node_pos(n));
+		mf_node_move(n, fresh);
+	}
 	return GS_OK;
 }
 

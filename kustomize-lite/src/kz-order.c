@@ -21,7 +21,7 @@ struct sort_item {
 	struct kz_res *r;
 	long rank;     /* negative: orderFirst, 0: others, positive: orderLast */
 	char *gvk;     /* "group_version_kind" with "~G" for the core group */
-	const char *name, *ns;
+	char *rest;    /* "name_namespace" as in kustomize's ResId.String() */
 };
 
 static int item_cmp(const void *a, const void *b)
@@ -33,9 +33,7 @@ static int item_cmp(const void *a, const void *b)
 		return x->rank < y->rank ? -1 : 1;
 	if ((c = strcmp(x->gvk, y->gvk)) != 0)
 		return c;
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return c;
-	return strcmp(x->ns, y->ns);
+	return strcmp(x->rest, y->rest);
 }
 
 static long rank_of(const char *kind, const char *const *first, size_t nfirst,
@@ -102,14 +100,17 @@ int kz_sort(struct kz_resmap *m, const struct mf_node *opts, struct gs_error *er
 			items[i].gvk = gs_asprintf("%.*s_%s_%s", (int)(slash - av), av, slash + 1, kind);
 		else
 			items[i].gvk = gs_asprintf("~G_%s_%s", av && *av ? av : "~V", kind);
-		items[i].name = mf_obj_name(r->obj) ? mf_obj_name(r->obj) : "";
-		items[i].ns = mf_obj_namespace(r->obj) ? mf_obj_namespace(r->obj) : "";
+		items[i].rest = gs_asprintf("%s_%s",
+					    mf_obj_name(r->obj) && *mf_obj_name(r->obj) ? mf_obj_name(r->obj) : "~N",
+					    mf_obj_namespace(r->obj) && *mf_obj_namespace(r->obj)
+						    ? mf_obj_namespace(r->obj) : "~X");
 	}
 	if (m->n > 1)
 		qsort(items, m->n, sizeof(*items), item_cmp);
 	for (i = 0; i < m->n; i++) {
 		m->v[i] = items[i].r;
 		free(items[i].gvk);
+		free(items[i].rest);
 	}
 	free(items);
 	free(cf);

@@ -229,6 +229,13 @@ static int set_cb(struct mf_node *parent, const char *key, size_t idx, struct mf
 		gs_buf_release(&b);
 		return GS_OK;
 	}
+	/* an existing string field keeps being a string: kustomize sets the
+	 * scalar's value and keeps its tag */
+	if (node && mf_node_type(node) == MF_STR && mf_node_is_scalar(r->value) &&
+	    mf_node_str(r->value)) {
+		mf_node_set_str(node, mf_node_str(r->value));
+		return GS_OK;
+	}
 	val = mf_node_clone(r->value);
 	if (key)
 		mf_node_set(parent, key, val);

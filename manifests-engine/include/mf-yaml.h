@@ -20,6 +20,16 @@ struct mf_yaml_limits {
 	size_t max_alias_nodes;  /* nodes produced by alias expansion; 0 = default 1,000,000 */
 	size_t max_scalar_bytes; /* one scalar; 0 = default 16 MiB */
 	size_t max_alias_bytes;  /* scalar bytes copied by alias expansion; 0 = default 256 MiB */
+	unsigned flags;          /* enum mf_yaml_parse_flags; 0 = go-yaml v2 (sigs.k8s.io/yaml) */
+};
+
+enum mf_yaml_parse_flags {
+	/* Resolve like go-yaml v3, which kustomize's kyaml reads resources with:
+	 * only true/false (True, TRUE, ...) are booleans, a plain date
+	 * (2024-01-15) becomes the string "2024-01-15T00:00:00Z", mapping keys
+	 * must be strings (8080:, true:, null: are errors), and a tag on a
+	 * document's root or a %YAML directive is an error. */
+	MF_YAML_KYAML = 1 << 0,
 };
 
 /* A parsed stream: docs[i] owned by the stream. */

@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "gs-alloc.h"
+#include "mf-json.h"
 #include "mf-yaml-private.h"
 
 #define DEFAULT_MAX_DOC_BYTES ((size_t)64 << 20)
@@ -1022,6 +1023,17 @@ static void set_limits(struct mf_yaml_limits *lim, const struct mf_yaml_limits *
 		lim->max_alias_bytes = DEFAULT_MAX_ALIAS_BYTES;
 }
 
+static bool looks_like_json(const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
+		i = 3;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	return i < len && buf[i] == '{';
+}
+
 static void docs_push(struct mf_docs *d, struct mf_node *n)
 {
 	GS_ALLOC_GROW(d->docs, d->n + 1, d->alloc);
@@ -1105,6 +1117,20 @@ int mf_yaml_parse(struct mf_docs *out, const char *buf, size_t len, const char *
 	end_document_scope(&p);
 	free(p.grave);
 	free(p.anchors);
+	if (ret && looks_like_json(buf, len)) {
+		/* libyaml rejects some valid JSON (surrogate pair escapes such as
+		 * "\ud83d\ude00"); kubectl decodes input starting with '{' as JSON,
+		 * so a JSON parse gets the last word.  The YAML error stays if
+		 * that fails too. */
+		struct mf_node *n = NULL;
+		struct gs_error jerr = GS_ERROR_INIT;
+
+		if (!mf_json_parse(&n, buf, len, file, &jerr)) {
+			gs_error_clear(err);
+			ret = GS_OK;
+			docs_push(&p.docs, n);
+		}
+	}
 	if (!ret) {
 		for (i = 0; i < p.docs.n; i++)
 			docs_push(out, p.docs.docs[i]);
