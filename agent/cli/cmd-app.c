@@ -116,6 +116,19 @@ static void add_pos(struct app_cli *c, char *arg)
 	c->pos[c->npos++] = arg;
 }
 
+/* Passwords in repoURLs (https://user:token@host/...) are never printed. */
+static void redact_repo(struct mf_node *app)
+{
+	struct mf_node *src = mf_node_dig(app, "spec", "source", NULL);
+	char *r;
+
+	if (!mf_node_get(src, "repoURL"))
+		return;
+	r = gitsrc_url_redact(app_repo(app));
+	mf_node_set_str_value(src, "repoURL", r);
+	free(r);
+}
+
 static int emit_node(const struct mf_node *n, const char *fmt)
 {
 	struct gs_buf b = GS_BUF_INIT;
@@ -179,7 +192,12 @@ static void print_header(struct app_cli *c, const struct mf_node *app)
 	printf("%-15s%s/%s\n", "Name:", mf_obj_namespace(app), mf_obj_name(app));
 	printf("%-15s%s\n", "Server:", c->cfg ? c->cfg->server : "");
 	printf("%-15s%s\n", "Namespace:", s_or(app_dest_namespace(app), ""));
-	printf("%-15s%s\n", "Repo:", app_repo(app));
+	{
+		char *repo = gitsrc_url_redact(app_repo(app));
+
+		printf("%-15s%s\n", "Repo:", repo);
+		free(repo);
+	}
 	printf("%-15s%s\n", "Target:", target);
 	printf("%-15s%s\n", "Path:", s_or(app_path(app), "."));
 	printf("%-15s%s\n", "Sync Policy:", app_sync_policy_str(app));
@@ -326,6 +344,8 @@ static int app_list_cmd(int argc, char **argv)
 
 		mf_node_set_str_value(list, "apiVersion", APP_API_VERSION);
 		mf_node_set_str_value(list, "kind", "ApplicationList");
+		for (k = 0; k < mf_node_len(l.items); k++)
+			redact_repo(mf_node_at(l.items, k));
 		mf_node_set(list, "items", l.items);
 		l.items = NULL;
 		emit_node(list, c.output);
@@ -341,9 +361,10 @@ static int app_list_cmd(int argc, char **argv)
 	for (k = 0; k < mf_node_len(l.items); k++) {
 		const struct mf_node *a = mf_node_at(l.items, k);
 		char *full = gs_asprintf("%s/%s", mf_obj_namespace(a), mf_obj_name(a));
+		char *repo = gitsrc_url_redact(app_repo(a));
 
 		printf("%-32s %-16s %-48s %-24s %-12s %-10s %-12s %s", full,
-		       s_or(app_dest_namespace(a), ""), app_repo(a), s_or(app_path(a), "."),
+		       s_or(app_dest_namespace(a), ""), repo, s_or(app_path(a), "."),
 		       s_or(app_revision(a), "HEAD"),
 		       s_or(mf_node_dig_str(a, "status", "sync", "status", NULL), "Unknown"),
 		       s_or(mf_node_dig_str(a, "status", "health", "status", NULL), "Unknown"),
@@ -351,6 +372,7 @@ static int app_list_cmd(int argc, char **argv)
 		if (c.output)
 			printf("  %.7s", s_or(mf_node_dig_str(a, "status", "sync", "revision", NULL), ""));
 		putchar('\n');
+		free(repo);
 		free(full);
 	}
 cleanup:
@@ -408,6 +430,7 @@ static int app_get_cmd(int argc, char **argv)
 		app = fresh;
 	}
 	if (c.output && (!strcmp(c.output, "json") || !strcmp(c.output, "yaml"))) {
+		redact_repo(app);
 		emit_node(app, c.output);
 		goto cleanup;
 	}
