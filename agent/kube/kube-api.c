@@ -350,6 +350,58 @@ int kube_client_list(struct kube_client *kc, const struct kube_resource *res, co
 	return rc;
 }
 
+/* kube-apiserver v1.20 panics on server-side apply of APIServices
+ * ("FieldManager must be installed to run apply"): write those with
+ * create/update instead. */
+static bool ssa_broken(const struct kube_resource *res)
+{
+	return !strcmp(res->group, "apiregistration.k8s.io");
+}
+
+static int put_or_create(struct kube_client *kc, struct mf_node **out,
+			 const struct kube_resource *res, const struct mf_node *obj,
+			 const char *manager, unsigned flags, struct gs_error *err)
+{
+	struct kube_response r = KUBE_RESPONSE_INIT;
+	struct gs_buf body = GS_BUF_INIT;
+	const char *ns = mf_obj_namespace(obj), *name = mf_obj_name(obj);
+	struct mf_node *live = NULL, *copy = NULL;
+	char *path = NULL, *base = NULL, *mgr = NULL, idb[512];
+	const char *rv;
+	int rc;
+
+	rc = kube_client_get(kc, &live, res, ns, name, err);
+	if (rc < 0 && rc != GS_ENOTFOUND)
+		return rc;
+	gs_error_clear(err);
+	copy = mf_node_clone(obj);
+	rv = mf_node_dig_str(live, "metadata", "resourceVersion", NULL);
+	if (rv)
+		mf_node_set_str_value(mf_node_ensure(copy, "metadata", MF_MAP), "resourceVersion",
+				      rv);
+	kube_node_to_json(&body, copy);
+	mgr = curl_easy_escape(NULL, manager ? manager : "gitsync", 0);
+	base = kube_resource_path(res, ns, live ? name : NULL);
+	path = gs_asprintf("%s?fieldManager=%s%s", base, mgr,
+			   flags & KUBE_APPLY_DRY_RUN ? "&dryRun=All" : "");
+	rc = kube_client_request(kc, live ? "PUT" : "POST", path, "application/json", body.ptr,
+				 body.len, &r, err);
+	if (rc == GS_OK && r.status != 200 && r.status != 201) {
+		rc = kube_status_error(&r, err);
+		gs_error_where(err, "%s", obj_id_for_error(res, ns, name, idb, sizeof(idb)));
+	}
+	if (rc == GS_OK && out)
+		rc = parse_object(out, &r, err);
+	curl_free(mgr);
+	free(base);
+	free(path);
+	mf_node_free(live);
+	mf_node_free(copy);
+	gs_buf_release(&body);
+	kube_response_release(&r);
+	return rc;
+}
+
 int kube_client_apply(struct kube_client *kc, struct mf_node **out,
 		      const struct kube_resource *res, const struct mf_node *obj,
 		      const char *manager, unsigned flags, struct gs_error *err)
@@ -361,6 +413,10 @@ int kube_client_apply(struct kube_client *kc, struct mf_node **out,
 	char idb[512];
 	int rc;
 
+	if (ssa_broken(res)) {
+		free(base);
+		return put_or_create(kc, out, res, obj, manager, flags, err);
+	}
 	mgr = curl_easy_escape(NULL, manager ? manager : "gitsync", 0);
 	path = gs_asprintf("%s?fieldManager=%s%s%s", base, mgr,
 			   flags & KUBE_APPLY_FORCE ? "&force=true" : "",

@@ -105,9 +105,27 @@ static bool scalar_equal(const struct mf_node *d, const struct mf_node *l)
 	return false;
 }
 
+/* Go's omitempty: the server drops false, 0, "" and empty lists/maps of
+ * most fields, so a desired zero value matches an absent live field.  (A
+ * pointer field set to false by hand-removal would go unseen locally; the
+ * owned-fields check and the next dry-run still catch real edits.) */
 static bool is_empty_container(const struct mf_node *n)
 {
-	return (mf_node_type(n) == MF_MAP || mf_node_type(n) == MF_SEQ) && mf_node_len(n) == 0;
+	const char *t = mf_node_str(n);
+
+	switch (mf_node_type(n)) {
+	case MF_MAP:
+	case MF_SEQ:
+		return mf_node_len(n) == 0;
+	case MF_BOOL:
+		return !mf_node_bool(n);
+	case MF_INT:
+		return t && !strcmp(t, "0");
+	case MF_STR:
+		return t && !t[0];
+	default:
+		return false;
+	}
 }
 
 static bool subset(const struct mf_node *d, const struct mf_node *l, int depth)
@@ -261,6 +279,10 @@ bool sync_owned_fields_desired(const struct mf_node *live, const struct mf_node 
 {
 	const struct mf_node *e = manager_entry(live, manager, "Apply");
 
+	/* kinds the server cannot server-side apply (APIService on v1.20) are
+	 * written with update: our Update entry stands for the Apply one */
+	if (!e)
+		e = manager_entry(live, manager, "Update");
 	if (!e)
 		return false;
 	return owned_in(mf_node_get(e, "fieldsV1"), desired);

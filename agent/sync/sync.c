@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "gs-alloc.h"
 #include "gs-buf.h"
 #include "kube/kube-private.h"
@@ -192,6 +194,7 @@ void sync_report_release(struct sync_report *rep)
 
 struct target {
 	struct mf_node *obj;              /* prepared desired object (owned) */
+	struct mf_node *cmp;              /* what live must contain, when not obj (owned) */
 	const struct kube_resource *res;  /* NULL while deferred or unknown */
 	size_t ri;                        /* index in rep->v */
 	char *key;                        /* group/kind/ns/name */
@@ -199,6 +202,7 @@ struct target {
 	unsigned hook_policy;
 	bool deferred;                    /* kind comes from a CRD of this sync */
 	bool seen, exists, need_dry_run, failed, applied, prune, prune_last;
+	bool ns_pending;                  /* its namespace is created by this sync */
 	bool takeover;                    /* created by kubectl: merge its fields */
 	struct mf_node *live;             /* normalized live, while needed */
 	char *live_rv;
@@ -219,6 +223,7 @@ struct run {
 	size_t nlisted, alisted;
 	unsigned long requests0;
 	bool any_failed;
+	bool create_ns;                   /* CreateNamespace=true and it is missing */
 	struct gs_buf failures;           /* "id: message" lines */
 };
 
@@ -349,6 +354,32 @@ static uint64_t hash_obj(const struct mf_node *obj)
 	return h;
 }
 
+/* A Secret's stringData is stored base64-encoded into data: compare with
+ * that.  NULL when obj is not a Secret with stringData. */
+static struct mf_node *secret_as_stored(const struct mf_node *obj)
+{
+	const struct mf_node *sd = mf_node_get(obj, "stringData");
+	struct mf_node *copy, *data;
+	size_t i;
+
+	if (!mf_obj_kind(obj) || strcmp(mf_obj_kind(obj), "Secret") ||
+	    mf_node_type(sd) != MF_MAP)
+		return NULL;
+	copy = mf_node_clone(obj);
+	data = mf_node_ensure(copy, "data", MF_MAP);
+	for (i = 0; i < mf_node_len(sd); i++) {
+		const char *v = mf_node_str(mf_node_at(sd, i));
+		size_t len = v ? mf_node_strlen(mf_node_at(sd, i)) : 0;
+		unsigned char *enc = gs_malloc(4 * (len / 3 + 1) + 1);
+
+		EVP_EncodeBlock(enc, (const unsigned char *)(v ? v : ""), (int)len);
+		mf_node_set_str_value(data, mf_node_key(sd, i), (const char *)enc);
+		free(enc);
+	}
+	mf_node_remove(copy, "stringData");
+	return copy;
+}
+
 /* Fill targets from the input: clone, namespace, tracking, protocols,
  * discovery.  Per-object problems are recorded, not returned. */
 static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struct gs_error *err)
@@ -364,6 +395,22 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struc
 		struct gs_error e = GS_ERROR_INIT;
 		char *tid;
 
+		/* a List (kubectl get -o yaml) stands for its items */
+		if (mf_obj_is_object(objs[i]) && mf_node_type(mf_node_get(objs[i], "items")) == MF_SEQ &&
+		    strlen(mf_obj_kind(objs[i])) >= 4 &&
+		    !strcmp(mf_obj_kind(objs[i]) + strlen(mf_obj_kind(objs[i])) - 4, "List")) {
+			const struct mf_node *items = mf_node_get(objs[i], "items");
+			struct mf_node **v = gs_calloc(mf_node_len(items) + 1, sizeof(*v));
+			size_t j;
+
+			for (j = 0; j < mf_node_len(items); j++)
+				v[j] = mf_node_at(items, j);
+			rc = prepare(run, v, mf_node_len(items), err);
+			free(v);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if (!mf_obj_is_object(objs[i]) || !mf_obj_name(objs[i])) {
 			const struct mf_pos *pos = mf_node_pos(objs[i]);
 
@@ -410,6 +457,7 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struc
 		run->rep->v[t->ri].wave = t->wave = sync_wave_of(obj);
 		t->kind_order = sync_kind_order(id.group, id.kind);
 		t->hash = hash_obj(obj);
+		t->cmp = secret_as_stored(obj);
 		if (t->deferred && !defined_by_crd(run, id.group, id.kind)) {
 			/* a CRD later in the input still counts: check again below */
 		}
@@ -422,6 +470,17 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struc
 		}
 		mf_id_release(&id);
 	}
+	return GS_OK;
+}
+
+static int prepare_all(struct run *run, struct mf_node *const *objs, size_t n,
+		       struct gs_error *err)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = prepare(run, objs, n, err)) < 0)
+		return rc;
 	/* unknown kinds that no CRD of this sync defines are errors now */
 	for (i = 0; i < run->nt; i++) {
 		struct target *t = &run->t[i];
@@ -470,7 +529,7 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 				t->takeover = true;
 		}
 	}
-	if (!t->takeover && sync_subset_equal(t->obj, live) &&
+	if (!t->takeover && sync_subset_equal(t->cmp ? t->cmp : t->obj, live) &&
 	    sync_owned_fields_desired(live, t->obj, MANAGER)) {
 		r->status = SYNC_STATUS_SYNCED;
 		return;
@@ -638,12 +697,41 @@ static int list_kind(struct run *run, const struct kube_resource *res, struct gs
 	return rc;
 }
 
+/* Is ns a namespace that does not exist yet and that this sync creates
+ * (a desired Namespace, or the destination with CreateNamespace=true)? */
+static bool namespace_pending(struct run *run, const char *ns)
+{
+	char *key = make_key("", "Namespace", "", ns);
+	size_t *ti = smap_get(&run->idx, key);
+	bool pending = false;
+
+	free(key);
+	if (ti)
+		pending = run->rep->v[run->t[*ti].ri].status == SYNC_STATUS_MISSING;
+	else if (run->create_ns && !strcmp(ns, run->opts->ns))
+		pending = true;
+	return pending;
+}
+
 static int compare(struct run *run, struct gs_error *err)
 {
 	const struct sync_options *o = run->opts;
 	size_t i;
-	int rc;
+	int rc, pass;
 
+	if (o->ns && o->ns[0] && sync_option_is(NULL, o, "CreateNamespace", "true")) {
+		const struct kube_resource *res = NULL;
+		struct mf_node *live = NULL;
+
+		if ((rc = kube_client_resource(run->kc, &res, "", "v1", "Namespace", err)) < 0)
+			return rc;
+		rc = kube_client_get(run->kc, &live, res, "", o->ns, err);
+		mf_node_free(live);
+		if (rc < 0 && rc != GS_ENOTFOUND)
+			return rc;
+		gs_error_clear(err);
+		run->create_ns = rc == GS_ENOTFOUND;
+	}
 	/* one LIST per kind the app uses (by tracking label) */
 	for (i = 0; i < run->nt; i++)
 		if (run->t[i].res && (rc = list_kind(run, run->t[i].res, err)) < 0)
@@ -674,38 +762,52 @@ static int compare(struct run *run, struct gs_error *err)
 				return rc;
 		}
 	}
-	/* objects not labelled yet (created by kubectl, or not at all): GET */
-	for (i = 0; i < run->nt; i++) {
-		struct target *t = &run->t[i];
-		struct sync_resource *r = &run->rep->v[t->ri];
-		struct mf_node *live = NULL;
-		struct gs_error e = GS_ERROR_INIT;
+	/* objects not labelled yet (created by kubectl, or not at all): GET;
+	 * Namespaces first, so that objects in a namespace this sync creates
+	 * are known missing without asking */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < run->nt; i++) {
+			struct target *t = &run->t[i];
+			struct sync_resource *r = &run->rep->v[t->ri];
+			struct mf_node *live = NULL;
+			struct gs_error e = GS_ERROR_INIT;
+			bool is_ns = !r->group[0] && !strcmp(r->kind, "Namespace");
 
-		if (t->seen || t->failed || t->deferred || r->hook)
-			continue;
-		rc = kube_client_get(run->kc, &live, t->res, r->ns, r->name, &e);
-		if (rc == GS_ENOTFOUND) {
-			r->status = SYNC_STATUS_MISSING;
-			r->health = SYNC_HEALTH_MISSING;
-			t->need_dry_run = true;
-			continue;
+			if (t->failed || t->deferred || r->hook || is_ns != (pass == 0))
+				continue;
+			if (pass == 1 && r->ns[0] && namespace_pending(run, r->ns)) {
+				t->ns_pending = true;
+				r->status = SYNC_STATUS_MISSING;
+				r->health = SYNC_HEALTH_MISSING;
+				continue;
+			}
+			if (t->seen)
+				continue;
+			rc = kube_client_get(run->kc, &live, t->res, r->ns, r->name, &e);
+			if (rc == GS_ENOTFOUND) {
+				r->status = SYNC_STATUS_MISSING;
+				r->health = SYNC_HEALTH_MISSING;
+				t->need_dry_run = true;
+				continue;
+			}
+			if (rc == GS_ENET || rc == GS_EAUTH) {
+				*err = e;
+				return rc;
+			}
+			if (rc < 0) {
+				fail_target(run, t, &e);
+				continue;
+			}
+			evaluate(run, t, live);
+			mf_node_free(live);
 		}
-		if (rc == GS_ENET || rc == GS_EAUTH) {
-			*err = e;
-			return rc;
-		}
-		if (rc < 0) {
-			fail_target(run, t, &e);
-			continue;
-		}
-		evaluate(run, t, live);
-		mf_node_free(live);
 	}
 	/* the server decides what could not be decided locally */
 	for (i = 0; i < run->nt; i++) {
 		struct target *t = &run->t[i];
 
-		if (t->need_dry_run && !t->failed && !t->deferred && !run->rep->v[t->ri].hook &&
+		if (t->need_dry_run && !t->failed && !t->deferred && !t->ns_pending &&
+		    !run->rep->v[t->ri].hook &&
 		    (rc = dry_run(run, t, err)) < 0)
 			return rc;
 	}
@@ -737,6 +839,7 @@ static void run_release(struct run *run)
 
 	for (i = 0; i < run->nt; i++) {
 		mf_node_free(run->t[i].obj);
+		mf_node_free(run->t[i].cmp);
 		mf_node_free(run->t[i].live);
 		free(run->t[i].key);
 		free(run->t[i].live_rv);
@@ -756,7 +859,7 @@ static int run_compare(struct run *run, struct mf_node *const *objs, size_t n,
 	run->rep->started = wall_now();
 	run->rep->phase = SYNC_PHASE_RUNNING;
 	run->requests0 = kube_client_stats(run->kc)->requests;
-	if ((rc = prepare(run, objs, n, err)) < 0)
+	if ((rc = prepare_all(run, objs, n, err)) < 0)
 		return rc;
 	return compare(run, err);
 }
@@ -1305,6 +1408,26 @@ static int run_syncfail_hooks(struct run *run, const size_t *order, size_t ntask
 	return GS_OK;
 }
 
+static int create_namespace(struct run *run, struct gs_error *err)
+{
+	const struct kube_resource *res = NULL;
+	struct mf_node *ns = mf_node_new(MF_MAP);
+	int rc;
+
+	mf_node_set_str_value(ns, "apiVersion", "v1");
+	mf_node_set_str_value(ns, "kind", "Namespace");
+	mf_obj_set_name(ns, run->opts->ns);
+	rc = kube_client_resource(run->kc, &res, "", "v1", "Namespace", err);
+	if (rc == GS_OK)
+		rc = kube_client_create(run->kc, NULL, res, ns, err);
+	if (rc == GS_ECONFLICT)
+		rc = GS_OK; /* created meanwhile */
+	mf_node_free(ns);
+	if (rc < 0)
+		gs_error_wrap(err, "CreateNamespace");
+	return rc;
+}
+
 static int converge(struct run *run, struct gs_error *err)
 {
 	const struct sync_options *o = run->opts;
@@ -1312,7 +1435,7 @@ static int converge(struct run *run, struct gs_error *err)
 	bool *wave_set = gs_calloc(run->nt + 1, sizeof(bool));
 	size_t ntasks = 0, k, i;
 	int rc = GS_OK;
-	bool ok;
+	bool ok, pending_done = false;
 
 	/* tasks: everything out of sync (or all with ApplyOutOfSyncOnly=false)
 	 * and every hook except Skip */
@@ -1328,17 +1451,20 @@ static int converge(struct run *run, struct gs_error *err)
 		    !sync_option_is(t->obj, o, "ApplyOutOfSyncOnly", "false"))
 			continue;
 		t->phase = hook_phase(r->hook);
-		/* Namespaces and CRDs before everything of their phase */
+		/* Namespaces and CRDs before everything, hooks included: the
+		 * rest cannot even be validated before they exist */
 		if (!r->hook && (!strcmp(k2, "Namespace") || !strcmp(k2, "CustomResourceDefinition")) &&
 		    !mf_obj_annotation(t->obj, "gitsync.io/sync-wave") &&
 		    !mf_obj_annotation(t->obj, "argocd.argoproj.io/sync-wave"))
-			t->wave = INT_MIN;
+			t->phase = -1;
 		order[ntasks++] = i;
 	}
 	sort_run = run;
 	qsort(order, ntasks, sizeof(*order), task_cmp);
 	sort_run = NULL;
 
+	if (run->create_ns && (rc = create_namespace(run, err)) < 0)
+		goto cleanup;
 	for (k = 0; k < ntasks; k++) {
 		struct target *t = &run->t[order[k]];
 		struct sync_resource *r = &run->rep->v[t->ri];
@@ -1346,6 +1472,23 @@ static int converge(struct run *run, struct gs_error *err)
 
 		if (t->phase == 3)
 			break; /* SyncFail hooks run only on failure */
+		if (t->phase >= 0 && !pending_done) {
+			/* the namespaces exist now: validate what lives in them
+			 * before writing any of it */
+			pending_done = true;
+			for (i = 0; i < run->nt; i++)
+				if (run->t[i].ns_pending && !run->t[i].failed && !run->t[i].deferred &&
+				    (rc = dry_run(run, &run->t[i], err)) < 0)
+					goto cleanup;
+			if (run->any_failed) {
+				for (i = 0; i < run->nt; i++)
+					if (run->t[i].failed)
+						progress(run, run->t[i].ri);
+				finish_failed(run, "nothing applied but namespaces and CRDs: one or "
+						   "more objects failed validation");
+				goto cleanup;
+			}
+		}
 		if (r->hook) {
 			if ((rc = run_hook(run, t, &ok, err)) < 0)
 				goto cleanup;
@@ -1373,9 +1516,22 @@ static int converge(struct run *run, struct gs_error *err)
 			rc = run_syncfail_hooks(run, order, ntasks, err);
 			goto cleanup;
 		}
+		/* CRDs of a run are applied back to back, then waited for
+		 * together: establishing is the server's slow part */
 		if (!strcmp(r->kind, "CustomResourceDefinition") &&
-		    (rc = crd_established(run, t, err)) < 0)
-			goto cleanup;
+		    (k + 1 == ntasks ||
+		     strcmp(run->rep->v[run->t[order[k + 1]].ri].kind, "CustomResourceDefinition"))) {
+			size_t b;
+
+			for (b = k + 1; b-- > 0;) {
+				struct target *c = &run->t[order[b]];
+
+				if (strcmp(run->rep->v[c->ri].kind, "CustomResourceDefinition"))
+					break;
+				if (!c->failed && (rc = crd_established(run, c, err)) < 0)
+					goto cleanup;
+			}
+		}
 		if (run->any_failed) {
 			finish_failed(run, "one or more objects failed to apply");
 			rc = run_syncfail_hooks(run, order, ntasks, err);
@@ -1386,7 +1542,7 @@ static int converge(struct run *run, struct gs_error *err)
 		last_of_wave = k + 1 == ntasks || run->t[order[k + 1]].wave != t->wave ||
 			       run->t[order[k + 1]].phase != t->phase;
 		if (last_of_wave && k + 1 < ntasks && run->t[order[k + 1]].phase != 3 &&
-		    t->wave != INT_MIN) {
+		    t->phase != -1) {
 			rc = wait_healthy(run, wave_set, o->timeout_s > 0 ? o->timeout_s : 300,
 					  false, &ok, err);
 			if (rc < 0)
