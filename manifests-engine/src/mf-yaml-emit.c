@@ -119,16 +119,18 @@ struct analysis {
 	bool odd_breaks;    /* \r, NEL, LS, PS: neither literal nor single quotes keep them */
 };
 
-/* yaml_emitter_analyze_scalar() for block context. */
+/* yaml_emitter_analyze_scalar() for block context.  "followed by
+ * whitespace" is only looked at for the characters it matters to (':', '?',
+ * '-'), and ASCII skips the UTF-8 decoder: this runs over every byte of
+ * every string emitted. */
 static void analyze(const char *str, size_t len, struct analysis *a)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	bool flow_ind = false, block_ind = false, line_breaks = false, special = false;
+	bool block_ind = false, line_breaks = false, special = false;
 	bool leading_space = false, leading_break = false, trailing_space = false;
 	bool trailing_break = false, break_space = false, space_break = false;
-	bool prev_space = false, prev_break = false, preceded_ws = true, followed_ws;
+	bool prev_space = false, prev_break = false, preceded_ws = true;
 	size_t i = 0;
-	unsigned w;
 
 	memset(a, 0, sizeof(*a));
 	if (!len) {
@@ -138,41 +140,37 @@ static void analyze(const char *str, size_t len, struct analysis *a)
 	}
 	if (len >= 3 && ((s[0] == '-' && s[1] == '-' && s[2] == '-') ||
 			 (s[0] == '.' && s[1] == '.' && s[2] == '.')))
-		flow_ind = block_ind = true;
-	utf8_next(s, len, 0, &w);
-	followed_ws = is_blankz(s, len, w);
+		block_ind = true;
 	while (i < len) {
-		unsigned c = utf8_next(s, len, i, &w);
+		unsigned c = s[i], w = 1;
+		bool brk;
 
-		if (i == 0) {
-			if (strchr("#,[]{}&*!|>'\"%@`", (int)c) && c) {
-				flow_ind = block_ind = true;
-			}
-			if (c == '?' || c == ':') {
-				flow_ind = true;
-				if (followed_ws)
-					block_ind = true;
-			}
-			if (c == '-' && followed_ws)
-				flow_ind = block_ind = true;
-		} else {
-			if (c && strchr(",?[]{}", (int)c))
-				flow_ind = true;
-			if (c == ':') {
-				flow_ind = true;
-				if (followed_ws)
-					block_ind = true;
-			}
-			if (c == '#' && preceded_ws)
-				flow_ind = block_ind = true;
-		}
-		if (!printable(c) || (w == 1 && c >= 0x80))
-			special = true;
-		if (is_break(c)) {
-			line_breaks = true;
+		if (c >= 0x80) {
+			c = utf8_next(s, len, i, &w);
+			if (w == 1 || !printable(c))
+				special = true; /* invalid UTF-8, or U+0080..U+009F, U+FEFF... */
+		} else if (c < 0x20 || c == 0x7F) {
 			if (c != '\n')
-				a->odd_breaks = true;
+				special = true;
 		}
+		if (i == 0) {
+			switch (c) {
+			case '#': case ',': case '[': case ']': case '{': case '}': case '&':
+			case '*': case '!': case '|': case '>': case '\'': case '"': case '%':
+			case '@': case '`':
+				block_ind = true;
+				break;
+			case '?': case ':': case '-':
+				if (is_blankz(s, len, i + w))
+					block_ind = true;
+				break;
+			default:
+				break;
+			}
+		} else if ((c == ':' && is_blankz(s, len, i + w)) || (c == '#' && preceded_ws)) {
+			block_ind = true;
+		}
+		brk = c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 || c == 0x2029;
 		if (c == ' ') {
 			if (i == 0)
 				leading_space = true;
@@ -182,7 +180,10 @@ static void analyze(const char *str, size_t len, struct analysis *a)
 				break_space = true;
 			prev_space = true;
 			prev_break = false;
-		} else if (is_break(c)) {
+		} else if (brk) {
+			line_breaks = true;
+			if (c != '\n')
+				a->odd_breaks = true;
 			if (i == 0)
 				leading_break = true;
 			if (i + w == len)
@@ -194,13 +195,8 @@ static void analyze(const char *str, size_t len, struct analysis *a)
 		} else {
 			prev_space = prev_break = false;
 		}
-		preceded_ws = c == ' ' || c == '\t' || is_break(c) || c == 0;
+		preceded_ws = c == ' ' || c == '\t' || brk || c == 0;
 		i += w;
-		if (i < len) {
-			unsigned w2;
-			utf8_next(s, len, i, &w2);
-			followed_ws = is_blankz(s, len, i + w2);
-		}
 	}
 	a->multiline = line_breaks;
 	a->plain_allowed = a->single_allowed = a->block_allowed = true;
@@ -212,11 +208,8 @@ static void analyze(const char *str, size_t len, struct analysis *a)
 		a->plain_allowed = a->single_allowed = false;
 	if (space_break || special)
 		a->plain_allowed = a->single_allowed = a->block_allowed = false;
-	if (line_breaks)
+	if (line_breaks || block_ind)
 		a->plain_allowed = false;
-	if (block_ind)
-		a->plain_allowed = false;
-	(void)flow_ind; /* block context only: flow indicators do not matter */
 }
 
 /* go-yaml encoder's stringv() then libyaml's select_scalar_style(). */
@@ -337,10 +330,10 @@ static void write_literal(struct emitter *e, const char *s, size_t len, unsigned
 	}
 }
 
-static void write_scalar_text(struct emitter *e, const char *s, size_t len, bool key,
-			      unsigned ind)
+static void write_styled(struct emitter *e, enum style st, const char *s, size_t len,
+			 unsigned ind)
 {
-	switch (choose_style(s, len, key)) {
+	switch (st) {
 	case STYLE_PLAIN:
 		put(e, s, len);
 		break;
@@ -486,9 +479,11 @@ static void emit_scalar(struct emitter *e, const struct mf_node *n, unsigned ind
 	if (place == PLACE_MAPVAL)
 		put(e, " ", 1);
 	if (mf_node_type(n) == MF_STR) {
-		literal = choose_style(text, len, false) == STYLE_LITERAL;
+		enum style st = choose_style(text, len, false);
+
+		literal = st == STYLE_LITERAL;
 		/* literal content sits 2 deeper than the key or dash owning it */
-		write_scalar_text(e, text, len, false, place == PLACE_TOP ? 2 : ind + 2);
+		write_styled(e, st, text, len, place == PLACE_TOP ? 2 : ind + 2);
 	} else {
 		put(e, text, len);
 	}
@@ -512,7 +507,7 @@ static void emit_key(struct emitter *e, const char *k, unsigned ind)
 		put(e, ":", 1);
 		return;
 	}
-	write_scalar_text(e, k, len, true, ind);
+	write_styled(e, choose_style(k, len, true), k, len, ind);
 	put(e, ":", 1);
 }
 

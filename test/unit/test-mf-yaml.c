@@ -281,6 +281,12 @@ static void test_mf_yaml__json_input_parses_through_the_same_path(void **state)
 	assert_string_equal(mf_node_dig_str(n, "b", "c", NULL), "\xc3\xa9");
 	assert_string_equal(mf_node_str(mf_node_get(n, "big")), "12345678901234567890123");
 	mf_node_free(n);
+
+	/* libyaml refuses surrogate pairs; JSON input still parses, like kubectl */
+	n = parse_one("  {\"e\": \"\\ud83d\\ude00\",\n \"n\": 1}\n");
+	assert_string_equal(mf_node_str(mf_node_get(n, "e")), "\xf0\x9f\x98\x80");
+	assert_int_equal(mf_node_pos(mf_node_get(n, "n"))->line, 2);
+	mf_node_free(n);
 }
 
 static void test_mf_yaml__anchors_are_deep_copies(void **state)
