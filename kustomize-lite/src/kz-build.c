@@ -86,7 +86,13 @@ int kz_load_yaml(struct kz_ctx *ctx, struct mf_docs *docs, const char *path, str
 static bool is_list_kind(const struct mf_node *doc)
 {
 	const char *kind = mf_obj_kind(doc);
-	return kind && !strcmp(kind, "List") && mf_node_type(mf_node_get(doc, "items")) != MF_MAP;
+	size_t n = kind ? strlen(kind) : 0;
+
+	/* kind List, and the typed lists (ConfigMapList, ...) that hold items */
+	if (n == 4 && !strcmp(kind, "List"))
+		return mf_node_type(mf_node_get(doc, "items")) != MF_MAP;
+	return n > 4 && !strcmp(kind + n - 4, "List") &&
+	       mf_node_type(mf_node_get(doc, "items")) == MF_SEQ;
 }
 
 static int add_object(struct kz_resmap *m, struct mf_node *obj, const char *file, bool strict,

@@ -21,7 +21,7 @@ struct sort_item {
 	struct kz_res *r;
 	long rank;     /* negative: orderFirst, 0: others, positive: orderLast */
 	char *gvk;     /* "group_version_kind" with "~G" for the core group */
-	char *rest;    /* "name_namespace" as in kustomize's ResId.String() */
+	char *rest;    /* "namespace|name" as in kustomize's ResId.String() */
 };
 
 static int item_cmp(const void *a, const void *b)
@@ -100,10 +100,10 @@ int kz_sort(struct kz_resmap *m, const struct mf_node *opts, struct gs_error *er
 			items[i].gvk = gs_asprintf("%.*s_%s_%s", (int)(slash - av), av, slash + 1, kind);
 		else
 			items[i].gvk = gs_asprintf("~G_%s_%s", av && *av ? av : "~V", kind);
-		items[i].rest = gs_asprintf("%s_%s",
-					    mf_obj_name(r->obj) && *mf_obj_name(r->obj) ? mf_obj_name(r->obj) : "~N",
+		items[i].rest = gs_asprintf("%s|%s",
 					    mf_obj_namespace(r->obj) && *mf_obj_namespace(r->obj)
-						    ? mf_obj_namespace(r->obj) : "~X");
+						    ? mf_obj_namespace(r->obj) : "~X",
+					    mf_obj_name(r->obj) && *mf_obj_name(r->obj) ? mf_obj_name(r->obj) : "~N");
 	}
 	if (m->n > 1)
 		qsort(items, m->n, sizeof(*items), item_cmp);

@@ -28,10 +28,13 @@ static char **split_fieldpath(const char *path, size_t *n_out)
 			v[n++] = gs_asprintf("[%.*s", (int)(e - p - 1), p + 1);
 			p = *e ? e + 1 : e;
 		} else {
-			e = p + strcspn(p, ".");
+			/* "ports[0]" and "containers[name=x]" (vars syntax) split at '[' */
+			e = p + strcspn(p, ".[");
 			GS_ALLOC_GROW(v, n + 1, alloc);
 			v[n++] = gs_strndup(p, (size_t)(e - p));
 			p = e;
+			if (*p == '[')
+				continue;
 		}
 		if (*p == '.')
 			p++;
@@ -67,6 +70,16 @@ static int visit(struct mf_node *n, char **segs, size_t nseg, size_t i, bool cre
 		const char *eq = strchr(s, '=');
 		bool any = false;
 
+		if (mf_node_type(n) == MF_SEQ && !eq) {
+			/* [N]: an index */
+			char *end;
+			unsigned long idx = strtoul(s + 1, &end, 10);
+
+			if (*end || idx >= mf_node_len(n))
+				return GS_OK;
+			return last ? cb(n, NULL, idx, mf_node_at(n, idx), payload, err)
+				    : visit(mf_node_at(n, idx), segs, nseg, i + 1, create, cb, payload, err);
+		}
 		if (mf_node_type(n) != MF_SEQ || !eq)
 			return GS_OK;
 		for (j = 0; j < mf_node_len(n); j++) {
