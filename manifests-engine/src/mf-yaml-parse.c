@@ -827,6 +827,62 @@ static int resolve_tagged(struct parser *p, const yaml_event_t *ev, const struct
 	return gs_error_at(p->err, GS_EINVAL, pos, "cannot decode !!str `%.40s` as a !!%s", text, want);
 }
 
+/* A YAML 1.1 timestamp as Go's time.Time marshals it (RFC 3339, fraction
+ * without trailing zeros, "Z" for UTC).  False when the text does not parse. */
+static bool kyaml_timestamp(const char *s, size_t len, char *out, size_t size)
+{
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, oh = 0, om = 0, n = 0;
+	char frac[16] = "", tz[8] = "Z", buf[64];
+	const char *p;
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+		return false;
+	p = buf + n;
+	if (!*p) {
+		snprintf(out, size, "%04d-%02d-%02dT00:00:00Z", y, mo, d);
+		return true;
+	}
+	if (*p != 'T' && *p != 't' && *p != ' ' && *p != '\t')
+		return false;
+	while (*p == ' ' || *p == '\t' || *p == 'T' || *p == 't')
+		p++;
+	if (sscanf(p, "%2d:%2d:%2d%n", &h, &mi, &se, &n) != 3)
+		return false;
+	p += n;
+	if (*p == '.') {
+		size_t k = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (k < 9)
+				frac[k++] = *p;
+		while (k && frac[k - 1] == '0')
+			k--;
+		frac[k] = '\0';
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '+' || *p == '-') {
+		char sign = *p++;
+		if (sscanf(p, "%2d%n", &oh, &n) != 1)
+			return false;
+		p += n;
+		if (*p == ':' && sscanf(p + 1, "%2d%n", &om, &n) == 1)
+			p += 1 + n;
+		if (oh || om)
+			snprintf(tz, sizeof(tz), "%c%02d:%02d", sign, oh, om);
+	} else if (*p == 'Z') {
+		p++;
+	}
+	if (*p)
+		return false;
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d%s%s%s", y, mo, d, h, mi, se,
+		 *frac ? "." : "", frac, tz);
+	return true;
+}
+
 static int on_scalar(struct parser *p, const yaml_event_t *ev)
 {
 	const char *text = (const char *)ev->data.scalar.value;
@@ -884,13 +940,12 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
 		b.node = mf_node_new_number(type, text, len);
 		break;
 	default:
-		if ((p->lim.flags & MF_YAML_KYAML) && len == 10 &&
-		    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag &&
-		    mf_yaml_is_timestamp(text, len)) {
-			/* v3 decodes a plain date as a time; JSON prints it in RFC 3339 */
-			char ts[32];
-			snprintf(ts, sizeof(ts), "%.10sT00:00:00Z", text);
-			b.node = mf_node_new_str(ts);
+		if ((p->lim.flags & MF_YAML_KYAML) && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    !ev->data.scalar.tag && mf_yaml_is_timestamp(text, len)) {
+			/* v3 decodes a plain timestamp as a time; JSON prints it in RFC 3339 */
+			char ts[64];
+			b.node = kyaml_timestamp(text, len, ts, sizeof(ts)) ? mf_node_new_str(ts)
+									    : mf_node_new_strn(text, len);
 			break;
 		}
 		b.node = mf_node_new_strn(text, len);
