@@ -45,6 +45,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "app") && cmd_app_remote) {
+		/* CI without a kubeconfig: the agent's API (GITSYNC_SERVER) */
+		int rc = cmd_app_remote(argc - 1, argv + 1);
+		if (rc >= 0)
+			return rc;
+	}
 	for (i = 0; i < n; i++)
 		if (cmds[i].fn && !strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);

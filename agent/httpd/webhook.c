@@ -192,6 +192,23 @@ char *webhook_repo_url_normalize(const char *url)
 		return NULL;
 	while (*url == ' ' || *url == '\t')
 		url++;
+	/* Local repositories (file:///srv/git/x.git, /srv/git/x.git): the
+	 * test servers and single-node setups use them; key them by path. */
+	if (!strncasecmp(url, "file://", 7) || url[0] == '/') {
+		path = url[0] == '/' ? url : url + 7;
+		n = strlen(path);
+		while (n && path[n - 1] == '/')
+			n--;
+		if (n >= 4 && !strncasecmp(path + n - 4, ".git", 4))
+			n -= 4;
+		while (n && path[n - 1] == '/')
+			n--;
+		if (!n || path[0] != '/')
+			return NULL;
+		gs_buf_puts(&b, "file:");
+		gs_buf_add(&b, path, n);
+		return gs_buf_detach(&b, NULL);
+	}
 	p = strstr(url, "://");
 	if (p) {
 		host = p + 3;

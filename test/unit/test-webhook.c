@@ -234,9 +234,11 @@ static void test_webhook__repo_url_normalisation(void **state)
 		{ "http://127.0.0.1:8080/repo.git", "127.0.0.1/repo" },
 		{ "https://[::1]:8443/a/b", "[::1]/a/b" },
 		{ "https://host/a/b?x=1", "host/a/b" },
+		{ "file:///srv/git/Repo.git/", "file:/srv/git/Repo" },
+		{ "/srv/git/Repo.git", "file:/srv/git/Repo" },
 	};
-	static const char *invalid[] = { "", "/srv/git/repo.git", "https://host/", "https:///x",
-					 "relative/path:x" };
+	static const char *invalid[] = { "", "https://host/", "https:///x", "relative/path:x",
+					 "file://relative", "/" };
 	size_t i;
 	(void)state;
 
@@ -251,7 +253,8 @@ static void test_webhook__repo_url_normalisation(void **state)
 	assert_true(webhook_repo_url_match("git@github.com:Acme/Deploy", "https://github.com/acme/deploy.git"));
 	assert_false(webhook_repo_url_match("https://github.com/acme/deploy", "https://github.com/acme/deploy2"));
 	assert_false(webhook_repo_url_match("https://github.com/acme/deploy", "https://gitlab.com/acme/deploy"));
-	assert_false(webhook_repo_url_match("/srv/a", "/srv/a"));
+	assert_true(webhook_repo_url_match("/srv/a.git", "file:///srv/a"));
+	assert_false(webhook_repo_url_match("/srv/a", "/srv/b"));
 }
 
 static void test_webhook__target_revision_matching(void **state)
