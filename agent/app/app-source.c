@@ -172,6 +172,11 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	kout = gs_calloc(1, sizeof(*kout));
 	*kout = (struct kz_output)KZ_OUTPUT_INIT;
 	if ((r = kz_render(kout, fs, path, recurse ? KZ_RENDER_RECURSE : 0, err)) < 0) {
+		size_t rl = strlen(root);
+
+		/* name the file as it is in the repository, not in our cache */
+		if (err && !strncmp(err->where, root, rl) && err->where[rl] == '/')
+			memmove(err->where, err->where + rl + 1, strlen(err->where + rl + 1) + 1);
 		if (!local_dir)
 			gs_error_wrap(err, "render revision %s", short_sha);
 		goto cleanup;
