@@ -15,7 +15,9 @@
  */
 #include "mf-yaml.h"
 
+#include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -447,20 +449,61 @@ static int keyref_cmp(const void *x, const void *y)
 static void emit_value(struct emitter *e, const struct mf_node *n, unsigned ind,
 		       enum place place);
 
+/* A float whose text would read back as something else ("!!float 3" keeps
+ * the text "3"): write a plain float of the same value so it stays a float. */
+static void float_text(char *buf, size_t size, const char *text, size_t len)
+{
+	char tmp[64];
+	double d;
+	int prec;
+
+	if (mf_yaml_resolve_plain(text, len, NULL) == MF_INT &&
+	    mf_yaml_int_canonical(text, len, buf, size - 2)) {
+		memcpy(buf + strlen(buf), ".0", 3);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)(len < 63 ? len : 63), text);
+	d = strtod(tmp, NULL);
+	if (isnan(d)) {
+		snprintf(buf, size, ".nan");
+		return;
+	}
+	if (isinf(d)) {
+		snprintf(buf, size, d < 0 ? "-.inf" : ".inf");
+		return;
+	}
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	if (!strpbrk(buf, ".e") && strlen(buf) + 3 <= size)
+		memcpy(buf + strlen(buf), ".0", 3);
+}
+
 static void emit_scalar(struct emitter *e, const struct mf_node *n, unsigned ind,
 			enum place place)
 {
 	const char *text = "null";
 	size_t len = 4;
 	bool literal = false;
+	char fbuf[64];
 
 	switch (mf_node_type(n)) {
 	case MF_STR:
 		text = mf_node_str(n);
 		len = mf_node_strlen(n);
 		break;
-	case MF_INT:
 	case MF_FLOAT:
+		text = mf_node_str(n);
+		len = mf_node_strlen(n);
+		if (mf_yaml_resolve_plain(text, len, NULL) != MF_FLOAT) {
+			float_text(fbuf, sizeof(fbuf), text, len);
+			text = fbuf;
+			len = strlen(fbuf);
+		}
+		break;
+	case MF_INT:
 	case MF_BOOL:
 		text = mf_node_str(n);
 		len = mf_node_strlen(n);

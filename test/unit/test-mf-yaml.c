@@ -709,6 +709,13 @@ static void test_mf_yaml__emit_scalars_docs_and_odd_keys(void **state)
 	assert_string_equal(b.ptr, "null\n");
 	gs_buf_release(&b);
 
+	/* a float whose text reads as an int stays a float */
+	back = parse_one("a: !!float 3\nb: !!float 0x10\nc: !!float \"-1_0\"\n");
+	out = emit(back, 0);
+	assert_string_equal(out, "a: 3.0\nb: 16.0\nc: -10.0\n");
+	free(out);
+	mf_node_free(back);
+
 	memset(longkey, 'k', sizeof(longkey) - 1);
 	longkey[sizeof(longkey) - 1] = '\0';
 	mf_node_set_str_value(m, "multi\nline key", "v");
