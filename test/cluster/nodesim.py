@@ -240,7 +240,7 @@ class Sim:
             except (OSError, http.client.HTTPException, ValueError, KeyError) as e:
                 log("%s watch: %s (API server down? retrying)" % (kind, e))
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = min(backoff * 2, 1.0)
 
     @staticmethod
     def key(o):
@@ -316,7 +316,7 @@ class Sim:
             except (ApiError, OSError, http.client.HTTPException, ValueError) as e:
                 log("nodes: %s" % e)
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = min(backoff * 2, 1.0)
 
     # ---- pods -------------------------------------------------------------
     def pick_node(self, pod):
