@@ -112,6 +112,38 @@ static void put_utf8(struct gs_buf *b, unsigned cp)
 	gs_buf_add(b, u, n);
 }
 
+/* Length of the valid UTF-8 sequence at s (not ASCII), 0 if invalid:
+ * overlong forms, surrogates and code points past U+10FFFF included. */
+static size_t utf8_valid_len(const unsigned char *s, size_t avail)
+{
+	unsigned cp;
+	size_t need, k;
+
+	if ((s[0] & 0xE0) == 0xC0) {
+		need = 1;
+		cp = s[0] & 0x1Fu;
+	} else if ((s[0] & 0xF0) == 0xE0) {
+		need = 2;
+		cp = s[0] & 0x0Fu;
+	} else if ((s[0] & 0xF8) == 0xF0) {
+		need = 3;
+		cp = s[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (need >= avail)
+		return 0;
+	for (k = 1; k <= need; k++) {
+		if ((s[k] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3Fu);
+	}
+	if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+	    cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000))
+		return 0;
+	return need + 1;
+}
+
 /* Decodes the string at p->i (on the opening quote) into p->tmp. */
 static int parse_string(struct jparser *p)
 {
@@ -130,6 +162,19 @@ static int parse_string(struct jparser *p)
 		}
 		if (c < 0x20)
 			return jerror(p, "control character in string");
+		if (c >= 0x80) {
+			size_t w = utf8_valid_len((const unsigned char *)p->s + p->i, p->len - p->i);
+
+			if (w) {
+				p->i += w;
+				continue;
+			}
+			/* Go's decoder turns each invalid byte into U+FFFD */
+			gs_buf_add(&p->tmp, p->s + start, p->i - start);
+			gs_buf_add(&p->tmp, "\xEF\xBF\xBD", 3);
+			start = ++p->i;
+			continue;
+		}
 		if (c != '\\') {
 			p->i++;
 			continue;
@@ -447,32 +492,19 @@ static void write_json_string(struct jemitter *e, const char *str, size_t len)
 		size_t n = 0, w = 1;
 
 		if (c >= 0x80) {
-			/* validate the sequence; Go replaces invalid bytes by U+FFFD */
-			size_t need = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 9;
-			unsigned cp = need == 1 ? (c & 0x1Fu) : need == 2 ? (c & 0x0Fu) : (c & 0x07u);
-			size_t k;
-			bool ok = need <= 3;
-
-			for (k = 1; ok && k <= need; k++) {
-				if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
-					ok = false;
-				else
-					cp = (cp << 6) | (s[i + k] & 0x3Fu);
-			}
-			if (ok && ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
-				   (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-				   (cp >= 0xD800 && cp < 0xE000)))
-				ok = false;
-			if (ok && cp != 0x2028 && cp != 0x2029) {
-				i += need + 1;
-				continue;
-			}
-			jput(e, str + start, i - start);
-			if (ok) {
-				jput(e, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
-				w = need + 1;
-			} else {
+			/* Go's encoder replaces invalid bytes by U+FFFD and escapes
+			 * U+2028/U+2029 (JSONP safety) */
+			w = utf8_valid_len(s + i, len - i);
+			if (w == 3 && s[i] == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] & 0xFE) == 0xA8) {
+				jput(e, str + start, i - start);
+				jput(e, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+			} else if (!w) {
+				jput(e, str + start, i - start);
 				jput(e, "\\ufffd", 6);
+				w = 1;
+			} else {
+				i += w;
+				continue;
 			}
 			i += w;
 			start = i;

@@ -72,6 +72,12 @@ static void test_mf_json__strings_unescape_and_escape_like_go(void **state)
 	free(out);
 	mf_node_free(n);
 
+	/* invalid UTF-8 in the input decodes to U+FFFD per byte, like Go's decoder */
+	n = jparse("[\"a\xa8\x9a" "b\", \"\xed\xa0\x80\"]");
+	assert_string_equal(mf_node_str(mf_node_at(n, 0)), "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+	assert_string_equal(mf_node_str(mf_node_at(n, 1)), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	mf_node_free(n);
+
 	/* invalid UTF-8 from elsewhere becomes U+FFFD, as Go writes it */
 	n = mf_node_new_strn("a\xff" "b", 3);
 	out = jemit(n, 0);
