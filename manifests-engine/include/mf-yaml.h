@@ -46,18 +46,25 @@ struct mf_node *mf_docs_take(struct mf_docs *docs, size_t i);
  * and must outlive the nodes (it is stored in every mf_pos).  limits may be
  * NULL for the defaults.  Appends documents to out; on error out is
  * left unchanged.
- * Errors: GS_EINVAL (syntax, with file:line), GS_ELIMIT. */
+ * Map keys are converted to strings as sigs.k8s.io/yaml does (1 -> "1",
+ * yes -> "true"); a duplicate key is an error; merge keys (<<) follow the
+ * YAML spec (explicit keys win).  Input starting with '{' that libyaml
+ * rejects is retried with mf_json_parse() (libyaml refuses JSON's surrogate
+ * pair escapes).  See docs/internals/node.md for the scalar table.
+ * Errors: GS_EINVAL (syntax, duplicate key, bad tag, with file:line in
+ * err->where), GS_ELIMIT (a limit, named with its value in the message). */
 int mf_yaml_parse(struct mf_docs *out, const char *buf, size_t len, const char *file,
 		  const struct mf_yaml_limits *limits, struct gs_error *err);
 
 enum mf_emit_flags {
-	MF_EMIT_SORT_KEYS = 1 << 0, /* sort map keys (kubectl kustomize does) */
+	MF_EMIT_SORT_KEYS = 1 << 0, /* sort map keys in go-yaml's order (kubectl's) */
 };
 
 /* Append n as one YAML document (no leading "---") in kubectl's layout:
  * 2-space indent, block style, sequences not indented under their key,
  * strings quoted only when needed to read back identical, multi-line strings
- * as literal blocks. */
+ * as literal blocks.  n is borrowed (NULL prints "null").  Returns GS_OK, or
+ * GS_ELIMIT when out->max would be exceeded (out then unchanged). */
 int mf_yaml_emit(struct gs_buf *out, const struct mf_node *n, unsigned flags);
 /* Emit documents separated by "---\n" like kubectl kustomize. */
 int mf_yaml_emit_docs(struct gs_buf *out, struct mf_node *const *docs, size_t n, unsigned flags);
