@@ -279,6 +279,11 @@ bool sync_owned_fields_desired(const struct mf_node *live, const struct mf_node 
 {
 	const struct mf_node *e = manager_entry(live, manager, "Apply");
 
+	/* the aggregator's kinds (APIService) have no field manager on v1.20:
+	 * with no ownership recorded, the subset check is all there is */
+	if (!mf_node_dig(live, "metadata", "managedFields", NULL))
+		return true;
+
 	/* kinds the server cannot server-side apply (APIService on v1.20) are
 	 * written with update: our Update entry stands for the Apply one */
 	if (!e)
