@@ -140,9 +140,27 @@ int cmd_render(int argc, char **argv)
 		}
 		mf_node_free(list);
 		gs_buf_putc(&buf, '\n');
-	} else if (mf_yaml_emit_docs(&buf, out.docs.docs, out.docs.n, MF_EMIT_SORT_KEYS) < 0) {
-		gs_error_set(&err, GS_ERR, "cannot encode the output as YAML");
-		goto cleanup;
+	} else {
+		size_t k;
+
+		/* one document at a time, freed as soon as it is written: the
+		 * rendered set never exists twice (tree and text) in memory */
+		for (k = 0; k < out.docs.n; k++) {
+			gs_buf_reset(&buf);
+			if (k)
+				gs_buf_puts(&buf, "---\n");
+			if (mf_yaml_emit(&buf, out.docs.docs[k], MF_EMIT_SORT_KEYS) < 0) {
+				gs_error_set(&err, GS_ERR, "cannot encode the output as YAML");
+				goto cleanup;
+			}
+			mf_node_free(out.docs.docs[k]);
+			out.docs.docs[k] = NULL;
+			if (fwrite(buf.ptr, 1, buf.len, stdout) != buf.len) {
+				gs_error_set(&err, GS_EIO, "cannot write the output");
+				goto cleanup;
+			}
+		}
+		gs_buf_reset(&buf);
 	}
 	if (fwrite(buf.ptr, 1, buf.len, stdout) != buf.len || fflush(stdout) != 0) {
 		gs_error_set(&err, GS_EIO, "cannot write the output");
