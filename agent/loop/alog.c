@@ -92,6 +92,9 @@ static void field(struct gs_buf *b, const char *k, const char *v, int first)
 }
 
 static void vlog(enum alog_level lvl, const char *app, const char *rev, unsigned suppressed,
+		 const char *fmt, va_list ap) GS_PRINTF(5, 0);
+
+static void vlog(enum alog_level lvl, const char *app, const char *rev, unsigned suppressed,
 		 const char *fmt, va_list ap)
 {
 	struct gs_buf b = GS_BUF_INIT, msg = GS_BUF_INIT;

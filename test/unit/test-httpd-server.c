@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "gs-alloc.h"
+#include "httpd/apiclient.h"
 #include "httpd/httpd.h"
 
 #define SYNC_TOKEN "gst_sync-token-for-tests"
@@ -330,6 +331,37 @@ static void test_httpd__new_secrets_replace_old_tokens(void **state)
 	gs_buf_release(&b);
 }
 
+static void test_httpd__api_client_round_trip_and_errors(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_error err = GS_ERROR_INIT;
+	struct apiclient *c = NULL, *bad = NULL;
+	struct mf_node *l = NULL;
+	char server[64];
+	struct apiclient_opts o = { .server = server, .token = SYNC_TOKEN, .plaintext = true,
+				    .ns = "team-a" };
+	struct apiclient_opts ob = { .server = server, .token = "gst_wrong", .plaintext = true };
+	const char *res[] = { "apps:Deployment:web" };
+	struct apiclient_sync_req req = { "v2", true, res, 1 };
+
+	snprintf(server, sizeof(server), "127.0.0.1:%u", httpd_port(fx->h));
+	assert_int_equal(apiclient_new(&c, &o, &err), 0);
+	assert_int_equal(apiclient_list(c, &l, &err), 0);
+	assert_non_null(mf_node_get(l, "items"));
+	mf_node_free(l);
+	assert_int_equal(apiclient_sync(c, "web", &req, &err), 0);
+	assert_string_equal(fx->last_body,
+			    "{\"revision\":\"v2\",\"prune\":true,\"resources\":[\"apps:Deployment:web\"]}");
+	assert_int_equal(apiclient_get(c, &l, "missing", &err), GS_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "not found"));
+	assert_int_equal(apiclient_new(&bad, &ob, &err), 0);
+	assert_int_equal(apiclient_sync(bad, "web", &req, &err), GS_EAUTH);
+	assert_non_null(strstr(err.msg, "401"));
+	assert_null(strstr(err.msg, "gst_wrong"));
+	apiclient_free(bad);
+	apiclient_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +378,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_httpd__api_needs_a_token_and_the_sync_scope_to_sync,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_httpd__new_secrets_replace_old_tokens, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_httpd__api_client_round_trip_and_errors, setup,
 						teardown),
 	};
 	int rc;
