@@ -468,9 +468,9 @@ struct frame {
 	/* maps only */
 	bool have_key;   /* a key was read, its value is next */
 	bool merge;      /* that key is "<<" */
-	ptrdiff_t slot;  /* index the value goes to; -1: drop it (merged key overridden) */
-	unsigned char *merged; /* per key: came from a merge (NULL until one happens) */
-	size_t merged_alloc;
+	ptrdiff_t slot;  /* index the value goes to (its key is already in place) */
+	unsigned *key_lines; /* per key: its line, 0 when brought in by "<<" */
+	size_t key_lines_alloc;
 	struct mf_strtab index; /* key -> position, once the map outgrows MAP_SCAN_MAX */
 };
 
@@ -538,7 +538,7 @@ static void end_document_scope(struct parser *p)
 static void frame_release(struct frame *f)
 {
 	mf_node_free(f->node);
-	free(f->merged);
+	free(f->key_lines);
 	mf_strtab_release(&f->index);
 	memset(f, 0, sizeof(*f));
 }
@@ -565,24 +565,10 @@ static void finish_anchor(struct parser *p, ptrdiff_t idx, const struct built *b
 	a->height = b->height;
 }
 
-static void frame_set_merged(struct frame *f, size_t i, bool v)
+static void frame_set_key_line(struct frame *f, size_t i, unsigned line)
 {
-	if (!f->merged && !v)
-		return;
-	if (i >= f->merged_alloc) {
-		size_t na = f->merged_alloc ? f->merged_alloc : 16;
-		while (na <= i)
-			na *= 2;
-		f->merged = gs_realloc(f->merged, na);
-		memset(f->merged + f->merged_alloc, 0, na - f->merged_alloc);
-		f->merged_alloc = na;
-	}
-	f->merged[i] = v;
-}
-
-static bool frame_is_merged(const struct frame *f, size_t i)
-{
-	return f->merged && i < f->merged_alloc && f->merged[i];
+	GS_ALLOC_GROW(f->key_lines, i + 1, f->key_lines_alloc);
+	f->key_lines[i] = line;
 }
 
 static ptrdiff_t map_find(struct frame *f, const char *key)
@@ -674,14 +660,14 @@ static int key_done(struct parser *p, struct frame *f, const char *key, bool is_
 	i = map_find(f, key);
 	if (i < 0) {
 		f->slot = (ptrdiff_t)map_append_key(f, key);
-		frame_set_merged(f, (size_t)f->slot, false);
-	} else if (frame_is_merged(f, (size_t)i)) {
+		frame_set_key_line(f, (size_t)f->slot, pos->line);
+	} else if (!f->key_lines[i]) {
 		/* an explicit key overrides one brought in by "<<" */
 		f->slot = i;
-		frame_set_merged(f, (size_t)i, false);
+		frame_set_key_line(f, (size_t)i, pos->line);
 	} else {
 		return gs_error_at(p->err, GS_EINVAL, pos, "mapping key \"%s\" already defined at line %u",
-				   key, mf_node_pos(mf_node_at(f->node, (size_t)i))->line);
+				   key, f->key_lines[i]);
 	}
 	return GS_OK;
 }
@@ -697,7 +683,7 @@ static int merge_one(struct parser *p, struct frame *f, const struct mf_node *sr
 		if (map_find(f, k) >= 0)
 			continue; /* explicit keys and earlier merges win */
 		c = mf_node_clone(mf_node_at(src, i));
-		frame_set_merged(f, map_append_key(f, k), true);
+		frame_set_key_line(f, map_append_key(f, k), 0);
 		mf_node_replace_at(f->node, mf_node_len(f->node) - 1, c);
 	}
 	(void)p;
@@ -770,10 +756,6 @@ static int value_done(struct parser *p, struct frame *f, struct built *b)
 	f->have_key = false;
 	if (f->merge)
 		return do_merge(p, f, b);
-	if (f->slot < 0) {
-		bury(p, b->node);
-		return GS_OK;
-	}
 	mf_node_replace_at(f->node, (size_t)f->slot, b->node);
 	return GS_OK;
 }

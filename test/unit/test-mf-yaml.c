@@ -365,6 +365,10 @@ static void test_mf_yaml__duplicate_key_is_an_error_naming_both_lines(void **sta
 	assert_int_equal(parse_err("a: 1\nb:\n  x: 1\n  y: 2\n  x: 3\n", NULL, &err), GS_EINVAL);
 	assert_string_equal(err.where, "bad.yaml:5");
 	assert_string_equal(err.msg, "mapping key \"x\" already defined at line 3");
+	/* the first key's line, not its value's */
+	assert_int_equal(parse_err("a:\n  b: 1\nc: 2\na: 3\n", NULL, &err), GS_EINVAL);
+	assert_string_equal(err.where, "bad.yaml:4");
+	assert_string_equal(err.msg, "mapping key \"a\" already defined at line 1");
 
 	/* the hashed path for big maps: no false positives, and finds the duplicate */
 	for (i = 0; i < 5000; i++)
