@@ -380,6 +380,35 @@ k delete configmap n5 -n px >/dev/null
 wait "$wpid"; rc=$?
 check "proxy: watch responses stream through (kubectl wait --for=delete)" eval '[ "$rc" -eq 0 ] && [ "$(counter "watch configmaps")" -ge 1 ]'
 
+# ------------------------------------------------- v1.20 gaps, on purpose
+# These document the server we test against (docs/TEST-CLUSTER.md): if they
+# start failing, the server changed and the docs must say so.
+cat >"$tmp/svc.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: noproto, namespace: px}
+spec:
+  selector: {app: x}
+  ports: [{name: http, port: 80}]
+EOF
+run k apply --server-side -f "$tmp/svc.yaml"
+check "v1.20 SSA bug: Service port without protocol is rejected" eval 'rc_is 1 && out_has "omits key field \"protocol\""'
+sed 's/port: 80}/port: 80, protocol: TCP}/' "$tmp/svc.yaml" >"$tmp/svc2.yaml"
+run k apply --server-side -f "$tmp/svc2.yaml"
+check "v1.20 SSA bug: the same Service with protocol: TCP applies" eval 'rc_is 0 && out_has "service/noproto serverside-applied"'
+printf 'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p, namespace: px}\nspec: {minAvailable: 1, selector: {matchLabels: {a: b}}}\n' >"$tmp/pdb.yaml"
+run k apply --server-side -f "$tmp/pdb.yaml"
+check "v1.20 does not serve policy/v1 (no matches for kind)" eval 'rc_is 1 && out_has "no matches for kind \"PodDisruptionBudget\" in version \"policy/v1\""'
+
+# --------------------------------------------------- API server restart
+run "$cl/restart" "$D" kube-apiserver --down 1
+check "restart: the API server comes back (test/cluster/restart)" eval 'rc_is 0 && out_has "restarted kube-apiserver"'
+k create deployment after -n px --image=nginx:1.19 --replicas=2 >/dev/null 2>&1
+run k rollout status deployment/after -n px --timeout=90s
+check "restart: simulator and controllers reconnected (new Deployment rolls out)" eval 'rc_is 0 && out_has "successfully rolled out"'
+run kp get deployment after -n px -o name
+check "restart: the proxy reconnects upstream" eval 'rc_is 0 && out_has "^deployment.apps/after$"'
+
 # ---------------------------------------------------------- restart / stop
 pids_before="$(awk '{print $2}' "$D/pids" | tr '\n' ' ')"
 "$cl/stop" "$D"
