@@ -144,8 +144,22 @@ static void analyze(const char *str, size_t len, struct analysis *a)
 			 (s[0] == '.' && s[1] == '.' && s[2] == '.')))
 		block_ind = true;
 	while (i < len) {
-		unsigned c = s[i], w = 1;
+		unsigned c, w = 1;
 		bool brk;
+
+		if (i > 0) {
+			/* most bytes are printable ASCII that no rule cares about */
+			size_t j = i;
+
+			while (j < len && s[j] > 0x20 && s[j] < 0x7F && s[j] != ':' && s[j] != '#')
+				j++;
+			if (j > i) {
+				prev_space = prev_break = preceded_ws = false;
+				i = j;
+				continue;
+			}
+		}
+		c = s[i];
 
 		if (c >= 0x80) {
 			c = utf8_next(s, len, i, &w);
