@@ -1,0 +1,22 @@
+# gitsync image: build on Debian bookworm, run on bookworm-slim as non-root.
+# Not built in this project's CI (no container runtime there); see
+# examples/deploy/README.md.
+FROM debian:bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      build-essential meson ninja-build pkg-config \
+      libgit2-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libmicrohttpd-dev libssl-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN meson setup /build -Dtests=false -Dbuildtype=release && ninja -C /build agent/gitsync
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      ca-certificates libgit2-1.5 libcurl4 libcjson1 libyaml-0-2 libmicrohttpd12 libssl3 \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /build/agent/gitsync /usr/local/bin/gitsync
+USER 65532:65532
+ENV GITSYNC_CACHE_DIR=/var/cache/gitsync
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/gitsync"]
+CMD ["agent"]
