@@ -377,70 +377,51 @@ static bool key_is_digit(unsigned c)
 	return c >= '0' && c <= '9';
 }
 
-/* Decode a key into code points (keys are short). */
-static size_t key_runes(const char *k, unsigned **out)
-{
-	const unsigned char *s = (const unsigned char *)k;
-	size_t len = strlen(k), i = 0, n = 0;
-	unsigned w, *r = gs_malloc((len + 1) * sizeof(*r));
-
-	while (i < len) {
-		r[n++] = utf8_next(s, len, i, &w);
-		i += w;
-	}
-	*out = r;
-	return n;
-}
-
+/* go-yaml's keyList.Less on two string keys, walking UTF-8 in place.  The
+ * strings share a prefix up to the first difference, so byte offsets and
+ * rune offsets agree there; digits are ASCII, so the digit runs are scanned
+ * bytewise. */
 static int golang_key_cmp(const char *a, const char *b)
 {
-	unsigned *ar, *br;
-	size_t an_ = key_runes(a, &ar), bn_ = key_runes(b, &br), i;
-	int res = 0;
-	bool decided = false;
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	size_t xl = strlen(a), yl = strlen(b), i = 0;
 
-	for (i = 0; i < an_ && i < bn_ && !decided; i++) {
+	while (i < xl && i < yl) {
+		unsigned wa, wb, ca, cb;
 		bool al, bl;
-		size_t ai, bi;
+		size_t ai, bi, j;
 		unsigned long long an = 0, bn = 0;
 
-		if (ar[i] == br[i])
+		ca = utf8_next(x, xl, i, &wa);
+		cb = utf8_next(y, yl, i, &wb);
+		if (ca == cb) {
+			i += wa;
 			continue;
-		decided = true;
-		al = key_is_letter(ar[i]);
-		bl = key_is_letter(br[i]);
-		if (al && bl) {
-			res = ar[i] < br[i] ? -1 : 1;
-			break;
 		}
-		if (al || bl) {
-			res = bl ? -1 : 1; /* non-letters first */
-			break;
-		}
-		if (ar[i] == '0' || br[i] == '0') {
-			size_t j;
-			for (j = i; j-- > 0 && key_is_digit(ar[j]);)
-				if (ar[j] != '0') {
+		al = key_is_letter(ca);
+		bl = key_is_letter(cb);
+		if (al && bl)
+			return ca < cb ? -1 : 1;
+		if (al || bl)
+			return bl ? -1 : 1; /* non-letters first */
+		if (ca == '0' || cb == '0') {
+			for (j = i; j-- > 0 && key_is_digit(x[j]);)
+				if (x[j] != '0') {
 					an = bn = 1;
 					break;
 				}
 		}
-		for (ai = i; ai < an_ && key_is_digit(ar[ai]); ai++)
-			an = an * 10 + (ar[ai] - '0');
-		for (bi = i; bi < bn_ && key_is_digit(br[bi]); bi++)
-			bn = bn * 10 + (br[bi] - '0');
+		for (ai = i; ai < xl && key_is_digit(x[ai]); ai++)
+			an = an * 10 + (x[ai] - '0');
+		for (bi = i; bi < yl && key_is_digit(y[bi]); bi++)
+			bn = bn * 10 + (y[bi] - '0');
 		if (an != bn)
-			res = an < bn ? -1 : 1;
-		else if (ai != bi)
-			res = ai < bi ? -1 : 1;
-		else
-			res = ar[i] < br[i] ? -1 : 1;
+			return an < bn ? -1 : 1;
+		if (ai != bi)
+			return ai < bi ? -1 : 1;
+		return ca < cb ? -1 : 1;
 	}
-	if (!decided)
-		res = an_ < bn_ ? -1 : an_ > bn_ ? 1 : 0;
-	free(ar);
-	free(br);
-	return res;
+	return xl < yl ? -1 : xl > yl ? 1 : 0;
 }
 
 struct keyref {
