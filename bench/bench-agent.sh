@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The agent under load (issue 9): APPS Applications x OBJS ConfigMaps each
+# (default 100 x 50 = 5,000 objects) from one Git repository (a monorepo:
+# every push webhook matches every app), on the test cluster.  Measures:
+#   - time until every app is Synced after the agent starts (first sync)
+#   - peak RSS of the agent (VmHWM)
+#   - CPU seconds while idle over IDLE_S seconds (default 120) with a short
+#     poll interval (POLL, default 10s), extrapolated to one hour
+#   - webhook-to-synced latency over ROUNDS pushes (default 20): a commit
+#     changes one ConfigMap of one app, a signed GitHub push is sent, and the
+#     API server is polled (curl, every ~10 ms) until the new value is there;
+#     median and p99 (the max with fewer than 100 rounds)
+#
+# Usage: bench/bench-agent.sh [BUILD_DIR]     (env APPS OBJS IDLE_S POLL ROUNDS)
+# Figures go to stdout, one "name value" per line at the end.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${1:-$root/build}"
+APPS="${APPS:-100}"
+OBJS="${OBJS:-50}"
+IDLE_S="${IDLE_S:-120}"
+POLL="${POLL:-10s}"
+ROUNDS="${ROUNDS:-20}"
+export GITSYNC="$build/agent/gitsync"
+export GS_SOURCE_ROOT="$root"
+. "$root/test/integration/lib-agent.sh"
+agent_skip_unless_ready >/dev/null || true
+[ -x "$GITSYNC" ] || { echo "bench-agent.sh: $GITSYNC not built" >&2; exit 1; }
+
+log() { echo "== $*" >&2; }
+
+start_cluster
+log "cluster up"
+# Repository: app-NNN/cm-MMM.yaml
+mkdir -p "$tmp/git"
+git init -q --bare -b main "$tmp/git/bench.git"
+work="$tmp/work"
+git clone -q "$tmp/git/bench.git" "$work" 2>/dev/null
+for ((a = 0; a < APPS; a++)); do
+  d=$(printf '%s/app-%03d' "$work" "$a")
+  mkdir -p "$d"
+  for ((o = 0; o < OBJS; o++)); do
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%03d\ndata:\n  value: "v0"\n  index: "%d"\n' \
+      "$o" "$o" >"$d/$(printf 'cm-%03d.yaml' "$o")"
+  done
+done
+git -C "$work" add . && git -C "$work" -c user.name=b -c user.email=b@example.com commit -qm init
+git -C "$work" push -q origin main
+repo_url="file://$tmp/git/bench.git"
+run "$G" install --crd-only
+k create namespace gitsync >/dev/null 2>&1 || true
+"$G" token create bench --scope sync -o line 2>/dev/null >"$tmp/api.tokens"
+k -n gitsync create secret generic gitsync-secret --from-file=api.tokens="$tmp/api.tokens" \
+  --from-literal=webhook.github.secret=bench-secret >/dev/null
+for ((a = 0; a < APPS; a++)); do
+  name=$(printf 'app-%03d' "$a")
+  k create namespace "b-$name" >/dev/null
+  "$G" app create "$name" --repo "$repo_url" --path "$name" --dest-namespace "b-$name" \
+    --sync-policy automated >/dev/null
+done
+log "$APPS apps created"
+
+port=$(free_port)
+t0=$(now)
+start_agent bench "$port" --poll-interval "$POLL" --resync-interval 2s --self-heal-interval 1h
+apid=$pid_bench
+synced_count() {
+  k get applications -n gitsync -o jsonpath='{range .items[*]}{.status.sync.status}{"\n"}{end}' |
+    grep -c '^Synced$' || true
+}
+while [ "$(synced_count)" -lt "$APPS" ]; do sleep 1; done
+first_sync=$(elapsed "$t0")
+log "all $APPS apps synced in $first_sync s"
+
+cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$apid/stat"; }
+c0=$(cpu_s)
+log "idle for $IDLE_S s (poll interval $POLL)"
+sleep "$IDLE_S"
+c1=$(cpu_s)
+idle_cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.2f", b-a}')
+per_hour=$(awk -v c="$idle_cpu" -v s="$IDLE_S" 'BEGIN{printf "%.1f", c*3600/s}')
+
+# Webhook latency: poll one ConfigMap through the API server with curl.
+token=$(cat "$GS_ADMIN_TOKEN_FILE")
+value_of() {
+  curl -s --cacert "$GS_CA" -H "Authorization: Bearer $token" \
+    "$GS_APISERVER/api/v1/namespaces/b-app-$1/configmaps/cm-000" | grep -o '"value": *"[^"]*"' | cut -d'"' -f4
+}
+lat=()
+for ((r = 1; r <= ROUNDS; r++)); do
+  a=$(printf '%03d' $((r % APPS)))
+  sed -i "s/value: .*/value: \"v$r\"/" "$work/app-$a/cm-000.yaml"
+  git -C "$work" -c user.name=b -c user.email=b@example.com commit -qam "r$r"
+  git -C "$work" push -q origin main
+  rev=$(git -C "$work" rev-parse HEAD)
+  body=$(printf '{"ref":"refs/heads/main","after":"%s","repository":{"clone_url":"%s","default_branch":"main"}}' "$rev" "$repo_url")
+  sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac bench-secret | awk '{print $NF}')
+  t0=$(now)
+  curl -s -o /dev/null -H "X-GitHub-Event: push" -H "X-Hub-Signature-256: sha256=$sig" \
+    -H "X-GitHub-Delivery: bench-$r" --data "$body" "http://127.0.0.1:$port/api/webhook"
+  while [ "$(value_of "$a")" != "v$r" ]; do sleep 0.01; done
+  lat+=("$(elapsed "$t0")")
+  # let the other apps' refreshes drain before the next round
+  while [ "$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^gitsync_workqueue_depth/{print $2}')" != 0 ]; do sleep 0.1; done
+done
+sorted=$(printf '%s\n' "${lat[@]}" | sort -n)
+median=$(awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}' <<<"$sorted")
+p99=$(awk '{a[NR]=$1} END{i=int(NR*0.99+0.999); if(i<1)i=1; print a[i]}' <<<"$sorted")
+rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$apid/status")
+kill -TERM "$apid"; wait "$apid" || true
+
+echo "apps $APPS"
+echo "objects $((APPS * OBJS))"
+echo "first_sync_seconds $first_sync"
+echo "peak_rss_mib $(awk -v k="$rss_kb" 'BEGIN{printf "%.1f", k/1024}')"
+echo "idle_cpu_seconds_${IDLE_S}s $idle_cpu (poll interval $POLL)"
+echo "idle_cpu_seconds_per_hour $per_hour"
+echo "webhook_to_synced_median_seconds $median"
+echo "webhook_to_synced_p99_seconds $p99 (n=$ROUNDS)"
