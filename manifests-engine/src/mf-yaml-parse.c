@@ -892,6 +892,8 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
 		const char *k = text;
 		struct mf_node *tmp = NULL;
 
+		f->bytes += len; /* keys are copied by aliases too */
+
 		if ((p->lim.flags & MF_YAML_KYAML) &&
 		    (type != MF_STR || (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 					!ev->data.scalar.tag && mf_yaml_is_timestamp(text, len))))

@@ -450,6 +450,17 @@ static void test_mf_yaml__alias_bytes_are_bounded(void **state)
 	assert_int_equal(parse_err(text.ptr, &lim, &err), GS_ELIMIT);
 	assert_string_equal(err.where, "bad.yaml:13"); /* the 11th copy */
 	assert_non_null(strstr(err.msg, "100000 bytes"));
+
+	/* big keys count too */
+	gs_buf_reset(&text);
+	gs_buf_puts(&text, "big: &m\n  ? ");
+	for (i = 0; i < 10000; i++)
+		gs_buf_putc(&text, 'k');
+	gs_buf_puts(&text, "\n  : 1\ncopies:\n");
+	for (i = 0; i < 20; i++)
+		gs_buf_puts(&text, "- *m\n");
+	assert_int_equal(parse_err(text.ptr, &lim, &err), GS_ELIMIT);
+	assert_string_equal(err.where, "bad.yaml:14"); /* 10 x 10,001 bytes */
 	gs_buf_release(&text);
 }
 
