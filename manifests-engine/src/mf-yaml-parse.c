@@ -1085,7 +1085,7 @@ int mf_yaml_parse(struct mf_docs *out, const char *buf, size_t len, const char *
 	struct parser p = { 0 };
 	yaml_parser_t yp;
 	yaml_event_t ev;
-	bool done = false;
+	bool done = false, syntax = false;
 	size_t i;
 	int ret = GS_OK;
 
@@ -1102,6 +1102,7 @@ int mf_yaml_parse(struct mf_docs *out, const char *buf, size_t len, const char *
 	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
 	while (!done && !ret) {
 		if (!yaml_parser_parse(&yp, &ev)) {
+			syntax = true; /* not a limit: the JSON retry below may apply */
 			ret = syntax_error(&p, &yp, buf, len);
 			break;
 		}
@@ -1156,7 +1157,7 @@ int mf_yaml_parse(struct mf_docs *out, const char *buf, size_t len, const char *
 	end_document_scope(&p);
 	free(p.grave);
 	free(p.anchors);
-	if (ret && looks_like_json(buf, len)) {
+	if (ret && syntax && looks_like_json(buf, len)) {
 		/* libyaml rejects some valid JSON (surrogate pair escapes such as
 		 * "\ud83d\ude00"); kubectl decodes input starting with '{' as JSON,
 		 * so a JSON parse gets the last word.  The YAML error stays if

@@ -486,6 +486,9 @@ static void test_mf_yaml__deep_nesting_hits_depth_limit(void **state)
 	assert_string_equal(err.where, "bad.yaml:11"); /* the 11th level */
 	assert_int_equal(parse_err("a: &x [[[[[[1]]]]]]\nb: [[[[*x]]]]\n", &lim, &err), GS_ELIMIT);
 	assert_string_equal(err.where, "bad.yaml:2");
+	/* JSON input does not escape the limit through the JSON retry */
+	assert_int_equal(parse_err("{\"a\": {\"a\": {\"a\": {\"a\": {\"a\": {\"a\": {\"a\": {\"a\": "
+				   "{\"a\": {\"a\": {\"a\": 1}}}}}}}}}}}", &lim, &err), GS_ELIMIT);
 	n = parse_one("a: [[[[[[[[1]]]]]]]]\n");
 	mf_node_free(n);
 	gs_buf_release(&text);
