@@ -10,7 +10,11 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "gs-alloc.h"
 #include "httpd/apiclient.h"
@@ -362,6 +366,88 @@ static void test_httpd__api_client_round_trip_and_errors(void **state)
 	apiclient_free(c);
 }
 
+/* A throwaway self-signed EC certificate for 127.0.0.1 into dir. */
+static void make_cert(const char *cert_path, const char *key_path)
+{
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	FILE *f;
+
+	assert_non_null(pk);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, pk);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1,
+				   -1, 0);
+	X509_set_issuer_name(x, n);
+	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+	f = fopen(cert_path, "w");
+	PEM_write_X509(f, x);
+	fclose(f);
+	f = fopen(key_path, "w");
+	PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
+static void test_httpd__tls_when_given_a_certificate(void **state)
+{
+	struct httpd_ops ops = { NULL, NULL, NULL, NULL };
+	struct httpd_config cfg = { 0 };
+	struct gs_error err = GS_ERROR_INIT;
+	struct httpd *h = NULL;
+	char dir[] = "/tmp/gs-httpd-tls.XXXXXX", cert[64], key[64], url[64];
+	CURL *c;
+	CURLcode cc;
+	long code = 0;
+	struct gs_buf b = GS_BUF_INIT;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(cert, sizeof(cert), "%s/tls.crt", dir);
+	snprintf(key, sizeof(key), "%s/tls.key", dir);
+	make_cert(cert, key);
+	cfg.listen = "127.0.0.1:0";
+	cfg.tls_cert_file = cert;
+	cfg.tls_key_file = key;
+	assert_int_equal(httpd_start(&h, &cfg, &ops, NULL, &err), 0);
+
+	c = curl_easy_init();
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u/healthz", httpd_port(h));
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, cert);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L); /* CN only, no SAN */
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	cc = curl_easy_perform(c);
+	assert_int_equal(cc, CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 200);
+	/* plain HTTP to the TLS port gets no HTTP answer */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", httpd_port(h));
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	code = 0;
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_true(code != 200);
+	curl_easy_cleanup(c);
+	httpd_stop(h);
+	/* a missing key file is a clear error */
+	cfg.tls_key_file = "/nonexistent/tls.key";
+	assert_int_not_equal(httpd_start(&h, &cfg, &ops, NULL, &err), 0);
+	assert_non_null(strstr(err.msg, "TLS"));
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+	gs_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +467,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_httpd__api_client_round_trip_and_errors, setup,
 						teardown),
+		cmocka_unit_test(test_httpd__tls_when_given_a_certificate),
 	};
 	int rc;
 
