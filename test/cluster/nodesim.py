@@ -9,8 +9,10 @@ garbage collector, namespace) compute everything else:
   * registers N fake Nodes (Ready, capacity, no taints);
   * binds pending Pods to a node (POST .../binding; DaemonSet node affinity
     and nodeSelector honoured), then after --ready-delay sets them Running and
-    Ready (containerStatuses, podIP, conditions); pods owned by a Job (or
-    annotated gitsync.io/test-phase: Succeeded|Failed) terminate instead;
+    Ready (containerStatuses, podIP, conditions); pods whose restartPolicy is
+    not Always (Jobs, hooks) run to completion (Succeeded), or Failed when an
+    image ends in ":fail" (CrashLoopBackOff under restartPolicy Always);
+    annotation gitsync.io/test-phase: Succeeded|Failed|Pending forces the end;
     an image ending in ":broken" stays Waiting/ImagePullBackOff forever;
   * finishes graceful pod deletion (the kubelet's job) so namespaces and
     rollouts terminate;
@@ -470,17 +472,25 @@ class Sim:
                     self.done[uid] = "creating"
             self.enqueue("pods", self.key(pod), remaining)
             return
-        if state in ("running", "succeeded", "failed"):
+        if state in ("running", "succeeded", "failed", "crashloop"):
             return
-        owners = m.get("ownerReferences") or []
+        # A container "exits" unless restartPolicy is Always: pods of Jobs and
+        # hook pods run to completion; an image ending in ":fail" exits 1.
+        restart = spec.get("restartPolicy", "Always")
+        failing = [c for c in containers if str(c.get("image", "")).endswith(":fail")]
         final = ann.get(ANN_PHASE)
-        if final is None and any(o.get("kind") == "Job" for o in owners):
-            final = "Succeeded"
+        if final is None:
+            if failing:
+                final = "CrashLoop" if restart == "Always" else "Failed"
+            elif restart != "Always":
+                final = "Succeeded"
         init_st = [{"name": c["name"], "image": c.get("image", ""), "imageID": "fake://" + c.get("image", ""),
                     "containerID": "fake://%s-%s" % (uid, c["name"]), "ready": True, "restartCount": 0,
                     "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": ts, "finishedAt": ts}},
                     "lastState": {}} for c in inits]
         if final in ("Succeeded", "Failed"):
+            if state in ("succeeded", "failed"):
+                return
             code = 0 if final == "Succeeded" else 1
             reason = "Completed" if code == 0 else "Error"
             base.update({
@@ -504,6 +514,34 @@ class Sim:
                 self.done[uid] = final.lower()
             return
         if final == "Pending":
+            return
+        if final == "CrashLoop":
+            if state == "crashloop":
+                return
+            term = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": ts, "finishedAt": ts}}
+            names = [c["name"] for c in failing]
+            base.update({
+                "phase": "Running",
+                "conditions": [cond("Initialized", "True"),
+                               cond("Ready", "False", "ContainersNotReady", "containers with unready status: [%s]" % " ".join(names)),
+                               cond("ContainersReady", "False", "ContainersNotReady", "containers with unready status: [%s]" % " ".join(names)),
+                               cond("PodScheduled", "True")],
+                "containerStatuses": [{"name": c["name"], "image": c.get("image", ""),
+                                       "imageID": "fake://" + c.get("image", ""),
+                                       "containerID": "fake://%s-%s" % (uid, c["name"]),
+                                       "ready": c not in failing, "started": c not in failing,
+                                       "restartCount": 5 if c in failing else 0,
+                                       "state": ({"waiting": {"reason": "CrashLoopBackOff",
+                                                              "message": "back-off 5m0s restarting failed container=%s pod=%s" % (c["name"], m["name"])}}
+                                                 if c in failing else {"running": {"startedAt": ts}}),
+                                       "lastState": term if c in failing else {}}
+                                      for c in containers],
+            })
+            if init_st:
+                base["initContainerStatuses"] = init_st
+            self.patch_pod_status(pod, base)
+            with self.lock:
+                self.done[uid] = "crashloop"
             return
         base.update({
             "phase": "Running",

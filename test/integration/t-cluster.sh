@@ -232,6 +232,34 @@ spec:
       restartPolicy: Never
       containers: [{name: once, image: "busybox:1.32"}]
 ---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: fails, namespace: work}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: once, image: "example.com/job:fail"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hook, namespace: work}
+spec:
+  restartPolicy: Never
+  containers: [{name: hook, image: "busybox:1.32"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: crash, namespace: work}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: crash}}
+  template:
+    metadata: {labels: {app: crash}}
+    spec:
+      containers: [{name: app, image: "example.com/app:fail"}]
+---
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: data, namespace: work}
@@ -256,7 +284,7 @@ spec:
   ports: [{port: 80, protocol: TCP}]
 EOF
 run k apply --server-side -f "$tmp/work.yaml"
-check "workloads applied (8 objects)" eval 'rc_is 0 && [ "$(grep -c serverside-applied "$tmp/out")" -eq 8 ]'
+check "workloads applied (11 objects)" eval 'rc_is 0 && [ "$(grep -c serverside-applied "$tmp/out")" -eq 11 ]'
 run k rollout status deployment/app -n work --timeout=90s
 check "rollout status: Deployment made Ready by the node simulator" eval 'rc_is 0 && out_has "successfully rolled out"'
 run k get deploy app -n work -o jsonpath='{.status.readyReplicas}/{.status.availableReplicas}/{.status.updatedReplicas}'
@@ -269,6 +297,12 @@ run k rollout status daemonset/agent -n work --timeout=90s
 check "rollout status: DaemonSet on the 3 simulated nodes" eval 'rc_is 0 && out_has "successfully rolled out" && [ "$(jp ds agent -n work -o jsonpath="{.status.numberReady}")" = 3 ]'
 run k wait --for=condition=Complete job/once -n work --timeout=90s
 check "Job pod succeeds, the Job completes" eval 'rc_is 0 && out_has "condition met" && [ "$(jp job once -n work -o jsonpath="{.status.succeeded}")" = 1 ]'
+run k wait --for=condition=Failed job/fails -n work --timeout=90s
+check "Job whose image ends in :fail: pods fail, retried, Job Failed (BackoffLimitExceeded)" eval 'rc_is 0 && [ "$(jp job fails -n work -o jsonpath="{.status.conditions[?(@.type==\"Failed\")].reason}")" = BackoffLimitExceeded ] && [ "$(jp job fails -n work -o jsonpath="{.status.failed}")" = 2 ]'
+run k wait --for=jsonpath='{.status.phase}'=Succeeded pod/hook -n work --timeout=60s
+check "bare Pod with restartPolicy Never runs to completion (Succeeded, exit 0)" eval 'rc_is 0 && [ "$(jp pod hook -n work -o jsonpath="{.status.containerStatuses[0].state.terminated.exitCode}")" = 0 ]'
+run k wait --for=jsonpath='{.status.containerStatuses[0].state.waiting.reason}'=CrashLoopBackOff pod -l app=crash -n work --timeout=60s
+check "Deployment whose image ends in :fail: pod in CrashLoopBackOff, not ready" eval 'rc_is 0 && [ -z "$(jp deploy crash -n work -o jsonpath="{.status.availableReplicas}")" ]'
 run k wait --for=jsonpath='{.status.phase}'=Bound pvc/data -n work --timeout=60s
 check "PVC becomes Bound (PV provisioned by the simulator, bound by the PV controller)" eval 'rc_is 0 && [ -n "$(jp pvc data -n work -o jsonpath="{.spec.volumeName}")" ]'
 run k get pv -o jsonpath='{range .items[*]}{.spec.claimRef.namespace}/{.spec.claimRef.name}={.status.phase};{end}'
