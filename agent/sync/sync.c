@@ -669,6 +669,25 @@ static int on_item(const struct mf_node *item, void *payload)
 	return 0;
 }
 
+static int on_unlabelled_item(const struct mf_node *item, void *payload)
+{
+	struct run *run = payload;
+	struct mf_id id = MF_ID_INIT;
+	char *key;
+	size_t *ti;
+
+	mf_id_from_object(&id, item);
+	key = make_key(id.group, id.kind, id.ns, id.name);
+	ti = smap_get(&run->idx, key);
+	if (ti && !run->t[*ti].seen && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
+		run->t[*ti].seen = true;
+		evaluate(run, &run->t[*ti], item);
+	}
+	free(key);
+	mf_id_release(&id);
+	return 0;
+}
+
 static bool listed_already(struct run *run, const struct kube_resource *res)
 {
 	size_t i;
@@ -760,6 +779,36 @@ static int compare(struct run *run, struct gs_error *err)
 				continue;
 			if ((rc = list_kind(run, res, err)) < 0)
 				return rc;
+		}
+	}
+	/* many objects of one kind not found by label (a first sync): one
+	 * unfiltered LIST per kind instead of a GET each */
+	for (i = 0; i < run->nt; i++) {
+		const struct kube_resource *res = run->t[i].res;
+		size_t j, unseen = 0;
+
+		if (!res || run->t[i].seen || run->t[i].deferred || run->t[i].failed ||
+		    !(res->verbs & KUBE_VERB_LIST))
+			continue;
+		for (j = i; j < run->nt; j++)
+			if (run->t[j].res == res && !run->t[j].seen && !run->t[j].deferred)
+				unseen++;
+		if (unseen < 16)
+			continue;
+		if ((rc = kube_client_list(run->kc, res, NULL, NULL, on_unlabelled_item, run, NULL,
+					   err)) < 0)
+			return rc;
+		/* what is still unseen does not exist: no GET needed */
+		for (j = i; j < run->nt; j++) {
+			struct target *t = &run->t[j];
+
+			if (t->res == res && !t->seen && !t->deferred && !t->failed &&
+			    !run->rep->v[t->ri].hook) {
+				t->seen = true;
+				run->rep->v[t->ri].status = SYNC_STATUS_MISSING;
+				run->rep->v[t->ri].health = SYNC_HEALTH_MISSING;
+				t->need_dry_run = true;
+			}
 		}
 	}
 	/* objects not labelled yet (created by kubectl, or not at all): GET;
