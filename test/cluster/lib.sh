@@ -13,7 +13,10 @@ GS_TESTENV_CACHE="${GS_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gitsync/te
 # kube-controller-manager and etcd, or fail.  GS_TESTENV_BIN overrides.
 gs_testenv_bin() {
   local d
-  for d in "${GS_TESTENV_BIN:-}" "$GS_TESTENV_CACHE/$GS_KUBE_PKGVER/bin"; do
+  local cur=""
+  # "current": the version setup last built, when the pinned one had left the archive.
+  [ -f "$GS_TESTENV_CACHE/current" ] && cur="$GS_TESTENV_CACHE/$(cat "$GS_TESTENV_CACHE/current")/bin"
+  for d in "${GS_TESTENV_BIN:-}" "$GS_TESTENV_CACHE/$GS_KUBE_PKGVER/bin" "$cur"; do
     [ -n "$d" ] || continue
     if [ -x "$d/kube-apiserver" ] && [ -x "$d/kube-controller-manager" ] && [ -x "$d/etcd" ]; then
       printf '%s\n' "$d"
