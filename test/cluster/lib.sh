@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings of test/cluster/{setup,start,stop}.  Sourced, not run.
 # The binaries are keyed by the Debian source package version so that a
 # security update of the package gives a new cache directory, never a

@@ -30,7 +30,6 @@ import heapq
 import http.client
 import ipaddress
 import json
-import os
 import signal
 import ssl
 import sys
