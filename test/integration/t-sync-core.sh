@@ -37,7 +37,10 @@ check "a label added by hand on another object is left alone (not ours)" eval '[
 
 # ---- monsterstack dev: objects first created by kubectl apply are taken over
 k create namespace dev >/dev/null
-k apply -n dev -f "$MS" >/dev/null 2>&1
+for try in 1 2 3; do
+  k apply -n dev -f "$MS" >"$tmp/kapply" 2>&1 && break
+  diag "kubectl apply (try $try): $(cat "$tmp/kapply")"; sleep 1
+done
 run gs sync "$MS" --app ms --namespace dev
 check "sync adopts objects created by kubectl apply" eval 'rc_is 0 && [ "$(grep -cE "^[0-9]{4}-.* configured$" "$tmp/out")" -eq 9 ]'
 mgrs="$(jp deploy frontend-dev -n dev --show-managed-fields -o jsonpath='{.metadata.managedFields[*].manager}')"
