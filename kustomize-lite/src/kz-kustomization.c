@@ -235,8 +235,10 @@ static int check(const struct mf_node *n, const struct schema *s, const char *wh
 				for (f = s->fields; f->name; f++)
 					if (!strcasecmp(f->name, key))
 						break;
-				if (f->name)
+				if (f->name) {
 					mf_node_rename_key((struct mf_node *)n, i, f->name);
+					key = f->name; /* the old key text is freed */
+				}
 			}
 			if (!f->name) {
 				struct mf_pos pos = *mf_node_pos(mf_node_at(n, i));
