@@ -251,6 +251,21 @@ static int parse_number(struct jparser *p, struct mf_node **out)
 		if (!scan_digits(p))
 			return jerror(p, "invalid number");
 	}
+	if (t == MF_FLOAT) {
+		/* Go's decoder refuses a float that overflows float64 (and so does
+		 * YAML's resolver, which makes it a string): no tree holds an
+		 * infinite number spelt with digits */
+		char *tmp = gs_strndup(p->s + start, p->i - start);
+		double d;
+
+		errno = 0;
+		d = strtod(tmp, NULL);
+		free(tmp);
+		if (errno == ERANGE && isinf(d)) {
+			p->i = start;
+			return jerror(p, "number out of range");
+		}
+	}
 	*out = mf_node_new_number(t, p->s + start, p->i - start);
 	return GS_OK;
 }

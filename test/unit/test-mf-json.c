@@ -169,6 +169,7 @@ static void test_mf_json__errors_name_line_and_column(void **state)
 		{ "", "t.json:1", "invalid JSON: unexpected end of input (expected a value)" },
 		{ "[1.]", "t.json:1", "invalid JSON: invalid number at column 4" },
 		{ "\"\\x\"", "t.json:1", "invalid JSON: invalid escape in string at column 3" },
+		{ "[1, 1e400]", "t.json:1", "invalid JSON: number out of range at column 5" },
 	};
 	size_t i;
 	(void)state;
