@@ -68,30 +68,49 @@ void cli_cluster_release(struct cli_cluster *c)
 	c->cfg = NULL;
 }
 
+/* The confinement root, as `gitsync render` chooses it: the Git checkout
+ * holding abs, else "/" (a kustomization may use ../base). */
+static char *confinement_root(const char *abs)
+{
+	char *dir = gs_strdup(abs);
+	struct stat st;
+
+	for (;;) {
+		char *git = gs_asprintf("%s/.git", dir);
+		bool found = stat(git, &st) == 0;
+		char *slash;
+
+		free(git);
+		if (found)
+			return dir;
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	free(dir);
+	return gs_strdup("/");
+}
+
 int cli_render_path(struct kz_output *out, const char *path, struct gs_error *err)
 {
 	struct kz_fs *fs = NULL;
-	struct stat st;
-	char *dir = NULL;
-	const char *base = "";
+	char *abs = realpath(path, NULL), *root = NULL;
+	const char *rel;
 	int rc;
 
-	if (stat(path, &st) < 0)
+	if (!abs)
 		return gs_error_set(err, GS_ENOTFOUND, "cannot read '%s': %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode)) {
-		dir = gs_strdup(path);
-	} else {
-		const char *slash = strrchr(path, '/');
-
-		dir = slash ? gs_strndup(path, (size_t)(slash - path) + (slash == path))
-			    : gs_strdup(".");
-		base = slash ? slash + 1 : path;
-	}
-	rc = kz_fs_new_disk(&fs, dir, err);
+	root = confinement_root(abs);
+	rel = abs + (strcmp(root, "/") ? strlen(root) : 0);
+	while (*rel == '/')
+		rel++;
+	rc = kz_fs_new_disk(&fs, root, err);
 	if (rc == GS_OK)
-		rc = kz_render(out, fs, base, 0, err);
+		rc = kz_render(out, fs, rel, 0, err);
 	kz_fs_free(fs);
-	free(dir);
+	free(root);
+	free(abs);
 	return rc;
 }
 

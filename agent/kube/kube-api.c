@@ -182,6 +182,12 @@ int kube_client_all_resources(struct kube_client *kc, const struct kube_resource
 			rc = load_gv(kc, &gv, group, version, err);
 			free(group);
 			free(version);
+			/* an aggregated API that is down (503) must not stop a
+			 * scan of everything else, as kubectl only warns */
+			if (rc < 0 && rc != GS_ENET && rc != GS_EAUTH) {
+				gs_error_clear(err);
+				continue;
+			}
 			if (rc < 0)
 				return rc;
 			for (j = 0; j < gv->n; j++) {
