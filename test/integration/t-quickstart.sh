@@ -54,7 +54,7 @@ check "output has no colour codes when not on a terminal" bash -c "! grep -q $'\
 # simulator, Git server, agent) carries its temporary directory in argv.
 left=""
 for f in /proc/[0-9]*/cmdline; do
-  if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF "$work/tmp/"; then
+  if tr '\0' ' ' 2>/dev/null <"$f" | grep -qF "$work/tmp/"; then
     left="$left ${f//[^0-9]/}"
   fi
 done
