@@ -36,7 +36,7 @@ gs_cluster_stop() {
 gs_cluster_start() {
   GS_CLUSTER_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gs-cluster.XXXXXX")"
   trap gs_cluster_stop EXIT
-  if ! "$GS_CLUSTER_BIN_DIR/start" "$GS_CLUSTER_TMP/cluster" "$@" >"$GS_CLUSTER_TMP/start.out" 2>&1; then
+  if ! "$GS_CLUSTER_BIN_DIR/start" "$GS_CLUSTER_TMP/cluster" --leash $$ "$@" >"$GS_CLUSTER_TMP/start.out" 2>&1; then
     sed 's/^/# /' "$GS_CLUSTER_TMP/start.out"
     echo "Bail out! the test cluster did not start"
     exit 1

@@ -46,7 +46,7 @@ jp() { k get "$@" 2>/dev/null; }    # jp KIND NAME -n NS -o jsonpath=...
 
 # ---------------------------------------------------------------- cluster
 t0=$(date +%s.%N)
-run "$cl/start" "$D" --ready-delay 1
+run "$cl/start" "$D" --ready-delay 1 --leash $$
 check "start: a fresh cluster is ready (exit 0)" eval 'rc_is 0 && out_has "test cluster ready"'
 diag "$(cat "$tmp/out")"
 if [ "$rc" -ne 0 ]; then
