@@ -16,6 +16,7 @@
 
 #define MAX_URLS 8
 #define MAX_REFS 64
+#define MAX_PATHS 4096 /* beyond that, treat the list as incomplete */
 
 const char *webhook_forge_name(enum webhook_forge f)
 {
@@ -325,6 +326,88 @@ static void add_ref(struct webhook_push *p, const char *ref, const char *after)
 	p->nrefs++;
 }
 
+static void add_path(struct webhook_push *p, const char *path)
+{
+	size_t i;
+
+	if (!path || !*path)
+		return;
+	if (p->npaths >= MAX_PATHS) {
+		p->paths_complete = false;
+		return;
+	}
+	for (i = 0; i < p->npaths; i++)
+		if (!strcmp(p->paths[i], path))
+			return;
+	GS_ALLOC_GROW(p->paths, p->npaths + 1, p->paths_alloc_);
+	p->paths[p->npaths++] = gs_strdup(path);
+}
+
+/* commits[].added/modified/removed.  Complete only when every commit of the
+ * push is listed: GitLab says how many there were (total_commits_count);
+ * GitHub and Gitea list at most 20 in a delivery, so 20 or more may be cut. */
+static void collect_paths(struct webhook_push *p, const cJSON *root)
+{
+	static const char *const kinds[] = { "added", "modified", "removed" };
+	const cJSON *commits = cJSON_GetObjectItemCaseSensitive(root, "commits");
+	const cJSON *total = cJSON_GetObjectItemCaseSensitive(root, "total_commits_count");
+	const cJSON *forced = cJSON_GetObjectItemCaseSensitive(root, "forced");
+	const cJSON *created = cJSON_GetObjectItemCaseSensitive(root, "created");
+	const cJSON *c;
+	int n = cJSON_GetArraySize(commits);
+	size_t k;
+
+	if (!cJSON_IsArray(commits) || n == 0 || cJSON_IsTrue(forced) || cJSON_IsTrue(created))
+		return;
+	if (cJSON_IsNumber(total) ? total->valuedouble != n : n >= 20)
+		return;
+	p->paths_complete = true;
+	cJSON_ArrayForEach(c, commits)
+	{
+		for (k = 0; k < 3; k++) {
+			const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c, kinds[k]), *f;
+			if (!cJSON_IsArray(arr)) {
+				p->paths_complete = false;
+				return;
+			}
+			cJSON_ArrayForEach(f, arr)
+			{
+				if (!cJSON_IsString(f)) {
+					p->paths_complete = false;
+					return;
+				}
+				add_path(p, f->valuestring);
+			}
+		}
+	}
+}
+
+bool webhook_push_touches(const struct webhook_push *p, const char *const *prefixes, size_t n)
+{
+	size_t i, j;
+
+	if (!p->paths_complete)
+		return true;
+	for (j = 0; j < n; j++) {
+		const char *pre = prefixes[j];
+		size_t len;
+		while (*pre == '/')
+			pre++;
+		while (pre[0] == '.' && (pre[1] == '/' || !pre[1]))
+			pre += pre[1] ? 2 : 1;
+		len = strlen(pre);
+		while (len && pre[len - 1] == '/')
+			len--;
+		if (!len)
+			return true;
+		for (i = 0; i < p->npaths; i++)
+			if (!strncmp(p->paths[i], pre, len) &&
+			    (p->paths[i][len] == '/' || !p->paths[i][len]))
+				return true;
+	}
+	return false;
+}
+
 static int is_push_event(enum webhook_forge forge, const char *event)
 {
 	if (!event)
@@ -429,6 +512,7 @@ int webhook_parse_push(struct webhook_push **out, enum webhook_forge forge, cons
 		if (jstr(repo, "default_branch"))
 			p->default_branch = gs_strdup(jstr(repo, "default_branch"));
 		add_ref(p, jstr(root, "ref"), jstr(root, "after"));
+		collect_paths(p, root);
 		break;
 	case WEBHOOK_GITLAB:
 		proj = cJSON_GetObjectItemCaseSensitive(root, "project");
@@ -442,6 +526,7 @@ int webhook_parse_push(struct webhook_push **out, enum webhook_forge forge, cons
 		if (jstr(proj, "default_branch"))
 			p->default_branch = gs_strdup(jstr(proj, "default_branch"));
 		add_ref(p, jstr(root, "ref"), jstr(root, "after"));
+		collect_paths(p, root);
 		break;
 	case WEBHOOK_BITBUCKET_SERVER:
 		repo = cJSON_GetObjectItemCaseSensitive(root, "repository");
@@ -492,6 +577,9 @@ void webhook_push_free(struct webhook_push *p)
 		free(p->refs[i].tag);
 		free(p->refs[i].after);
 	}
+	for (i = 0; i < p->npaths; i++)
+		free(p->paths[i]);
+	free(p->paths);
 	free(p->repo_urls);
 	free(p->refs);
 	free(p->default_branch);

@@ -73,6 +73,12 @@ struct webhook_push {
 	char *default_branch; /* NULL when the payload does not say */
 	struct webhook_ref *refs;
 	size_t nrefs;
+	/* Files the pushed commits added, modified or removed, when the
+	 * payload lists them completely (GitHub, Gitea, GitLab; not for more
+	 * commits than the forge lists, forced pushes or branch creation). */
+	char **paths;
+	size_t npaths, paths_alloc_;
+	bool paths_complete;
 };
 
 /* Parse the body of an event.  event is webhook_event()'s value.  When the
@@ -102,6 +108,13 @@ bool webhook_repo_url_match(const char *a, const char *b);
  * commit id as target never moves, so it never matches. */
 bool webhook_push_matches(const struct webhook_push *p, const char *repo_url,
 			  const char *target_revision);
+
+/* For monorepos: true unless the push lists its changed files completely
+ * and none of them is under one of the n prefixes (repository-relative
+ * directories, "" = the whole repository).  Apps opt in with the annotation
+ * gitsync.io/refresh-paths (Argo CD's manifest-generate-paths): a
+ * kustomization that reads ../base must list it too. */
+bool webhook_push_touches(const struct webhook_push *p, const char *const *prefixes, size_t n);
 
 /* Replay filter: a small ring of recently seen delivery ids (thread-safe). */
 struct webhook_replay;

@@ -32,6 +32,7 @@
 #define SECRET_NAME "gitsync-secret"
 #define REFRESH_ANNOTATION "gitsync.io/refresh"
 #define POLL_ANNOTATION "gitsync.io/poll-interval"
+#define PATHS_ANNOTATION "gitsync.io/refresh-paths"
 
 /* One Application as the informer last saw it. */
 struct app_entry {
@@ -46,6 +47,8 @@ struct app_entry {
 	unsigned attempts;
 	char sync_status[16], health_status[16];
 	size_t nresources;
+	char **paths; /* gitsync.io/refresh-paths, repository-relative; NULL = any */
+	size_t npaths;
 	bool seen;
 };
 
@@ -186,8 +189,69 @@ static struct app_entry *find_app(struct agent *a, const char *key)
 	return NULL;
 }
 
+static void free_paths(struct app_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->npaths; i++)
+		free(e->paths[i]);
+	free(e->paths);
+	e->paths = NULL;
+	e->npaths = 0;
+}
+
+/* "a/b" + "../c/./d" -> "a/c/d"; "/x" is from the repository root.  ".."
+ * above the root stays at the root. */
+static char *join_repo_path(const char *base, const char *rel)
+{
+	struct gs_buf b = GS_BUF_INIT;
+	char *in = gs_asprintf("%s/%s", *rel == '/' ? "" : base, rel), *save = NULL, *seg;
+
+	for (seg = strtok_r(in, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(seg, "."))
+			continue;
+		if (!strcmp(seg, "..")) {
+			char *slash = strrchr(b.ptr, '/');
+			if (slash) {
+				b.len = (size_t)(slash - b.ptr);
+				b.ptr[b.len] = '\0';
+			} else {
+				gs_buf_reset(&b);
+			}
+			continue;
+		}
+		if (b.len)
+			gs_buf_putc(&b, '/');
+		gs_buf_puts(&b, seg);
+	}
+	free(in);
+	return gs_buf_detach(&b, NULL);
+}
+
+static void set_paths(struct app_entry *e, const char *app_path, const char *annotation)
+{
+	char *copy, *save = NULL, *item;
+	size_t alloc = 0;
+
+	free_paths(e);
+	if (!annotation || !*annotation)
+		return;
+	copy = gs_strdup(annotation);
+	for (item = strtok_r(copy, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+		while (*item == ' ')
+			item++;
+		item[strcspn(item, " ")] = '\0';
+		if (!*item)
+			continue;
+		GS_ALLOC_GROW(e->paths, e->npaths + 1, alloc);
+		e->paths[e->npaths++] = join_repo_path(app_path ? app_path : "", item);
+	}
+	free(copy);
+}
+
 static void entry_release(struct app_entry *e)
 {
+	free_paths(e);
 	free(e->key);
 	free(e->repo);
 	free(e->revision);
@@ -537,6 +601,14 @@ static void load_secret(struct agent *a, struct kube_client *kc)
 			alog_ratelimit(3600, ALOG_INFO, NULL, NULL,
 				       "no Secret %s/%s: webhooks and API refused until it exists",
 				       a->cfg->ns, SECRET_NAME);
+		if (err.code == GS_ENOTFOUND && a->secret_rv) {
+			/* deleted: revoke everything it granted */
+			httpd_set_secrets(a->h, NULL, NULL);
+			free(a->secret_rv);
+			a->secret_rv = NULL;
+			alog(ALOG_WARN, NULL, NULL, "Secret %s deleted: webhooks and API disabled",
+			     SECRET_NAME);
+		}
 		goto cleanup;
 	}
 	rv = mf_node_dig_str(s, "metadata", "resourceVersion", NULL);
@@ -595,7 +667,7 @@ static int on_app(const struct mf_node *app, void *payload)
 	struct app_entry *e;
 	long long gen = 0;
 	char *key;
-	bool due = false;
+	bool due = false, urgent = false;
 	size_t i;
 
 	if (!ns || !name)
@@ -626,17 +698,18 @@ static int on_app(const struct mf_node *app, void *payload)
 			 mf_node_dig_str(app, "status", "health", "status", NULL)
 				 ? mf_node_dig_str(app, "status", "health", "status", NULL)
 				 : "Unknown");
-		due = true;
+		urgent = true;
 	}
 	e->seen = true;
 	free(e->repo);
 	free(e->revision);
 	e->repo = gs_strdup(app_repo(app) ? app_repo(app) : "");
 	e->revision = gs_strdup(app_revision(app) ? app_revision(app) : "");
+	set_paths(e, app_path(app), mf_obj_annotation(app, PATHS_ANNOTATION));
 	e->automated = app_automated(app);
 	e->self_heal = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated", "selfHeal", NULL));
 	if (e->generation != gen)
-		due = true;
+		urgent = true;
 	e->generation = gen;
 	e->refresh = refresh && *refresh;
 	e->has_op = mf_node_type(mf_node_get(app, "operation")) == MF_MAP;
@@ -644,15 +717,17 @@ static int on_app(const struct mf_node *app, void *payload)
 	if (e->poll_s <= 0)
 		e->poll_s = a->cfg->poll_s;
 	if (e->refresh || e->has_op)
-		due = true;
+		urgent = true;
 	if (c->now - e->last_reconcile >= e->poll_s)
 		due = true;
 	if (e->automated && e->self_heal && c->now - e->last_reconcile >= a->cfg->self_heal_s)
 		due = true;
-	if (e->attempts && e->next_retry > c->now)
-		due = e->has_op || e->refresh; /* backing off unless asked */
-	if (due && c->leader)
-		workq_add(a->q, e->key, 0);
+	if (e->attempts && e->next_retry > c->now) {
+		due = false; /* backing off unless asked */
+		urgent = e->has_op || e->refresh;
+	}
+	if ((due || urgent) && c->leader)
+		workq_add(a->q, e->key, urgent ? WORKQ_URGENT : 0);
 	pthread_mutex_unlock(&a->lock);
 	free(key);
 	return 0;
@@ -809,11 +884,16 @@ static int op_push(void *payload, const struct webhook_push *push, size_t *match
 	for (i = 0; i < a->napps; i++) {
 		if (!webhook_push_matches(push, a->apps[i].repo, a->apps[i].revision))
 			continue;
+		/* monorepos: an app that names its paths skips pushes elsewhere */
+		if (a->apps[i].npaths &&
+		    !webhook_push_touches(push, (const char *const *)a->apps[i].paths,
+					  a->apps[i].npaths))
+			continue;
 		if (leader) {
 			/* a webhook overrides a retry backoff: the fix may be this push */
 			a->apps[i].attempts = 0;
 			a->apps[i].next_retry = 0;
-			workq_add(a->q, a->apps[i].key, 0);
+			workq_add(a->q, a->apps[i].key, WORKQ_URGENT);
 		}
 		keys[n++] = gs_strdup(a->apps[i].key);
 	}
@@ -899,7 +979,7 @@ static int api_sync(struct agent *a, const char *ns, const char *name,
 		goto cleanup;
 	if (is_leader(a)) {
 		char *key = app_key(ns, name);
-		workq_add(a->q, key, 0);
+		workq_add(a->q, key, WORKQ_URGENT);
 		free(key);
 	}
 	alog(ALOG_INFO, name, NULL, "sync requested through the API by token '%s'",
@@ -1033,7 +1113,7 @@ static int op_api(void *payload, const struct httpd_api_request *req,
 		if (!rc) {
 			char *key = app_key(ns, req->name);
 			if (is_leader(a))
-				workq_add(a->q, key, 0);
+				workq_add(a->q, key, WORKQ_URGENT);
 			free(key);
 			resp->status = 202;
 			gs_buf_puts(&resp->body, "{\"refresh\":true}\n");

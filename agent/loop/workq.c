@@ -84,7 +84,8 @@ static void remove_entry(struct workq *q, struct entry *e)
 
 bool workq_add(struct workq *q, const char *key, double delay_s)
 {
-	double due = workq_now() + (delay_s > 0 ? delay_s : 0);
+	/* urgent items sort before any real (monotonic, positive) time */
+	double due = delay_s < 0 ? 0 : workq_now() + delay_s;
 	struct entry *e;
 	bool ok = true;
 

@@ -23,8 +23,11 @@ struct workq *workq_new(size_t max);
 /* Frees everything; no thread may be blocked in workq_get(). */
 void workq_free(struct workq *q);
 
-/* Queue key (copied) to be handed out after delay_s (0 = now).  False when
- * the queue is full or shut down. */
+/* Queue key (copied) to be handed out after delay_s (0 = now).  A negative
+ * delay (WORKQ_URGENT) puts it ahead of everything merely due: a webhook or
+ * an operation someone waits for must not queue behind a backlog of
+ * periodic polls.  False when the queue is full or shut down. */
+#define WORKQ_URGENT (-1.0)
 bool workq_add(struct workq *q, const char *key, double delay_s);
 
 /* Block until a key is due; returns it (owned by the caller), or NULL once

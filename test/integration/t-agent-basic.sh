@@ -64,6 +64,16 @@ check "the app syncs the pushed commit" wait_for 30 cm_is red
 lat=$(elapsed "$t0")
 diag "webhook to synced: ${lat} s (goal: under 1 s)"
 echo "# webhook-latency-seconds $lat"
+# monorepos: an app that names its paths ignores pushes that change nothing there
+k annotate application demo -n gitsync gitsync.io/refresh-paths=. >/dev/null
+sleep 2
+elsewhere=$(printf '{"ref":"refs/heads/main","repository":{"clone_url":"%s","default_branch":"main"},"commits":[{"added":["docs/x.md"],"modified":[],"removed":[]}]}' "$repo_url")
+run github_webhook "$port" gh-test-secret "$elsewhere"
+check "refresh-paths: a push that changes files elsewhere matches no app" out_has '^200 \{"matched":0\}'
+here=$(printf '{"ref":"refs/heads/main","repository":{"clone_url":"%s","default_branch":"main"},"commits":[{"added":[],"modified":["app/cm.yaml"],"removed":[]}]}' "$repo_url")
+run github_webhook "$port" gh-test-secret "$here"
+check "refresh-paths: a push that changes the app's path matches it" out_has '^200 \{"matched":1\}'
+k annotate application demo -n gitsync gitsync.io/refresh-paths- >/dev/null
 GH_EVENT=ping run github_webhook "$port" gh-test-secret '{"zen":"ping"}'
 check "a signed ping event is acknowledged and ignored (200)" out_has '^200 .*ignored'
 

@@ -90,6 +90,31 @@ static void test_workq__adding_an_item_in_flight_requeues_it_after_done(void **s
 	workq_free(q);
 }
 
+static void test_workq__urgent_items_overtake_a_due_backlog(void **state)
+{
+	struct workq *q = workq_new(0);
+	char *k;
+	(void)state;
+
+	workq_add(q, "poll-1", 0);
+	workq_add(q, "poll-2", 0);
+	workq_add(q, "webhook", WORKQ_URGENT);
+	workq_add(q, "poll-1", WORKQ_URGENT); /* a queued item can be promoted */
+	k = workq_get(q);
+	assert_string_equal(k, "poll-1");
+	workq_done(q, k);
+	free(k);
+	k = workq_get(q);
+	assert_string_equal(k, "webhook");
+	workq_done(q, k);
+	free(k);
+	k = workq_get(q);
+	assert_string_equal(k, "poll-2");
+	workq_done(q, k);
+	free(k);
+	workq_free(q);
+}
+
 static void test_workq__bounded_and_shutdown_wakes_waiters(void **state)
 {
 	struct workq *q = workq_new(2);
@@ -145,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_workq__duplicates_collapse_into_one_item),
 		cmocka_unit_test(test_workq__due_items_come_before_delayed_ones),
 		cmocka_unit_test(test_workq__adding_an_item_in_flight_requeues_it_after_done),
+		cmocka_unit_test(test_workq__urgent_items_overtake_a_due_backlog),
 		cmocka_unit_test(test_workq__bounded_and_shutdown_wakes_waiters),
 		cmocka_unit_test(test_workq__blocked_getter_returns_null_on_shutdown),
 		cmocka_unit_test(test_agent__parse_duration),

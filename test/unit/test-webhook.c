@@ -278,6 +278,41 @@ static void test_webhook__target_revision_matching(void **state)
 	webhook_push_free(p);
 }
 
+static void test_webhook__changed_paths_filter_monorepo_refreshes(void **state)
+{
+	static const char gh[] =
+		"{\"ref\":\"refs/heads/main\",\"repository\":{\"clone_url\":\"https://h/o/r\"},"
+		"\"commits\":[{\"added\":[\"apps/web/new.yaml\"],\"modified\":[\"README.md\"],"
+		"\"removed\":[]},{\"added\":[],\"modified\":[\"base/cm.yaml\"],\"removed\":[]}]}";
+	static const char forced[] =
+		"{\"ref\":\"refs/heads/main\",\"forced\":true,\"repository\":{\"clone_url\":\"https://h/o/r\"},"
+		"\"commits\":[{\"added\":[],\"modified\":[\"README.md\"],\"removed\":[]}]}";
+	static const char gl_cut[] =
+		"{\"ref\":\"refs/heads/main\",\"total_commits_count\":30,\"project\":{\"git_http_url\":\"https://h/o/r\"},"
+		"\"commits\":[{\"added\":[],\"modified\":[\"README.md\"],\"removed\":[]}]}";
+	const char *web[] = { "apps/web" }, *db[] = { "/apps/db/", "./docs" }, *all[] = { "." };
+	const char *webish[] = { "apps/we" };
+	struct gs_error err = GS_ERROR_INIT;
+	struct webhook_push *p = NULL;
+	(void)state;
+
+	assert_int_equal(webhook_parse_push(&p, WEBHOOK_GITHUB, "push", gh, strlen(gh), &err), 0);
+	assert_true(p->paths_complete);
+	assert_int_equal(p->npaths, 3);
+	assert_true(webhook_push_touches(p, web, 1));
+	assert_false(webhook_push_touches(p, db, 2));
+	assert_false(webhook_push_touches(p, webish, 1)); /* a prefix is a directory */
+	assert_true(webhook_push_touches(p, all, 1));
+	webhook_push_free(p);
+	/* forced pushes and cut commit lists never filter */
+	assert_int_equal(webhook_parse_push(&p, WEBHOOK_GITHUB, "push", forced, strlen(forced), &err), 0);
+	assert_true(webhook_push_touches(p, db, 2));
+	webhook_push_free(p);
+	assert_int_equal(webhook_parse_push(&p, WEBHOOK_GITLAB, "Push Hook", gl_cut, strlen(gl_cut), &err), 0);
+	assert_true(webhook_push_touches(p, db, 2));
+	webhook_push_free(p);
+}
+
 static void test_webhook__replay_filter_drops_repeated_delivery_ids(void **state)
 {
 	struct webhook_replay *r = webhook_replay_new(2);
@@ -305,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_webhook__gitlab_and_bitbucket_server_payloads),
 		cmocka_unit_test(test_webhook__repo_url_normalisation),
 		cmocka_unit_test(test_webhook__target_revision_matching),
+		cmocka_unit_test(test_webhook__changed_paths_filter_monorepo_refreshes),
 		cmocka_unit_test(test_webhook__replay_filter_drops_repeated_delivery_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
