@@ -266,7 +266,7 @@ def webhook(url, secret, repo_url, before, after):
     sig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     req = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json", "X-GitHub-Event": "push",
-        "X-GitHub-Delivery": hashlib.sha1(body).hexdigest(), "X-Hub-Signature-256": sig,
+        "X-GitHub-Delivery": hashlib.sha1(body + secret.encode()).hexdigest(), "X-Hub-Signature-256": sig,
         "User-Agent": "GitHub-Hookshot/quickstart"})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -471,6 +471,8 @@ if [ "$agent_ok" = 1 ]; then
   ms0=$(date +%s%3N)
   printf '%s$ curl -X POST %s/api/webhook -H "X-GitHub-Event: push" -H "X-Hub-Signature-256: sha256=..." -d @push.json%s\n' "$B" "$agent_url" "$R"
   qs webhook "$agent_url/api/webhook" "$hook_secret" "$repo" "$rev1" "$rev2" | sed 's/^/    answer: /'
+  note "(the same push signed with a wrong secret is refused, and refreshes nothing:)"
+  qs webhook "$agent_url/api/webhook" "not-the-secret" "$repo" "$rev1" "$rev2" | sed 's/^/    answer: /'
 else
   say "no agent: syncing monsterstack-prod from the CLI"
   cli_sync monsterstack-prod

@@ -30,7 +30,7 @@ tap() { # tap OK|FAIL description
 }
 check() { local d="$1"; shift; if "$@"; then tap OK "$d"; else tap FAIL "$d"; fi; }
 
-echo "1..11"
+echo "1..12"
 # GITSYNC: use the binary under test instead of installing and building again.
 GITSYNC="$gitsync" TMPDIR="$work/tmp" TERM=dumb "$src/scripts/demo.sh" </dev/null >"$out" 2>&1
 rc=$?
@@ -46,6 +46,7 @@ for app in monsterstack-dev monsterstack-prod postgres-operator; do
 done
 check "the frontend runs the new image tag" grep -qE '^ *quickstart: deployed [0-9a-f]{40} \(frontend[^ ]* runs [^ ]+:1\.[12]\)$' "$out"
 check "the signed webhook was accepted (HTTP 200, apps matched)" grep -qE '^ *answer: 200 \{"matched":[1-9]' "$out"
+check "a webhook with a wrong signature is refused (HTTP 401)" grep -qE '^ *answer: 401 ' "$out"
 check "app history lists both revisions" \
   bash -c "grep -A3 '^ID ' '$out' | grep -c ' main ' | grep -qx 2"
 check "output has no colour codes when not on a terminal" bash -c "! grep -q $'\e\\[' '$out'"
