@@ -18,9 +18,9 @@ test/cluster/README.md:
 Rule (every match field optional; all given ones must match):
   {"verb": "list" | ["get","list"], "resource": "deployments" | "deployments.apps" | "pods/status",
    "namespace": "ns", "name": "obj", "path": "regex on path?query", "method": "GET",
-   "action": "delay" | "status" | "drop" | "pause",
+   "action": "delay" | "status" | "drop" | "pause" | "expire" | "cut",
    "delay_ms": 500, "status": 500, "message": "...", "retry_after": 2,
-   "drop": "before" | "after", "count": N}
+   "drop": "before" | "after", "after_ms": 1000, "count": N}
 The first matching rule with hits left applies; "delay" then forwards.  A rule
 with "count" applies N times and is then spent.
 
@@ -106,7 +106,7 @@ class Rule:
         self.method = spec.get("method")
         self.path = re.compile(spec["path"]) if spec.get("path") else None
         self.action = spec.get("action") or ("status" if "status" in spec else "delay" if "delay_ms" in spec else "status")
-        if self.action not in ("delay", "status", "drop", "pause"):
+        if self.action not in ("delay", "status", "drop", "pause", "expire", "cut"):
             raise ValueError("unknown action %r" % self.action)
         self.remaining = spec.get("count")
         self.hits = 0
@@ -267,6 +267,7 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         STATE.count(verb, key)
         rule = STATE.pick(self.command, pathq, verb, key, ns, name)
         drop_after = False
+        cut_ms = None
         if rule is not None:
             s = rule.spec
             if rule.action == "delay":
@@ -288,9 +289,31 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                     self.hard_drop()
                     return
                 drop_after = True
-        self.forward(pathq, body, drop_after)
+            elif rule.action == "expire":
+                self.send_expired(verb, u.query)
+                return
+            elif rule.action == "cut":
+                cut_ms = float(s.get("after_ms", 0))
+        self.forward(pathq, body, drop_after, cut_ms)
 
-    def forward(self, pathq, body, drop_after):
+    def send_expired(self, verb, query):
+        """What an API server answers for a resourceVersion it compacted away:
+        a watch gets 200 and an ERROR event carrying 410 Expired; a list 410."""
+        rv = urllib.parse.parse_qs(query).get("resourceVersion", ["0"])[0]
+        cur = int(rv) + 1000 if rv.isdigit() else 1000
+        msg = "too old resource version: %s (%d)" % (rv, cur)
+        if verb != "watch":
+            return self.send_status(410, msg)
+        ev = json.dumps({"type": "ERROR", "object": {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": msg, "reason": "Expired", "code": 410}}, separators=(",", ":")).encode() + b"\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(ev), ev))
+
+    def forward(self, pathq, body, drop_after, cut_ms=None):
         up = self.server.upstream
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         if body is not None:
@@ -332,9 +355,19 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
         # Streamed (watch, or unknown length): re-chunk as it arrives.
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        deadline = None if cut_ms is None else time.monotonic() + cut_ms / 1000.0
         try:
             while True:
-                chunk = resp.read1(65536)
+                if deadline is not None:
+                    # "cut": end the stream cleanly, as a server's watch timeout does.
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    c.sock.settimeout(left)
+                try:
+                    chunk = resp.read1(65536)
+                except socket.timeout:
+                    break
                 if not chunk:
                     break
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))

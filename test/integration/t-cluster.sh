@@ -399,6 +399,19 @@ wait "$bgpid"; rc=$?; bgpid=
 cp "$tmp/bg.out" "$tmp/out"
 check "proxy: removing the pause rule releases it (exit 0)" eval 'rc_is 0 && out_has "^configmap/c1$"'
 
+ctl DELETE /rules >/dev/null
+ctl POST /rules '{"verb":"watch","resource":"configmaps","action":"expire","count":1}' >/dev/null
+run kp get --raw '/api/v1/namespaces/px/configmaps?watch=1&resourceVersion=1'
+check "proxy: expire - a watch gets 200 and an ERROR event 410 Expired" eval 'rc_is 0 && out_has "\"type\":\"ERROR\"" && out_has "\"code\":410" && out_has "\"reason\":\"Expired\""'
+ctl POST /rules '{"verb":"list","resource":"configmaps","action":"expire","count":1}' >/dev/null
+run kp get configmaps -n px
+check "proxy: expire - a list gets 410 Expired" eval 'rc_is 1 && out_has "too old resource version"'
+ctl DELETE /rules >/dev/null
+ctl POST /rules '{"verb":"watch","resource":"configmaps","action":"cut","after_ms":500,"count":1}' >/dev/null
+run timeout 60 "$KUBECTL" --cache-dir "$tmp/kcache-proxy" --kubeconfig "$D/kubeconfig-proxy" get --raw '/api/v1/namespaces/px/configmaps?watch=1'
+check "proxy: cut - a watch streams its events, then ends cleanly (exit 0)" eval 'rc_is 0 && out_has "\"type\":\"ADDED\"" && out_has "\"name\":\"c1\""'
+ctl DELETE /rules >/dev/null
+
 # Counting for benchmarks: exactly what server-side apply of N objects costs,
 # and watches streamed through the proxy.
 for i in 1 2 3 4 5; do printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n%d, namespace: px}\ndata: {i: "%d"}\n---\n' $i $i; done >"$tmp/five.yaml"
