@@ -668,7 +668,7 @@ static int app_rollback_cmd(int argc, char **argv)
 	struct mf_node *app = NULL, *patch = NULL;
 	const char *rev;
 	char *end = NULL;
-	long long id;
+	long long id = 0;
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -681,7 +681,9 @@ static int app_rollback_cmd(int argc, char **argv)
 		else
 			add_pos(&c, argv[i]);
 	}
-	if (c.npos != 2 || (id = strtoll(c.pos[1], &end, 10), !end || *end || id <= 0)) {
+	if (c.npos == 2)
+		id = strtoll(c.pos[1], &end, 10);
+	if (c.npos != 2 || !end || *end || id <= 0) {
 		free(c.pos);
 		return cli_usage_error(c.cmd, "usage: gitsync app rollback NAME ID");
 	}

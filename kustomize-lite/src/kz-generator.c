@@ -26,14 +26,18 @@ static bool valid_utf8(const unsigned char *s, size_t n)
 			i++;
 			continue;
 		}
-		if ((c & 0xe0) == 0xc0)
-			len = 2, cp = c & 0x1fu;
-		else if ((c & 0xf0) == 0xe0)
-			len = 3, cp = c & 0x0fu;
-		else if ((c & 0xf8) == 0xf0)
-			len = 4, cp = c & 0x07u;
-		else
+		if ((c & 0xe0) == 0xc0) {
+			len = 2;
+			cp = c & 0x1fu;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3;
+			cp = c & 0x0fu;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4;
+			cp = c & 0x07u;
+		} else {
 			return false;
+		}
 		if (i + len > n)
 			return false;
 		for (j = 1; j < len; j++) {

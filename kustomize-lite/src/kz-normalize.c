@@ -107,13 +107,16 @@ static int normalize_int(struct mf_node *n, struct gs_error *err)
 			clean[j++] = *p;
 	clean[j] = '\0';
 	p = clean;
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-		base = 16, p += 2;
-	else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
-		base = 8, p += 2;
-	else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
-		base = 2, p += 2;
-	else if (p[0] == '0' && p[1]) {
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	} else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) {
+		base = 8;
+		p += 2;
+	} else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B')) {
+		base = 2;
+		p += 2;
+	} else if (p[0] == '0' && p[1]) {
 		/* YAML 1.1 octal, when the digits allow it */
 		base = strspn(p, "01234567") == strlen(p) ? 8 : 10;
 	}
