@@ -50,11 +50,14 @@ int cli_cluster_connect(struct cli_cluster *c, struct gs_error *err)
 	struct kube_config_opts o = { c->kubeconfig, c->context, false };
 	struct kube_client_opts co;
 	const char *qps = getenv("GITSYNC_KUBE_QPS");
+	const char *inflight = getenv("GITSYNC_KUBE_INFLIGHT");
 	int rc;
 
 	memset(&co, 0, sizeof(co));
 	if (qps && qps[0])
 		co.qps = strtod(qps, NULL);
+	if (inflight && inflight[0])
+		co.max_inflight = (unsigned)strtoul(inflight, NULL, 10);
 	if ((rc = kube_config_load(&c->cfg, &o, err)) < 0)
 		return rc;
 	return kube_client_new(&c->kc, c->cfg, &co, err);

@@ -235,7 +235,7 @@ char *kube_resource_path(const struct kube_resource *res, const char *ns, const 
 	return p;
 }
 
-static int parse_object(struct mf_node **out, const struct kube_response *r, struct gs_error *err)
+int kube_parse_object(struct mf_node **out, const struct kube_response *r, struct gs_error *err)
 {
 	cJSON *j = cJSON_ParseWithLength(r->body.ptr, r->body.len);
 
@@ -246,8 +246,8 @@ static int parse_object(struct mf_node **out, const struct kube_response *r, str
 	return GS_OK;
 }
 
-static const char *obj_id_for_error(const struct kube_resource *res, const char *ns,
-				    const char *name, char *buf, size_t n)
+const char *kube_obj_id(const struct kube_resource *res, const char *ns, const char *name,
+			char *buf, size_t n)
 {
 	snprintf(buf, n, "%s%s%s %s%s%s", res->group, res->group[0] ? "/" : "", res->kind,
 		 ns && ns[0] && res->namespaced ? ns : "", ns && ns[0] && res->namespaced ? "/" : "",
@@ -267,10 +267,10 @@ int kube_client_get(struct kube_client *kc, struct mf_node **out, const struct k
 	rc = kube_client_request(kc, "GET", path, NULL, NULL, 0, &r, err);
 	if (rc == GS_OK && r.status != 200) {
 		rc = kube_status_error(&r, err);
-		gs_error_where(err, "%s", obj_id_for_error(res, ns, name, idb, sizeof(idb)));
+		gs_error_where(err, "%s", kube_obj_id(res, ns, name, idb, sizeof(idb)));
 	}
 	if (rc == GS_OK)
-		rc = parse_object(out, &r, err);
+		rc = kube_parse_object(out, &r, err);
 	kube_response_release(&r);
 	free(path);
 	return rc;
@@ -359,7 +359,7 @@ int kube_client_list(struct kube_client *kc, const struct kube_resource *res, co
 /* kube-apiserver v1.20 panics on server-side apply of APIServices
  * ("FieldManager must be installed to run apply"): write those with
  * create/update instead. */
-static bool ssa_broken(const struct kube_resource *res)
+bool kube_ssa_broken(const struct kube_resource *res)
 {
 	return !strcmp(res->group, "apiregistration.k8s.io");
 }
@@ -394,10 +394,10 @@ static int put_or_create(struct kube_client *kc, struct mf_node **out,
 				 body.len, &r, err);
 	if (rc == GS_OK && r.status != 200 && r.status != 201) {
 		rc = kube_status_error(&r, err);
-		gs_error_where(err, "%s", obj_id_for_error(res, ns, name, idb, sizeof(idb)));
+		gs_error_where(err, "%s", kube_obj_id(res, ns, name, idb, sizeof(idb)));
 	}
 	if (rc == GS_OK && out)
-		rc = parse_object(out, &r, err);
+		rc = kube_parse_object(out, &r, err);
 	curl_free(mgr);
 	free(base);
 	free(path);
@@ -408,6 +408,20 @@ static int put_or_create(struct kube_client *kc, struct mf_node **out,
 	return rc;
 }
 
+void kube_apply_request(char **path_out, struct gs_buf *body, const struct kube_resource *res,
+			const struct mf_node *obj, const char *manager, unsigned flags)
+{
+	char *base = kube_resource_path(res, mf_obj_namespace(obj), mf_obj_name(obj));
+	char *mgr = curl_easy_escape(NULL, manager ? manager : "gitsync", 0);
+
+	*path_out = gs_asprintf("%s?fieldManager=%s%s%s", base, mgr,
+				flags & KUBE_APPLY_FORCE ? "&force=true" : "",
+				flags & KUBE_APPLY_DRY_RUN ? "&dryRun=All" : "");
+	kube_node_to_json(body, obj);
+	curl_free(mgr);
+	free(base);
+}
+
 int kube_client_apply(struct kube_client *kc, struct mf_node **out,
 		      const struct kube_resource *res, const struct mf_node *obj,
 		      const char *manager, unsigned flags, struct gs_error *err)
@@ -415,32 +429,24 @@ int kube_client_apply(struct kube_client *kc, struct mf_node **out,
 	struct kube_response r = KUBE_RESPONSE_INIT;
 	struct gs_buf body = GS_BUF_INIT;
 	const char *ns = mf_obj_namespace(obj), *name = mf_obj_name(obj);
-	char *base = kube_resource_path(res, ns, name), *path, *mgr;
+	char *path = NULL;
 	char idb[512];
 	int rc;
 
-	if (ssa_broken(res)) {
-		free(base);
+	if (kube_ssa_broken(res))
 		return put_or_create(kc, out, res, obj, manager, flags, err);
-	}
-	mgr = curl_easy_escape(NULL, manager ? manager : "gitsync", 0);
-	path = gs_asprintf("%s?fieldManager=%s%s%s", base, mgr,
-			   flags & KUBE_APPLY_FORCE ? "&force=true" : "",
-			   flags & KUBE_APPLY_DRY_RUN ? "&dryRun=All" : "");
-	kube_node_to_json(&body, obj);
+	kube_apply_request(&path, &body, res, obj, manager, flags);
 	kube_client_stats_mut(kc)->patch++;
 	rc = kube_client_request(kc, "PATCH", path, "application/apply-patch+yaml", body.ptr,
 				 body.len, &r, err);
 	if (rc == GS_OK && r.status != 200 && r.status != 201) {
 		rc = kube_status_error(&r, err);
-		gs_error_where(err, "%s", obj_id_for_error(res, ns, name, idb, sizeof(idb)));
+		gs_error_where(err, "%s", kube_obj_id(res, ns, name, idb, sizeof(idb)));
 	}
 	if (rc == GS_OK && out)
-		rc = parse_object(out, &r, err);
-	curl_free(mgr);
+		rc = kube_parse_object(out, &r, err);
 	kube_response_release(&r);
 	gs_buf_release(&body);
-	free(base);
 	free(path);
 	return rc;
 }
@@ -463,10 +469,10 @@ int kube_client_create(struct kube_client *kc, struct mf_node **out,
 	if (rc == GS_OK && r.status != 200 && r.status != 201) {
 		rc = kube_status_error(&r, err);
 		gs_error_where(err, "%s",
-			       obj_id_for_error(res, ns, mf_obj_name(obj), idb, sizeof(idb)));
+			       kube_obj_id(res, ns, mf_obj_name(obj), idb, sizeof(idb)));
 	}
 	if (rc == GS_OK && out)
-		rc = parse_object(out, &r, err);
+		rc = kube_parse_object(out, &r, err);
 	kube_response_release(&r);
 	gs_buf_release(&body);
 	free(path);
@@ -487,7 +493,7 @@ int kube_client_delete(struct kube_client *kc, const struct kube_resource *res, 
 	rc = kube_client_request(kc, "DELETE", path, NULL, NULL, 0, &r, err);
 	if (rc == GS_OK && r.status != 200 && r.status != 202) {
 		rc = kube_status_error(&r, err);
-		gs_error_where(err, "%s", obj_id_for_error(res, ns, name, idb, sizeof(idb)));
+		gs_error_where(err, "%s", kube_obj_id(res, ns, name, idb, sizeof(idb)));
 	}
 	kube_response_release(&r);
 	free(base);

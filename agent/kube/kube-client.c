@@ -26,10 +26,14 @@ struct kube_client {
 	const struct kube_config *cfg;
 	struct kube_client_opts opts;
 	struct kube_client_stats stats;
-	CURL *curl;
-	char errbuf[CURL_ERROR_SIZE];
-	long retry_after_s;      /* from the last response's Retry-After, -1 none */
+	CURL *curl;              /* synchronous requests */
+	CURLSH *share;           /* DNS and TLS sessions shared by every handle */
+	CURLM *multi;            /* batches (kube-batch.c), made on first use */
+	CURL **pool;             /* idle easy handles for batches */
+	size_t npool, apool;
 	/* token bucket */
+	bool qps_default;        /* no explicit qps: off once APF is seen */
+	bool apf;                /* the server does API Priority and Fairness */
 	double tokens;
 	double last_refill;
 	unsigned rng;
@@ -143,53 +147,39 @@ void kube_client_free(struct kube_client *kc)
 	free(kc->disc.gvs);
 	if (kc->curl)
 		curl_easy_cleanup(kc->curl);
+	for (i = 0; i < kc->npool; i++)
+		curl_easy_cleanup(kc->pool[i]);
+	free(kc->pool);
+	if (kc->multi)
+		curl_multi_cleanup(kc->multi);
+	if (kc->share)
+		curl_share_cleanup(kc->share);
 	free(kc->file_token);
 	free(kc->exec_token);
 	free(kc);
 }
 
-int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
-		    const struct kube_client_opts *opts, struct gs_error *err)
+/* A new easy handle set up for the client's cluster and user. */
+static CURL *new_easy(struct kube_client *kc)
 {
-	struct kube_client *kc = gs_calloc(1, sizeof(*kc));
+	const struct kube_config *cfg = kc->cfg;
 	struct curl_blob blob;
-	CURL *c;
+	CURL *c = curl_easy_init();
 
-	if (opts)
-		kc->opts = *opts;
-	if (kc->opts.qps == 0)
-		kc->opts.qps = 100;
-	if (!kc->opts.burst)
-		kc->opts.burst = 200;
-	if (!kc->opts.max_retries)
-		kc->opts.max_retries = 6;
-	if (!kc->opts.timeout_ms)
-		kc->opts.timeout_ms = 60000;
-	if (!kc->opts.connect_timeout_ms)
-		kc->opts.connect_timeout_ms = 10000;
-	if (!kc->opts.backoff_base_ms)
-		kc->opts.backoff_base_ms = 200;
-	if (!kc->opts.backoff_max_ms)
-		kc->opts.backoff_max_ms = 10000;
-	kc->cfg = cfg;
-	kc->tokens = kc->opts.burst;
-	kc->last_refill = now_s();
-	kc->rng = (unsigned)getpid() ^ (unsigned)time(NULL);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	c = kc->curl = curl_easy_init();
-	if (!c) {
-		kube_client_free(kc);
-		return gs_error_set(err, GS_ERR, "cannot initialise libcurl");
-	}
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, kc->errbuf);
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_SHARE, kc->share);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "gitsync/" GITSYNC_VERSION);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, kc->opts.timeout_ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, kc->opts.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	/* the API server speaks HTTP/2 over TLS; plain HTTP/1.1 otherwise */
+	/* the API server speaks HTTP/2 over TLS; plain HTTP/1.1 otherwise.
+	 * PIPEWAIT: in a batch, wait for the first connection to tell whether
+	 * it multiplexes rather than open one connection per request */
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
 	if (cfg->proxy_url)
 		curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy_url);
 	else
@@ -227,6 +217,82 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->username);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");
+	}
+	return c;
+}
+
+CURLM *kube_client_multi(struct kube_client *kc)
+{
+	if (!kc->multi) {
+		kc->multi = curl_multi_init();
+		if (!kc->multi)
+			return NULL;
+		/* HTTP/2: every request a stream of one connection; HTTP/1.1
+		 * (a proxy, an old server): up to max_inflight connections */
+		curl_multi_setopt(kc->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+		curl_multi_setopt(kc->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+				  (long)kc->opts.max_inflight);
+		curl_multi_setopt(kc->multi, CURLMOPT_MAXCONNECTS, (long)kc->opts.max_inflight);
+	}
+	return kc->multi;
+}
+
+CURL *kube_client_easy_get(struct kube_client *kc)
+{
+	if (kc->npool)
+		return kc->pool[--kc->npool];
+	return new_easy(kc);
+}
+
+void kube_client_easy_put(struct kube_client *kc, CURL *c)
+{
+	GS_ALLOC_GROW(kc->pool, kc->npool + 1, kc->apool);
+	kc->pool[kc->npool++] = c;
+}
+
+unsigned kube_client_max_inflight(const struct kube_client *kc)
+{
+	return kc->opts.max_inflight;
+}
+
+int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
+		    const struct kube_client_opts *opts, struct gs_error *err)
+{
+	struct kube_client *kc = gs_calloc(1, sizeof(*kc));
+
+	if (opts)
+		kc->opts = *opts;
+	kc->qps_default = kc->opts.qps == 0;
+	if (kc->opts.qps == 0)
+		kc->opts.qps = KUBE_DEFAULT_QPS;
+	if (!kc->opts.burst)
+		kc->opts.burst = KUBE_DEFAULT_BURST;
+	if (!kc->opts.max_retries)
+		kc->opts.max_retries = 6;
+	if (!kc->opts.timeout_ms)
+		kc->opts.timeout_ms = 60000;
+	if (!kc->opts.connect_timeout_ms)
+		kc->opts.connect_timeout_ms = 10000;
+	if (!kc->opts.backoff_base_ms)
+		kc->opts.backoff_base_ms = 200;
+	if (!kc->opts.backoff_max_ms)
+		kc->opts.backoff_max_ms = 10000;
+	if (!kc->opts.max_inflight)
+		kc->opts.max_inflight = KUBE_DEFAULT_INFLIGHT;
+	kc->cfg = cfg;
+	kc->tokens = kc->opts.burst;
+	kc->last_refill = now_s();
+	kc->rng = (unsigned)getpid() ^ (unsigned)time(NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	kc->share = curl_share_init();
+	if (kc->share) {
+		curl_share_setopt(kc->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		curl_share_setopt(kc->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	}
+	kc->curl = new_easy(kc);
+	if (!kc->curl) {
+		kube_client_free(kc);
+		return gs_error_set(err, GS_ERR, "cannot initialise libcurl");
 	}
 	*out = kc;
 	return GS_OK;
@@ -407,25 +473,41 @@ static int current_token(struct kube_client *kc, const char **tok, bool force,
 
 /* ---- transport ---- */
 
-static void rate_limit(struct kube_client *kc)
+/* Take a rate-limit token.  true when one was taken; else *wait_ms says
+ * when the next one is due (the caller sleeps or polls until then). */
+bool kube_client_rate_take(struct kube_client *kc, double *wait_ms)
 {
-	double t, wait_ms;
+	double t;
 
-	if (kc->opts.qps < 0)
-		return;
+	*wait_ms = 0;
+	/* A server doing API Priority and Fairness (on by default since
+	 * v1.20) queues or rejects with 429 + Retry-After, which we honour:
+	 * it knows its load, a fixed client-side guess does not (Flux and
+	 * cert-manager drop their limiter the same way).  max_inflight still
+	 * bounds what one client asks at once. */
+	if (kc->opts.qps < 0 || (kc->qps_default && kc->apf))
+		return true;
 	t = now_s();
 	kc->tokens += (t - kc->last_refill) * kc->opts.qps;
 	if (kc->tokens > kc->opts.burst)
 		kc->tokens = kc->opts.burst;
 	kc->last_refill = t;
 	if (kc->tokens < 1) {
-		wait_ms = (1 - kc->tokens) / kc->opts.qps * 1000;
-		sleep_ms(wait_ms);
-		kc->stats.throttled_ms += (unsigned long)wait_ms;
-		kc->tokens = 1;
-		kc->last_refill = now_s();
+		*wait_ms = (1 - kc->tokens) / kc->opts.qps * 1000;
+		return false;
 	}
 	kc->tokens -= 1;
+	return true;
+}
+
+static void rate_limit(struct kube_client *kc)
+{
+	double wait_ms;
+
+	while (!kube_client_rate_take(kc, &wait_ms)) {
+		sleep_ms(wait_ms);
+		kc->stats.throttled_ms += (unsigned long)wait_ms;
+	}
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
@@ -439,7 +521,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
-	struct kube_client *kc = userdata;
+	struct kube_xfer *x = userdata;
 	size_t n = size * nmemb;
 
 	if (n > 12 && !strncasecmp(data, "Retry-After:", 12)) {
@@ -447,7 +529,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 		long v = strtol(data + 12, &end, 10);
 
 		if (end != data + 12 && v >= 0)
-			kc->retry_after_s = v;
+			x->retry_after_s = v;
+	} else if (n > 34 && !strncasecmp(data, "X-Kubernetes-PF-PriorityLevel-UID:", 34)) {
+		x->apf = true;
 	}
 	return n;
 }
@@ -483,104 +567,166 @@ static double backoff_ms(struct kube_client *kc, unsigned attempt)
 	return cap / 2 + cap / 2 * ((double)(rand_r(&kc->rng) % 1000) / 1000.0);
 }
 
+void kube_xfer_init(struct kube_xfer *x, const char *method, const char *path,
+		    const char *content_type, const char *body, size_t len)
+{
+	memset(x, 0, sizeof(*x));
+	x->method = method;
+	x->path = path;
+	x->content_type = content_type;
+	x->body = body;
+	x->len = len;
+	x->idempotent = strcmp(method, "POST") != 0 &&
+			(strcmp(method, "PATCH") != 0 ||
+			 (content_type && strstr(content_type, "apply-patch")));
+	x->resp = (struct kube_response)KUBE_RESPONSE_INIT;
+}
+
+void kube_xfer_release(struct kube_xfer *x)
+{
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	free(x->url);
+	x->url = NULL;
+	kube_response_release(&x->resp);
+}
+
+/* Set up easy handle c for the next attempt of x (token, headers, method).
+ * The rate-limit token has been taken by the caller. */
+int kube_xfer_setup(struct kube_client *kc, struct kube_xfer *x, CURL *c, struct gs_error *err)
+{
+	const char *tok = NULL;
+	char *line;
+	int rc;
+
+	if ((rc = current_token(kc, &tok, false, err)) < 0)
+		return rc;
+	if (!x->url)
+		x->url = gs_asprintf("%s%s", kc->cfg->server, x->path);
+	gs_buf_reset(&x->resp.body);
+	x->resp.body.max = BODY_MAX;
+	x->resp.status = 0;
+	x->retry_after_s = -1;
+	x->errbuf[0] = '\0';
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = curl_slist_append(NULL, "Accept: application/json");
+	if (tok && tok[0]) {
+		line = gs_asprintf("Authorization: Bearer %s", tok);
+		x->hdrs = curl_slist_append(x->hdrs, line);
+		free(line);
+	}
+	if (x->content_type) {
+		line = gs_asprintf("Content-Type: %s", x->content_type);
+		x->hdrs = curl_slist_append(x->hdrs, line);
+		free(line);
+	}
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(c, CURLOPT_URL, x->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x->resp.body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
+	if (!strcmp(x->method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, x->body ? x->body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(x->body ? x->len : 0));
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, x->method);
+	}
+	kc->stats.requests++;
+	if (x->attempt)
+		kc->stats.retries++;
+	return GS_OK;
+}
+
+/* What to do after an attempt of x ended with cc: done (rc in *rc_out, an
+ * error set when the server could not be reached), or retry after
+ * *delay_ms (0 = at once). */
+enum kube_xfer_next kube_xfer_finish(struct kube_client *kc, struct kube_xfer *x, CURL *c,
+				     CURLcode cc, double *delay_ms, int *rc_out,
+				     struct gs_error *err)
+{
+	const char *tok;
+	int rc;
+
+	*delay_ms = 0;
+	*rc_out = GS_OK;
+	if (x->apf)
+		kc->apf = true;
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->resp.status);
+	if (cc == CURLE_WRITE_ERROR && x->resp.body.len >= BODY_MAX - 65536) {
+		*rc_out = gs_error_set(err, GS_ELIMIT, "%s %s: response larger than %u MiB",
+				       x->method, x->path, BODY_MAX >> 20);
+		return KUBE_XFER_DONE;
+	}
+	if (cc == CURLE_OK && x->resp.status == 401 && !x->reauthed &&
+	    (kc->cfg->exec || kc->cfg->token_file)) {
+		/* rotated credentials: refresh once and retry at once */
+		x->reauthed = true;
+		x->attempt++;
+		if ((rc = current_token(kc, &tok, true, err)) < 0) {
+			*rc_out = rc;
+			return KUBE_XFER_DONE;
+		}
+		return KUBE_XFER_RETRY;
+	}
+	if (cc == CURLE_OK && x->resp.status != 429 && x->resp.status < 500)
+		return KUBE_XFER_DONE;
+	if (cc == CURLE_OK && x->resp.status >= 500 && x->resp.status != 503 &&
+	    x->resp.status != 504 && x->resp.status != 502 && x->resp.status != 500)
+		return KUBE_XFER_DONE;
+	if ((cc != CURLE_OK && !retryable_curl(cc, x->idempotent)) ||
+	    /* 429 means "not processed": safe even for POST; 5xx only when idempotent */
+	    (cc == CURLE_OK && x->resp.status != 429 && !x->idempotent) ||
+	    x->attempt >= kc->opts.max_retries) {
+		if (cc != CURLE_OK)
+			*rc_out = gs_error_set(err, GS_ENET, "%s %s: %s", x->method, x->url,
+					       x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+		return KUBE_XFER_DONE;
+	}
+	*delay_ms = backoff_ms(kc, x->attempt);
+	if (x->retry_after_s >= 0) {
+		double ra = (double)(x->retry_after_s > 30 ? 30 : x->retry_after_s) * 1000;
+
+		if (ra > *delay_ms)
+			*delay_ms = ra;
+	}
+	x->attempt++;
+	return KUBE_XFER_RETRY;
+}
+
 int kube_client_request(struct kube_client *kc, const char *method, const char *path,
 			const char *content_type, const char *body, size_t len,
 			struct kube_response *r, struct gs_error *err)
 {
-	bool idempotent = strcmp(method, "POST") != 0 &&
-			  (strcmp(method, "PATCH") != 0 ||
-			   (content_type && strstr(content_type, "apply-patch")));
-	bool reauthed = false;
-	char *url = gs_asprintf("%s%s", kc->cfg->server, path);
-	unsigned attempt;
+	struct kube_xfer x;
 	int rc = GS_OK;
-	CURLcode cc = CURLE_OK;
 
-	for (attempt = 0;; attempt++) {
-		struct curl_slist *hdrs = NULL;
-		const char *tok = NULL;
-		char *auth = NULL, *ct = NULL;
-		double delay = 0;
+	kube_xfer_init(&x, method, path, content_type, body, len);
+	for (;;) {
+		double delay;
+		CURLcode cc;
 
-		if ((rc = current_token(kc, &tok, false, err)) < 0)
-			break;
 		rate_limit(kc);
-		gs_buf_reset(&r->body);
-		r->body.max = BODY_MAX;
-		r->status = 0;
-		kc->retry_after_s = -1;
-		kc->errbuf[0] = '\0';
-		hdrs = curl_slist_append(hdrs, "Accept: application/json");
-		if (tok && tok[0]) {
-			auth = gs_asprintf("Authorization: Bearer %s", tok);
-			hdrs = curl_slist_append(hdrs, auth);
-		}
-		if (content_type) {
-			ct = gs_asprintf("Content-Type: %s", content_type);
-			hdrs = curl_slist_append(hdrs, ct);
-		}
-		curl_easy_setopt(kc->curl, CURLOPT_URL, url);
-		curl_easy_setopt(kc->curl, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(kc->curl, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(kc->curl, CURLOPT_WRITEDATA, &r->body);
-		curl_easy_setopt(kc->curl, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(kc->curl, CURLOPT_HEADERDATA, kc);
-		if (!strcmp(method, "GET")) {
-			curl_easy_setopt(kc->curl, CURLOPT_CUSTOMREQUEST, NULL);
-			curl_easy_setopt(kc->curl, CURLOPT_HTTPGET, 1L);
-		} else {
-			curl_easy_setopt(kc->curl, CURLOPT_POSTFIELDS, body ? body : "");
-			curl_easy_setopt(kc->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-					 (curl_off_t)(body ? len : 0));
-			curl_easy_setopt(kc->curl, CURLOPT_CUSTOMREQUEST, method);
-		}
-		kc->stats.requests++;
-		if (attempt)
-			kc->stats.retries++;
+		if ((rc = kube_xfer_setup(kc, &x, kc->curl, err)) < 0)
+			break;
 		cc = curl_easy_perform(kc->curl);
-		curl_slist_free_all(hdrs);
-		free(auth);
-		free(ct);
-		if (cc == CURLE_OK)
-			curl_easy_getinfo(kc->curl, CURLINFO_RESPONSE_CODE, &r->status);
-		if (cc == CURLE_WRITE_ERROR && r->body.len >= BODY_MAX - 65536) {
-			rc = gs_error_set(err, GS_ELIMIT, "%s %s: response larger than %u MiB",
-					  method, path, BODY_MAX >> 20);
+		if (kube_xfer_finish(kc, &x, kc->curl, cc, &delay, &rc, err) == KUBE_XFER_DONE)
 			break;
-		}
-		if (cc == CURLE_OK && r->status == 401 && !reauthed &&
-		    (kc->cfg->exec || kc->cfg->token_file)) {
-			/* rotated credentials: refresh once and retry at once */
-			reauthed = true;
-			if ((rc = current_token(kc, &tok, true, err)) < 0)
-				break;
-			continue;
-		}
-		if (cc == CURLE_OK && r->status != 429 && r->status < 500)
-			break;
-		if (cc == CURLE_OK && r->status >= 500 && r->status != 503 && r->status != 504 &&
-		    r->status != 502 && r->status != 500)
-			break;
-		if (cc != CURLE_OK && !retryable_curl(cc, idempotent))
-			break;
-		/* 429 means "not processed": safe even for POST; 5xx only when idempotent */
-		if (cc == CURLE_OK && r->status != 429 && !idempotent)
-			break;
-		if (attempt >= kc->opts.max_retries)
-			break;
-		delay = backoff_ms(kc, attempt);
-		if (kc->retry_after_s >= 0) {
-			double ra = (double)(kc->retry_after_s > 30 ? 30 : kc->retry_after_s) * 1000;
-
-			if (ra > delay)
-				delay = ra;
-		}
 		sleep_ms(delay);
 	}
-	if (rc == GS_OK && cc != CURLE_OK)
-		rc = gs_error_set(err, GS_ENET, "%s %s: %s", method, url,
-				  kc->errbuf[0] ? kc->errbuf : curl_easy_strerror(cc));
-	free(url);
+	curl_easy_setopt(kc->curl, CURLOPT_ERRORBUFFER, NULL); /* x.errbuf dies here */
+	/* hand the body over */
+	gs_buf_release(&r->body);
+	r->body = x.resp.body;
+	r->status = x.resp.status;
+	x.resp.body = (struct gs_buf)GS_BUF_INIT;
+	kube_xfer_release(&x);
 	return rc;
 }
 

@@ -2,10 +2,16 @@
  *
  * One client = one cluster + user (a struct kube_config).  It keeps one
  * connection alive across requests, applies a client-side rate limit (token
- * bucket), retries idempotent requests (GET, PUT, DELETE and server-side
+ * bucket; by default only until the server shows it does API Priority and
+ * Fairness, which then protects itself with 429s), retries idempotent requests (GET, PUT, DELETE and server-side
  * apply PATCH, which is idempotent by construction) on connection errors, 429
  * (honouring Retry-After) and 5xx with exponential backoff and full jitter,
  * and refreshes rotating credentials (tokenFile, exec plugins) on 401.
+ *
+ * Many requests can be in flight at once through a struct kube_batch: one
+ * libcurl multi handle, HTTP/2 streams over one connection where the server
+ * speaks it (kube-apiserver does over TLS), else a bounded number of
+ * HTTP/1.1 connections; the same retries and rate limit apply per request.
  *
  * Objects go in and out as mf_node trees (JSON numbers keep their text).
  * Discovery is lazy and per group-version: only the API groups an app uses
@@ -26,14 +32,20 @@
 
 struct kube_client;
 
+#define KUBE_DEFAULT_QPS 100
+#define KUBE_DEFAULT_BURST 200
+#define KUBE_DEFAULT_INFLIGHT 16
+
 struct kube_client_opts {
-	double qps;              /* client-side rate limit; 0 = default 100, < 0 = none */
-	unsigned burst;          /* 0 = default 200 */
+	double qps;              /* client-side rate limit; < 0 = none; 0 = the
+				  * default, lifted when the server does APF */
+	unsigned burst;          /* 0 = default */
 	unsigned max_retries;    /* 0 = default 6 (retries after the first try) */
 	long timeout_ms;         /* whole request; 0 = default 60 s */
 	long connect_timeout_ms; /* 0 = default 10 s */
 	unsigned backoff_base_ms;/* first retry delay before jitter; 0 = default 200 ms */
 	unsigned backoff_max_ms; /* 0 = default 10 s */
+	unsigned max_inflight;   /* requests at once in a batch; 0 = default */
 };
 
 /* Counters for benchmarks and /metrics. */
@@ -139,6 +151,39 @@ int kube_client_create(struct kube_client *kc, struct mf_node **out,
  * already gone. */
 int kube_client_delete(struct kube_client *kc, const struct kube_resource *res, const char *ns,
 		       const char *name, const char *propagation, struct gs_error *err);
+
+/* ---- batches: many requests in flight ---- */
+
+struct kube_batch;
+
+/* Called once per request when it is done: rc GS_OK with obj (owned by the
+ * callee: keep or free it) when the server answered 2xx; else the error
+ * (the server's message, GS_ENOTFOUND for 404, GS_ENET when unreachable
+ * after the retries) and obj NULL.  Return 0 to go on; non-zero stops the
+ * batch: requests not started yet are dropped without a call, those in
+ * flight still complete (and are called), and kube_batch_run returns the
+ * first non-zero value. */
+typedef int (*kube_batch_fn)(int rc, struct mf_node *obj, const struct gs_error *err,
+			     void *payload);
+
+struct kube_batch *kube_batch_new(struct kube_client *kc);
+/* Drops requests never run (no callback). */
+void kube_batch_free(struct kube_batch *b);
+/* Queue a server-side apply (as kube_client_apply).  obj is borrowed and
+ * must stay alive until its callback ran or the batch is freed.  Requests
+ * start in the order queued. */
+void kube_batch_apply(struct kube_batch *b, const struct kube_resource *res,
+		      const struct mf_node *obj, const char *manager, unsigned flags,
+		      kube_batch_fn fn, void *payload);
+/* Queue a GET of one object (GS_ENOTFOUND to fn when absent). */
+void kube_batch_get(struct kube_batch *b, const struct kube_resource *res, const char *ns,
+		    const char *name, kube_batch_fn fn, void *payload);
+/* Run every queued request, up to max_inflight at once, each with the
+ * retries, backoff and rate limit of kube_client_request; callbacks run in
+ * the caller's thread, inside this call.  Returns GS_OK, or the first
+ * non-zero callback return.  The batch is empty afterwards and may be
+ * reused. */
+int kube_batch_run(struct kube_batch *b);
 
 /* JSON pointer-ish request path for an object: /api/v1/namespaces/NS/RES/NAME
  * (name may be NULL for the collection).  Owned. */

@@ -192,8 +192,11 @@ void sync_report_release(struct sync_report *rep)
 
 /* ---- one run ---- */
 
+struct run;
 struct target {
-	struct mf_node *obj;              /* prepared desired object (owned) */
+	struct run *run;                  /* for batch callbacks */
+	struct mf_node *obj;              /* prepared desired object (owned; freed once
+					   * applied: health comes from the cluster) */
 	struct mf_node *cmp;              /* what live must contain, when not obj (owned) */
 	const struct kube_resource *res;  /* NULL while deferred or unknown */
 	size_t ri;                        /* index in rep->v */
@@ -224,6 +227,8 @@ struct run {
 	unsigned long requests0;
 	bool any_failed;
 	bool create_ns;                   /* CreateNamespace=true and it is missing */
+	struct kube_batch *batch;         /* requests in flight */
+	struct gs_error net_err;          /* the first network error of a batch */
 	struct gs_buf failures;           /* "id: message" lines */
 };
 
@@ -590,28 +595,53 @@ static void judge(struct run *run, struct target *t, const struct mf_node *predi
 	t->live = NULL;
 }
 
-static int dry_run(struct run *run, struct target *t, struct gs_error *err)
+/* A batch callback hit an error that stops the whole run (cluster
+ * unreachable, credentials refused): keep the first one. */
+static int stop_run(struct run *run, int rc, const struct gs_error *e)
 {
-	struct mf_node *out = NULL;
-	struct gs_error e = GS_ERROR_INIT;
-	int rc;
+	if (!run->net_err.code)
+		run->net_err = *e;
+	return rc;
+}
 
-	rc = kube_client_apply(run->kc, &out, t->res, t->obj, MANAGER,
-			       KUBE_APPLY_DRY_RUN | KUBE_APPLY_FORCE, &e);
+static int on_dry_run(int rc, struct mf_node *out, const struct gs_error *e, void *payload)
+{
+	struct target *t = payload;
+	struct run *run = t->run;
+
 	t->need_dry_run = false;
-	if (rc == GS_ENET || rc == GS_EAUTH) {
-		*err = e;
-		return rc;
-	}
+	if (rc == GS_ENET || rc == GS_EAUTH)
+		return stop_run(run, rc, e);
 	if (rc < 0) {
-		fail_target(run, t, &e);
+		fail_target(run, t, e);
 		mf_node_free(t->live);
 		t->live = NULL;
-		return GS_OK;
+		return 0;
 	}
 	judge(run, t, out);
 	mf_node_free(out);
+	return 0;
+}
+
+/* Run the batch; a callback's stop is returned as an error in err. */
+static int run_batch(struct run *run, struct gs_error *err)
+{
+	int rc;
+
+	gs_error_clear(&run->net_err);
+	rc = kube_batch_run(run->batch);
+	if (rc < 0) {
+		*err = run->net_err;
+		return rc;
+	}
 	return GS_OK;
+}
+
+static void queue_dry_run(struct run *run, struct target *t)
+{
+	t->run = run;
+	kube_batch_apply(run->batch, t->res, t->obj, MANAGER,
+			 KUBE_APPLY_DRY_RUN | KUBE_APPLY_FORCE, on_dry_run, t);
 }
 
 struct list_ctx {
@@ -732,6 +762,29 @@ static bool namespace_pending(struct run *run, const char *ns)
 	return pending;
 }
 
+static int on_get(int rc, struct mf_node *live, const struct gs_error *e, void *payload)
+{
+	struct target *t = payload;
+	struct run *run = t->run;
+	struct sync_resource *r = &run->rep->v[t->ri];
+
+	if (rc == GS_ENOTFOUND) {
+		r->status = SYNC_STATUS_MISSING;
+		r->health = SYNC_HEALTH_MISSING;
+		t->need_dry_run = true;
+		return 0;
+	}
+	if (rc == GS_ENET || rc == GS_EAUTH)
+		return stop_run(run, rc, e);
+	if (rc < 0) {
+		fail_target(run, t, e);
+		return 0;
+	}
+	evaluate(run, t, live);
+	mf_node_free(live);
+	return 0;
+}
+
 static int compare(struct run *run, struct gs_error *err)
 {
 	const struct sync_options *o = run->opts;
@@ -782,44 +835,46 @@ static int compare(struct run *run, struct gs_error *err)
 		}
 	}
 	/* many objects of one kind not found by label (a first sync): one
-	 * unfiltered LIST per kind instead of a GET each */
+	 * unfiltered LIST per kind and namespace instead of a GET each (per
+	 * namespace, so that its cost follows the app, not the cluster) */
 	for (i = 0; i < run->nt; i++) {
 		const struct kube_resource *res = run->t[i].res;
+		const char *ns = run->rep->v[run->t[i].ri].ns;
 		size_t j, unseen = 0;
 
+#define SAME_LIST(t) ((t)->res == res && !(t)->seen && !(t)->deferred && \
+		      (!res->namespaced || !strcmp(run->rep->v[(t)->ri].ns, ns)))
 		if (!res || run->t[i].seen || run->t[i].deferred || run->t[i].failed ||
 		    !(res->verbs & KUBE_VERB_LIST))
 			continue;
 		for (j = i; j < run->nt; j++)
-			if (run->t[j].res == res && !run->t[j].seen && !run->t[j].deferred)
+			if (SAME_LIST(&run->t[j]))
 				unseen++;
 		if (unseen < 16)
 			continue;
-		if ((rc = kube_client_list(run->kc, res, NULL, NULL, on_unlabelled_item, run, NULL,
-					   err)) < 0)
+		if ((rc = kube_client_list(run->kc, res, res->namespaced ? ns : NULL, NULL,
+					   on_unlabelled_item, run, NULL, err)) < 0)
 			return rc;
 		/* what is still unseen does not exist: no GET needed */
 		for (j = i; j < run->nt; j++) {
 			struct target *t = &run->t[j];
 
-			if (t->res == res && !t->seen && !t->deferred && !t->failed &&
-			    !run->rep->v[t->ri].hook) {
+			if (SAME_LIST(t) && !t->failed && !run->rep->v[t->ri].hook) {
 				t->seen = true;
 				run->rep->v[t->ri].status = SYNC_STATUS_MISSING;
 				run->rep->v[t->ri].health = SYNC_HEALTH_MISSING;
 				t->need_dry_run = true;
 			}
 		}
+#undef SAME_LIST
 	}
-	/* objects not labelled yet (created by kubectl, or not at all): GET;
-	 * Namespaces first, so that objects in a namespace this sync creates
-	 * are known missing without asking */
+	/* objects not labelled yet (created by kubectl, or not at all): GET,
+	 * many at once; Namespaces first, so that objects in a namespace this
+	 * sync creates are known missing without asking */
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < run->nt; i++) {
 			struct target *t = &run->t[i];
 			struct sync_resource *r = &run->rep->v[t->ri];
-			struct mf_node *live = NULL;
-			struct gs_error e = GS_ERROR_INIT;
 			bool is_ns = !r->group[0] && !strcmp(r->kind, "Namespace");
 
 			if (t->failed || t->deferred || r->hook || is_ns != (pass == 0))
@@ -832,33 +887,26 @@ static int compare(struct run *run, struct gs_error *err)
 			}
 			if (t->seen)
 				continue;
-			rc = kube_client_get(run->kc, &live, t->res, r->ns, r->name, &e);
-			if (rc == GS_ENOTFOUND) {
-				r->status = SYNC_STATUS_MISSING;
-				r->health = SYNC_HEALTH_MISSING;
-				t->need_dry_run = true;
-				continue;
-			}
-			if (rc == GS_ENET || rc == GS_EAUTH) {
-				*err = e;
-				return rc;
-			}
-			if (rc < 0) {
-				fail_target(run, t, &e);
-				continue;
-			}
-			evaluate(run, t, live);
-			mf_node_free(live);
+			t->run = run;
+			kube_batch_get(run->batch, t->res, r->ns, r->name, on_get, t);
 		}
+		if ((rc = run_batch(run, err)) < 0)
+			return rc;
 	}
 	/* the server decides what could not be decided locally */
 	for (i = 0; i < run->nt; i++) {
 		struct target *t = &run->t[i];
 
 		if (t->need_dry_run && !t->failed && !t->deferred && !t->ns_pending &&
-		    !run->rep->v[t->ri].hook &&
-		    (rc = dry_run(run, t, err)) < 0)
-			return rc;
+		    !run->rep->v[t->ri].hook)
+			queue_dry_run(run, t);
+	}
+	if ((rc = run_batch(run, err)) < 0)
+		return rc;
+	/* what only the comparison needed */
+	for (i = 0; i < run->nt; i++) {
+		mf_node_free(run->t[i].cmp);
+		run->t[i].cmp = NULL;
 	}
 	return GS_OK;
 }
@@ -895,6 +943,7 @@ static void run_release(struct run *run)
 	}
 	free(run->t);
 	free(run->listed);
+	kube_batch_free(run->batch);
 	smap_release(&run->idx);
 	smap_release(&run->pruneidx);
 	gs_buf_release(&run->failures);
@@ -925,6 +974,7 @@ int sync_compare(struct sync_engine *se, struct sync_report *rep, struct mf_node
 	run.opts = opts;
 	run.rep = rep;
 	run.failures = (struct gs_buf)GS_BUF_INIT;
+	run.batch = kube_batch_new(se->kc);
 	rc = run_compare(&run, objs, n, err);
 	aggregate(rep);
 	rep->phase = rc < 0 ? SYNC_PHASE_ERROR : SYNC_PHASE_NONE;
@@ -1028,12 +1078,39 @@ cleanup:
 	return rc;
 }
 
+/* t was applied; out is what the server stored. */
+static void applied(struct run *run, struct target *t, const struct mf_node *out)
+{
+	struct sync_resource *r = &run->rep->v[t->ri];
+	const char *new_rv = mf_node_dig_str(out, "metadata", "resourceVersion", NULL);
+
+	r->result = SYNC_RESULT_SYNCED;
+	if (!t->exists)
+		set_msg(r, "%s created", r->kind);
+	else if (new_rv && t->live_rv && !strcmp(new_rv, t->live_rv) && !t->takeover)
+		set_msg(r, "%s unchanged", r->kind);
+	else
+		set_msg(r, "%s configured", r->kind);
+	r->status = SYNC_STATUS_SYNCED;
+	t->applied = true;
+	t->exists = true;
+	set_health(run, t->ri, out);
+	/* from now on the cluster has the object: keep only the row (a CRD's
+	 * group and kind are still needed to wait for it) */
+	if (strcmp(r->kind, "CustomResourceDefinition")) {
+		mf_node_free(t->obj);
+		t->obj = NULL;
+	}
+	free(t->live_rv);
+	t->live_rv = NULL;
+	progress(run, t->ri);
+}
+
 static int apply_one(struct run *run, struct target *t, struct gs_error *err)
 {
 	struct sync_resource *r = &run->rep->v[t->ri];
 	struct mf_node *out = NULL;
 	struct gs_error e = GS_ERROR_INIT;
-	const char *new_rv;
 	int rc;
 
 	if (t->exists && sync_option_is(t->obj, run->opts, "Replace", "true")) {
@@ -1059,20 +1136,8 @@ static int apply_one(struct run *run, struct target *t, struct gs_error *err)
 		goto fail;
 	if (t->takeover && (rc = take_over(run, t, out, &e)) < 0)
 		goto fail;
-	new_rv = mf_node_dig_str(out, "metadata", "resourceVersion", NULL);
-	r->result = SYNC_RESULT_SYNCED;
-	if (!t->exists)
-		set_msg(r, "%s created", r->kind);
-	else if (new_rv && t->live_rv && !strcmp(new_rv, t->live_rv) && !t->takeover)
-		set_msg(r, "%s unchanged", r->kind);
-	else
-		set_msg(r, "%s configured", r->kind);
-	r->status = SYNC_STATUS_SYNCED;
-	t->applied = true;
-	t->exists = true;
-	set_health(run, t->ri, out);
+	applied(run, t, out);
 	mf_node_free(out);
-	progress(run, t->ri);
 	return GS_OK;
 fail:
 	mf_node_free(out);
@@ -1083,6 +1148,50 @@ fail:
 	fail_target(run, t, &e);
 	progress(run, t->ri);
 	return GS_OK;
+}
+
+static int on_applied(int rc, struct mf_node *out, const struct gs_error *e, void *payload)
+{
+	struct target *t = payload;
+	struct run *run = t->run;
+
+	if (rc == GS_ENET || rc == GS_EAUTH)
+		return stop_run(run, rc, e);
+	if (rc < 0) {
+		fail_target(run, t, e);
+		progress(run, t->ri);
+		return 1; /* start nothing more: the sync has failed */
+	}
+	applied(run, t, out);
+	mf_node_free(out);
+	return 0;
+}
+
+/* Objects of one wave and kind group are independent of each other: apply
+ * them all at once.  Objects needing more than one request in order
+ * (Replace=true, a takeover from kubectl) and CRDs (waited for after)
+ * go one by one. */
+static bool batchable(struct run *run, const struct target *t)
+{
+	const struct sync_resource *r = &run->rep->v[t->ri];
+
+	return !r->hook && !t->deferred && !t->failed && !t->takeover &&
+	       strcmp(r->kind, "CustomResourceDefinition") &&
+	       !(t->exists && sync_option_is(t->obj, run->opts, "Replace", "true"));
+}
+
+static int apply_group(struct run *run, const size_t *which, size_t n, struct gs_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct target *t = &run->t[which[i]];
+
+		t->run = run;
+		kube_batch_apply(run->batch, t->res, t->obj, MANAGER, KUBE_APPLY_FORCE,
+				 on_applied, t);
+	}
+	return run_batch(run, err);
 }
 
 /* Refresh health of the given targets: one LIST per kind by our label. */
@@ -1264,10 +1373,9 @@ static int crd_established(struct run *run, struct target *crd, struct gs_error 
 			mf_obj_set_namespace(t->obj, run->opts->ns && run->opts->ns[0]
 							     ? run->opts->ns
 							     : "default");
-		if ((rc = dry_run(run, t, err)) < 0)
-			return rc;
+		queue_dry_run(run, t);
 	}
-	return GS_OK;
+	return run_batch(run, err);
 }
 
 static int run_hook(struct run *run, struct target *t, bool *ok, struct gs_error *err)
@@ -1526,9 +1634,10 @@ static int converge(struct run *run, struct gs_error *err)
 			 * before writing any of it */
 			pending_done = true;
 			for (i = 0; i < run->nt; i++)
-				if (run->t[i].ns_pending && !run->t[i].failed && !run->t[i].deferred &&
-				    (rc = dry_run(run, &run->t[i], err)) < 0)
-					goto cleanup;
+				if (run->t[i].ns_pending && !run->t[i].failed && !run->t[i].deferred)
+					queue_dry_run(run, &run->t[i]);
+			if ((rc = run_batch(run, err)) < 0)
+				goto cleanup;
 			if (run->any_failed) {
 				for (i = 0; i < run->nt; i++)
 					if (run->t[i].failed)
@@ -1549,7 +1658,22 @@ static int converge(struct run *run, struct gs_error *err)
 			}
 			continue;
 		}
-		if (t->deferred) {
+		if (batchable(run, t)) {
+			/* the rest of this group, applied together */
+			size_t e = k + 1;
+
+			while (e < ntasks && batchable(run, &run->t[order[e]]) &&
+			       run->t[order[e]].phase == t->phase &&
+			       run->t[order[e]].wave == t->wave &&
+			       run->t[order[e]].kind_order == t->kind_order)
+				e++;
+			if ((rc = apply_group(run, order + k, e - k, err)) < 0)
+				goto cleanup;
+			for (; k + 1 < e; k++)
+				wave_set[order[k]] = true;
+			t = &run->t[order[k]];
+			r = &run->rep->v[t->ri];
+		} else if (t->deferred) {
 			struct gs_error e = GS_ERROR_INIT;
 
 			e.code = GS_ENOTFOUND;
@@ -1651,6 +1775,7 @@ int sync_run(struct sync_engine *se, struct sync_report *rep, struct mf_node *co
 	run.opts = opts;
 	run.rep = rep;
 	run.failures = (struct gs_buf)GS_BUF_INIT;
+	run.batch = kube_batch_new(se->kc);
 	rc = run_compare(&run, objs, n, err);
 	if (rc < 0) {
 		rep->phase = SYNC_PHASE_ERROR;
