@@ -492,7 +492,7 @@ static void reconcile(struct worker *w, const char *key)
 	{
 		struct app_sync_req req = { 0 };
 		const char *last, *phase, *why;
-		bool changed, drifted;
+		bool changed, drifted, interrupted;
 
 		rc = app_compare(&rep, &rev, &w->t.env, app, &req, 0, true, &err);
 		if (rc) {
@@ -511,6 +511,12 @@ static void reconcile(struct worker *w, const char *key)
 		drifted = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated",
 						   "selfHeal", NULL));
 		phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
+		/* Running while no worker here runs it (one worker per app, and
+		 * only the leader syncs): a sync interrupted by a crash or a
+		 * SIGKILL.  Finish it, whatever selfHeal says (found by
+		 * test/reliability/s-agent-kill.sh: the app stayed Running
+		 * forever, the commit possibly half applied). */
+		interrupted = phase && !strcmp(phase, "Running");
 		if (!changed && phase && (!strcmp(phase, "Failed") || !strcmp(phase, "Error"))) {
 			/* this revision failed before: retry on the app's backoff */
 			if (!may_retry(a, key, app, &wait)) {
@@ -519,14 +525,14 @@ static void reconcile(struct worker *w, const char *key)
 				goto done;
 			}
 			why = "retry";
-		} else if (!changed &&
+		} else if (!changed && !interrupted &&
 			   (!drifted ||
 			    !sync_would_act(&rep, mf_node_bool(mf_node_dig(app, "spec", "syncPolicy",
 									   "automated", "prune",
 									   NULL))))) {
 			goto done; /* same revision, changed by hand, no selfHeal: leave it */
 		} else {
-			why = changed ? "new revision" : "self-heal";
+			why = changed ? "new revision" : interrupted ? "interrupted sync" : "self-heal";
 		}
 		req.revision = rev;
 		req.prune = mf_node_bool(

@@ -5,6 +5,7 @@
  * binaryData.  Secret values and binaryData are base64 encoded the way Go's
  * yaml emitter leaves them: wrapped every 70 characters once the encoding
  * reaches 70 characters, each line ending in a newline. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,8 +250,14 @@ static int load_sources(struct kz_ctx *ctx, struct kvs *k, const struct mf_node 
 		if (kz_fs_stat(ctx->fs, path) == KZ_FS_DIR)
 			rc = gs_error_at(err, GS_EINVAL, mf_node_pos(e),
 					 "file source '%s' is a directory", s);
-		else if ((rc = kz_fs_read(ctx->fs, path, &b, err)) < 0)
-			gs_error_at(err, rc, mf_node_pos(e), "file source '%s': %s", s, err->msg);
+		else if ((rc = kz_fs_read(ctx->fs, path, &b, err)) < 0) {
+			/* err->msg cannot be an argument of the call that rewrites
+			 * it (overlapping snprintf: the message came out garbled) */
+			char why[sizeof(err->msg)];
+
+			snprintf(why, sizeof(why), "%s", err->msg);
+			gs_error_at(err, rc, mf_node_pos(e), "file source '%s': %s", s, why);
+		}
 		else
 			rc = kvs_add(k, key, klen, b.ptr, b.len, mf_node_pos(e), err);
 		free(path);

@@ -289,3 +289,18 @@ lease_holder() { k get lease gitsync-agent -n "$RNS" -o jsonpath='{.spec.holderI
 # rss_kb PID / fds PID: sampled from /proc.
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null; }
 fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# app_unsynced NAME: names of the app's resources that are not Synced.
+app_unsynced() {
+  k get application "$1" -n "$RNS" -o json 2>/dev/null |
+    "$PY3" -c 'import json,sys
+o=json.load(sys.stdin)
+print(" ".join(r.get("name","") for r in o.get("status",{}).get("resources",[]) or [] if r.get("status")!="Synced"))'
+}
+# app_at_but NAME REV OBJ: like app_at, but OBJ (kept by Prune=false) may
+# leave the app OutOfSync, as Argo CD shows it.
+app_at_but() {
+  [ "$(appj "$1" '{.status.sync.revision}')" = "$2" ] &&
+    [ "$(appj "$1" '{.status.operationState.phase}')" = Succeeded ] &&
+    [ "$(appj "$1" '{.status.operationState.syncResult.revision}')" = "$2" ] &&
+    [ "$(app_unsynced "$1")" = "$3" ]
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The API server, then etcd, restarted in the middle of a sync
+# (test/cluster/restart): a commit touching every object is being applied
+# (slowed by proxy latency so the restart lands mid-way) when the component
+# goes down for 2 s; the agent must finish the job: every object at the
+# commit, the Application Synced/Healthy at that revision.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+rel_attach
+
+DST=rel-restart-dst
+N=${REL_RESTART_OBJECTS:-30}
+repo_new restart
+write() { local i; for i in $(seq 1 "$N"); do cm "r$i" "v=$1" >"$(repo_dir restart)/app/r$i.yaml"; done; }
+write 0
+rev=$(repo_commit restart v0)
+app_new restart "$DST"
+port=$(free_port)
+agent_start ra "$port"
+check "first sync converges ($N objects)" wait_for 180 app_at restart "$rev"
+
+count_at() { local i c=0; for v in $(k get configmap -n "$DST" -o jsonpath='{range .items[*]}{.data.v}{"\n"}{end}'); do [ "$v" = "$1" ] && c=$((c + 1)); done; echo "$c"; }
+some_at() { [ "$(count_at "$1")" -ge 1 ]; }
+
+for comp in kube-apiserver etcd; do
+  case $comp in kube-apiserver) val=1 ;; etcd) val=2 ;; esac
+  # 300 ms per apply request: the sync takes N*0.3 s at least
+  rule '{"namespace":"'$DST'","verb":"patch","action":"delay","delay_ms":300}'
+  write "$val"
+  rev=$(repo_commit restart "v$val")
+  if wait_for 120 some_at "$val"; then
+    done_before=$(count_at "$val")
+    run "$rel_cl/restart" "$D" "$comp" --down 2
+    check "$comp restarted mid-sync ($done_before of $N objects applied when it went down)" \
+      eval 'rc_is 0 && [ "$done_before" -lt "$N" ]'
+    count_fault "$comp restart"
+  else
+    not_ok "$comp: the sync did not start"
+  fi
+  gs_proxy DELETE /rules >/dev/null
+  t0=$(rel_now)
+  check "after the $comp restart: the Application is Synced at the commit" wait_for 240 app_at restart "$rev"
+  diag "converged $(rel_elapsed "$t0") s after the restart"
+  check "after the $comp restart: all $N objects at the commit" eval '[ "$(count_at "$val")" -eq "$N" ]'
+  check "after the $comp restart: Healthy, no error condition left" \
+    eval 'wait_for 30 app_healthy restart && [ -z "$(app_conditions restart)" ]'
+done
+check "the agent survived both restarts" kill -0 "$agent_pid"
