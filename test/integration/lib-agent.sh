@@ -33,6 +33,9 @@ agent_pids=()
 git_pid=""
 
 agent_cleanup() {
+  # errexit (bench) must not cut the cleanup short: a replica that already
+  # exited makes kill fail
+  set +e
   local p
   for p in "${agent_pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
   [ -n "$git_pid" ] && kill "$git_pid" 2>/dev/null
@@ -40,6 +43,8 @@ agent_cleanup() {
   if [ "${GS_KEEP_TMP:-0}" = 1 ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap agent_cleanup EXIT
+# meson's timeout sends SIGTERM: exit through the EXIT trap
+trap 'exit 143' TERM INT
 
 n=0
 failed=0
