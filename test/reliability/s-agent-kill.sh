@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agent killed with SIGKILL at random points of a sync, then restarted.
 # Each round commits a change of every object, removes some and adds others
-# (prune on); the agent is killed a random 0.2-3 s into the sync and started
+# (prune on); the agent is killed a random 0.3-2.5 s into the sync and started
 # again.  The cluster must converge to exactly the commit: every object at
 # the new value, removed ones pruned, and never pruned: an object protected
 # by Prune=false that left Git, an object created by hand in the namespace,
@@ -60,13 +60,13 @@ first=1
 partial=0
 for r in $(seq 1 "$ROUNDS"); do
   # slow applies a little so the kill lands inside the sync
-  rule '{"namespace":"'$DST'","verb":"patch","action":"delay","delay_ms":150}'
+  rule '{"namespace":"'$DST'","verb":"patch","action":"delay","delay_ms":400}'
   first=$((first + 3))          # 3 removed, 3 added each round
   write "$r" "$first"
   cm n1 "v=$r" >"$(repo_dir kill2)/app/n1.yaml"
   rev=$(repo_commit kill "round $r")
   rev2=$(repo_commit kill2 "round $r")
-  delay=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.1f", 0.2 + rand()*2.8}')
+  delay=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.1f", 0.3 + rand()*2.2}')
   sleep "$delay"
   kill -KILL "$agent_pid"; wait "$agent_pid" 2>/dev/null
   at=$(k get configmap -n "$DST" -o jsonpath='{range .items[*]}{.data.v}{"\n"}{end}' | grep -cx "$r")

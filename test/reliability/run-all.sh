@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# run-all.sh - the reliability suite (docs/RELIABILITY.md).
+#
+#   test/reliability/run-all.sh [--full] [--results DIR] [--doc FILE] [SCENARIO...]
+#
+# Builds one environment (test cluster with fault proxy, Git server behind a
+# TCP fault proxy, CRD, agent Secret), runs the scenarios (default: all, in
+# the order below) as one TAP stream, then greps every output of the run for
+# the test Secrets' values.  --full is the documented long run (10 agent
+# kills, a 200 MB scalar, the 50-app / 10,000-reconcile soak); the default
+# is the bounded CI run.  --results DIR keeps results.tsv, figures.tsv and
+# the outputs there; --doc FILE rewrites the generated part of
+# docs/RELIABILITY.md from this run.  Env: GITSYNC (binary), GS_KEEP_TMP=1.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REL_MODE=ci
+doc=""
+resdir=""
+scenarios=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) REL_MODE=full ;;
+    --ci) REL_MODE=ci ;;
+    --results) resdir="$2"; shift ;;
+    --doc) doc="$2"; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) scenarios+=("$1") ;;
+  esac
+  shift
+done
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(api-faults restart agent-kill git bad-commits lease hostile secrets soak)
+export REL_MODE
+export REL_LEASH=$$
+REL_SCENARIO=run-all
+. "$here/lib.sh"
+rel_require
+if [ -n "$resdir" ]; then
+  mkdir -p "$resdir"; rm -rf "${resdir:?}/out"
+  export REL_OUT="$resdir/out" REL_RESULTS="$resdir/results.tsv"
+  : >"$REL_RESULTS"
+fi
+trap 'rel_env_down' EXIT
+t0=$(rel_now)
+rel_env_up || exit 1
+echo "# environment ready in $(rel_elapsed "$t0") s ($REL_ENV), mode $REL_MODE"
+: >"$REL_ENV/figures"; : >"$REL_ENV/inputs"; : >"$REL_ENV/faults"
+printf '%s\n%s\n' "$REL_SECRET_VALUE" "$REL_SECRET_B64" >"$REL_ENV/secret-values"
+
+for s in "${scenarios[@]}"; do
+  st=$(rel_now)
+  echo "# --- scenario $s"
+  REL_SCENARIO="s-$s" bash "$here/s-$s.sh"
+  echo "# --- scenario $s: $(rel_elapsed "$st") s"
+  printf 's-%s\t%s\n' "$s" "$(rel_elapsed "$st")" >>"$REL_ENV/durations"
+done
+
+# ---- the final grep: every output of the whole run
+REL_SCENARIO=secrets-grep
+k get events -A -o yaml >"$REL_OUT/final.events.yaml" 2>&1
+k get applications -A -o yaml >"$REL_OUT/final.applications.yaml" 2>&1
+nfiles=$(find "$REL_OUT" -type f ! -name '*.cmd' | wc -l)
+nbytes=$(find "$REL_OUT" -type f ! -name '*.cmd' -printf '%s\n' | awk '{s+=$1} END{print s+0}')
+leaks=$(grep -rlF -f "$REL_ENV/secret-values" --exclude='*.cmd' "$REL_OUT")
+if [ -z "$leaks" ]; then
+  ok "no test Secret value in any output of the suite ($nfiles files, $nbytes bytes: agent logs, CLI and API output, events, Applications)"
+else
+  not_ok "no test Secret value in any output of the suite"; diag "found in: $leaks"
+fi
+figure "outputs-grepped-files" "$nfiles"
+figure "outputs-grepped-bytes" "$nbytes"
+figure "faults-total" "$(grep -c . "$REL_ENV/faults")"
+figure "bad-inputs-total" "$(grep -c . "$REL_ENV/inputs")"
+figure "suite-seconds" "$(rel_elapsed "$t0")"
+figure "mode" "$REL_MODE"
+
+n=$(cat "$REL_ENV/tapn" 2>/dev/null || echo 0)
+echo "1..$n"
+if [ -n "$resdir" ]; then
+  cp "$REL_ENV/figures" "$resdir/figures.tsv"
+  cp "$REL_ENV/durations" "$resdir/durations.tsv" 2>/dev/null
+  sort "$REL_ENV/inputs" | uniq -c >"$resdir/inputs.txt"
+  sort "$REL_ENV/faults" | uniq -c >"$resdir/faults.txt"
+fi
+if [ -n "$doc" ]; then
+  "$PY3" "$here/report.py" --results "$REL_RESULTS" --figures "$REL_ENV/figures" \
+    --durations "$REL_ENV/durations" --doc "$doc" >&2 || echo "# could not update $doc" >&2
+fi
+[ ! -s "$REL_ENV/failed" ]
