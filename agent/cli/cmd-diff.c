@@ -42,7 +42,7 @@ int cmd_diff(int argc, char **argv)
 	unsigned dflags = 0;
 	bool different = false, failed = false;
 	size_t k;
-	int i, ret = CLI_EXIT_DIFF_ERROR;
+	int i, rc, ret = CLI_EXIT_DIFF_ERROR;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
@@ -84,9 +84,11 @@ int cmd_diff(int argc, char **argv)
 	memset(&so, 0, sizeof(so));
 	so.app = app;
 	so.ns = ns ? ns : cl.cfg->namespace;
-	so.flags = SYNC_KEEP_DIFF | SYNC_FULL_SCAN;
+	so.flags = SYNC_KEEP_DIFF | SYNC_FULL_SCAN | SYNC_TAKE_INPUT;
 	se = sync_engine_new(cl.kc);
-	if (sync_compare(se, &rep, out.docs.docs, out.docs.n, &so, &err) < 0) {
+	rc = sync_compare(se, &rep, out.docs.docs, out.docs.n, &so, &err);
+	out.docs.n = 0; /* the objects were taken by the comparison */
+	if (rc < 0) {
 		cli_error(&err);
 		goto cleanup;
 	}

@@ -62,7 +62,7 @@ int cmd_sync(int argc, char **argv)
 	size_t nsopts = 0, aso = 0;
 	double timeout = 0;
 	unsigned flags = 0;
-	int i, ret = CLI_EXIT_ERROR;
+	int i, rc, ret = CLI_EXIT_ERROR;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
@@ -117,7 +117,7 @@ int cmd_sync(int argc, char **argv)
 	memset(&so, 0, sizeof(so));
 	so.app = app;
 	so.ns = ns ? ns : cl.cfg->namespace;
-	so.flags = flags;
+	so.flags = flags | SYNC_TAKE_INPUT;
 	so.timeout_s = timeout;
 	so.sync_options = sopts;
 	so.n_sync_options = nsopts;
@@ -125,7 +125,9 @@ int cmd_sync(int argc, char **argv)
 	so.payload = stdout;
 	se = sync_engine_new(cl.kc);
 	cli_print_progress_header(stdout);
-	if (sync_run(se, &rep, out.docs.docs, out.docs.n, &so, &err) < 0) {
+	rc = sync_run(se, &rep, out.docs.docs, out.docs.n, &so, &err);
+	out.docs.n = 0; /* the objects were taken by the run */
+	if (rc < 0) {
 		print_summary(app, &rep);
 		ret = cli_error(&err);
 		goto cleanup;

@@ -276,21 +276,60 @@ int kube_client_get(struct kube_client *kc, struct mf_node **out, const struct k
 	return rc;
 }
 
+struct list_walk {
+	const struct kube_resource *res;
+	kube_item_fn fn;
+	void *payload;
+	bool bad;
+};
+
+static int on_list_item(const char *json, size_t len, void *payload)
+{
+	struct list_walk *w = payload;
+	const struct kube_resource *res = w->res;
+	cJSON *j = cJSON_ParseWithLength(json, len);
+	struct mf_node *item;
+	int rc;
+
+	if (!j) {
+		w->bad = true;
+		return GS_ERR;
+	}
+	item = kube_json_to_node(j);
+	cJSON_Delete(j);
+	/* LIST items carry no apiVersion/kind: restore them so items look
+	 * like GET results */
+	if (res->group[0]) {
+		char *av = gs_asprintf("%s/%s", res->group, res->version);
+
+		if (!mf_node_get(item, "apiVersion"))
+			mf_node_insert_kv(item, 0, "apiVersion", mf_node_new_str(av));
+		else
+			mf_node_set_str_value(item, "apiVersion", av);
+		free(av);
+	} else if (!mf_node_get(item, "apiVersion")) {
+		mf_node_insert_kv(item, 0, "apiVersion", mf_node_new_str(res->version));
+	}
+	if (!mf_node_get(item, "kind"))
+		mf_node_insert_kv(item, 1, "kind", mf_node_new_str(res->kind));
+	rc = w->fn ? w->fn(item, w->payload) : 0;
+	mf_node_free(item);
+	return rc;
+}
+
 int kube_client_list(struct kube_client *kc, const struct kube_resource *res, const char *ns,
 		     const char *label_selector, kube_item_fn fn, void *payload, char **rv_out,
 		     struct gs_error *err)
 {
 	struct kube_response r = KUBE_RESPONSE_INIT;
+	struct list_walk w = { res, fn, payload, false };
 	char *base = kube_resource_path(res, ns, NULL), *sel = NULL, *cont = NULL;
 	int rc = GS_OK;
 
 	if (label_selector && label_selector[0])
 		sel = curl_easy_escape(NULL, label_selector, 0);
 	for (;;) {
-		char *path, *econt = cont ? curl_easy_escape(NULL, cont, 0) : NULL;
-		cJSON *j = NULL;
-		const cJSON *items, *it, *meta;
-		const char *next;
+		char *path, *econt = cont ? curl_easy_escape(NULL, cont, 0) : NULL, *rv = NULL;
 
 		path = gs_asprintf("%s?limit=500%s%s%s%s", base, sel ? "&labelSelector=" : "",
 				   sel ? sel : "", econt ? "&continue=" : "", econt ? econt : "");
@@ -305,47 +344,19 @@ int kube_client_list(struct kube_client *kc, const struct kube_resource *res, co
 			gs_error_wrap(err, "list %s", res->plural);
 			break;
 		}
-		j = cJSON_ParseWithLength(r.body.ptr, r.body.len);
-		/* the page's text is no longer needed: free it before converting */
-		gs_buf_release(&r.body);
-		if (!j) {
-			rc = gs_error_set(err, GS_ERR, "list %s: invalid JSON", res->plural);
-			break;
-		}
-		items = cJSON_GetObjectItemCaseSensitive(j, "items");
-		cJSON_ArrayForEach(it, items) {
-			struct mf_node *item = kube_json_to_node(it);
-
-			/* LIST items carry no apiVersion/kind: restore them so
-			 * items look like GET results */
-			if (!mf_node_get(item, "apiVersion"))
-				mf_node_insert_kv(item, 0, "apiVersion",
-						  mf_node_new_str(res->group[0] ? "" : res->version));
-			if (res->group[0]) {
-				char *av = gs_asprintf("%s/%s", res->group, res->version);
-
-				mf_node_set_str_value(item, "apiVersion", av);
-				free(av);
-			}
-			if (!mf_node_get(item, "kind"))
-				mf_node_insert_kv(item, 1, "kind", mf_node_new_str(res->kind));
-			rc = fn ? fn(item, payload) : 0;
-			mf_node_free(item);
-			if (rc)
-				break;
-		}
-		meta = cJSON_GetObjectItemCaseSensitive(j, "metadata");
-		next = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "continue"));
-		if (rv_out) {
-			const char *rv = cJSON_GetStringValue(
-				cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion"));
-
-			free(*rv_out);
-			*rv_out = rv ? gs_strdup(rv) : NULL;
-		}
 		free(cont);
-		cont = next && next[0] && !rc ? gs_strdup(next) : NULL;
-		cJSON_Delete(j);
+		cont = NULL;
+		/* item by item: the page never exists as one tree */
+		rc = kube_list_scan(r.body.ptr, r.body.len, on_list_item, &w, &cont, &rv, err);
+		gs_buf_release(&r.body);
+		if (rc < 0 && (w.bad || rc == GS_ERR) && !err->msg[0])
+			gs_error_set(err, GS_ERR, "list %s: invalid JSON", res->plural);
+		if (rv_out && rc == GS_OK) {
+			free(*rv_out);
+			*rv_out = rv;
+			rv = NULL;
+		}
+		free(rv);
 		if (rc || !cont)
 			break;
 	}
@@ -408,18 +419,25 @@ static int put_or_create(struct kube_client *kc, struct mf_node **out,
 	return rc;
 }
 
+char *kube_apply_path(const struct kube_resource *res, const char *ns, const char *name,
+		      const char *manager, unsigned flags)
+{
+	char *base = kube_resource_path(res, ns, name);
+	char *mgr = curl_easy_escape(NULL, manager ? manager : "gitsync", 0);
+	char *path = gs_asprintf("%s?fieldManager=%s%s%s", base, mgr,
+				 flags & KUBE_APPLY_FORCE ? "&force=true" : "",
+				 flags & KUBE_APPLY_DRY_RUN ? "&dryRun=All" : "");
+
+	curl_free(mgr);
+	free(base);
+	return path;
+}
+
 void kube_apply_request(char **path_out, struct gs_buf *body, const struct kube_resource *res,
 			const struct mf_node *obj, const char *manager, unsigned flags)
 {
-	char *base = kube_resource_path(res, mf_obj_namespace(obj), mf_obj_name(obj));
-	char *mgr = curl_easy_escape(NULL, manager ? manager : "gitsync", 0);
-
-	*path_out = gs_asprintf("%s?fieldManager=%s%s%s", base, mgr,
-				flags & KUBE_APPLY_FORCE ? "&force=true" : "",
-				flags & KUBE_APPLY_DRY_RUN ? "&dryRun=All" : "");
+	*path_out = kube_apply_path(res, mf_obj_namespace(obj), mf_obj_name(obj), manager, flags);
 	kube_node_to_json(body, obj);
-	curl_free(mgr);
-	free(base);
 }
 
 int kube_client_apply(struct kube_client *kc, struct mf_node **out,

@@ -15,6 +15,7 @@
 #include "gs-alloc.h"
 #include "kube/kube-client.h"
 #include "kube/kube-private.h"
+#include "mf-json.h"
 #include "mf-object.h"
 
 enum item_kind { ITEM_APPLY, ITEM_GET };
@@ -22,8 +23,10 @@ enum item_kind { ITEM_APPLY, ITEM_GET };
 struct item {
 	enum item_kind kind;
 	const struct kube_resource *res;
-	const struct mf_node *obj; /* APPLY: borrowed */
-	char *ns, *name;           /* GET */
+	const struct mf_node *obj; /* APPLY: borrowed, or NULL with json */
+	const char *json;          /* APPLY: borrowed */
+	size_t json_len;
+	char *ns, *name;           /* GET, APPLY with json */
 	char *manager;
 	unsigned flags;
 	kube_batch_fn fn;
@@ -130,6 +133,36 @@ void kube_batch_apply(struct kube_batch *b, const struct kube_resource *res,
 	it->flags = flags;
 }
 
+void kube_batch_apply_json(struct kube_batch *b, const struct kube_resource *res,
+			   const char *ns, const char *name, const char *json, size_t len,
+			   const char *manager, unsigned flags, kube_batch_fn fn, void *payload)
+{
+	struct item *it = queue(b, ITEM_APPLY, res, fn, payload);
+
+	it->ns = gs_strdup(ns ? ns : "");
+	it->name = gs_strdup(name);
+	it->json = json;
+	it->json_len = len;
+	it->manager = gs_strdup(manager ? manager : "gitsync");
+	it->flags = flags;
+}
+
+/* The synchronous apply, for the kinds v1.20 cannot server-side apply. */
+static int apply_in_line(struct kube_client *kc, struct mf_node **out, const struct item *it,
+			 struct gs_error *err)
+{
+	struct mf_node *obj = NULL;
+	int rc;
+
+	if (it->obj)
+		return kube_client_apply(kc, out, it->res, it->obj, it->manager, it->flags, err);
+	if ((rc = mf_json_parse(&obj, it->json, it->json_len, "", err)) < 0)
+		return rc;
+	rc = kube_client_apply(kc, out, it->res, obj, it->manager, it->flags, err);
+	mf_node_free(obj);
+	return rc;
+}
+
 void kube_batch_get(struct kube_batch *b, const struct kube_resource *res, const char *ns,
 		    const char *name, kube_batch_fn fn, void *payload)
 {
@@ -161,8 +194,8 @@ static void complete(struct kube_batch *b, size_t qi, int rc, struct gs_error *e
 
 	if (rc == GS_OK) {
 		const struct kube_response *r = &it->x->resp;
-		const char *ns = it->kind == ITEM_GET ? it->ns : mf_obj_namespace(it->obj);
-		const char *name = it->kind == ITEM_GET ? it->name : mf_obj_name(it->obj);
+		const char *ns = it->obj ? mf_obj_namespace(it->obj) : it->ns;
+		const char *name = it->obj ? mf_obj_name(it->obj) : it->name;
 
 		if (r->status != 200 && r->status != 201) {
 			rc = kube_status_error(r, e);
@@ -201,14 +234,19 @@ static bool start(struct kube_batch *b, CURLM *m, size_t qi)
 			struct mf_node *out = NULL;
 
 			b->q[qi] = NULL;
-			rc = kube_client_apply(b->kc, &out, it->res, it->obj, it->manager, it->flags,
-					       &e);
+			rc = apply_in_line(b->kc, &out, it, &e);
 			call(b, it, rc, out, rc ? &e : NULL);
 			item_free(b, it);
 			return false;
 		}
 		it->x = gs_calloc(1, sizeof(*it->x));
-		if (it->kind == ITEM_APPLY) {
+		if (it->kind == ITEM_APPLY && it->json) {
+			it->path = kube_apply_path(it->res, it->ns, it->name, it->manager,
+						   it->flags);
+			kube_xfer_init(it->x, "PATCH", it->path, "application/apply-patch+yaml",
+				       it->json, it->json_len);
+			st->patch++;
+		} else if (it->kind == ITEM_APPLY) {
 			kube_apply_request(&it->path, &it->body, it->res, it->obj, it->manager,
 					   it->flags);
 			kube_xfer_init(it->x, "PATCH", it->path, "application/apply-patch+yaml",
@@ -322,8 +360,7 @@ static int run_serial(struct kube_batch *b)
 
 		b->q[qi] = NULL;
 		if (it->kind == ITEM_APPLY)
-			rc = kube_client_apply(b->kc, &out, it->res, it->obj, it->manager, it->flags,
-					       &e);
+			rc = apply_in_line(b->kc, &out, it, &e);
 		else
 			rc = kube_client_get(b->kc, &out, it->res, it->ns, it->name, &e);
 		call(b, it, rc, out, rc ? &e : NULL);

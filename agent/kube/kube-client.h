@@ -175,6 +175,11 @@ void kube_batch_free(struct kube_batch *b);
 void kube_batch_apply(struct kube_batch *b, const struct kube_resource *res,
 		      const struct mf_node *obj, const char *manager, unsigned flags,
 		      kube_batch_fn fn, void *payload);
+/* The same with the object already serialized as JSON: json (len bytes)
+ * is borrowed and must stay alive until its callback ran. */
+void kube_batch_apply_json(struct kube_batch *b, const struct kube_resource *res,
+			   const char *ns, const char *name, const char *json, size_t len,
+			   const char *manager, unsigned flags, kube_batch_fn fn, void *payload);
 /* Queue a GET of one object (GS_ENOTFOUND to fn when absent). */
 void kube_batch_get(struct kube_batch *b, const struct kube_resource *res, const char *ns,
 		    const char *name, kube_batch_fn fn, void *payload);

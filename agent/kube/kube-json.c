@@ -6,6 +6,8 @@
  */
 #include "kube/kube-private.h"
 
+#include "gs-alloc.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,4 +135,114 @@ int kube_node_to_json(struct gs_buf *out, const struct mf_node *n)
 		return rc ? rc : gs_buf_putc(out, '}');
 	}
 	return rc;
+}
+
+/* ---- LIST bodies, one item at a time ---- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* p at '"': the character after the closing quote, NULL when unterminated. */
+static const char *skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* The character after the JSON value at p (NULL when malformed). */
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, end);
+	if (*p != '{' && *p != '[') {
+		while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' &&
+		       *p != '\n' && *p != '\r' && *p != '\t')
+			p++;
+		return p;
+	}
+	while (p < end) {
+		if (*p == '"') {
+			if (!(p = skip_string(p, end)))
+				return NULL;
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+		p++;
+	}
+	return NULL;
+}
+
+int kube_list_scan(const char *body, size_t len, kube_list_item_fn fn, void *payload,
+		   char **continue_out, char **rv_out, struct gs_error *err)
+{
+	const char *p = body, *end = body + len;
+	int rc;
+
+	*continue_out = NULL;
+	*rv_out = NULL;
+	p = skip_ws(p, end);
+	if (p >= end || *p != '{')
+		return gs_error_set(err, GS_ERR, "invalid JSON (not an object)");
+	for (p++;;) {
+		const char *k, *kend, *v, *vend;
+
+		p = skip_ws(p, end);
+		if (p < end && *p == '}')
+			return GS_OK;
+		if (p >= end || *p != '"' || !(kend = skip_string(p, end)))
+			break;
+		k = p + 1;
+		p = skip_ws(kend, end);
+		if (p >= end || *p != ':')
+			break;
+		v = skip_ws(p + 1, end);
+		if (!(vend = skip_value(v, end)))
+			break;
+		if (kend - k - 1 == 5 && !memcmp(k, "items", 5) && *v == '[') {
+			const char *q = skip_ws(v + 1, vend);
+
+			while (q < vend && *q != ']') {
+				const char *qe = skip_value(q, vend);
+
+				if (!qe)
+					return gs_error_set(err, GS_ERR, "invalid JSON in items");
+				if ((rc = fn(q, (size_t)(qe - q), payload)) != 0)
+					return rc;
+				q = skip_ws(qe, vend);
+				if (q < vend && *q == ',')
+					q = skip_ws(q + 1, vend);
+			}
+		} else if (kend - k - 1 == 8 && !memcmp(k, "metadata", 8) && *v == '{') {
+			cJSON *m = cJSON_ParseWithLength(v, (size_t)(vend - v));
+			const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "continue"));
+			const char *rv = cJSON_GetStringValue(
+				cJSON_GetObjectItemCaseSensitive(m, "resourceVersion"));
+
+			free(*continue_out);
+			free(*rv_out);
+			*continue_out = c && c[0] ? gs_strdup(c) : NULL;
+			*rv_out = rv ? gs_strdup(rv) : NULL;
+			cJSON_Delete(m);
+		}
+		p = skip_ws(vend, end);
+		if (p < end && *p == ',')
+			p++;
+	}
+	return gs_error_set(err, GS_ERR, "invalid JSON");
 }

@@ -23,6 +23,15 @@ struct mf_node *kube_json_to_node(const cJSON *j);
 /* mf_node -> compact JSON appended to out. */
 int kube_node_to_json(struct gs_buf *out, const struct mf_node *n);
 
+/* Walk a LIST response without building its tree: fn gets the text of
+ * each element of "items" in turn (borrowed; a non-zero return stops the
+ * walk and is returned); metadata.continue ("" -> NULL) and
+ * metadata.resourceVersion go to *continue_out and *rv_out (owned, may be
+ * NULL).  A page of 500 objects thus never exists as one cJSON tree. */
+typedef int (*kube_list_item_fn)(const char *json, size_t len, void *payload);
+int kube_list_scan(const char *body, size_t len, kube_list_item_fn fn, void *payload,
+		   char **continue_out, char **rv_out, struct gs_error *err);
+
 /* Discovery cache, embedded in the client and filled by kube-api.c. */
 struct kube_resource;
 struct kube_gv_entry {
@@ -92,6 +101,9 @@ int kube_parse_object(struct mf_node **out, const struct kube_response *r, struc
 /* "group/Kind ns/name" for error locations. */
 const char *kube_obj_id(const struct kube_resource *res, const char *ns, const char *name,
 			char *buf, size_t n);
+/* The apply request path (owned) for an object. */
+char *kube_apply_path(const struct kube_resource *res, const char *ns, const char *name,
+		      const char *manager, unsigned flags);
 /* The apply request for obj: path and body (both owned by the caller). */
 void kube_apply_request(char **path_out, struct gs_buf *body, const struct kube_resource *res,
 			const struct mf_node *obj, const char *manager, unsigned flags);

@@ -14,6 +14,7 @@
 #include "gs-alloc.h"
 #include "gs-buf.h"
 #include "kube/kube-private.h"
+#include "mf-json.h"
 #include "mf-object.h"
 
 #define MANAGER SYNC_FIELD_MANAGER
@@ -195,9 +196,17 @@ void sync_report_release(struct sync_report *rep)
 struct run;
 struct target {
 	struct run *run;                  /* for batch callbacks */
-	struct mf_node *obj;              /* prepared desired object (owned; freed once
-					   * applied: health comes from the cluster) */
-	struct mf_node *cmp;              /* what live must contain, when not obj (owned) */
+	/* The prepared desired object is kept as its compact JSON (the apply
+	 * body, a fraction of a tree's size), parsed again only to compare it
+	 * with a live object.  The tree stays only where it is needed whole:
+	 * hooks, CRDs and custom resources waiting for their CRD.  Both are
+	 * freed once the object is applied: from then on the cluster has it. */
+	char *json;                       /* owned */
+	size_t json_len;
+	struct mf_node *obj;              /* owned, usually NULL (see above) */
+	bool replace;                     /* sync option Replace=true */
+	bool apply_always;                /* ApplyOutOfSyncOnly=false */
+	bool wave_annotated;              /* has a sync-wave annotation */
 	const struct kube_resource *res;  /* NULL while deferred or unknown */
 	size_t ri;                        /* index in rep->v */
 	char *key;                        /* group/kind/ns/name */
@@ -335,7 +344,7 @@ static bool defined_by_crd(struct run *run, const char *group, const char *kind)
 
 	for (i = 0; i < run->nt; i++) {
 		const struct mf_node *o = run->t[i].obj;
-		const char *k = mf_obj_kind(o), *g;
+		const char *k = o ? mf_obj_kind(o) : NULL, *g;
 
 		if (!k || strcmp(k, "CustomResourceDefinition"))
 			continue;
@@ -348,15 +357,38 @@ static bool defined_by_crd(struct run *run, const char *group, const char *kind)
 	return false;
 }
 
-static uint64_t hash_obj(const struct mf_node *obj)
+/* (Re)serialize t's desired object; its hash is the memo's key. */
+static void set_json(struct target *t, const struct mf_node *obj)
 {
 	struct gs_buf b = GS_BUF_INIT;
-	uint64_t h;
 
 	kube_node_to_json(&b, obj);
-	h = fnv1a(b.ptr, b.len, FNV_INIT);
-	gs_buf_release(&b);
-	return h;
+	free(t->json);
+	t->hash = fnv1a(b.ptr, b.len, FNV_INIT);
+	t->json = gs_buf_detach(&b, &t->json_len);
+}
+
+/* The desired object as a tree: t->obj, or parsed from its JSON.  *tmp
+ * gets what the caller must free. */
+static const struct mf_node *desired(struct target *t, struct mf_node **tmp)
+{
+	struct gs_error e = GS_ERROR_INIT;
+
+	*tmp = NULL;
+	if (t->obj || !t->json)
+		return t->obj;
+	if (mf_json_parse(tmp, t->json, t->json_len, "", &e) < 0)
+		return NULL; /* we wrote it: cannot happen */
+	return *tmp;
+}
+
+/* Make t->obj hold the tree (for the requests made one by one). */
+static void materialize(struct target *t)
+{
+	struct mf_node *tmp = NULL;
+
+	if (!t->obj && desired(t, &tmp))
+		t->obj = tmp;
 }
 
 /* A Secret's stringData is stored base64-encoded into data: compare with
@@ -387,13 +419,17 @@ static struct mf_node *secret_as_stored(const struct mf_node *obj)
 
 /* Fill targets from the input: clone, namespace, tracking, protocols,
  * discovery.  Per-object problems are recorded, not returned. */
-static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struct gs_error *err)
+static int prepare(struct run *run, struct mf_node *const *objs, size_t n, bool take,
+		   struct gs_error *err)
 {
 	const struct sync_options *o = run->opts;
-	size_t i;
-	int rc;
+	size_t i, freed = 0;
+	int rc = GS_OK;
 
 	for (i = 0; i < n; i++) {
+		/* taken objects already read: what the run needs is in its JSON */
+		while (take && freed < i)
+			mf_node_free(objs[freed++]);
 		struct mf_node *obj;
 		struct target *t;
 		struct mf_id id = MF_ID_INIT;
@@ -410,18 +446,19 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struc
 
 			for (j = 0; j < mf_node_len(items); j++)
 				v[j] = mf_node_at(items, j);
-			rc = prepare(run, v, mf_node_len(items), err);
+			rc = prepare(run, v, mf_node_len(items), false, err);
 			free(v);
 			if (rc < 0)
-				return rc;
+				break;
 			continue;
 		}
 		if (!mf_obj_is_object(objs[i]) || !mf_obj_name(objs[i])) {
 			const struct mf_pos *pos = mf_node_pos(objs[i]);
 
-			return gs_error_at(err, GS_EINVAL, pos,
-					   "not a Kubernetes object (apiVersion, kind and "
-					   "metadata.name are required)");
+			rc = gs_error_at(err, GS_EINVAL, pos,
+					 "not a Kubernetes object (apiVersion, kind and "
+					 "metadata.name are required)");
+			break;
 		}
 		obj = mf_node_clone(objs[i]);
 		GS_ALLOC_GROW(run->t, run->nt + 1, run->at);
@@ -437,8 +474,9 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struc
 		} else if (rc < 0) {
 			mf_id_release(&id);
 			*err = e;
-			return rc;
+			break;
 		}
+		rc = GS_OK;
 		/* namespace: the object's, else the app's destination, for
 		 * namespaced kinds only */
 		if ((t->res && t->res->namespaced) ||
@@ -461,8 +499,16 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struc
 		run->rep->v[t->ri].hook = sync_hook_of(obj, &t->hook_policy);
 		run->rep->v[t->ri].wave = t->wave = sync_wave_of(obj);
 		t->kind_order = sync_kind_order(id.group, id.kind);
-		t->hash = hash_obj(obj);
-		t->cmp = secret_as_stored(obj);
+		set_json(t, obj);
+		t->replace = sync_option_is(obj, o, "Replace", "true");
+		t->apply_always = sync_option_is(obj, o, "ApplyOutOfSyncOnly", "false");
+		t->wave_annotated = mf_obj_annotation(obj, "gitsync.io/sync-wave") ||
+				    mf_obj_annotation(obj, "argocd.argoproj.io/sync-wave");
+		if (!run->rep->v[t->ri].hook && !t->deferred &&
+		    strcmp(id.kind, "CustomResourceDefinition")) {
+			mf_node_free(t->obj); /* the JSON is enough */
+			t->obj = NULL;
+		}
 		if (t->deferred && !defined_by_crd(run, id.group, id.kind)) {
 			/* a CRD later in the input still counts: check again below */
 		}
@@ -475,7 +521,10 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, struc
 		}
 		mf_id_release(&id);
 	}
-	return GS_OK;
+	/* taken: free what was read, and the rest after an error */
+	while (take && freed < n)
+		mf_node_free(objs[freed++]);
+	return rc;
 }
 
 static int prepare_all(struct run *run, struct mf_node *const *objs, size_t n,
@@ -484,7 +533,7 @@ static int prepare_all(struct run *run, struct mf_node *const *objs, size_t n,
 	size_t i;
 	int rc;
 
-	if ((rc = prepare(run, objs, n, err)) < 0)
+	if ((rc = prepare(run, objs, n, run->opts->flags & SYNC_TAKE_INPUT, err)) < 0)
 		return rc;
 	/* unknown kinds that no CRD of this sync defines are errors now */
 	for (i = 0; i < run->nt; i++) {
@@ -534,10 +583,20 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 				t->takeover = true;
 		}
 	}
-	if (!t->takeover && sync_subset_equal(t->cmp ? t->cmp : t->obj, live) &&
-	    sync_owned_fields_desired(live, t->obj, MANAGER)) {
-		r->status = SYNC_STATUS_SYNCED;
-		return;
+	{
+		struct mf_node *tmp = NULL, *cmp;
+		const struct mf_node *want = desired(t, &tmp);
+		bool same;
+
+		cmp = want ? secret_as_stored(want) : NULL;
+		same = !t->takeover && want && sync_subset_equal(cmp ? cmp : want, live) &&
+		       sync_owned_fields_desired(live, want, MANAGER);
+		mf_node_free(cmp);
+		mf_node_free(tmp);
+		if (same) {
+			r->status = SYNC_STATUS_SYNCED;
+			return;
+		}
 	}
 	m = memo_find(run->se, t->key);
 	if (m && !t->takeover && m->hash == t->hash && rv && !strcmp(m->rv, rv)) {
@@ -640,8 +699,9 @@ static int run_batch(struct run *run, struct gs_error *err)
 static void queue_dry_run(struct run *run, struct target *t)
 {
 	t->run = run;
-	kube_batch_apply(run->batch, t->res, t->obj, MANAGER,
-			 KUBE_APPLY_DRY_RUN | KUBE_APPLY_FORCE, on_dry_run, t);
+	kube_batch_apply_json(run->batch, t->res, run->rep->v[t->ri].ns, run->rep->v[t->ri].name,
+			      t->json, t->json_len, MANAGER, KUBE_APPLY_DRY_RUN | KUBE_APPLY_FORCE,
+			      on_dry_run, t);
 }
 
 struct list_ctx {
@@ -903,11 +963,6 @@ static int compare(struct run *run, struct gs_error *err)
 	}
 	if ((rc = run_batch(run, err)) < 0)
 		return rc;
-	/* what only the comparison needed */
-	for (i = 0; i < run->nt; i++) {
-		mf_node_free(run->t[i].cmp);
-		run->t[i].cmp = NULL;
-	}
 	return GS_OK;
 }
 
@@ -936,7 +991,7 @@ static void run_release(struct run *run)
 
 	for (i = 0; i < run->nt; i++) {
 		mf_node_free(run->t[i].obj);
-		mf_node_free(run->t[i].cmp);
+		free(run->t[i].json);
 		mf_node_free(run->t[i].live);
 		free(run->t[i].key);
 		free(run->t[i].live_rv);
@@ -1100,6 +1155,8 @@ static void applied(struct run *run, struct target *t, const struct mf_node *out
 	if (strcmp(r->kind, "CustomResourceDefinition")) {
 		mf_node_free(t->obj);
 		t->obj = NULL;
+		free(t->json);
+		t->json = NULL;
 	}
 	free(t->live_rv);
 	t->live_rv = NULL;
@@ -1113,7 +1170,8 @@ static int apply_one(struct run *run, struct target *t, struct gs_error *err)
 	struct gs_error e = GS_ERROR_INIT;
 	int rc;
 
-	if (t->exists && sync_option_is(t->obj, run->opts, "Replace", "true")) {
+	materialize(t);
+	if (t->exists && t->replace) {
 		rc = kube_client_delete(run->kc, t->res, r->ns, r->name, "Foreground", &e);
 		if (rc < 0 && rc != GS_ENOTFOUND)
 			goto fail;
@@ -1177,7 +1235,7 @@ static bool batchable(struct run *run, const struct target *t)
 
 	return !r->hook && !t->deferred && !t->failed && !t->takeover &&
 	       strcmp(r->kind, "CustomResourceDefinition") &&
-	       !(t->exists && sync_option_is(t->obj, run->opts, "Replace", "true"));
+	       !(t->exists && t->replace);
 }
 
 static int apply_group(struct run *run, const size_t *which, size_t n, struct gs_error *err)
@@ -1188,8 +1246,9 @@ static int apply_group(struct run *run, const size_t *which, size_t n, struct gs
 		struct target *t = &run->t[which[i]];
 
 		t->run = run;
-		kube_batch_apply(run->batch, t->res, t->obj, MANAGER, KUBE_APPLY_FORCE,
-				 on_applied, t);
+		kube_batch_apply_json(run->batch, t->res, run->rep->v[t->ri].ns,
+				      run->rep->v[t->ri].name, t->json, t->json_len, MANAGER,
+				      KUBE_APPLY_FORCE, on_applied, t);
 	}
 	return run_batch(run, err);
 }
@@ -1369,10 +1428,14 @@ static int crd_established(struct run *run, struct target *crd, struct gs_error 
 			continue;
 		}
 		/* namespaced CRs without a namespace get the destination */
-		if (t->res->namespaced && !mf_obj_namespace(t->obj))
+		if (t->res->namespaced && !mf_obj_namespace(t->obj)) {
 			mf_obj_set_namespace(t->obj, run->opts->ns && run->opts->ns[0]
 							     ? run->opts->ns
 							     : "default");
+			set_json(t, t->obj);
+			free(r->ns);
+			r->ns = gs_strdup(mf_obj_namespace(t->obj));
+		}
 		queue_dry_run(run, t);
 	}
 	return run_batch(run, err);
@@ -1605,14 +1668,13 @@ static int converge(struct run *run, struct gs_error *err)
 			continue;
 		if (!r->hook && r->status == SYNC_STATUS_SYNCED &&
 		    !(o->flags & SYNC_APPLY_ALL) &&
-		    !sync_option_is(t->obj, o, "ApplyOutOfSyncOnly", "false"))
+		    !t->apply_always)
 			continue;
 		t->phase = hook_phase(r->hook);
 		/* Namespaces and CRDs before everything, hooks included: the
 		 * rest cannot even be validated before they exist */
 		if (!r->hook && (!strcmp(k2, "Namespace") || !strcmp(k2, "CustomResourceDefinition")) &&
-		    !mf_obj_annotation(t->obj, "gitsync.io/sync-wave") &&
-		    !mf_obj_annotation(t->obj, "argocd.argoproj.io/sync-wave"))
+		    !t->wave_annotated)
 			t->phase = -1;
 		order[ntasks++] = i;
 	}

@@ -136,6 +136,10 @@ enum sync_flags {
 	SYNC_FULL_SCAN = 1 << 3,       /* list every kind for prune candidates */
 	SYNC_WAIT_HEALTHY = 1 << 4,    /* after applying, wait healthy (timeout) */
 	SYNC_APPLY_ALL = 1 << 5,       /* ApplyOutOfSyncOnly=false */
+	SYNC_TAKE_INPUT = 1 << 6,      /* the run takes objs[i] (not the array) and
+					* frees each once read, so that thousands of
+					* objects are not held twice; the caller must
+					* not use them afterwards */
 };
 
 struct sync_resource;
