@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "mf-yaml-private.h"
 
 struct mf_node {
 	enum mf_type type;
@@ -199,13 +200,17 @@ bool mf_node_bool(const struct mf_node *n)
 
 int mf_node_int(const struct mf_node *n, long long *out)
 {
-	char *end;
+	char buf[32], *end;
 	long long v;
 
 	if (!n || n->type != MF_INT)
 		return GS_EINVAL;
+	/* the parser accepts go-yaml's spellings (1_000, 0o17, 0b101, +5):
+	 * read the canonical decimal, not what strtoll happens to know */
+	if (!mf_yaml_int_canonical(n->s, n->slen, buf, sizeof(buf)))
+		return GS_EINVAL;
 	errno = 0;
-	v = strtoll(n->s, &end, 0);
+	v = strtoll(buf, &end, 10);
 	if (errno || *end)
 		return GS_EINVAL;
 	*out = v;

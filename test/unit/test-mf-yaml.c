@@ -132,6 +132,49 @@ static void test_mf_yaml__ints_keep_their_text(void **state)
 	}
 }
 
+/* mf_node_int reads every spelling the parser types as an int, with the
+ * value go-yaml gives it; what does not fit int64 is refused. */
+static void test_mf_yaml__int_spellings_read_as_their_value(void **state)
+{
+	static const struct {
+		const char *text;
+		int ret;
+		long long v;
+	} cases[] = {
+		{ "42", GS_OK, 42 },
+		{ "+7", GS_OK, 7 },
+		{ "-7", GS_OK, -7 },
+		{ "1_000", GS_OK, 1000 },
+		{ "0o17", GS_OK, 15 },
+		{ "0O17", GS_OK, 15 },
+		{ "017", GS_OK, 15 },
+		{ "0x1F", GS_OK, 31 },
+		{ "-0x10", GS_OK, -16 },
+		{ "0b101", GS_OK, 5 },
+		{ "9223372036854775807", GS_OK, INT64_MAX },
+		{ "-9223372036854775808", GS_OK, INT64_MIN },
+		{ "18446744073709551615", GS_EINVAL, 0 },
+		{ "123456789012345678901234567890", GS_EINVAL, 0 },
+		{ "\"12\"", GS_EINVAL, 0 },
+		{ "1.5", GS_EINVAL, 0 },
+	};
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char doc[128];
+		struct mf_node *n;
+		long long v = 0;
+
+		snprintf(doc, sizeof(doc), "v: %s\n", cases[i].text);
+		n = parse_one(doc);
+		assert_int_equal(mf_node_int(mf_node_get(n, "v"), &v), cases[i].ret);
+		if (cases[i].ret == GS_OK)
+			assert_true(v == cases[i].v);
+		mf_node_free(n);
+	}
+}
+
 static void test_mf_yaml__floats_and_near_misses(void **state)
 {
 	static const char *const floats[] = { "1.5", "-1.5", "1e3", "1E+3", "-2.5e-3", ".5", "-.5",
@@ -975,6 +1018,7 @@ int main(void)
 		cmocka_unit_test(test_mf_yaml__bool_forms_follow_go_yaml_v2_table),
 		cmocka_unit_test(test_mf_yaml__null_forms),
 		cmocka_unit_test(test_mf_yaml__ints_keep_their_text),
+		cmocka_unit_test(test_mf_yaml__int_spellings_read_as_their_value),
 		cmocka_unit_test(test_mf_yaml__floats_and_near_misses),
 		cmocka_unit_test(test_mf_yaml__quoted_and_str_tagged_scalars_are_strings),
 		cmocka_unit_test(test_mf_yaml__bad_explicit_tag_is_an_error),
