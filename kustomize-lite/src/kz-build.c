@@ -226,7 +226,16 @@ static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct
 	}
 	kind = kz_fs_stat(ctx->fs, path);
 	if (kind == KZ_FS_DIR) {
-		if ((rc = build_dir(ctx, path, false, &sub, err)) < 0) {
+		char *saved = ctx->origin_path;
+
+		if (ctx->origins)
+			ctx->origin_path = kz_origin_join(saved, rel);
+		rc = build_dir(ctx, path, false, &sub, err);
+		if (ctx->origins) {
+			free(ctx->origin_path);
+			ctx->origin_path = saved;
+		}
+		if (rc < 0) {
 			gs_error_wrap(err, "accumulating resources from '%s'", rel);
 			goto cleanup;
 		}
@@ -241,9 +250,20 @@ static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct
 					 rel, path, *dir ? dir : ".");
 			goto cleanup;
 		}
+		size_t first = ra->n;
+
 		if ((rc = kz_load_yaml(ctx, &docs, path, err)) < 0)
 			goto cleanup;
 		rc = kz_docs_to_resmap(ra, &docs, kz_intern(ctx, path), true, err);
+		if (rc == GS_OK && ctx->origins) {
+			char *opath = kz_origin_join(ctx->origin_path, rel);
+			struct mf_node *origin = kz_origin_new(opath, NULL, NULL, NULL, NULL, NULL);
+
+			for (; first < ra->n; first++)
+				kz_res_set_origin_default(ra->v[first], origin);
+			mf_node_free(origin);
+			free(opath);
+		}
 	} else {
 		rc = gs_error_at(err, GS_ENOTFOUND, mf_node_pos(entry),
 				 "accumulating resources: '%s': no such file or directory", rel);
@@ -361,6 +381,42 @@ cleanup:
 	return rc;
 }
 
+/* The origin of a plugin config (transformer or generator) read from
+ * `file` (NULL: inline in the kustomization), as kustomize's
+ * OriginFromCustomPlugin makes it.  Owned. */
+struct mf_node *kz_origin_plugin(const struct kz_ctx *ctx, const struct mf_node *cfg,
+				 const char *file)
+{
+	char *in = kz_origin_join(ctx->origin_path, file ? file : ctx->kust_file);
+	struct mf_node *o = kz_origin_new(NULL, in, mf_obj_api_version(cfg), mf_obj_kind(cfg),
+					  mf_obj_name(cfg), mf_obj_namespace(cfg));
+
+	free(in);
+	return o;
+}
+
+static void note_plugin(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_node *cfg,
+			const char *file)
+{
+	struct mf_node *o = kz_origin_plugin(ctx, cfg, file);
+
+	kz_resmap_note_transformer(ra, o, 1);
+	mf_node_free(o);
+}
+
+/* A builtin transformer of the kustomization ran `times` times (kustomize
+ * configures one plugin per patch, image, ...): record it. */
+static void note_builtin(struct kz_ctx *ctx, struct kz_resmap *ra, const char *kind, size_t times)
+{
+	struct mf_node *o;
+
+	if (!ctx->origins || !times)
+		return;
+	o = kz_origin_builtin(ctx, ctx->kust_file, kind);
+	kz_resmap_note_transformer(ra, o, times);
+	mf_node_free(o);
+}
+
 static int run_transformer_files(struct kz_ctx *ctx, struct kz_resmap *ra, const char *dir,
 				 const struct mf_node *list, struct gs_error *err)
 {
@@ -383,9 +439,12 @@ static int run_transformer_files(struct kz_ctx *ctx, struct kz_resmap *ra, const
 			else
 				rc = kz_load_yaml(ctx, &docs, path, err);
 		}
-		for (j = 0; rc == GS_OK && j < docs.n; j++)
+		for (j = 0; rc == GS_OK && j < docs.n; j++) {
 			rc = run_builtin_transformer(ctx, ra, docs.docs[j], dir,
 						     mf_node_pos(docs.docs[j])->file, err);
+			if (rc == GS_OK && ctx->origins)
+				note_plugin(ctx, ra, docs.docs[j], s && strchr(s, '\n') ? NULL : s);
+		}
 		mf_docs_release(&docs);
 		free(path);
 	}
@@ -444,18 +503,28 @@ static int run_transformers(struct kz_ctx *ctx, struct kz_resmap *ra, const stru
 	size_t i;
 	int rc;
 
+	/* note_builtin follows kustomize's configureBuiltinTransformers: one
+	 * plugin per entry, in this order, only for fields that are set */
 	if ((v = mf_node_get(k, "patchesStrategicMerge")) &&
 	    (rc = kz_patches_strategic(ctx, ra, v, dir, err)) < 0)
 		return rc;
+	note_builtin(ctx, ra, "PatchStrategicMergeTransformer", mf_node_len(v) ? 1 : 0);
 	if ((v = mf_node_get(k, "patches")) && (rc = kz_patches(ctx, ra, v, dir, false, err)) < 0)
 		return rc;
-	if ((v = mf_node_get(k, "namespace")) && mf_node_str(v) && *mf_node_str(v) &&
-	    (rc = kz_transform_namespace(ctx, ra, mf_node_str(v), err)) < 0)
-		return rc;
+	note_builtin(ctx, ra, "PatchTransformer", mf_node_len(v));
+	if ((v = mf_node_get(k, "namespace")) && mf_node_str(v) && *mf_node_str(v)) {
+		if ((rc = kz_transform_namespace(ctx, ra, mf_node_str(v), err)) < 0)
+			return rc;
+		note_builtin(ctx, ra, "NamespaceTransformer", 1);
+	}
 	if ((mf_node_str(mf_node_get(k, "namePrefix")) || mf_node_str(mf_node_get(k, "nameSuffix"))) &&
 	    (rc = kz_transform_prefix_suffix(ctx, ra, mf_node_str(mf_node_get(k, "namePrefix")),
 					     mf_node_str(mf_node_get(k, "nameSuffix")), NULL, err)) < 0)
 		return rc;
+	v = mf_node_get(k, "namePrefix");
+	note_builtin(ctx, ra, "PrefixTransformer", mf_node_str(v) && *mf_node_str(v) ? 1 : 0);
+	v = mf_node_get(k, "nameSuffix");
+	note_builtin(ctx, ra, "SuffixTransformer", mf_node_str(v) && *mf_node_str(v) ? 1 : 0);
 	if ((v = mf_node_get(k, "commonLabels")) && mf_node_len(v) &&
 	    (rc = kz_transform_labels(ctx, ra, v, true, true, NULL, err)) < 0)
 		return rc;
@@ -473,22 +542,33 @@ static int run_transformers(struct kz_ctx *ctx, struct kz_resmap *ra, const stru
 		if (rc < 0)
 			return rc;
 	}
-	if ((v = mf_node_get(k, "commonAnnotations")) && mf_node_len(v) &&
-	    (rc = kz_transform_annotations(ctx, ra, v, NULL, err)) < 0)
-		return rc;
+	/* one per `labels` entry plus the commonLabels one, once either is set */
+	note_builtin(ctx, ra, "LabelTransformer",
+		     mf_node_len(v) || mf_node_len(mf_node_get(k, "commonLabels")) ? mf_node_len(v) + 1
+										: 0);
+	if ((v = mf_node_get(k, "commonAnnotations")) && mf_node_len(v)) {
+		if ((rc = kz_transform_annotations(ctx, ra, v, NULL, err)) < 0)
+			return rc;
+		note_builtin(ctx, ra, "AnnotationsTransformer", 1);
+	}
 	if ((v = mf_node_get(k, "patchesJson6902")) &&
 	    (rc = kz_patches(ctx, ra, v, dir, true, err)) < 0)
 		return rc;
+	note_builtin(ctx, ra, "PatchJson6902Transformer", mf_node_len(v));
 	if ((v = mf_node_get(k, "replicas")) &&
 	    (rc = kz_transform_replicas(ctx, ra, v, file, err)) < 0)
 		return rc;
+	note_builtin(ctx, ra, "ReplicaCountTransformer", mf_node_len(v));
 	if ((v = mf_node_get(k, "images")) && (rc = kz_transform_images(ctx, ra, v, err)) < 0)
 		return rc;
+	note_builtin(ctx, ra, "ImageTagTransformer", mf_node_len(v));
 	if ((v = mf_node_get(k, "imageTags")) && (rc = kz_transform_images(ctx, ra, v, err)) < 0)
 		return rc;
+	note_builtin(ctx, ra, "ImageTagTransformer", mf_node_len(v));
 	if ((v = mf_node_get(k, "replacements")) &&
 	    (rc = kz_replacements(ctx, ra, v, dir, err)) < 0)
 		return rc;
+	note_builtin(ctx, ra, "ReplacementTransformer", mf_node_len(v) ? 1 : 0);
 	if ((v = mf_node_get(k, "transformers")) &&
 	    (rc = run_transformer_files(ctx, ra, dir, v, err)) < 0)
 		return rc;
@@ -551,11 +631,20 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 		if ((rc = kz_path_join(&cdir, dir, rel, err)) < 0)
 			return gs_error_at(err, rc, mf_node_pos(mf_node_at(v, i)),
 					   "component '%s' escapes the repository root", rel);
-		if (kz_fs_stat(ctx->fs, cdir) != KZ_FS_DIR)
+		if (kz_fs_stat(ctx->fs, cdir) != KZ_FS_DIR) {
 			rc = gs_error_at(err, GS_ENOTFOUND, mf_node_pos(mf_node_at(v, i)),
 					 "accumulating components: '%s' is not a directory", rel);
-		else
+		} else {
+			char *saved = ctx->origin_path;
+
+			if (ctx->origins)
+				ctx->origin_path = kz_origin_join(saved, rel);
 			rc = build_dir(ctx, cdir, true, ra, err);
+			if (ctx->origins) {
+				free(ctx->origin_path);
+				ctx->origin_path = saved;
+			}
+		}
 		free(cdir);
 		if (rc < 0)
 			return rc;
@@ -573,6 +662,7 @@ static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct
 	char *kpath = NULL;
 	struct mf_docs docs = MF_DOCS_INIT;
 	struct mf_node *k = NULL;
+	const char *saved_kfile;
 	size_t i;
 	int rc;
 
@@ -604,7 +694,10 @@ static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct
 		goto cleanup;
 	GS_ALLOC_GROW(ctx->stack, ctx->depth + 1, ctx->astack);
 	ctx->stack[ctx->depth++] = gs_strdup(dir);
+	saved_kfile = ctx->kust_file;
+	ctx->kust_file = strrchr(kpath, '/') ? strrchr(kpath, '/') + 1 : kpath;
 	rc = build_kustomization(ctx, dir, kpath, k, component, ra, err);
+	ctx->kust_file = saved_kfile;
 	free(ctx->stack[--ctx->depth]);
 cleanup:
 	mf_node_free(k);
@@ -641,6 +734,7 @@ static void ctx_release(struct kz_ctx *ctx)
 	size_t i;
 
 	kz_config_release(&ctx->cfg);
+	free(ctx->origin_path);
 	for (i = 0; i < ctx->depth; i++)
 		free(ctx->stack[i]);
 	free(ctx->stack);
@@ -689,6 +783,14 @@ int kz_build(struct kz_output *out, const struct kz_fs *fs, const char *dir,
 	ctx.fs = fs;
 	ctx.out = out;
 	kz_config_init_defaults(&ctx.cfg);
+	/* sortOptions and buildMetadata only count in the top kustomization */
+	if ((rc = find_kustomization(fs, dir, &kpath, err)) < 0 ||
+	    (rc = load_yaml(&ctx, &kdocs, kpath, false, err)) < 0)
+		goto cleanup;
+	if (kdocs.n && mf_node_len(mf_node_get(kdocs.docs[0], "buildMetadata"))) {
+		ctx.origins = true;
+		ctx.origin_path = gs_strdup("");
+	}
 	if ((rc = build_dir(&ctx, dir, false, &ra, err)) < 0)
 		goto cleanup;
 	if ((rc = kz_hash_names(&ra, err)) < 0)
@@ -696,10 +798,6 @@ int kz_build(struct kz_output *out, const struct kz_fs *fs, const char *dir,
 	if ((rc = kz_nameref_fix(&ctx, &ra, err)) < 0)
 		goto cleanup;
 	if ((rc = kz_vars_resolve(&ctx, &ra, err)) < 0)
-		goto cleanup;
-	/* sortOptions only count in the top kustomization */
-	if ((rc = find_kustomization(fs, dir, &kpath, err)) < 0 ||
-	    (rc = load_yaml(&ctx, &kdocs, kpath, false, err)) < 0)
 		goto cleanup;
 	if ((rc = kz_sort(&ra, kdocs.n ? mf_node_get(kdocs.docs[0], "sortOptions") : NULL, err)) < 0)
 		goto cleanup;

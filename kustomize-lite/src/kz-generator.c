@@ -390,8 +390,12 @@ static void merge_map_into(struct mf_node *dst_parent, const char *key, const st
 		mf_node_set(dst, mf_node_key(src, i), mf_node_clone(mf_node_at(src, i)));
 }
 
+/* origin (borrowed, NULL without buildMetadata): a created object gets it,
+ * a replaced one takes it, a merged one keeps its own (kustomize's
+ * appendReplaceOrMerge). */
 static int apply_generated(struct kz_resmap *m, struct mf_node *obj, unsigned flags,
-			   const struct mf_node *gen, struct gs_error *err)
+			   const struct mf_node *gen, const struct mf_node *origin,
+			   struct gs_error *err)
 {
 	const char *behavior = mf_node_str(mf_node_get(gen, "behavior"));
 	struct kz_res *old;
@@ -399,6 +403,7 @@ static int apply_generated(struct kz_resmap *m, struct mf_node *obj, unsigned fl
 	if (!behavior || !*behavior || !strcmp(behavior, "create")) {
 		struct kz_res *r = kz_res_new(obj);
 		r->flags = flags;
+		kz_res_set_origin_default(r, origin);
 		return kz_resmap_add(m, r, err);
 	}
 	if (strcmp(behavior, "merge") && strcmp(behavior, "replace")) {
@@ -422,6 +427,10 @@ static int apply_generated(struct kz_resmap *m, struct mf_node *obj, unsigned fl
 		merge_map_into(mf_node_get(old->obj, "metadata"), "annotations",
 			       mf_node_dig(obj, "metadata", "annotations", NULL));
 	} else {
+		if (origin) {
+			mf_node_free(old->origin);
+			old->origin = mf_node_clone(origin);
+		}
 		mf_node_remove(old->obj, "data");
 		mf_node_remove(old->obj, "binaryData");
 		if (mf_node_get(obj, "data"))
@@ -453,17 +462,23 @@ int kz_generate(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *k
 	for (pass = 0; pass < 2; pass++) {
 		const struct mf_node *list =
 			mf_node_get(k, pass == 0 ? "configMapGenerator" : "secretGenerator");
+		struct mf_node *origin = NULL;
 
+		if (ctx->origins && mf_node_len(list))
+			origin = kz_origin_builtin(ctx, ctx->kust_file,
+						   pass == 0 ? "ConfigMapGenerator" : "SecretGenerator");
 		for (i = 0; i < mf_node_len(list); i++) {
 			const struct mf_node *gen = mf_node_at(list, i);
 			struct mf_node *obj = NULL;
 			unsigned flags = 0;
 
-			if ((rc = make_object(ctx, &obj, gen, pass == 1, opts, dir, &flags, err)) < 0)
+			if ((rc = make_object(ctx, &obj, gen, pass == 1, opts, dir, &flags, err)) < 0 ||
+			    (rc = apply_generated(m, obj, flags, gen, origin, err)) < 0) {
+				mf_node_free(origin);
 				return rc;
-			if ((rc = apply_generated(m, obj, flags, gen, err)) < 0)
-				return rc;
+			}
 		}
+		mf_node_free(origin);
 	}
 	return GS_OK;
 }
@@ -502,8 +517,15 @@ int kz_run_generator_files(struct kz_ctx *ctx, struct kz_resmap *ra, const char 
 				mf_node_set(gen, "namespace",
 					    mf_node_clone(mf_node_dig(cfg, "metadata", "namespace", NULL)));
 			rc = make_object(ctx, &obj, gen, secret, NULL, dir, &flags, err);
-			if (rc == GS_OK)
-				rc = apply_generated(ra, obj, flags, gen, err);
+			if (rc == GS_OK) {
+				struct mf_node *origin =
+					ctx->origins ? kz_origin_plugin(ctx, cfg,
+									mf_node_str(mf_node_at(list, i)))
+						     : NULL;
+
+				rc = apply_generated(ra, obj, flags, gen, origin, err);
+				mf_node_free(origin);
+			}
 			mf_node_free(gen);
 		}
 		mf_docs_release(&docs);

@@ -160,8 +160,8 @@ int kz_build_metadata(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_n
 		      struct gs_error *err)
 {
 	size_t i, j;
+	bool origins = false, transforms = false;
 
-	(void)ctx;
 	for (i = 0; i < mf_node_len(opts); i++) {
 		const char *o = mf_node_str(mf_node_at(opts, i));
 
@@ -171,10 +171,16 @@ int kz_build_metadata(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_n
 			for (j = 0; j < m->n; j++)
 				mf_obj_set_label(m->v[j]->obj, "app.kubernetes.io/managed-by",
 						 "kustomize-v5.7.1");
-		} else if (strcmp(o, "originAnnotations") && strcmp(o, "transformerAnnotations")) {
+		} else if (!strcmp(o, "originAnnotations")) {
+			origins = true;
+		} else if (!strcmp(o, "transformerAnnotations")) {
+			transforms = true;
+		} else {
 			return gs_error_at(err, GS_EINVAL, mf_node_pos(mf_node_at(opts, i)),
 					   "unknown buildMetadata option '%s'", o);
 		}
 	}
+	if (ctx->origins)
+		kz_origin_annotate(m, origins, transforms);
 	return GS_OK;
 }

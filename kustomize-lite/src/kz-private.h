@@ -27,6 +27,11 @@ struct kz_res {
 	size_t nprev, aprev;
 	unsigned flags;
 	int behavior; /* generators: enum kz_behavior */
+	/* buildMetadata bookkeeping (only when the top kustomization asks for
+	 * it): where the object came from, and which transformers ran over it
+	 * (both kustomize resource.Origin maps; NULL = none) */
+	struct mf_node *origin;
+	struct mf_node *transforms; /* SEQ of origins */
 };
 
 struct kz_resmap {
@@ -127,6 +132,11 @@ struct kz_ctx {
 	struct kz_var *vars;
 	size_t nvars, avars;
 	unsigned n_builds;     /* limit on total kustomizations (diamonds can explode) */
+	/* buildMetadata: origins are tracked when the top kustomization lists
+	 * any option (kustomize then tracks them at every level) */
+	bool origins;
+	char *origin_path; /* current kustomization dir relative to the top, "" at the top */
+	const char *kust_file; /* base name of the kustomization file being built */
 };
 
 /* Intern a file name for mf_pos (owned by ctx->out). */
@@ -212,6 +222,30 @@ int kz_load_openapi(struct kz_ctx *ctx, const char *dir, const struct mf_node *o
 		    const struct mf_node *crds, struct gs_error *err);
 int kz_build_metadata(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *opts,
 		      struct gs_error *err);
+
+/* ---- origins for buildMetadata (kz-origin.c) ---- */
+
+/* Go's path.Join(a, b): joined and cleaned, "" parts skipped; owned. */
+char *kz_origin_join(const char *a, const char *b);
+/* A resource.Origin map; NULL/"" fields are left out (omitempty).  Owned. */
+struct mf_node *kz_origin_new(const char *path, const char *configured_in,
+			      const char *api_version, const char *kind, const char *name,
+			      const char *ns);
+/* The origin of a builtin generator/transformer configured in the current
+ * kustomization file (kfile, a base name).  Owned. */
+struct mf_node *kz_origin_builtin(const struct kz_ctx *ctx, const char *kfile, const char *kind);
+/* The origin of a plugin config read from file (root-relative entry as
+ * written; NULL when inline in the kustomization).  Owned. */
+struct mf_node *kz_origin_plugin(const struct kz_ctx *ctx, const struct mf_node *cfg,
+				 const char *file);
+/* Give r a copy of origin unless it has one (kustomize AddOriginAnnotation). */
+void kz_res_set_origin_default(struct kz_res *r, const struct mf_node *origin);
+/* kustomize AddTransformerAnnotation, `times` times: every resource of m
+ * without an origin gets this one, the others record it as a transformation. */
+void kz_resmap_note_transformer(struct kz_resmap *m, const struct mf_node *origin, size_t times);
+/* Write the annotations kustomize writes (config.kubernetes.io/origin,
+ * alpha.config.kubernetes.io/transformations), as asked. */
+void kz_origin_annotate(struct kz_resmap *m, bool origins, bool transforms);
 int kz_run_generator_files(struct kz_ctx *ctx, struct kz_resmap *ra, const char *dir,
 			   const struct mf_node *list, struct gs_error *err);
 int kz_hash_names(struct kz_resmap *m, struct gs_error *err);

@@ -28,6 +28,8 @@ void kz_res_free(struct kz_res *r)
 	free(r->prev_name);
 	free(r->prev_ns);
 	mf_node_free(r->obj);
+	mf_node_free(r->origin);
+	mf_node_free(r->transforms);
 	free(r);
 }
 
@@ -38,6 +40,8 @@ struct kz_res *kz_res_clone(const struct kz_res *r)
 
 	c->flags = r->flags;
 	c->behavior = r->behavior;
+	c->origin = mf_node_clone(r->origin);
+	c->transforms = mf_node_clone(r->transforms);
 	c->aprev = c->nprev = r->nprev;
 	if (r->nprev) {
 		c->prev_name = gs_malloc(r->nprev * sizeof(char *));
