@@ -216,6 +216,7 @@ struct target {
 	bool seen, exists, need_dry_run, failed, applied, prune, prune_last;
 	bool ns_pending;                  /* its namespace is created by this sync */
 	bool takeover;                    /* created by kubectl: merge its fields */
+	bool fetch;                       /* in a live cache, to GET */
 	struct mf_node *live;             /* normalized live, while needed */
 	char *live_rv;
 	long long order;                  /* sort key parts */
@@ -595,6 +596,7 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 		mf_node_free(tmp);
 		if (same) {
 			r->status = SYNC_STATUS_SYNCED;
+			memo_store(run->se, t->key, t->hash, rv, true);
 			return;
 		}
 	}
@@ -790,9 +792,123 @@ static bool listed_already(struct run *run, const struct kube_resource *res)
 	return false;
 }
 
+/* ---- live state from a watch cache ---- */
+
+uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
+		       const struct kube_cache_entry *prev, void *payload)
+{
+	(void)prev;
+	(void)payload;
+	if (ev == KUBE_EVENT_DELETED || !obj)
+		return 0;
+	{
+		char *msg = NULL;
+		enum sync_health h = sync_health_of(obj, &msg);
+
+		free(msg);
+		/* health + 1: 0 stays "nothing known" */
+		return (uint64_t)h + 1;
+	}
+}
+
+struct cache_ctx {
+	struct run *run;
+	const struct kube_resource *res;
+	char **others;      /* "ns\0name" of cached objects not desired */
+	size_t nothers, aothers;
+};
+
+/* Called under the watcher's lock: decide or collect, request nothing. */
+static int on_cache_entry(const struct kube_cache_entry *e, void *payload)
+{
+	struct cache_ctx *cc = payload;
+	struct run *run = cc->run;
+	char *key = make_key(cc->res->group, cc->res->kind, e->ns, e->name);
+	size_t *ti = smap_get(&run->idx, key);
+
+	if (ti && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
+		struct target *t = &run->t[*ti];
+		struct sync_resource *r = &run->rep->v[t->ri];
+		struct memo *m = memo_find(run->se, t->key);
+
+		t->seen = true;
+		if (m && m->hash == t->hash && !strcmp(m->rv, e->rv) && e->user &&
+		    (m->synced || !(run->opts->flags & SYNC_KEEP_DIFF))) {
+			/* neither side changed since the last comparison */
+			t->exists = true;
+			free(t->live_rv);
+			t->live_rv = gs_strdup(e->rv);
+			r->status = m->synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
+			r->health = (enum sync_health)(e->user - 1);
+		} else {
+			t->fetch = true;
+		}
+	} else if (!ti && !smap_get(&run->pruneidx, key)) {
+		size_t a = strlen(e->ns) + 1, b = strlen(e->name) + 1;
+		char *nn = gs_malloc(a + b);
+
+		memcpy(nn, e->ns, a);
+		memcpy(nn + a, e->name, b);
+		GS_ALLOC_GROW(cc->others, cc->nothers + 1, cc->aothers);
+		cc->others[cc->nothers++] = nn;
+	}
+	free(key);
+	return 0;
+}
+
+struct prune_get {
+	struct run *run;
+	const struct kube_resource *res;
+};
+
+static int on_get(int rc, struct mf_node *live, const struct gs_error *e, void *payload);
+
+static int on_other_get(int rc, struct mf_node *live, const struct gs_error *e, void *payload)
+{
+	struct prune_get *pg = payload;
+	struct list_ctx lc = { pg->run, pg->res };
+
+	if (rc == GS_ENET || rc == GS_EAUTH)
+		return stop_run(pg->run, rc, e);
+	if (rc == GS_OK)
+		on_item(live, &lc); /* a prune candidate when it is ours */
+	mf_node_free(live);
+	return 0; /* gone meanwhile, or unreadable: not ours to prune now */
+}
+
+static int from_cache(struct run *run, const struct kube_resource *res, struct kube_cache *c,
+		      struct gs_error *err)
+{
+	struct cache_ctx cc = { run, res, NULL, 0, 0 };
+	struct prune_get pg = { run, res };
+	size_t i;
+	int rc;
+
+	kube_cache_foreach(c, on_cache_entry, &cc);
+	for (i = 0; i < run->nt; i++) {
+		struct target *t = &run->t[i];
+
+		if (t->fetch && t->res == res) {
+			t->fetch = false;
+			t->run = run;
+			kube_batch_get(run->batch, res, run->rep->v[t->ri].ns,
+				       run->rep->v[t->ri].name, on_get, t);
+		}
+	}
+	for (i = 0; i < cc.nothers; i++)
+		kube_batch_get(run->batch, res, cc.others[i],
+			       cc.others[i] + strlen(cc.others[i]) + 1, on_other_get, &pg);
+	rc = run_batch(run, err);
+	for (i = 0; i < cc.nothers; i++)
+		free(cc.others[i]);
+	free(cc.others);
+	return rc;
+}
+
 static int list_kind(struct run *run, const struct kube_resource *res, struct gs_error *err)
 {
 	struct list_ctx lc = { run, res };
+	struct kube_cache *cache;
 	char *sel;
 	int rc;
 
@@ -800,6 +916,10 @@ static int list_kind(struct run *run, const struct kube_resource *res, struct gs
 		return GS_OK;
 	GS_ALLOC_GROW(run->listed, run->nlisted + 1, run->alisted);
 	run->listed[run->nlisted++] = res;
+	if (run->opts->live_cache &&
+	    (cache = run->opts->live_cache(res, run->opts->live_cache_payload)) &&
+	    kube_cache_synced(cache))
+		return from_cache(run, res, cache, err);
 	sel = gs_asprintf("%s=%s", SYNC_LABEL_APP, run->opts->app);
 	rc = kube_client_list(run->kc, res, NULL, sel, on_item, &lc, NULL, err);
 	free(sel);
@@ -1150,6 +1270,9 @@ static void applied(struct run *run, struct target *t, const struct mf_node *out
 	t->applied = true;
 	t->exists = true;
 	set_health(run, t->ri, out);
+	/* the server stored exactly what we applied: in sync at its version */
+	if (!r->hook)
+		memo_store(run->se, t->key, t->hash, new_rv, true);
 	/* from now on the cluster has the object: keep only the row (a CRD's
 	 * group and kind are still needed to wait for it) */
 	if (strcmp(r->kind, "CustomResourceDefinition")) {
@@ -1161,6 +1284,29 @@ static void applied(struct run *run, struct target *t, const struct mf_node *out
 	free(t->live_rv);
 	t->live_rv = NULL;
 	progress(run, t->ri);
+}
+
+/* The object may change between our apply and the managedFields patch (a
+ * controller writing its status): the patch's resourceVersion test then
+ * fails.  Start again from the object as it is now. */
+static int take_over_retry(struct run *run, struct target *t, const struct mf_node *applied,
+			   struct gs_error *err)
+{
+	const struct sync_resource *r = &run->rep->v[t->ri];
+	struct mf_node *cur = NULL;
+	int rc, attempt;
+
+	rc = take_over(run, t, applied, err);
+	for (attempt = 0; attempt < 5 && (rc == GS_EINVAL || rc == GS_ECONFLICT); attempt++) {
+		gs_error_clear(err);
+		mf_node_free(cur);
+		cur = NULL;
+		if ((rc = kube_client_get(run->kc, &cur, t->res, r->ns, r->name, err)) < 0)
+			break;
+		rc = take_over(run, t, cur, err);
+	}
+	mf_node_free(cur);
+	return rc;
 }
 
 static int apply_one(struct run *run, struct target *t, struct gs_error *err)
@@ -1192,7 +1338,7 @@ static int apply_one(struct run *run, struct target *t, struct gs_error *err)
 	rc = kube_client_apply(run->kc, &out, t->res, t->obj, MANAGER, KUBE_APPLY_FORCE, &e);
 	if (rc < 0)
 		goto fail;
-	if (t->takeover && (rc = take_over(run, t, out, &e)) < 0)
+	if (t->takeover && (rc = take_over_retry(run, t, out, &e)) < 0)
 		goto fail;
 	applied(run, t, out);
 	mf_node_free(out);

@@ -25,6 +25,7 @@
 
 #include "gs-error.h"
 #include "kube/kube-client.h"
+#include "kube/kube-watch.h"
 #include "mf-node.h"
 
 /* The tracking label and annotation put on every object we apply. */
@@ -142,6 +143,19 @@ enum sync_flags {
 					* not use them afterwards */
 };
 
+/* Live state from watch caches (kube-watch.h) instead of LISTs.  The caller
+ * (the agent) keeps a kube_watcher and, per app, one cache per kind it
+ * manages, selected by SYNC_LABEL_APP=app and made with sync_cache_fn as
+ * the callback (payload NULL); the run asks this lookup for the cache of
+ * each kind (NULL, or a cache not synced: the run LISTs that kind).  An
+ * object whose desired hash and cached resourceVersion match the engine's
+ * memo is then decided without any request; the others are fetched (GET). */
+typedef struct kube_cache *(*sync_cache_lookup_fn)(const struct kube_resource *res,
+						   void *payload);
+/* The kube_cache_fn to build such caches with: keeps the object's health. */
+uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
+		       const struct kube_cache_entry *prev, void *payload);
+
 struct sync_resource;
 /* Called as work proceeds (resource borrowed, valid during the call). */
 typedef void (*sync_progress_fn)(const struct sync_resource *res, void *payload);
@@ -160,6 +174,8 @@ struct sync_options {
 	size_t n_managed_kinds;
 	sync_progress_fn progress;
 	void *payload;
+	sync_cache_lookup_fn live_cache; /* optional, see above */
+	void *live_cache_payload;
 };
 
 struct sync_engine;
