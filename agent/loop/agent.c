@@ -503,20 +503,21 @@ static void reconcile(struct worker *w, const char *key)
 		}
 		record(a, key, &rep, OUTCOME_COMPARED, app);
 		metrics_add(a->m_reconciles, 1, "compared");
-		if (!app_automated(app) || rep.status == SYNC_STATUS_SYNCED)
+		phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
+		/* Running while no worker here runs it (one worker per app, and
+		 * only the leader syncs): a sync interrupted by a crash or a
+		 * SIGKILL.  Run it again, whatever selfHeal says, and even when
+		 * the cluster already matches, so the operation is recorded as
+		 * finished (found by test/reliability/s-agent-kill.sh: the app
+		 * stayed Running forever, the commit possibly half applied). */
+		interrupted = phase && !strcmp(phase, "Running");
+		if (!app_automated(app) || (rep.status == SYNC_STATUS_SYNCED && !interrupted))
 			goto done;
 		last = mf_node_dig_str(app, "status", "operationState", "syncResult", "revision",
 				       NULL);
 		changed = !last || !rev || strcmp(last, rev);
 		drifted = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated",
 						   "selfHeal", NULL));
-		phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
-		/* Running while no worker here runs it (one worker per app, and
-		 * only the leader syncs): a sync interrupted by a crash or a
-		 * SIGKILL.  Finish it, whatever selfHeal says (found by
-		 * test/reliability/s-agent-kill.sh: the app stayed Running
-		 * forever, the commit possibly half applied). */
-		interrupted = phase && !strcmp(phase, "Running");
 		if (!changed && phase && (!strcmp(phase, "Failed") || !strcmp(phase, "Error"))) {
 			/* this revision failed before: retry on the app's backoff */
 			if (!may_retry(a, key, app, &wait)) {

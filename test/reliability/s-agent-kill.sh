@@ -12,7 +12,7 @@ rel_attach
 
 DST=rel-kill-dst
 N=${REL_KILL_OBJECTS:-24}
-ROUNDS=${REL_KILL_ROUNDS:-3}
+ROUNDS=${REL_KILL_ROUNDS:-4}
 [ "$REL_MODE" = full ] && ROUNDS=10
 repo_new kill
 wd=$(repo_dir kill)
@@ -66,12 +66,24 @@ for r in $(seq 1 "$ROUNDS"); do
   cm n1 "v=$r" >"$(repo_dir kill2)/app/n1.yaml"
   rev=$(repo_commit kill "round $r")
   rev2=$(repo_commit kill2 "round $r")
-  delay=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.1f", 0.3 + rand()*2.2}')
+  # odd rounds: a random moment after the commit (fetch, render, compare,
+  # status writes or applies); even rounds: a random moment after the
+  # first object of the commit reached the cluster (mid-apply)
+  delay=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.1f", rand()*2.2}')
+  if [ $((r % 2)) -eq 0 ]; then
+    first_applied() { k get configmap -n "$DST" -o jsonpath='{range .items[*]}{.data.v}{"\n"}{end}' | grep -qx "$r"; }
+    wait_for 60 first_applied
+    delay=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.1f", rand()*1.0}')
+    when="after the first object was applied"
+  else
+    delay=$(awk -v d="$delay" 'BEGIN{printf "%.1f", d + 0.3}')
+    when="after the commit"
+  fi
   sleep "$delay"
   kill -KILL "$agent_pid"; wait "$agent_pid" 2>/dev/null
   at=$(k get configmap -n "$DST" -o jsonpath='{range .items[*]}{.data.v}{"\n"}{end}' | grep -cx "$r")
   [ "$at" -gt 0 ] && [ "$at" -lt $((N + 1)) ] && partial=$((partial + 1))
-  diag "round $r: killed ${delay} s after the commit, $at objects already at v=$r"
+  diag "round $r: killed ${delay} s $when, $at objects already at v=$r"
   count_fault "agent SIGKILL"
   gs_proxy DELETE /rules >/dev/null
   agent_start ka "$port"

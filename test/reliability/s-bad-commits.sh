@@ -30,7 +30,7 @@ bad_commit() {
   cond_has() { conds="$(app_conditions bad)"; grep -qiE -- "$pat" <<<"$conds"; }
   if wait_for 60 cond_has; then ok "$desc: a condition names the problem"; else not_ok "$desc: a condition names the problem"; fi
   diag "conditions: $conds"
-  sleep 3  # a few more reconciles (1 s interval) to give a wrong apply its chance
+  sleep 2  # a few more reconciles (1 s interval) to give a wrong apply its chance
   check "$desc: nothing of the commit applied (good object unchanged)" cm_is "$DST" good v 0
   check "$desc: other objects unchanged, nothing pruned" cm_is "$DST" other v 0
   check "$desc: the Application does not claim the bad commit synced" \

@@ -5,13 +5,13 @@
 # few seconds.  At the end every app must be Synced at its last commit with
 # every object at its value, and memory and descriptors flat: the last
 # third of the samples no higher than the first third (after warm-up) by
-# more than a margin.  CI: 10 apps, 600 reconciles; --full: 50 apps,
+# more than a margin.  CI: 10 apps, 400 reconciles; --full: 50 apps,
 # 10,000 reconciles.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 rel_attach
 
 if [ "$REL_MODE" = full ]; then APPS=${REL_SOAK_APPS:-50}; TARGET=${REL_SOAK_RECONCILES:-10000}
-else APPS=${REL_SOAK_APPS:-10}; TARGET=${REL_SOAK_RECONCILES:-600}; fi
+else APPS=${REL_SOAK_APPS:-10}; TARGET=${REL_SOAK_RECONCILES:-400}; fi
 OBJ=${REL_SOAK_OBJECTS:-5}
 DST=rel-soak-dst
 k create namespace "$DST" >/dev/null 2>&1
@@ -55,7 +55,7 @@ while :; do
     k patch configmap "s$b-$o" -n "$DST" --type merge -p '{"data":{"v":"drift"}}' >/dev/null 2>&1
   fi
   drifts=$((drifts + 1))
-  sleep 2
+  sleep 1
 done
 r=$(( $(reconciles) - r0 ))
 check "the agent made $r reconciles (target $TARGET) in $(rel_elapsed "$t0") s" eval '[ "$r" -ge "$TARGET" ]'
