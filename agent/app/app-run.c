@@ -45,6 +45,13 @@ static const char *pick_revision(const struct mf_node *app, const struct app_syn
 	return app_revision(app);
 }
 
+static unsigned git_flags(const struct app_sync_req *req)
+{
+	/* rendering always starts from the export, so re-exporting is all a
+	 * hard refresh needs to render afresh */
+	return req && req->hard_refresh ? GITSRC_FETCH_ALWAYS | GITSRC_REEXPORT : 0;
+}
+
 static struct mf_node *status_copy(const struct mf_node *app)
 {
 	const struct mf_node *st = mf_node_get(app, "status");
@@ -65,7 +72,7 @@ int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 
 	app_sync_opts_init(&so, app);
 	r = app_source_load(&src, env, app, pick_revision(app, req), req ? req->local_dir : NULL,
-			    0, err);
+			    git_flags(req), err);
 	if (r < 0)
 		goto record;
 	n = filter_objs(src.objs, src.n, req);
@@ -124,7 +131,8 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		if ((r = app_patch_status(env->kc, ns, name, status, err)) < 0)
 			goto cleanup;
 	}
-	r = app_source_load(&src, env, app, pick_revision(app, req), req->local_dir, 0, err);
+	r = app_source_load(&src, env, app, pick_revision(app, req), req->local_dir, git_flags(req),
+			    err);
 	if (r < 0) {
 		/* nothing was applied: the cluster keeps the last good state */
 		app_time_str(finished, sizeof(finished), (double)time(NULL));

@@ -163,6 +163,9 @@ struct app_sync_req {
 	size_t n_resources;
 	double timeout_s;       /* wait healthy after applying; 0 = no final wait */
 	const char *local_dir;  /* render this directory instead of Git (diff --local) */
+	bool hard_refresh;      /* fetch and export again, bypassing the Git cache's
+				 * "commit already held" and "tree already exported"
+				 * shortcuts (`app get --hard-refresh`, as in Argo CD) */
 };
 
 /* Compare app with the cluster (nothing written to objects).  revision as

@@ -578,7 +578,7 @@ void gitsrc_result_release(struct gitsrc_result *res)
 }
 
 static int export_locked(char **dir_out, struct gitsrc *src, git_repository *repo,
-			 const char *sha, struct gs_error *err, bool *exported);
+			 const char *sha, bool replace, struct gs_error *err, bool *exported);
 
 int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
@@ -684,7 +684,8 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 			out.force_pushed = true;
 	}
 	if (!(flags & GITSRC_NO_EXPORT) &&
-	    (r = export_locked(&out.dir, src, repo, out.rev.sha, err, &out.exported)) < 0)
+	    (r = export_locked(&out.dir, src, repo, out.rev.sha, (flags & GITSRC_REEXPORT) != 0,
+			       err, &out.exported)) < 0)
 		goto cleanup;
 	*res = out;
 	out = (struct gitsrc_result)GITSRC_RESULT_INIT; /* now owned by res */
@@ -838,8 +839,32 @@ static void rm_rf(const char *path)
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Put the complete export tmp in place of final, which exists: swap the two
+ * atomically (renameat2 RENAME_EXCHANGE), so a reader of final sees either
+ * the old tree or the new one, never a missing directory; then tmp holds the
+ * old tree.  Where the file system cannot exchange, move the old one aside
+ * first (a short window without final). */
+static int replace_export(const char *tmp, const char *final, struct gs_error *err)
+{
+	char *old;
+	int rc = GS_OK;
+
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) == 0)
+		return GS_OK;
+	if (errno != EINVAL && errno != ENOSYS)
+		return gs_error_set(err, GS_EIO, "export: replace '%s': %s", final,
+				    strerror(errno));
+	old = gs_asprintf("%s.old", tmp);
+	if (rename(final, old) < 0 || rename(tmp, final) < 0)
+		rc = gs_error_set(err, GS_EIO, "export: replace '%s': %s", final, strerror(errno));
+	else if (rename(old, tmp) < 0)
+		rm_rf(old);
+	free(old);
+	return rc;
+}
+
 static int export_locked(char **dir_out, struct gitsrc *src, git_repository *repo,
-			 const char *sha, struct gs_error *err, bool *exported)
+			 const char *sha, bool replace, struct gs_error *err, bool *exported)
 {
 	char *final = gs_asprintf("%s/trees/%s", src->cache_dir, sha);
 	char *tmp = gs_asprintf("%s/trees/.tmp-%s-XXXXXX", src->cache_dir, sha);
@@ -852,7 +877,7 @@ static int export_locked(char **dir_out, struct gitsrc *src, git_repository *rep
 
 	if (exported)
 		*exported = false;
-	if (stat(final, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (stat(final, &st) == 0 && S_ISDIR(st.st_mode) && !replace) {
 		*dir_out = final;
 		free(tmp);
 		return GS_OK;
@@ -871,7 +896,13 @@ static int export_locked(char **dir_out, struct gitsrc *src, git_repository *rep
 	}
 	chmod(tmp, 0755);
 	rc = export_tree(&x, tree, tmp, 0);
-	if (rc == GS_OK && rename(tmp, final) < 0) {
+	if (rc == GS_OK && replace && stat(final, &st) == 0) {
+		/* a hard refresh: the export on disk may have been altered */
+		rc = replace_export(tmp, final, err);
+		if (rc == GS_OK && exported)
+			*exported = true;
+		rm_rf(tmp); /* the old tree, or our copy when the swap failed */
+	} else if (rc == GS_OK && rename(tmp, final) < 0) {
 		/* another process exported the same commit first: theirs is complete */
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			rc = gs_error_set(err, GS_EIO, "export: rename to '%s': %s", final,
@@ -909,7 +940,7 @@ int gitsrc_export(char **dir_out, struct gitsrc *src, const char *url, const cha
 		goto cleanup;
 	if ((r = open_cache_repo(&repo, &remote, base, u.clean, err)) < 0)
 		goto cleanup;
-	r = export_locked(dir_out, src, repo, sha, err, NULL);
+	r = export_locked(dir_out, src, repo, sha, false, err, NULL);
 cleanup:
 	git_remote_free(remote);
 	git_repository_free(repo);

@@ -76,6 +76,9 @@ int gitsrc_ls_remote(struct gitsrc_rev *out, struct gitsrc *src, const char *url
 enum gitsrc_get_flags {
 	GITSRC_FETCH_ALWAYS = 1 << 0, /* fetch even when the commit is already cached */
 	GITSRC_NO_EXPORT = 1 << 1,    /* resolve (and fetch) only */
+	GITSRC_REEXPORT = 1 << 2,     /* write trees/<sha> again even when present (a hard
+				       * refresh: the cached export may have been altered);
+				       * the old tree is swapped out atomically */
 };
 
 struct gitsrc_result {

@@ -223,6 +223,51 @@ static void test_gitsrc__unchanged_revision_is_not_fetched_again(void **state)
 	gitsrc_result_release(&b);
 }
 
+static void test_gitsrc__hard_refresh_fetches_and_rewrites_an_altered_export(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result a = GITSRC_RESULT_INIT, b = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *p, *s, *trees;
+	FILE *fp;
+
+	assert_int_equal(gitsrc_get(&a, f->src, f->origin, "main", NULL, 0, &err), 0);
+	/* someone alters the cached export (it is read-only, not immutable) */
+	p = gs_asprintf("%s/cm.yaml", a.dir);
+	assert_int_equal(chmod(p, 0644), 0);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("kind: ConfigMap\ndata:\n  k: tampered\n", fp);
+	fclose(fp);
+	free(p);
+	p = gs_asprintf("%s/extra.yaml", a.dir);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	free(p);
+
+	assert_int_equal(gitsrc_get(&b, f->src, f->origin, "main", NULL,
+				    GITSRC_FETCH_ALWAYS | GITSRC_REEXPORT, &err), 0);
+	assert_true(b.fetched);
+	assert_true(b.exported);
+	assert_string_equal(a.dir, b.dir);
+	s = slurp(b.dir, "cm.yaml");
+	assert_non_null(strstr(s, "k: v1"));
+	free(s);
+	assert_null(slurp(b.dir, "extra.yaml"));
+	/* the old tree was removed, no temporary directory is left */
+	trees = gs_asprintf("%s/trees", f->cache);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 1", trees);
+		assert_int_equal(system(cmd), 0);
+	}
+	free(trees);
+	gitsrc_result_release(&a);
+	gitsrc_result_release(&b);
+}
+
 static void test_gitsrc__new_commit_is_seen_by_ls_remote_then_fetched(void **state)
 {
 	struct fixture *f = *state;
@@ -508,6 +553,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_gitsrc__clones_and_exports_a_clean_read_only_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__unchanged_revision_is_not_fetched_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__hard_refresh_fetches_and_rewrites_an_altered_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__new_commit_is_seen_by_ls_remote_then_fetched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__resolves_head_tags_and_commit_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__missing_revision_is_a_clear_not_found, setup, teardown),
