@@ -228,6 +228,189 @@ static void print_conditions(const struct mf_node *status)
 		       s_or(mf_node_dig_str(mf_node_at(conds, i), "message", NULL), ""));
 }
 
+/* ---- help ---- */
+
+/* Printed by `gitsync app --help` and by every subcommand's --help. */
+#define COMMON_HELP \
+	"common options:\n" \
+	"  --kubeconfig FILE        kubeconfig to use (default $KUBECONFIG, ~/.kube/config)\n" \
+	"  --context NAME           kubeconfig context\n" \
+	"  -N, --app-namespace NS   namespace of the Application objects (default 'gitsync',\n" \
+	"                           or $GITSYNC_APP_NAMESPACE)\n" \
+	"Git credentials for the CLI: GITSYNC_GIT_USERNAME, GITSYNC_GIT_PASSWORD,\n" \
+	"GITSYNC_GIT_SSH_KEY_FILE, GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE;\n" \
+	"cache directory: GITSYNC_CACHE_DIR (default ~/.cache/gitsync/git); with\n" \
+	"GITSYNC_SERVER and GITSYNC_AUTH_TOKEN, list/get/sync/wait/diff go through the\n" \
+	"agent's API instead of the cluster\n"
+
+static const char help_create[] =
+	"usage: gitsync app create NAME --repo URL [--path P] [--revision R]\n"
+	"                          --dest-namespace NS [options]\n\n"
+	"Create an Application: the Git repository, revision and path to render, and\n"
+	"the namespace its namespaced objects go to.  Nothing is synced yet.\n\n"
+	"options:\n"
+	"  --repo URL               repository: https://, http://, ssh://, git@host:path,\n"
+	"                           file:// or a local path (credentials in the URL are\n"
+	"                           used and never printed)\n"
+	"  --path P                 directory in the repository (default: the root)\n"
+	"  --revision R             branch, tag or commit (default: the remote's HEAD)\n"
+	"  --dest-namespace NS      namespace for namespaced objects that have none\n"
+	"  --sync-policy POLICY     automated (the agent syncs new commits) or none\n"
+	"  --auto-prune             with automated: delete objects removed from Git\n"
+	"  --self-heal              with automated: undo changes made in the cluster\n"
+	"  --sync-option K=V        e.g. CreateNamespace=true, ServerSideApply=true;\n"
+	"                           repeatable\n"
+	"  --repo-secret SECRET     Secret (in the Applications' namespace) holding Git\n"
+	"                           credentials: username, password or token,\n"
+	"                           sshPrivateKey, knownHosts, caBundle\n"
+	"  --directory-recurse      plain manifests: descend into subdirectories\n"
+	"  --upsert                 replace the spec of an existing app with another spec\n"
+	"  --dest-server URL        accepted for argocd compatibility (one cluster)\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  # the seed's postgres-operator, synced by hand or by CI\n"
+	"  gitsync app create postgres-operator --repo https://git.example.com/pg.git \\\n"
+	"      --path manifests --revision poc-argocd --dest-namespace default\n\n"
+	"  # an overlay the agent keeps in sync, pruning and self-healing\n"
+	"  gitsync app create web-prod --repo https://git.example.com/web.git \\\n"
+	"      --path k8s/prod --dest-namespace prod --sync-option CreateNamespace=true \\\n"
+	"      --sync-policy automated --auto-prune --self-heal\n";
+
+static const char help_list[] =
+	"usage: gitsync app list [-o wide|json|yaml]\n\n"
+	"List Applications with the columns NAME NAMESPACE REPO PATH TARGET STATUS\n"
+	"HEALTH SYNCPOLICY, as last recorded in their status (no Git access).\n\n"
+	"options:\n"
+	"  -o, --output FORMAT      wide (adds REVISION), json or yaml (an ApplicationList)\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app list\n"
+	"  gitsync app list -o json | jq -r '.items[].metadata.name'\n";
+
+static const char help_get[] =
+	"usage: gitsync app get NAME [--refresh|--hard-refresh] [-o json|yaml]\n\n"
+	"Show an Application: source, sync policy, \"Sync Status: OutOfSync from main\n"
+	"(90ad8c7)\", health, conditions, then one row per resource (GROUP KIND\n"
+	"NAMESPACE NAME STATUS HEALTH HOOK MESSAGE) compared with the cluster now.\n"
+	"Without --refresh the comparison uses the commit last recorded.\n\n"
+	"options:\n"
+	"  --refresh                resolve the target revision in Git again (fetching a\n"
+	"                           new commit) and record the result in the status\n"
+	"  --hard-refresh           as --refresh, and bypass the caches: fetch even when\n"
+	"                           the commit is cached, export its tree and render again\n"
+	"  -o, --output FORMAT      json or yaml: the Application object\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app get postgres-operator\n"
+	"  gitsync app get postgres-operator --refresh\n"
+	"  gitsync app get postgres-operator -o json | jq .status.sync\n";
+
+static const char help_diff[] =
+	"usage: gitsync app diff NAME [--local PATH] [--revision R] [--refresh|--hard-refresh]\n\n"
+	"Print a unified diff (live -> target) of every object out of sync.\n"
+	"Exit status: 0 in sync, 1 different, 2 error.\n\n"
+	"options:\n"
+	"  --local PATH             render this directory instead of Git (try a change\n"
+	"                           before pushing it)\n"
+	"  --revision R             compare another branch, tag or commit\n"
+	"  --refresh                accepted for argocd compatibility (diff always resolves\n"
+	"                           the revision in Git)\n"
+	"  --hard-refresh           fetch, export and render again, bypassing the caches\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app diff postgres-operator\n"
+	"  gitsync app diff monsterstack-dev --local k8s/dev\n";
+
+static const char help_sync[] =
+	"usage: gitsync app sync NAME [--revision R] [--prune] [--dry-run]\n"
+	"                        [--resource GROUP:KIND:NAME]... [--timeout D] [--async]\n\n"
+	"Sync an Application: render its revision and apply it (server-side apply, in\n"
+	"waves: namespaces and CRDs first).  Prints a line per resource as it goes,\n"
+	"then Operation, Sync Revision, Phase, Start, Finished, Duration, Message and\n"
+	"the resource table.  Where an agent runs (it holds the Lease), the operation is\n"
+	"recorded on the Application and the agent runs it; else this process does.\n"
+	"Exit status 0 only when the operation succeeded.\n\n"
+	"options:\n"
+	"  --revision R             sync this branch, tag or commit instead of the target\n"
+	"  --prune                  delete the app's objects that are no longer in Git\n"
+	"  --dry-run                show what would change, change nothing\n"
+	"  --resource G:K:NAME      sync only these objects (group empty for core kinds,\n"
+	"                           e.g. :ConfigMap:postgres-operator); repeatable\n"
+	"  --timeout D              then wait up to D (e.g. 90s, 5m) for health\n"
+	"  --async                  with an agent: return once the operation is recorded\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app sync postgres-operator\n"
+	"  gitsync app sync monsterstack-dev --prune --timeout 5m\n"
+	"  gitsync app sync postgres-operator --resource :ConfigMap:postgres-operator\n";
+
+static const char help_wait[] =
+	"usage: gitsync app wait NAME [--sync] [--health] [--operation] [--degraded]\n"
+	"                        [--timeout D]\n\n"
+	"Wait until the Application is in the state asked for (all three of --sync,\n"
+	"--health and --operation when none is given).  Exit status 0 when the\n"
+	"conditions hold; 1 on timeout or when health turns Degraded.  Without an agent,\n"
+	"this process compares Git and the cluster itself each second.\n\n"
+	"options:\n"
+	"  --sync                   sync status Synced\n"
+	"  --health                 health Healthy\n"
+	"  --operation              no operation pending or running\n"
+	"  --degraded               wait for health Degraded instead\n"
+	"  --timeout D              give up after D (e.g. 120, 90s, 5m); default: no limit\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app wait postgres-operator --health --sync --timeout 5m\n"
+	"  gitsync app sync web --async && gitsync app wait web --operation\n";
+
+static const char help_history[] =
+	"usage: gitsync app history NAME [-o json|yaml]\n\n"
+	"List the last 10 successful syncs: ID, DATE, TARGET, REVISION.\n\n"
+	"options:\n"
+	"  -o, --output FORMAT      json or yaml: status.history\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app history postgres-operator\n";
+
+static const char help_rollback[] =
+	"usage: gitsync app rollback NAME ID [--prune]\n\n"
+	"Sync the revision of history entry ID (see `gitsync app history`).  As Argo CD\n"
+	"does, automated sync is turned off first, or it would undo the rollback.\n\n"
+	"options:\n"
+	"  --prune                  delete objects that are not in that revision\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app history postgres-operator\n"
+	"  gitsync app rollback postgres-operator 1\n";
+
+static const char help_manifests[] =
+	"usage: gitsync app manifests NAME [--revision R] [--hard-refresh]\n"
+	"       gitsync app manifests --repo URL [--path P] [--revision R] [--hard-refresh]\n\n"
+	"Print the objects an Application would apply (a --- separated YAML stream),\n"
+	"fetched and rendered from Git like the agent does: an existing app's source,\n"
+	"or a repository given on the command line (no cluster needed).\n\n"
+	"options:\n"
+	"  --repo URL               render this repository instead of an app's\n"
+	"  --path P                 with --repo: directory in the repository\n"
+	"  --revision R             branch, tag or commit (default: the app's target)\n"
+	"  --directory-recurse      with --repo: plain manifests in subdirectories too\n"
+	"  --hard-refresh           fetch, export and render again, bypassing the caches\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app manifests postgres-operator\n"
+	"  gitsync app manifests --repo https://git.example.com/pg.git --path manifests \\\n"
+	"      --revision poc-argocd\n";
+
+static const char help_delete[] =
+	"usage: gitsync app delete NAME [--cascade=false]\n\n"
+	"Delete an Application and (by default) every object it manages.\n\n"
+	"options:\n"
+	"  --cascade=false          keep the objects in the cluster, delete the app only\n"
+	"  -y, --yes                accepted for argocd compatibility (never asks)\n\n"
+	COMMON_HELP
+	"\nexamples:\n"
+	"  gitsync app delete monsterstack-dev\n"
+	"  gitsync app delete postgres-operator --cascade=false\n";
+
 /* ---- create ---- */
 
 static int app_create_cmd(int argc, char **argv)
@@ -408,7 +591,8 @@ static int app_get_cmd(int argc, char **argv)
 	}
 	if (c.npos != 1) {
 		free(c.pos);
-		return cli_usage_error(c.cmd, "usage: gitsync app get NAME [--refresh] [-o json|yaml]");
+		return cli_usage_error(c.cmd,
+				       "usage: gitsync app get NAME [--refresh|--hard-refresh] [-o json|yaml]");
 	}
 	if (connect_cluster(&c, true, &err) < 0 || app_get(&app, c.kc, c.ns, c.pos[0], &err) < 0) {
 		rc = cli_error(&err);
@@ -417,7 +601,7 @@ static int app_get_cmd(int argc, char **argv)
 	/* Without --refresh, compare at the commit last recorded (no ls-remote). */
 	if (!refresh)
 		req.revision = mf_node_dig_str(app, "status", "sync", "revision", NULL);
-	(void)hard;
+	req.hard_refresh = hard;
 	if (app_compare(&rep, &rev, &c.env, app, &req, 0, refresh, &err) < 0) {
 		if (!c.output || strcmp(c.output, "json")) {
 			print_header(&c, app);
@@ -788,6 +972,10 @@ static int app_diff_cmd(int argc, char **argv)
 			req.local_dir = v;
 		else if ((v = opt_val(argc, argv, &i, "--revision")))
 			req.revision = v;
+		else if (!strcmp(argv[i], "--refresh"))
+			; /* diff always resolves the revision in Git */
+		else if (!strcmp(argv[i], "--hard-refresh"))
+			req.hard_refresh = true;
 		else if (argv[i][0] == '-')
 			return cli_usage_error(c.cmd, "unknown option '%s'", argv[i]);
 		else
@@ -823,6 +1011,100 @@ static int app_diff_cmd(int argc, char **argv)
 		rc = CLI_EXIT_ERROR;
 cleanup:
 	sync_report_release(&rep);
+	mf_node_free(app);
+	app_cli_release(&c);
+	return rc;
+}
+
+/* ---- manifests ---- */
+
+/* The objects an app would apply, rendered from Git: the app's own source,
+ * or one given with --repo/--path/--revision (no cluster needed then, which
+ * is also what bench/bench-git.sh times: fetch + export + render). */
+static int app_manifests_cmd(int argc, char **argv)
+{
+	struct app_cli c = { .cmd = "app manifests" };
+	struct gs_error err = GS_ERROR_INIT;
+	struct app_source src = APP_SOURCE_INIT;
+	struct app_params p = { 0 };
+	struct mf_node *app = NULL;
+	struct gs_buf buf = GS_BUF_INIT;
+	const char *revision = NULL, *v;
+	unsigned flags = 0;
+	int i, rc = CLI_EXIT_OK;
+	size_t k;
+
+	for (i = 1; i < argc; i++) {
+		if (common_opt(&c, argc, argv, &i))
+			continue;
+		if ((v = opt_val(argc, argv, &i, "--repo")))
+			p.repo_url = v;
+		else if ((v = opt_val(argc, argv, &i, "--path")))
+			p.path = v;
+		else if ((v = opt_val(argc, argv, &i, "--revision")))
+			revision = v;
+		else if (!strcmp(argv[i], "--directory-recurse"))
+			p.recurse = true;
+		else if (!strcmp(argv[i], "--hard-refresh"))
+			flags = GITSRC_FETCH_ALWAYS | GITSRC_REEXPORT;
+		else if (argv[i][0] == '-')
+			return cli_usage_error(c.cmd, "unknown option '%s'", argv[i]);
+		else
+			add_pos(&c, argv[i]);
+	}
+	if ((c.npos == 1) == (p.repo_url != NULL) || (c.npos && (p.path || p.recurse))) {
+		free(c.pos);
+		return cli_usage_error(c.cmd, "usage: gitsync app manifests NAME | --repo URL "
+					      "[--path P] [--revision R]");
+	}
+	if (c.output && strcmp(c.output, "yaml")) {
+		free(c.pos);
+		return cli_usage_error(c.cmd, "unknown output format '%s' (yaml)", c.output);
+	}
+	if (p.repo_url) {
+		const char *cache = getenv("GITSYNC_CACHE_DIR");
+		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+		char *dflt = NULL;
+
+		if (!cache)
+			cache = dflt = xdg && *xdg ? gs_asprintf("%s/gitsync/git", xdg)
+						   : gs_asprintf("%s/.cache/gitsync/git",
+								 home ? home : "/tmp");
+		rc = gitsrc_new(&c.git, cache, &err);
+		free(dflt);
+		if (rc < 0) {
+			rc = cli_error(&err);
+			goto cleanup;
+		}
+		c.env.git = c.git; /* no cluster: credentials from the environment */
+		c.env.ns = APP_DEFAULT_NAMESPACE;
+		p.revision = revision;
+		app = app_object_new(APP_DEFAULT_NAMESPACE, "manifests", &p);
+	} else if (connect_cluster(&c, true, &err) < 0 ||
+		   app_get(&app, c.kc, c.ns, c.pos[0], &err) < 0) {
+		rc = cli_error(&err);
+		goto cleanup;
+	}
+	if (app_source_load(&src, &c.env, app, revision, NULL, flags, &err) < 0) {
+		rc = cli_error(&err);
+		goto cleanup;
+	}
+	for (k = 0; k < src.n; k++) {
+		if (k)
+			gs_buf_puts(&buf, "---\n");
+		if (mf_yaml_emit(&buf, src.objs[k], MF_EMIT_SORT_KEYS) < 0) {
+			gs_error_set(&err, GS_ERR, "cannot encode the output as YAML");
+			rc = cli_error(&err);
+			goto cleanup;
+		}
+	}
+	if (fwrite(buf.ptr, 1, buf.len, stdout) != buf.len || fflush(stdout) != 0) {
+		gs_error_set(&err, GS_EIO, "cannot write the output");
+		rc = cli_error(&err);
+	}
+cleanup:
+	gs_buf_release(&buf);
+	app_source_release(&src);
 	mf_node_free(app);
 	app_cli_release(&c);
 	return rc;
@@ -947,13 +1229,11 @@ static void usage(FILE *f)
 		"  wait NAME [--sync] [--health] [--operation] [--degraded] [--timeout D]\n"
 		"  history NAME\n"
 		"  rollback NAME ID\n"
+		"  manifests NAME|--repo URL [--path P] [--revision R]   rendered objects\n"
 		"  delete NAME [--cascade=false]\n\n"
-		"common options: --kubeconfig FILE, --context NAME, --app-namespace NS (default\n"
-		"'gitsync', or $GITSYNC_APP_NAMESPACE)\n"
-		"Git credentials for the CLI: GITSYNC_GIT_USERNAME, GITSYNC_GIT_PASSWORD,\n"
-		"GITSYNC_GIT_SSH_KEY_FILE, GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE;\n"
-		"cache directory: GITSYNC_CACHE_DIR (default ~/.cache/gitsync/git)\n\n"
-		"examples:\n"
+		"run 'gitsync app <command> --help' for the options and examples of one command\n\n"
+		COMMON_HELP
+		"\nexamples:\n"
 		"  gitsync app create pg --repo https://git.example.com/pg.git --path manifests \\\n"
 		"      --revision poc-argocd --dest-namespace default\n"
 		"  gitsync app sync pg && gitsync app wait pg --health --timeout 5m\n");
@@ -964,12 +1244,18 @@ int cmd_app(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
+		const char *help;
 	} subs[] = {
-		{ "create", app_create_cmd }, { "list", app_list_cmd },
-		{ "get", app_get_cmd },       { "delete", app_delete_cmd },
-		{ "sync", app_sync_cmd },     { "wait", app_wait_cmd },
-		{ "diff", app_diff_cmd },     { "history", app_history_cmd },
-		{ "rollback", app_rollback_cmd },
+		{ "create", app_create_cmd, help_create },
+		{ "list", app_list_cmd, help_list },
+		{ "get", app_get_cmd, help_get },
+		{ "delete", app_delete_cmd, help_delete },
+		{ "sync", app_sync_cmd, help_sync },
+		{ "wait", app_wait_cmd, help_wait },
+		{ "diff", app_diff_cmd, help_diff },
+		{ "history", app_history_cmd, help_history },
+		{ "rollback", app_rollback_cmd, help_rollback },
+		{ "manifests", app_manifests_cmd, help_manifests },
 	};
 	size_t i;
 
@@ -980,7 +1266,7 @@ int cmd_app(int argc, char **argv)
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name)) {
 			if (cli_wants_help(argc - 1, argv + 1)) {
-				usage(stdout);
+				fputs(subs[i].help, stdout);
 				return CLI_EXIT_OK;
 			}
 			return subs[i].fn(argc - 1, argv + 1);

@@ -193,7 +193,19 @@ int cmd_install(int argc, char **argv)
 		printf("usage: gitsync install [--namespace NS] [--dry-run] [--crd-only]\n"
 		       "                      [--kubeconfig F] [--context C]\n\n"
 		       "Apply (or print, with --dry-run) the Application CRD, the agent's\n"
-		       "Namespace, ServiceAccount, RBAC, Deployment and Service.\n");
+		       "Namespace, ServiceAccount, RBAC, Deployment and Service.\n\n"
+		       "options:\n"
+		       "  -n, --namespace NS   namespace of the agent and the Applications\n"
+		       "                       (default gitsync)\n"
+		       "  --dry-run            print the manifests instead of applying them\n"
+		       "  --crd-only           apply the CRD and the namespace only (the CLI\n"
+		       "                       then syncs apps itself, no agent runs)\n"
+		       "  --kubeconfig F       kubeconfig to use\n"
+		       "  --context C          kubeconfig context\n\n"
+		       "examples:\n"
+		       "  gitsync install\n"
+		       "  gitsync install --dry-run > gitsync-install.yaml\n"
+		       "  gitsync install --crd-only\n");
 		return CLI_EXIT_OK;
 	}
 	for (i = 1; i < argc; i++) {
