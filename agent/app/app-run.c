@@ -52,6 +52,48 @@ static unsigned git_flags(const struct app_sync_req *req)
 	return req && req->hard_refresh ? GITSRC_FETCH_ALWAYS | GITSRC_REEXPORT : 0;
 }
 
+/* reconciledAt alone is refreshed at most this often: an idle agent compares
+ * every app at its poll interval, and a status write per comparison (each a
+ * PATCH, an etcd write and a watch event for every client) is most of what
+ * idling would cost. */
+#define APP_RECONCILED_AT_MAX_AGE_S 600
+
+static double parse_rfc3339(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+			 &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm);
+}
+
+/* Whether new differs from old beyond reconciledAt, or old's reconciledAt
+ * is too old to leave as it is. */
+static bool status_changed(const struct mf_node *old, const struct mf_node *new_status)
+{
+	struct mf_node *a, *b;
+	double at;
+	bool changed;
+
+	if (mf_node_type(old) != MF_MAP)
+		return true;
+	at = parse_rfc3339(mf_node_dig_str(old, "reconciledAt", NULL));
+	if (at <= 0 || (double)time(NULL) - at >= APP_RECONCILED_AT_MAX_AGE_S)
+		return true;
+	a = mf_node_clone(old);
+	b = mf_node_clone(new_status);
+	mf_node_remove(a, "reconciledAt");
+	mf_node_remove(b, "reconciledAt");
+	changed = !mf_node_equal(a, b);
+	mf_node_free(a);
+	mf_node_free(b);
+	return changed;
+}
+
 static struct mf_node *status_copy(const struct mf_node *app)
 {
 	const struct mf_node *st = mf_node_get(app, "status");
@@ -99,7 +141,9 @@ record:
 				app_condition_set(status, "ForcePushed", msg);
 			}
 		}
-		if (app_patch_status(env->kc, ns, name, status, &werr) < 0 && r == GS_OK)
+		/* an unchanged status is not written (see APP_RECONCILED_AT_MAX_AGE_S) */
+		if (status_changed(mf_node_get(app, "status"), status) &&
+		    app_patch_status(env->kc, ns, name, status, &werr) < 0 && r == GS_OK)
 			r = gs_error_set(err, werr.code, "%s", werr.msg);
 	}
 	if (r == GS_OK && rev_out)

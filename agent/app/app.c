@@ -432,9 +432,19 @@ void app_status_from_report(struct mf_node *status, const struct sync_report *re
 void app_condition_set(struct mf_node *status, const char *type, const char *message)
 {
 	struct mf_node *conds = mf_node_ensure(status, "conditions", MF_SEQ);
-	struct mf_node *c = mf_node_new(MF_MAP);
+	struct mf_node *c;
 	char tbuf[32];
+	size_t i;
 
+	/* the same condition again is no transition: keep it (and its time),
+	 * so that an unchanged failing app leaves its status unchanged */
+	for (i = 0; i < mf_node_len(conds); i++) {
+		const struct mf_node *o = mf_node_at(conds, i);
+		if (!strcmp(str_or_empty(mf_node_dig_str(o, "type", NULL)), type) &&
+		    !strcmp(str_or_empty(mf_node_dig_str(o, "message", NULL)), str_or_empty(message)))
+			return;
+	}
+	c = mf_node_new(MF_MAP);
 	app_condition_clear(status, type);
 	mf_node_set_str_value(c, "type", type);
 	mf_node_set_str_value(c, "message", message);
