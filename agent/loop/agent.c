@@ -46,6 +46,7 @@ struct app_entry {
 	double last_reconcile; /* monotonic; 0 = never */
 	double next_retry;     /* backoff after a failure; 0 = none */
 	unsigned attempts;
+	unsigned settle;       /* re-assessments while Progressing (see settle_delay) */
 	char sync_status[16], health_status[16];
 	size_t nresources;
 	char **paths; /* gitsync.io/refresh-paths, repository-relative; NULL = any */
@@ -357,9 +358,19 @@ static void record(struct agent *a, const char *key, const struct sync_report *r
 		} else if (outcome == OUTCOME_SYNCED) {
 			e->attempts = 0;
 			e->next_retry = 0;
+			e->settle = 0;
 		}
 	}
 	pthread_mutex_unlock(&a->lock);
+}
+
+/* 2 s, 4 s, 8 s ... up to 30 s: quick after a sync, cheap for an app that
+ * stays Progressing (a Deployment that never becomes available). */
+static double settle_delay(unsigned n)
+{
+	double d = 2 * pow(2, n < 4 ? n : 4);
+
+	return d < 30 ? d : 30;
 }
 
 static bool may_retry(struct agent *a, const char *key, const struct mf_node *app, double *wait)
@@ -551,8 +562,18 @@ done:
 	pthread_mutex_lock(&a->lock);
 	{
 		struct app_entry *e = find_app(a, key);
-		if (e && e->attempts && e->next_retry > 0)
+		if (e && e->attempts && e->next_retry > 0) {
 			workq_add(a->q, key, e->next_retry - workq_now());
+		} else if (e && (!strcmp(e->health_status, "Progressing") ||
+				 !strcmp(e->health_status, "Missing"))) {
+			/* not settled yet (a rollout after a sync, a Job running):
+			 * look again soon, whatever the app's policy, so that
+			 * status.health follows the cluster and `app wait
+			 * --health` returns; watch events bring it sooner */
+			workq_add(a->q, key, settle_delay(e->settle++));
+		} else if (e) {
+			e->settle = 0;
+		}
 	}
 	pthread_mutex_unlock(&a->lock);
 cleanup:
