@@ -82,7 +82,7 @@ fi
 # ---- cleanup: every process by PID, then the temporary directory ------------
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gitsync-quickstart.XXXXXX")"
 cluster="$tmp/cluster"
-agent_pid= git_pid= ingress_pid=
+agent_pid= git_pid=
 stop_pid() { # PID NAME: TERM, wait up to 10 s, then KILL (our own children only)
   local pid="$1" i
   [ -n "$pid" ] || return 0
@@ -107,7 +107,6 @@ cleanup() {
   fi
   stop_pid "$agent_pid" "gitsync agent"
   stop_pid "$git_pid" "git server"
-  stop_pid "$ingress_pid" "ingress stand-in"
   [ -f "$cluster/pids" ] && test/cluster/stop "$cluster" >/dev/null 2>&1
   rm -rf "$tmp"
   printf '%s==> cleaned up (processes stopped, %s removed)%s\n' "$D" "$tmp" "$R"
@@ -175,26 +174,6 @@ def api(method, path, body=None, ctype="application/merge-patch+json"):
                                  headers={"Authorization": "Bearer " + tok, "Content-Type": ctype})
     with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
         return json.load(r)
-
-def ingress_standin():
-    # The test cluster has no ingress controller: give each Ingress an address
-    # the way ingress-nginx would, so Ingress health can become Healthy.
-    import time
-    while True:
-        try:
-            ingress_once()
-        except Exception:  # the API server may be busy or stopping: try again
-            pass
-        time.sleep(0.5)
-
-def ingress_once():
-    for ing in api("GET", "/apis/networking.k8s.io/v1/ingresses")["items"]:
-        if ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-            continue
-        m = ing["metadata"]
-        api("PATCH", "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s/status"
-            % (m["namespace"], m["name"]),
-            {"status": {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}})
 
 def status(listjson, names, want_rev):
     # One line per app: NAME SYNC HEALTH REVISION; exit 0 when all converged.
@@ -277,7 +256,6 @@ def webhook(url, secret, repo_url, before, after):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "git-server": git_server(*args)
-    elif cmd == "ingress": ingress_standin()
     elif cmd == "status": sys.exit(status(args[0], args[2:], args[1]))
     elif cmd == "images": images(*args)
     elif cmd == "frontend-image": frontend_image(*args)
@@ -298,10 +276,7 @@ tail -n 1 "$tmp/cluster-start.log" | sed 's/^/    /'
 . "$cluster/env"
 export KUBECONFIG GS_APISERVER GS_CA GS_ADMIN_TOKEN_FILE
 export GITSYNC_CACHE_DIR="$tmp/cli-cache"     # the CLI's Git cache (default ~/.cache)
-# The test cluster has no ingress controller; a loop plays one (an address per Ingress).
-python3 "$tmp/qs.py" ingress >"$tmp/ingress.log" 2>&1 &
-ingress_pid=$!
-note "no ingress controller here: a stand-in gives each Ingress an address, as ingress-nginx would"
+note "no ingress controller here: the node simulator gives each Ingress an address, as ingress-nginx would"
 
 # ---- 2. Git server and repository ------------------------------------------------
 say "starting a Git server (smart HTTP, git http-backend) on 127.0.0.1"

@@ -19,7 +19,10 @@ garbage collector, namespace) compute everything else:
   * provisions a PV pre-bound to each pending PVC (the real PV controller then
     binds them: phase Bound) and deletes released PVs it provisioned;
   * gives `type: LoadBalancer` Services an ingress IP unless annotated
-    gitsync.io/test-lb: pending.
+    gitsync.io/test-lb: pending;
+  * plays an ingress controller: every Ingress gets the controller's address
+    in status.loadBalancer.ingress (as ingress-nginx publishes its Service's
+    IP), unless annotated gitsync.io/test-lb: pending.
 
 Python 3 standard library only.  Uses LIST+WATCH with relist on errors, so it
 survives API server restarts.  Per-pod overrides: annotation
@@ -135,7 +138,7 @@ class Sim:
         self.queue = []          # heap of (due, seq, kind, key)
         self.queued = {}         # (kind, key) -> earliest due
         self.seq = 0
-        self.cache = {"pods": {}, "pvcs": {}, "pvs": {}, "services": {}}
+        self.cache = {"pods": {}, "pvcs": {}, "pvs": {}, "services": {}, "ingresses": {}}
         self.bound_at = {}       # pod uid -> monotonic time we saw it on a node
         self.done = {}           # pod uid -> final state we set ("running", ...)
         self.nodes = ["%s-%d" % (args.node_prefix, i + 1) for i in range(args.nodes)]
@@ -143,6 +146,7 @@ class Sim:
         self.rr = 0
         self.ip_next = int(ipaddress.ip_address("10.244.0.10"))
         self.lb_next = int(ipaddress.ip_address("172.18.255.1"))
+        self.ingress_ip = None   # the simulated ingress controller's address
         self.sc_cache = {}
         self.stop = threading.Event()
 
@@ -238,6 +242,9 @@ class Sim:
             except ApiError as e:
                 if e.status != 410:
                     log("%s watch: %s" % (kind, e))
+                    # 404/403 (API not served, RBAC) would otherwise relist in a tight loop
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
             except (OSError, http.client.HTTPException, ValueError, KeyError) as e:
                 log("%s watch: %s (API server down? retrying)" % (kind, e))
                 time.sleep(backoff)
@@ -628,6 +635,20 @@ class Sim:
                          {"status": {"loadBalancer": {"ingress": [{"ip": ip}]}}},
                          ctype="application/merge-patch+json")
 
+    # ---- ingresses --------------------------------------------------------
+    def sync_ingresses(self, ing):
+        m = ing["metadata"]
+        if m.get("deletionTimestamp") or (m.get("annotations") or {}).get(ANN_LB) == "pending":
+            return
+        if ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+            return
+        if self.ingress_ip is None:
+            self.ingress_ip = self.next_ip("lb_next")
+        self.api.request("PATCH", "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s/status"
+                         % (m["namespace"], m["name"]),
+                         {"status": {"loadBalancer": {"ingress": [{"ip": self.ingress_ip}]}}},
+                         ctype="application/merge-patch+json")
+
     # ---- main -------------------------------------------------------------
     def run(self):
         threads = [threading.Thread(target=self.node_loop, daemon=True),
@@ -635,7 +656,8 @@ class Sim:
         for kind, path in (("pods", "/api/v1/pods"),
                            ("pvcs", "/api/v1/persistentvolumeclaims"),
                            ("pvs", "/api/v1/persistentvolumes"),
-                           ("services", "/api/v1/services")):
+                           ("services", "/api/v1/services"),
+                           ("ingresses", "/apis/networking.k8s.io/v1/ingresses")):
             threads.append(threading.Thread(target=self.informer, args=(kind, path), daemon=True))
         for _ in range(self.args.workers):
             threads.append(threading.Thread(target=self.worker, daemon=True))

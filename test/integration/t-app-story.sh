@@ -94,12 +94,26 @@ run gs app list
 check "app list shows the app" eval 'rc_is 0 && out_has "gitsync/postgres-operator +default .*postgres-operator/manifests +main"'
 run gs app get postgres-operator
 check "app get: OutOfSync from main (first commit), every object Missing" \
-  eval 'rc_is 0 && out_has "Sync Status: +OutOfSync from main \($first\)" && [ $(count " Missing ") -eq 7 ]'
+  eval 'rc_is 0 && out_has "Sync Status: +OutOfSync from main \($first\)" && [ $(count " Missing ") -eq 9 ]'
 run gs app sync postgres-operator
 check "app sync creates every object (Phase: Succeeded)" \
   eval 'rc_is 0 && out_has "Phase: +Succeeded" && [ $(count "created") -ge 7 ] && k get deploy postgres-operator >/dev/null'
 run gs app wait postgres-operator --health --sync --timeout 120
 check "app wait --health --sync returns 0" eval 'rc_is 0 && out_has "sync Synced, health Healthy"'
+check "the postgresql CRD shipped in Git is Established, then acid-test-cluster created in the same sync" \
+  eval 'k get crd postgresqls.acid.zalan.do -o jsonpath="{.status.conditions[?(@.type==\"Established\")].status}" | grep -qx True && k get postgresql acid-test-cluster -n default >/dev/null'
+
+# --hard-refresh bypasses the caches: alter the cached export of the commit
+# (read-only files, not immutable ones); `app get` and `--refresh` reuse it,
+# `--hard-refresh` fetches, exports and renders again.
+cached="$GITSYNC_CACHE_DIR/trees/$(git -C "$tmp/work" rev-parse HEAD)/postgres-operator/manifests/configmap.yaml"
+chmod u+w "$cached" && sed -i 's|^  docker_image: .*|  docker_image: example.invalid/tampered:1|' "$cached"
+run gs app get postgres-operator --refresh
+check "app get --refresh renders the cached export (altered here: ConfigMap OutOfSync)" \
+  eval 'rc_is 0 && out_has "ConfigMap +default +postgres-operator +OutOfSync"'
+run gs app get postgres-operator --hard-refresh
+check "app get --hard-refresh exports and renders again: Synced" \
+  eval 'rc_is 0 && out_has "Sync Status: +Synced to main \($first\)" && out_lacks " OutOfSync " && ! grep -q tampered "$cached"'
 
 sed -i 's|^  docker_image: .*|  docker_image: ghcr.io/zalando/spilo-15:3.0-p1|' "$tmp/work/postgres-operator/manifests/configmap.yaml"
 push "Mise à jour de l'image"
@@ -184,6 +198,19 @@ check "monsterstack dev: sync --prune creates the new ConfigMap and prunes the o
   eval 'rc_is 0 && [ -n "$old_cm" ] && [ -n "$new_cm" ] && [ "$old_cm" != "$new_cm" ] && [ $(k get cm -n dev -o name | grep -c frontend-config) -eq 1 ]'
 check "monsterstack dev: the Deployment now references the new ConfigMap" \
   eval 'k get deploy -n dev -o yaml | grep -q "${new_cm#configmap/}"'
+run gs app wait monsterstack-dev --health --timeout 120
+check "monsterstack dev: Healthy, the Ingress included (the node simulator gives it an address)" \
+  eval 'rc_is 0 && [ -n "$(k get ingress -n dev -o jsonpath="{.items[*].status.loadBalancer.ingress[*].ip}")" ]'
+ingress() { # NAME [ANNOTATIONS]
+  printf 'apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: %s, namespace: dev, annotations: {%s}}\nspec: {defaultBackend: {service: {name: frontend, port: {number: 80}}}}\n' "$1" "${2:-}" | k apply -f - >/dev/null
+}
+ing_ip() { k get ingress -n dev "$1" -o jsonpath='{.status.loadBalancer.ingress[*].ip}' 2>/dev/null; }
+ingress lb-pending 'gitsync.io/test-lb: pending'
+ingress lb-after
+for _ in $(seq 100); do [ -n "$(ing_ip lb-after)" ] && break; sleep 0.2; done
+check "an Ingress annotated gitsync.io/test-lb: pending gets no address (one created after it does)" \
+  eval '[ -n "$(ing_ip lb-after)" ] && [ -z "$(ing_ip lb-pending)" ]'
+k delete ingress -n dev lb-pending lb-after >/dev/null 2>&1
 
 run gs app delete monsterstack-dev
 check "app delete cascades to the app's objects" \
