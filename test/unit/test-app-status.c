@@ -131,6 +131,30 @@ static void test_app_status__conditions_replace_by_type(void **state)
 	mf_node_free(status);
 }
 
+/* The same condition again is no transition: the entry (and its time) is
+ * kept, so a comparison that keeps failing the same way leaves the status
+ * unchanged and the agent writes nothing. */
+static void test_app_status__repeated_condition_keeps_its_time(void **state)
+{
+	struct mf_node *status = mf_node_new(MF_MAP), *before;
+	struct mf_node *c;
+
+	(void)state;
+	app_condition_set(status, "ComparisonError", "cm.yaml:3: bad indentation");
+	c = mf_node_at(mf_node_get(status, "conditions"), 0);
+	mf_node_set_str_value(c, "lastTransitionTime", "2020-01-01T00:00:00Z");
+	before = mf_node_clone(status);
+	app_condition_set(status, "ComparisonError", "cm.yaml:3: bad indentation");
+	assert_true(mf_node_equal(before, status));
+	app_condition_set(status, "ComparisonError", "cm.yaml:4: other");
+	assert_false(mf_node_equal(before, status));
+	assert_string_not_equal(mf_node_dig_str(mf_node_at(mf_node_get(status, "conditions"), 0),
+						"lastTransitionTime", NULL),
+				"2020-01-01T00:00:00Z");
+	mf_node_free(before);
+	mf_node_free(status);
+}
+
 static void test_app_status__object_and_sync_options(void **state)
 {
 	const char *opts[] = { "CreateNamespace=true", "PruneLast=true" };
@@ -195,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_app_status__5000_objects_stay_small),
 		cmocka_unit_test(test_app_status__history_keeps_ten_with_increasing_ids),
 		cmocka_unit_test(test_app_status__conditions_replace_by_type),
+		cmocka_unit_test(test_app_status__repeated_condition_keeps_its_time),
 		cmocka_unit_test(test_app_status__object_and_sync_options),
 		cmocka_unit_test(test_app_status__embedded_crd_matches_the_shipped_file),
 	};
