@@ -212,6 +212,13 @@ static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct
 	enum kz_fs_kind kind;
 	int rc;
 
+	if (!rel || !*rel) {
+		/* "resources:\n- \n" is a null entry: an error, never a NULL
+		 * string handed on (found by fuzz-kustomize: a crash in is_remote) */
+		rc = gs_error_at(err, GS_EINVAL, mf_node_pos(entry),
+				 "resource entry must be a non-empty path");
+		goto cleanup;
+	}
 	if (is_remote(rel)) {
 		rc = gs_error_at(err, GS_EINVAL, mf_node_pos(entry),
 				 "remote resource '%s' is not supported (only files inside the checkout)",
@@ -628,6 +635,9 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 		char *cdir = NULL;
 		const char *rel = mf_node_str(mf_node_at(v, i));
 
+		if (!rel || !*rel)
+			return gs_error_at(err, GS_EINVAL, mf_node_pos(mf_node_at(v, i)),
+					   "component entry must be a non-empty path");
 		if ((rc = kz_path_join(&cdir, dir, rel, err)) < 0)
 			return gs_error_at(err, rc, mf_node_pos(mf_node_at(v, i)),
 					   "component '%s' escapes the repository root", rel);

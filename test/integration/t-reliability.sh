@@ -15,4 +15,8 @@ doc_args=()
 if [ "${GS_REL_NO_DOC:-0}" != 1 ] && [ -w "$root/docs/RELIABILITY.md" ]; then
   doc_args=(--doc "$root/docs/RELIABILITY.md")
 fi
+# The libFuzzer targets too (5,000 runs each), when a -Dfuzzing=true build
+# exists: GS_REL_FUZZ_BUILD, or build-fuzz/ as scripts/test.sh makes it.
+fz="${GS_REL_FUZZ_BUILD:-$root/build-fuzz}"
+if ls "$fz"/test/fuzz/fuzz-* >/dev/null 2>&1; then doc_args+=(--fuzz "$fz"); fi
 exec "$root/test/reliability/run-all.sh" --ci --results "$res" "${doc_args[@]}"

@@ -12,7 +12,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/gs-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 n=0; fail=0; total=0
 for exe in "$b"/test/fuzz/fuzz-*; do
-  [ -x "$exe" ] || continue
+  [ -f "$exe" ] && [ -x "$exe" ] || continue
   case "$exe" in *-replay) continue ;; esac
   name="${exe##*/fuzz-}"
   mkdir -p "$work/$name"

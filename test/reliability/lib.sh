@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # lib.sh - shared by the reliability scenarios (sourced, not run).
 #
 # One environment serves every scenario: a test cluster (with its fault

@@ -28,6 +28,7 @@ TITLES = {
     "s-secrets": "Secret values in logs, diffs, events, API output",
     "secrets-grep": "final grep of every output for the test Secrets",
     "s-soak": "soak: reconciles of many apps with random drift and commits",
+    "fuzz": "libFuzzer targets (ASan+UBSan) from the committed seed corpora",
 }
 FIGURES = [
     ("mode", "run"),
@@ -46,6 +47,13 @@ FIGURES = [
     ("soak-rss-max-kb", "soak: agent RSS, max (kB)"),
     ("soak-fds-start", "soak: open fds, first third"),
     ("soak-fds-end", "soak: open fds, last third"),
+    ("fuzz-execs-total", "fuzz executions, all targets (this run)"),
+    ("fuzz-execs-yaml", "fuzz executions: YAML parser/emitters"),
+    ("fuzz-execs-json", "fuzz executions: JSON"),
+    ("fuzz-execs-smp", "fuzz executions: strategic merge patch"),
+    ("fuzz-execs-kustomize", "fuzz executions: kustomization loader"),
+    ("fuzz-execs-webhook", "fuzz executions: webhook payloads"),
+    ("fuzz-execs-kubeconfig", "fuzz executions: kubeconfig"),
     ("outputs-grepped-files", "outputs grepped for Secret values (files)"),
     ("outputs-grepped-bytes", "outputs grepped for Secret values (bytes)"),
 ]

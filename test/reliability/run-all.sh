@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # run-all.sh - the reliability suite (docs/RELIABILITY.md).
 #
-#   test/reliability/run-all.sh [--full] [--results DIR] [--doc FILE] [SCENARIO...]
+#   test/reliability/run-all.sh [--full] [--results DIR] [--doc FILE] [--fuzz BUILD] [SCENARIO...]
 #
 # Builds one environment (test cluster with fault proxy, Git server behind a
 # TCP fault proxy, CRD, agent Secret), runs the scenarios (default: all, in
 # the order below) as one TAP stream, then greps every output of the run for
 # the test Secrets' values.  --full is the documented long run (10 agent
 # kills, a 200 MB scalar, the 50-app / 10,000-reconcile soak); the default
-# is the bounded CI run.  --results DIR keeps results.tsv, figures.tsv and
+# is the bounded CI run.  --fuzz BUILD also runs the libFuzzer targets of a
+# `-Dfuzzing=true` build (5,000 runs each; --full: 10 minutes each).  --results DIR keeps results.tsv, figures.tsv and
 # the outputs there; --doc FILE rewrites the generated part of
 # docs/RELIABILITY.md from this run.  Env: GITSYNC (binary), GS_KEEP_TMP=1.
 set -uo pipefail
@@ -16,6 +18,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REL_MODE=ci
 doc=""
 resdir=""
+fuzzdir=""
 scenarios=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -23,6 +26,7 @@ while [ $# -gt 0 ]; do
     --ci) REL_MODE=ci ;;
     --results) resdir="$2"; shift ;;
     --doc) doc="$2"; shift ;;
+    --fuzz) fuzzdir="$2"; shift ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) scenarios+=("$1") ;;
   esac
@@ -53,6 +57,23 @@ for s in "${scenarios[@]}"; do
   echo "# --- scenario $s: $(rel_elapsed "$st") s"
   printf 's-%s\t%s\n' "$s" "$(rel_elapsed "$st")" >>"$REL_ENV/durations"
 done
+
+# ---- libFuzzer targets of a -Dfuzzing=true build (ASan+UBSan), when given
+if [ -n "$fuzzdir" ]; then
+  REL_SCENARIO=fuzz
+  st=$(rel_now)
+  echo "# --- fuzz ($fuzzdir)"
+  if [ "$REL_MODE" = full ]; then fr=(0 600); else fr=("${REL_FUZZ_RUNS:-5000}" 60); fi
+  while IFS= read -r line; do
+    case "$line" in
+      "ok "*) ok "${line#ok * - }" ;;
+      "not ok "*) not_ok "${line#not ok * - }" ;;
+      "# figure "*) set -- ${line#\# figure }; figure "$1" "$2" ;;
+      "#"*) echo "$line" ;;
+    esac
+  done < <("$here/fuzz-run.sh" "$fuzzdir" "${fr[@]}" 2>&1)
+  printf 'fuzz\t%s\n' "$(rel_elapsed "$st")" >>"$REL_ENV/durations"
+fi
 
 # ---- the final grep: every output of the whole run
 REL_SCENARIO=secrets-grep

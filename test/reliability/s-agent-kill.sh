@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # The agent killed with SIGKILL at random points of a sync, then restarted.
 # Each round commits a change of every object, removes some and adds others
 # (prune on); the agent is killed a random 0.3-2.5 s into the sync and started
@@ -71,7 +72,7 @@ for r in $(seq 1 "$ROUNDS"); do
   # first object of the commit reached the cluster (mid-apply)
   delay=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.1f", rand()*2.2}')
   if [ $((r % 2)) -eq 0 ]; then
-    first_applied() { k get configmap -n "$DST" -o jsonpath='{range .items[*]}{.data.v}{"\n"}{end}' | grep -qx "$r"; }
+    first_applied() { k get configmap -n "$DST" -l gitsync.io/app=kill -o jsonpath='{range .items[*]}{.data.v}{"\n"}{end}' | grep -qx "$r"; }
     wait_for 60 first_applied
     delay=$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.1f", rand()*1.0}')
     when="after the first object was applied"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # API server faults while the agent syncs new commits: 500s, 429 with
 # Retry-After, added latency, connections dropped before and after the write,
 # and failures of the Application status writes themselves.  Each round

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # Bad commits: invalid YAML, an unknown kind, an object the API server
 # rejects.  Each bad commit ALSO changes a good object; nothing of that
 # commit may be applied (the good change included), the last good state

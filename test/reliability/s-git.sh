@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # The Git server down, slow, and force-pushed to an unrelated history.
 # Down: the new commit cannot be fetched; the cluster keeps the last good
 # state, a condition says why; back up: the commit is applied and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # Hostile input.  Webhooks: missing, wrong and mismatched signatures,
 # replayed deliveries, oversized and malformed bodies.  The API: no token,
 # wrong tokens, a read-only token asking to sync, odd paths.  Kustomizations
@@ -134,6 +135,8 @@ esc "patch file out of the repo" "$(printf 'resources:\n- h1.yaml\npatches:\n- p
 esc "symlinked file out of the checkout" "$(printf 'resources:\n- h1.yaml\nconfigMapGenerator:\n- name: g\n  files:\n  - s.txt')" 'ln -s "$out/secret.txt" "$wd/app/kz/s.txt"'
 esc "symlinked directory out of the checkout" "$(printf 'resources:\n- h1.yaml\n- dir')" 'ln -s "$out" "$wd/app/kz/dir"'
 esc "symlinked resource file out of the checkout" "$(printf 'resources:\n- h1.yaml\n- st.yaml')" 'ln -s "$out/stolen.yaml" "$wd/app/kz/st.yaml"'
+esc "a null resources entry (crashed the renderer before)" "$(printf 'resources:\n- h1.yaml\n- ')"
+esc "a null components entry" "$(printf 'resources:\n- h1.yaml\ncomponents:\n- ')"
 esc "remote resource (URL)" "$(printf 'resources:\n- h1.yaml\n- https://127.0.0.1:1/x.yaml')"
 rm -rf "$wd/app/kz"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # Leader election under stress.  Two agents started at the same moment with
 # no Lease in the cluster: exactly one acts.  Then the holder stops renewing
 # (SIGSTOP: alive, holding its connections, silent): the standby takes over

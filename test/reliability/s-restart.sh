@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # The API server, then etcd, restarted in the middle of a sync
 # (test/cluster/restart): a commit touching every object is being applied
 # (the applies of half the objects held in the fault proxy, so the restart

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # Soak: APPS applications of OBJ objects each under one agent, with random
 # drift (kubectl edits, deletions) and random commits, until the agent has
 # made RECONCILES reconciles; RSS and open file descriptors sampled every
