@@ -94,6 +94,39 @@ static bool status_changed(const struct mf_node *old, const struct mf_node *new_
 	return changed;
 }
 
+/* Null, in patch (a copy of the new status), every key of a map that old
+ * has and new lost: a merge patch merges maps, so without this a count that
+ * went to zero (summary.missing after the first sync) would stay on the
+ * server forever, and the status would never compare equal again. */
+static void null_removed(struct mf_node *patch, const struct mf_node *old)
+{
+	size_t i;
+
+	if (mf_node_type(patch) != MF_MAP || mf_node_type(old) != MF_MAP)
+		return;
+	for (i = 0; i < mf_node_len(old); i++) {
+		const char *k = mf_node_key(old, i);
+		struct mf_node *v = mf_node_get(patch, k);
+
+		if (!v)
+			mf_node_set(patch, k, mf_node_new_null());
+		else
+			null_removed(v, mf_node_at(old, i));
+	}
+}
+
+static int patch_status(struct kube_client *kc, const struct mf_node *app,
+			const struct mf_node *status, struct gs_error *err)
+{
+	struct mf_node *patch = mf_node_clone(status);
+	int r;
+
+	null_removed(patch, mf_node_get(app, "status"));
+	r = app_patch_status(kc, mf_obj_namespace(app), mf_obj_name(app), patch, err);
+	mf_node_free(patch);
+	return r;
+}
+
 static struct mf_node *status_copy(const struct mf_node *app)
 {
 	const struct mf_node *st = mf_node_get(app, "status");
@@ -108,7 +141,6 @@ int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 	struct app_source src = APP_SOURCE_INIT;
 	struct app_sync_opts so;
 	struct mf_node *status = NULL;
-	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
 	size_t n;
 	int r;
 
@@ -143,7 +175,7 @@ record:
 		}
 		/* an unchanged status is not written (see APP_RECONCILED_AT_MAX_AGE_S) */
 		if (status_changed(mf_node_get(app, "status"), status) &&
-		    app_patch_status(env->kc, ns, name, status, &werr) < 0 && r == GS_OK)
+		    patch_status(env->kc, app, status, &werr) < 0 && r == GS_OK)
 			r = gs_error_set(err, werr.code, "%s", werr.msg);
 	}
 	if (r == GS_OK && rev_out)
@@ -172,7 +204,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	app_time_str(started, sizeof(started), (double)time(NULL));
 	if (!req->dry_run) {
 		app_operation_state(status, "Running", "", started, NULL, pick_revision(app, req), NULL);
-		if ((r = app_patch_status(env->kc, ns, name, status, err)) < 0)
+		if ((r = patch_status(env->kc, app, status, err)) < 0)
 			goto cleanup;
 	}
 	r = app_source_load(&src, env, app, pick_revision(app, req), req->local_dir, git_flags(req),
@@ -215,7 +247,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		*rev_out = gs_strdup(src.git.rev.sha);
 record:
 	if (!req->dry_run) {
-		if (app_patch_status(env->kc, ns, name, status, &werr) < 0 && r == GS_OK)
+		if (patch_status(env->kc, app, status, &werr) < 0 && r == GS_OK)
 			r = gs_error_set(err, werr.code, "%s", werr.msg);
 		/* the request is done, whoever made it */
 		clear = mf_node_new(MF_MAP);
