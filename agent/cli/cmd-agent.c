@@ -23,7 +23,7 @@ static const char usage[] =
 	"  --tls-cert FILE --tls-key FILE   serve HTTPS\n"
 	"  --poll-interval D        fetch interval per app (default 3m; an app may set\n"
 	"                           the annotation gitsync.io/poll-interval)\n"
-	"  --resync-interval D      how often Applications are listed (default 3s)\n"
+	"  --resync-interval D      retry interval when Applications cannot be watched (default 3s)\n"
 	"  --self-heal-interval D   drift check interval for selfHeal apps (default 5s)\n"
 	"  --workers N              reconcile workers (default 3)\n"
 	"  --leader-elect=true|false  only the Lease holder reconciles (default true)\n"

@@ -22,6 +22,7 @@
 #include "httpd/httpd.h"
 #include "kube/kube-client.h"
 #include "kube/kube-config.h"
+#include "kube/kube-watch.h"
 #include "loop/alog.h"
 #include "loop/lease.h"
 #include "loop/workq.h"
@@ -51,7 +52,18 @@ struct app_entry {
 	size_t nresources;
 	char **paths; /* gitsync.io/refresh-paths, repository-relative; NULL = any */
 	size_t npaths;
-	bool seen;
+	uint32_t name_hash; /* of the name: the objects' gitsync.io/app label */
+	double last_op_queued; /* an .operation re-queued at most every 10 s */
+};
+
+/* One kind the apps manage, watched cluster-wide for objects carrying the
+ * tracking label (any app): one stream per kind, not per app and kind. */
+struct kind_watch {
+	struct agent *a;
+	char *gvk;               /* "group/version/Kind" as in status.managedKinds */
+	struct kube_cache *c;    /* NULL until made (or after a failure) */
+	double next_try;         /* after a failure (kind unknown, forbidden) */
+	bool listing;            /* the first LIST: the objects are not news */
 };
 
 /* Per-thread tools: none of these is thread-safe. */
@@ -82,13 +94,19 @@ struct agent {
 	struct httpd *h;
 	struct httpd_ops ops;
 
-	pthread_mutex_t lock; /* index, leader flag, stats */
+	pthread_mutex_t lock; /* index, leader flag, stats, wanted kinds */
 	struct app_entry *apps;
 	size_t napps, aapps;
 	bool leader;
 	bool synced; /* first Application list done */
 	bool stopping;
 	char *secret_rv;
+	char **want_kinds;     /* managedKinds of every app (never shrinks) */
+	size_t nwant, awant;
+	bool kinds_watched;    /* every wanted kind's cache synced: drift comes
+				* from events, no periodic self-heal compare */
+	size_t watch_objects;  /* objects in the watch caches (for /metrics) */
+	struct metrics_family *m_watch;
 
 	pthread_mutex_t api_lock; /* the API's own tools */
 	struct tools api;
@@ -709,34 +727,62 @@ cleanup:
 	mf_node_free(s);
 }
 
-/* ---- informer ---- */
+/* ---- informer: a WATCH of the Applications and of the kinds they manage ---- */
 
-struct list_ctx {
-	struct agent *a;
-	double now;
-	bool leader;
-};
-
-static int on_app(const struct mf_node *app, void *payload)
+/* FNV-1a, 32 bits: an app name kept in a watch cache entry's 64 user bits. */
+static uint32_t name_hash(const char *s)
 {
-	struct list_ctx *c = payload;
-	struct agent *a = c->a;
+	uint32_t h = 2166136261u;
+
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void want_kinds_add(struct agent *a, const struct mf_node *app)
+{
+	const struct mf_node *kinds = mf_node_dig(app, "status", "managedKinds", NULL);
+	size_t i, j;
+
+	for (i = 0; i < mf_node_len(kinds); i++) {
+		const char *k = mf_node_str(mf_node_at(kinds, i));
+		if (!k || !*k)
+			continue;
+		for (j = 0; j < a->nwant && strcmp(a->want_kinds[j], k); j++)
+			;
+		if (j < a->nwant)
+			continue;
+		GS_ALLOC_GROW(a->want_kinds, a->nwant + 1, a->awant);
+		a->want_kinds[a->nwant++] = gs_strdup(k);
+		a->kinds_watched = false; /* until its cache is synced */
+	}
+}
+
+/* An Application added or changed (watch event, or the first LIST): index
+ * it and, on the leader, queue it when it is new, its spec changed, it
+ * asks for a refresh or carries an .operation.  Its own status writes
+ * change none of these, so they queue nothing.  Called under the
+ * watcher's lock: takes a->lock only, never calls back into the watcher. */
+static void on_app(struct agent *a, const struct mf_node *app)
+{
 	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
 	const char *poll = mf_obj_annotation(app, POLL_ANNOTATION), *refresh;
 	struct app_entry *e;
 	long long gen = 0;
 	char *key;
-	bool due = false, urgent = false;
+	bool urgent = false;
 	size_t i;
 
 	if (!ns || !name)
-		return 0;
+		return;
 	if (a->cfg->n_app_namespaces) {
 		for (i = 0; i < a->cfg->n_app_namespaces; i++)
 			if (!strcmp(a->cfg->app_namespaces[i], ns))
 				break;
 		if (i == a->cfg->n_app_namespaces)
-			return 0;
+			return;
 	}
 	key = app_key(ns, name);
 	mf_node_int(mf_node_dig(app, "metadata", "generation", NULL), &gen);
@@ -749,6 +795,7 @@ static int on_app(const struct mf_node *app, void *payload)
 		memset(e, 0, sizeof(*e));
 		e->key = key;
 		key = NULL; /* now owned by the index */
+		e->name_hash = name_hash(name);
 		snprintf(e->sync_status, sizeof(e->sync_status), "%s",
 			 mf_node_dig_str(app, "status", "sync", "status", NULL)
 				 ? mf_node_dig_str(app, "status", "sync", "status", NULL)
@@ -759,7 +806,6 @@ static int on_app(const struct mf_node *app, void *payload)
 				 : "Unknown");
 		urgent = true;
 	}
-	e->seen = true;
 	free(e->repo);
 	free(e->revision);
 	e->repo = gs_strdup(app_repo(app) ? app_repo(app) : "");
@@ -777,50 +823,181 @@ static int on_app(const struct mf_node *app, void *payload)
 		e->poll_s = a->cfg->poll_s;
 	if (e->refresh || e->has_op)
 		urgent = true;
-	if (c->now - e->last_reconcile >= e->poll_s)
-		due = true;
-	if (e->automated && e->self_heal && c->now - e->last_reconcile >= a->cfg->self_heal_s)
-		due = true;
-	if (e->attempts && e->next_retry > c->now) {
-		due = false; /* backing off unless asked */
-		urgent = e->has_op || e->refresh;
+	if (e->attempts && e->next_retry > workq_now())
+		urgent = e->has_op || e->refresh; /* backing off unless asked */
+	if (urgent && a->leader && !a->stopping) {
+		if (e->has_op)
+			e->last_op_queued = workq_now();
+		workq_add(a->q, e->key, WORKQ_URGENT);
 	}
-	if ((due || urgent) && c->leader)
-		workq_add(a->q, e->key, urgent ? WORKQ_URGENT : 0);
+	want_kinds_add(a, app);
 	pthread_mutex_unlock(&a->lock);
 	free(key);
-	return 0;
 }
 
-static void list_apps(struct agent *a, struct kube_client *kc)
+static void forget_app(struct agent *a, const char *ns, const char *name)
 {
-	const struct kube_resource *res;
-	struct gs_error err = GS_ERROR_INIT;
-	struct list_ctx c = { a, workq_now(), is_leader(a) };
-	const char *ns = a->cfg->n_app_namespaces == 1 ? a->cfg->app_namespaces[0] : NULL;
+	char *key = app_key(ns ? ns : "", name ? name : "");
 	size_t i;
 
-	if (app_resource(&res, kc, &err)) {
-		alog_ratelimit(60, ALOG_ERROR, NULL, NULL, "%s", err.msg);
-		return;
-	}
 	pthread_mutex_lock(&a->lock);
-	for (i = 0; i < a->napps; i++)
-		a->apps[i].seen = false;
-	pthread_mutex_unlock(&a->lock);
-	if (kube_client_list(kc, res, ns, NULL, on_app, &c, NULL, &err)) {
-		alog_ratelimit(60, ALOG_ERROR, NULL, NULL, "cannot list applications: %s", err.msg);
-		return;
-	}
-	pthread_mutex_lock(&a->lock);
-	for (i = a->napps; i-- > 0;) {
-		if (!a->apps[i].seen) {
+	for (i = 0; i < a->napps; i++) {
+		if (!strcmp(a->apps[i].key, key)) {
 			entry_release(&a->apps[i]);
 			memmove(&a->apps[i], &a->apps[i + 1], (a->napps - i - 1) * sizeof(a->apps[0]));
 			a->napps--;
+			break;
 		}
 	}
-	a->synced = true;
+	pthread_mutex_unlock(&a->lock);
+	free(key);
+}
+
+static uint64_t on_app_event(enum kube_event ev, const struct mf_node *obj,
+			     const struct kube_cache_entry *prev, void *payload)
+{
+	struct agent *a = payload;
+
+	if (ev == KUBE_EVENT_DELETED)
+		forget_app(a, obj ? mf_obj_namespace(obj) : prev ? prev->ns : NULL,
+			   obj ? mf_obj_name(obj) : prev ? prev->name : NULL);
+	else if (obj)
+		on_app(a, obj);
+	return 0;
+}
+
+/* A managed object changed: compare its app again soon (1 s, so that a
+ * rollout's burst of events costs one comparison).  The comparison updates
+ * health and sync status for every app and, with selfHeal, reverts drift.
+ * Only changes that matter queue: another generation (spec), another
+ * health, an object without generation (ConfigMap, Secret: any change is
+ * content), an object added or deleted after the first LIST.  The entry
+ * keeps the health (low byte, as sync_cache_fn) and the app's name hash. */
+static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
+				const struct kube_cache_entry *prev, void *payload)
+{
+	struct kind_watch *kw = payload;
+	struct agent *a = kw->a;
+	const char *label = obj ? mf_obj_label(obj, SYNC_LABEL_APP) : NULL;
+	uint64_t health = ev == KUBE_EVENT_DELETED ? 0 : sync_cache_fn(ev, obj, prev, NULL) & 0xff;
+	uint32_t h = label ? name_hash(label) : prev ? (uint32_t)(prev->user >> 32) : 0;
+	long long gen = 0;
+	bool news;
+	size_t i;
+
+	if (obj)
+		mf_node_int(mf_node_dig(obj, "metadata", "generation", NULL), &gen);
+	if (ev == KUBE_EVENT_MODIFIED && prev)
+		news = gen == 0 || gen != prev->generation || health != (prev->user & 0xff);
+	else
+		news = !kw->listing;
+	if (news && h) {
+		pthread_mutex_lock(&a->lock);
+		if (a->leader && !a->stopping)
+			for (i = 0; i < a->napps; i++)
+				if (a->apps[i].name_hash == h)
+					workq_add(a->q, a->apps[i].key, 1.0);
+		pthread_mutex_unlock(&a->lock);
+	}
+	return ((uint64_t)h << 32) | health;
+}
+
+/* Make a cache for each wanted kind not watched yet (watcher thread). */
+static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_client *kc,
+			struct kind_watch ***kws, size_t *nkw, size_t *akw)
+{
+	char **want = NULL;
+	size_t nwant, i, j;
+	bool all = true;
+
+	pthread_mutex_lock(&a->lock);
+	nwant = a->nwant;
+	want = gs_calloc(nwant + 1, sizeof(*want));
+	for (i = 0; i < nwant; i++)
+		want[i] = gs_strdup(a->want_kinds[i]);
+	pthread_mutex_unlock(&a->lock);
+
+	for (i = 0; i < nwant; i++) {
+		struct kind_watch *kw = NULL;
+		for (j = 0; j < *nkw; j++)
+			if (!strcmp((*kws)[j]->gvk, want[i]))
+				kw = (*kws)[j];
+		if (!kw) {
+			GS_ALLOC_GROW(*kws, *nkw + 1, *akw);
+			kw = gs_calloc(1, sizeof(*kw));
+			kw->a = a;
+			kw->gvk = gs_strdup(want[i]);
+			(*kws)[(*nkw)++] = kw;
+		}
+		if (!kw->c && workq_now() >= kw->next_try) {
+			struct gs_error err = GS_ERROR_INIT;
+			const struct kube_resource *res;
+			char group[254], version[64], kind[128];
+			const char *s1 = strchr(kw->gvk, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+
+			if (!s2) {
+				kw->next_try = 1e300; /* malformed: never */
+				continue;
+			}
+			snprintf(group, sizeof(group), "%.*s", (int)(s1 - kw->gvk), kw->gvk);
+			snprintf(version, sizeof(version), "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+			snprintf(kind, sizeof(kind), "%s", s2 + 1);
+			kw->listing = true;
+			if (kube_client_resource(kc, &res, group, version, kind, &err) ||
+			    kube_cache_new(&kw->c, w, res, NULL, SYNC_LABEL_APP, on_object_event, kw,
+					   &err)) {
+				kw->c = NULL;
+				kw->next_try = workq_now() + 60;
+				alog_ratelimit(300, ALOG_WARN, NULL, NULL,
+					       "cannot watch %s (drift found by polling): %s", kw->gvk,
+					       err.msg);
+			}
+			kw->listing = false;
+		}
+		if (!kw->c || !kube_cache_synced(kw->c))
+			all = false;
+	}
+	for (i = 0; i < nwant; i++)
+		free(want[i]);
+	free(want);
+	pthread_mutex_lock(&a->lock);
+	if (a->nwant == nwant)
+		a->kinds_watched = all;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Queue what is due by time alone: the poll interval, self-heal checks
+ * while the kinds are not all watched, .operations not yet taken. */
+static void queue_due(struct agent *a)
+{
+	double now = workq_now();
+	size_t i;
+
+	pthread_mutex_lock(&a->lock);
+	if (!a->leader || a->stopping) {
+		pthread_mutex_unlock(&a->lock);
+		return;
+	}
+	for (i = 0; i < a->napps; i++) {
+		struct app_entry *e = &a->apps[i];
+		bool due = now - e->last_reconcile >= e->poll_s;
+
+		if (e->automated && e->self_heal && !a->kinds_watched &&
+		    now - e->last_reconcile >= a->cfg->self_heal_s)
+			due = true;
+		if (e->attempts && e->next_retry > now)
+			due = false;
+		if (e->has_op && now - e->last_op_queued >= 10) {
+			/* a watch event may have come while a worker held it */
+			e->last_op_queued = now;
+			workq_add(a->q, e->key, WORKQ_URGENT);
+		} else if (due) {
+			/* counted as done now, so that an app whose reconcile
+			 * fails before recording is not queued every second */
+			e->last_reconcile = now;
+			workq_add(a->q, e->key, 0);
+		}
+	}
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -851,10 +1028,16 @@ static void *informer_main(void *arg)
 	struct agent *a = arg;
 	struct gs_error err = GS_ERROR_INIT;
 	struct kube_client *kc = NULL;
+	struct kube_watcher *w = NULL;
+	struct kube_cache *apps = NULL;
+	struct kind_watch **kws = NULL;
+	size_t nkw = 0, akw = 0, i;
 	double last_secret = -1e9;
+	const char *ns = a->cfg->n_app_namespaces == 1 ? a->cfg->app_namespaces[0] : NULL;
 
-	if (kube_client_new(&kc, a->kcfg, NULL, &err)) {
+	if (kube_client_new(&kc, a->kcfg, NULL, &err) || kube_watcher_new(&w, kc, &err)) {
 		alog(ALOG_ERROR, NULL, NULL, "informer: %s", err.msg);
+		kube_client_free(kc);
 		return NULL;
 	}
 	while (!stopping(a)) {
@@ -862,12 +1045,43 @@ static void *informer_main(void *arg)
 			load_secret(a, kc);
 			last_secret = workq_now();
 		}
-		list_apps(a, kc);
-		pthread_mutex_lock(&a->lock);
-		a->informer_stats = *kube_client_stats(kc);
-		pthread_mutex_unlock(&a->lock);
-		nap(a, a->cfg->resync_s);
+		if (!apps) {
+			const struct kube_resource *res;
+			gs_error_clear(&err);
+			if (app_resource(&res, kc, &err) ||
+			    kube_cache_new(&apps, w, res, ns, NULL, on_app_event, a, &err)) {
+				apps = NULL;
+				alog_ratelimit(60, ALOG_ERROR, NULL, NULL,
+					       "cannot watch applications: %s", err.msg);
+				nap(a, a->cfg->resync_s);
+				continue;
+			}
+		}
+		watch_kinds(a, w, kc, &kws, &nkw, &akw);
+		gs_error_clear(&err);
+		if (kube_watcher_poll(w, 1000, &err))
+			alog_ratelimit(60, ALOG_ERROR, NULL, NULL, "watch: %s", err.msg);
+		{
+			size_t objs = kube_cache_len(apps);
+			bool synced = kube_cache_synced(apps);
+			for (i = 0; i < nkw; i++)
+				if (kws[i]->c)
+					objs += kube_cache_len(kws[i]->c);
+			pthread_mutex_lock(&a->lock);
+			if (synced)
+				a->synced = true; /* ready once listed; a later relist keeps it */
+			a->watch_objects = objs;
+			a->informer_stats = *kube_client_stats(kc);
+			pthread_mutex_unlock(&a->lock);
+		}
+		queue_due(a);
 	}
+	kube_watcher_free(w);
+	for (i = 0; i < nkw; i++) {
+		free(kws[i]->gvk);
+		free(kws[i]);
+	}
+	free(kws);
 	kube_client_free(kc);
 	return NULL;
 }
@@ -1216,6 +1430,7 @@ static void collect(struct metrics_registry *r, void *payload)
 		add_stats(&sum, &a->workers[i].stats);
 	add_stats(&sum, &a->informer_stats);
 	add_stats(&sum, &a->elector_stats);
+	metrics_set(a->m_watch, (double)a->watch_objects);
 	pthread_mutex_unlock(&a->lock);
 	metrics_set(a->m_resources, (double)resources);
 	metrics_set(a->m_queue, (double)workq_len(a->q));
@@ -1254,6 +1469,9 @@ static void register_metrics(struct agent *a)
 				    "1 when this replica holds the leader Lease.", NULL);
 	a->m_queue = metrics_gauge(a->m, "gitsync_workqueue_depth",
 				   "Applications queued or being reconciled.", NULL);
+	a->m_watch = metrics_gauge(a->m, "gitsync_watch_cache_objects",
+				   "Objects in the watch caches (Applications and managed objects).",
+				   NULL);
 	metrics_set(a->m_leader, 0);
 	metrics_registry_on_collect(a->m, collect, a);
 }
@@ -1435,6 +1653,9 @@ cleanup:
 	for (i = 0; i < a->napps; i++)
 		entry_release(&a->apps[i]);
 	free(a->apps);
+	for (i = 0; i < a->nwant; i++)
+		free(a->want_kinds[i]);
+	free(a->want_kinds);
 	free(a->workers);
 	free(a->secret_rv);
 	metrics_registry_free(a->m);

@@ -5,12 +5,14 @@
  *   main      waits for SIGTERM/SIGINT, then shuts down in order
  *   elector   leader election on the Lease (lease.h); without
  *             --leader-elect=false only the holder reconciles
- *   informer  lists Applications every resync interval on every replica
- *             (the index serves webhooks, the API and metrics), re-reads the
- *             Secret gitsync-secret, and on the leader queues apps that are
+ *   informer  watches Applications on every replica (the index serves
+ *             webhooks, the API and metrics) and, cluster-wide with the
+ *             selector gitsync.io/app, every kind the apps manage; re-reads
+ *             the Secret gitsync-secret; on the leader queues apps that are
  *             new, changed, asked to refresh (annotation gitsync.io/refresh),
- *             carry an .operation, or are due (poll interval; self-heal apps
- *             are compared at the self-heal interval to catch drift)
+ *             carry an .operation, whose objects changed (drift, health), or
+ *             are due (poll interval; self-heal apps at the self-heal
+ *             interval only while a managed kind is not watched)
  *   workers   take apps from the deduplicated queue (workq.h) and reconcile:
  *             run the requested operation, or compare and, when automated,
  *             sync a new revision (or any drift with selfHeal), with the app's
@@ -37,7 +39,7 @@ struct agent_config {
 	const char *listen;            /* default ":8080" */
 	const char *tls_cert, *tls_key;
 	double poll_s;                 /* default 180 */
-	double resync_s;               /* Application list interval; default 3 */
+	double resync_s;               /* retry interval of the Application watch setup; default 3 */
 	double self_heal_s;            /* drift check interval for selfHeal apps; default 5 */
 	double shutdown_grace_s;       /* default 25 */
 	unsigned workers;              /* default 3 */
