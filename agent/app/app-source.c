@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -156,7 +157,20 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		}
 		if (!revision || !*revision)
 			revision = app_revision(app);
-		r = gitsrc_get(&s.git, env->git, app_repo(app), revision, &auth, git_flags, err);
+		{
+			struct timespec t0, t1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			r = gitsrc_get(&s.git, env->git, app_repo(app), revision, &auth, git_flags,
+				       err);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			env->git_s = (double)(t1.tv_sec - t0.tv_sec) +
+				     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+			env->git_fetched = r >= 0 && s.git.fetched;
+			if (env->git_observe)
+				env->git_observe(env->git_s, r >= 0, env->git_fetched,
+						 env->git_observe_payload);
+		}
 		if (r < 0)
 			goto cleanup;
 		root = s.git.dir;

@@ -117,6 +117,13 @@ struct app_env {
 	struct gitsrc *git;
 	struct sync_engine *se;
 	const char *ns; /* namespace of the Applications */
+	/* The last source step (ls-remote, fetch when the commit is new,
+	 * export), timed apart from rendering and comparing; git_observe (may
+	 * be NULL) sees each one as it ends (the agent's histogram). */
+	double git_s;
+	bool git_fetched;
+	void (*git_observe)(double seconds, bool ok, bool fetched, void *payload);
+	void *git_observe_payload;
 };
 
 struct app_source {

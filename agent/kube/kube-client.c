@@ -45,7 +45,15 @@ struct kube_client {
 	double exec_expiry;      /* monotonic seconds; 0 = no expiry */
 	bool exec_has_cert;
 	struct kube_disc disc;
+	kube_request_observer observer; /* optional, see kube_client_set_observer */
+	void *observer_payload;
 };
+
+void kube_client_set_observer(struct kube_client *kc, kube_request_observer fn, void *payload)
+{
+	kc->observer = fn;
+	kc->observer_payload = payload;
+}
 
 struct kube_disc *kube_client_disc(struct kube_client *kc)
 {
@@ -659,6 +667,8 @@ enum kube_xfer_next kube_xfer_finish(struct kube_client *kc, struct kube_xfer *x
 		kc->apf = true;
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->resp.status);
+	if (kc->observer)
+		kc->observer(x->method, cc == CURLE_OK ? x->resp.status : 0, kc->observer_payload);
 	if (cc == CURLE_WRITE_ERROR && x->resp.body.len >= BODY_MAX - 65536) {
 		*rc_out = gs_error_set(err, GS_ELIMIT, "%s %s: response larger than %u MiB",
 				       x->method, x->path, BODY_MAX >> 20);

@@ -62,6 +62,11 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 void kube_client_free(struct kube_client *kc);
 const struct kube_client_stats *kube_client_stats(const struct kube_client *kc);
 const struct kube_config *kube_client_config(const struct kube_client *kc);
+/* Called after every attempt of a request (retries included) with the HTTP
+ * method and the response's status (0: no response), on the client's
+ * thread: /metrics counts requests by verb and code with it. */
+typedef void (*kube_request_observer)(const char *method, long status, void *payload);
+void kube_client_set_observer(struct kube_client *kc, kube_request_observer fn, void *payload);
 
 /* A raw response.  body is capped (GS_ELIMIT beyond 512 MiB). */
 struct kube_response {

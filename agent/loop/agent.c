@@ -106,7 +106,7 @@ struct agent {
 	bool kinds_watched;    /* every wanted kind's cache synced: drift comes
 				* from events, no periodic self-heal compare */
 	size_t watch_objects;  /* objects in the watch caches (for /metrics) */
-	struct metrics_family *m_watch;
+	struct metrics_family *m_watch, *m_kube_codes, *m_git;
 
 	pthread_mutex_t api_lock; /* the API's own tools */
 	struct tools api;
@@ -172,6 +172,23 @@ static void split_key(const char *key, char *ns, size_t nsz, char *name, size_t 
 	snprintf(name, namesz, "%s", slash ? slash + 1 : key);
 }
 
+/* Every attempt of every kube request, from any of the agent's clients. */
+static void observe_kube(const char *method, long status, void *payload)
+{
+	struct agent *a = payload;
+	char code[16];
+
+	snprintf(code, sizeof(code), "%ld", status);
+	metrics_add(a->m_kube_codes, 1, method, status ? code : "none");
+}
+
+static void observe_git(double seconds, bool ok, bool fetched, void *payload)
+{
+	struct agent *a = payload;
+
+	metrics_observe(a->m_git, seconds, !ok ? "error" : fetched ? "fetched" : "cached");
+}
+
 static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 {
 	int rc;
@@ -180,6 +197,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	rc = kube_client_new(&t->kc, a->kcfg, NULL, err);
 	if (rc)
 		return rc;
+	kube_client_set_observer(t->kc, observe_kube, a);
 	rc = gitsrc_new(&t->git, a->cfg->cache_dir, err);
 	if (rc)
 		return rc;
@@ -188,6 +206,8 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.git = t->git;
 	t->env.se = t->se;
 	t->env.ns = a->cfg->ns;
+	t->env.git_observe = observe_git;
+	t->env.git_observe_payload = a;
 	return 0;
 }
 
@@ -1040,6 +1060,7 @@ static void *informer_main(void *arg)
 		kube_client_free(kc);
 		return NULL;
 	}
+	kube_client_set_observer(kc, observe_kube, a);
 	while (!stopping(a)) {
 		if (workq_now() - last_secret >= 10) {
 			load_secret(a, kc);
@@ -1472,6 +1493,21 @@ static void register_metrics(struct agent *a)
 	a->m_watch = metrics_gauge(a->m, "gitsync_watch_cache_objects",
 				   "Objects in the watch caches (Applications and managed objects).",
 				   NULL);
+	a->m_kube_codes = metrics_counter(a->m, "gitsync_kube_requests_total",
+					  "Kubernetes API requests (each attempt), by HTTP verb and "
+					  "status code (none: no response).",
+					  "verb,code");
+	{
+		/* ls-remote alone is tens of ms; a fetch of a large repository,
+		 * seconds to minutes */
+		static const double git_bounds[] = { 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+						     1, 2.5, 5, 10, 30, 60, 120 };
+		a->m_git = metrics_histogram(a->m, "gitsync_git_fetch_duration_seconds",
+					     "Time of the Git source step (ls-remote, fetch when "
+					     "the commit is new, export), by result.",
+					     "result", git_bounds,
+					     sizeof(git_bounds) / sizeof(git_bounds[0]));
+	}
 	metrics_set(a->m_leader, 0);
 	metrics_registry_on_collect(a->m, collect, a);
 }
@@ -1572,6 +1608,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 		rc = kube_client_new(&a->elector_kc, a->kcfg, NULL, err);
 		if (rc)
 			goto stop;
+		kube_client_set_observer(a->elector_kc, observe_kube, a);
 		lcfg.ns = cfg.ns;
 		lcfg.name = APP_LEASE_NAME;
 		lcfg.identity = cfg.identity;

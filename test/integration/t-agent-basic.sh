@@ -33,6 +33,11 @@ check "a new commit is applied without any command (poll)" wait_for 60 cm_is gre
 diag "commit to applied by polling: $(elapsed "$t0") s"
 run k get application demo -n gitsync -o jsonpath='{.status.sync.revision}'
 check "status.sync.revision is the new commit" eval '[ "$(cat "$tmp/out")" = "$rev" ]'
+# idle: compared every 2 s (poll interval), yet the Application is not
+# written while nothing changes (the resourceVersion stays over 5 s)
+app_rv() { k get application demo -n gitsync -o jsonpath='{.metadata.resourceVersion}'; }
+rv_stable() { local r1; r1=$(app_rv); sleep 5; [ "$(app_rv)" = "$r1" ]; }
+check "idle: an unchanged app's status is not rewritten at each comparison" wait_for 40 rv_stable
 
 # ---- webhooks: restart with a long poll interval so only webhooks act
 kill -TERM "$pid_a1"; wait "$pid_a1"; arc=$?
@@ -77,14 +82,17 @@ k annotate application demo -n gitsync gitsync.io/refresh-paths- >/dev/null
 GH_EVENT=ping run github_webhook "$port" gh-test-secret '{"zen":"ping"}'
 check "a signed ping event is acknowledged and ignored (200)" out_has '^200 .*ignored'
 
-# ---- self-heal: restart with a short drift interval
+# ---- self-heal: restart with no drift polling at all (10 m): the change
+# must be seen in the watch of the app's kinds
 kill -TERM "$pid_a2"; wait "$pid_a2"
-start_agent a3 "$port" --poll-interval 10m --self-heal-interval 1s --resync-interval 1s
+start_agent a3 "$port" --poll-interval 10m --self-heal-interval 10m --resync-interval 1s
 wait_for 30 ready "$port"
 wait_for 30 eval '[ "$(lease_holder)" = a3 ]'
+# the kinds' watches start once the Applications are listed
+wait_for 30 eval 'curl -s "http://127.0.0.1:$port/metrics" | grep -qE "^gitsync_watch_cache_objects [2-9]"'
 k patch configmap demo-config -n demo --type merge -p '{"data":{"color":"hacked"}}' >/dev/null
 t0=$(now)
-check "self-heal reverts a kubectl change" wait_for 60 cm_is red
+check "self-heal reverts a kubectl change (watch event, no drift polling)" wait_for 60 cm_is red
 diag "kubectl change reverted after $(elapsed "$t0") s"
 
 # ---- CI through the API: no kubeconfig, a token
@@ -146,6 +154,10 @@ else
 fi
 run grep -E '^gitsync_applications\{sync_status="Synced",health_status="Healthy"\} 1$' "$tmp/m2"
 check "metrics: apps by sync and health status" rc_is 0
+run grep -E '^gitsync_kube_requests_total\{verb="PATCH",code="200"\} [1-9]' "$tmp/m2"
+check "metrics: kube API requests by verb and code" rc_is 0
+run grep -E '^gitsync_git_fetch_duration_seconds_count\{result="(fetched|cached)"\} [1-9]' "$tmp/m2"
+check "metrics: git fetch duration histogram" rc_is 0
 
 # ---- logs: structured, and no secret or token in them
 run "$PY3" -c '
