@@ -14,7 +14,7 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates libgit2-1.5 libcurl4 libcjson1 libyaml-0-2 libmicrohttpd12 libssl3 \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=build /build/agent/gitsync /usr/local/bin/gitsync
+COPY --from=build /build/agent/gitsync /build/agent/gitsync-core /usr/local/bin/
 USER 65532:65532
 ENV GITSYNC_CACHE_DIR=/var/cache/gitsync
 EXPOSE 8080

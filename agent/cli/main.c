@@ -1,6 +1,24 @@
-/* main.c - gitsync entry point: dispatch to the command table. */
+/* main.c - gitsync entry point: dispatch to the command table.
+ *
+ * Built twice (agent/meson.build):
+ *   gitsync-core  every command;
+ *   gitsync       the front binary (GITSYNC_FRONT): render, version and
+ *                 help, which need no Git, network or TLS, run here; every
+ *                 other command is handed to gitsync-core (found next to
+ *                 this binary) by execv(), in the same process.
+ * Why: gitsync-core needs libgit2, libcurl and libmicrohttpd, whose closure
+ * is ~40 shared libraries (GnuTLS, Kerberos, LDAP, SSH, ...).  Mapping and
+ * relocating them costs ~15M instructions and ~9 MB of RSS before main()
+ * runs, more than a whole small render, and no lazy initialisation inside
+ * the program can give that back: only not loading them can.  The agent
+ * and the other commands pay one extra execv() (well under a millisecond).
+ */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -18,10 +36,49 @@ static void usage(FILE *f, const struct command *cmds, size_t n)
 		   "GitOps synchronisation: render Git content, diff it against a cluster,\n"
 		   "apply it with server-side apply, prune and report health.\n\ncommands:\n");
 	for (i = 0; i < n; i++)
+#ifdef GITSYNC_FRONT
+		/* the front binary lists what gitsync-core runs for it too */
+#else
 		if (cmds[i].fn)
+#endif
 			fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nrun 'gitsync <command> --help' for the options of one command\n");
 }
+
+#ifdef GITSYNC_FRONT
+/* Replace this process with gitsync-core: $GITSYNC_CORE when set, else
+ * gitsync-core in the directory of this executable.  Returns only on
+ * failure. */
+static int exec_core(char **argv)
+{
+	const char *env = getenv("GITSYNC_CORE");
+	char path[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		snprintf(path, sizeof(path), "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+		if (n < 0) {
+			fprintf(stderr, "gitsync: error: cannot find this executable: %s\n",
+				strerror(errno));
+			return CLI_EXIT_ERROR;
+		}
+		path[n] = '\0';
+		slash = strrchr(path, '/');
+		if (!slash || (size_t)(slash - path) + sizeof("/gitsync-core") > sizeof(path)) {
+			fprintf(stderr, "gitsync: error: cannot locate gitsync-core\n");
+			return CLI_EXIT_ERROR;
+		}
+		memcpy(slash, "/gitsync-core", sizeof("/gitsync-core"));
+	}
+	execv(path, argv);
+	fprintf(stderr, "gitsync: error: '%s' needs %s: %s (install it next to gitsync)\n", argv[1],
+		path, strerror(errno));
+	return CLI_EXIT_ERROR;
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -51,9 +108,15 @@ int main(int argc, char **argv)
 		if (rc >= 0)
 			return rc;
 	}
-	for (i = 0; i < n; i++)
-		if (cmds[i].fn && !strcmp(argv[1], cmds[i].name))
+	for (i = 0; i < n; i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		if (cmds[i].fn)
 			return cmds[i].fn(argc - 1, argv + 1);
+#ifdef GITSYNC_FRONT
+		return exec_core(argv);
+#endif
+	}
 	fprintf(stderr, "gitsync: '%s' is not a gitsync command\n", argv[1]);
 	usage(stderr, cmds, n);
 	return CLI_EXIT_USAGE;
