@@ -43,6 +43,15 @@ struct emitter {
 
 static void put(struct emitter *e, const char *s, size_t len)
 {
+	struct gs_buf *b = e->out;
+
+	/* inline fast path: most pieces are a few bytes and fit */
+	if (b->cap - b->len > len && !e->ret && (!b->max || b->len + len <= b->max)) {
+		memcpy(b->ptr + b->len, s, len);
+		b->len += len;
+		b->ptr[b->len] = '\0';
+		return;
+	}
 	if (!e->ret)
 		e->ret = gs_buf_add(e->out, s, len);
 }
@@ -113,141 +122,145 @@ static bool is_blankz(const unsigned char *s, size_t len, size_t i)
 	       (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 && (s[i + 2] & 0xFE) == 0xA8);
 }
 
-struct analysis {
-	bool multiline;
-	bool plain_allowed; /* block context */
-	bool single_allowed;
-	bool block_allowed; /* literal */
-	bool odd_breaks;    /* \r, NEL, LS, PS: neither literal nor single quotes keep them */
+/* What each byte means to the style analysis: most bytes of most strings are
+ * B_NONE and cost one table lookup. */
+enum byte_kind { B_NONE = 0, B_NL, B_COLON, B_HASH, B_CTRL, B_HIGH };
+
+#define B_ROW_CTRL B_CTRL, B_CTRL, B_CTRL, B_CTRL, B_CTRL, B_CTRL, B_CTRL, B_CTRL
+#define B_ROW_HIGH B_HIGH, B_HIGH, B_HIGH, B_HIGH, B_HIGH, B_HIGH, B_HIGH, B_HIGH
+#define B_ROW_NONE B_NONE, B_NONE, B_NONE, B_NONE, B_NONE, B_NONE, B_NONE, B_NONE
+static const unsigned char byte_kind[256] = {
+	/* 0x00 */ B_ROW_CTRL,
+	/* 0x08 */ B_CTRL, B_CTRL, B_NL, B_CTRL, B_CTRL, B_CTRL, B_CTRL, B_CTRL,
+	/* 0x10 */ B_ROW_CTRL, B_ROW_CTRL,
+	/* 0x20 */ B_NONE, B_NONE, B_NONE, B_HASH, B_NONE, B_NONE, B_NONE, B_NONE,
+	/* 0x28 */ B_ROW_NONE,
+	/* 0x30 */ B_ROW_NONE,
+	/* 0x38 */ B_NONE, B_NONE, B_COLON, B_NONE, B_NONE, B_NONE, B_NONE, B_NONE,
+	/* 0x40 */ B_ROW_NONE, B_ROW_NONE, B_ROW_NONE, B_ROW_NONE,
+	/* 0x60 */ B_ROW_NONE, B_ROW_NONE, B_ROW_NONE,
+	/* 0x78 */ B_NONE, B_NONE, B_NONE, B_NONE, B_NONE, B_NONE, B_NONE, B_CTRL,
+	/* 0x80 */ B_ROW_HIGH, B_ROW_HIGH, B_ROW_HIGH, B_ROW_HIGH,
+	/* 0xA0 */ B_ROW_HIGH, B_ROW_HIGH, B_ROW_HIGH, B_ROW_HIGH,
+	/* 0xC0 */ B_ROW_HIGH, B_ROW_HIGH, B_ROW_HIGH, B_ROW_HIGH,
+	/* 0xE0 */ B_ROW_HIGH, B_ROW_HIGH, B_ROW_HIGH, B_ROW_HIGH,
 };
 
-/* yaml_emitter_analyze_scalar() for block context.  "followed by
- * whitespace" is only looked at for the characters it matters to (':', '?',
- * '-'), and ASCII skips the UTF-8 decoder: this runs over every byte of
- * every string emitted. */
-static void analyze(const char *str, size_t len, struct analysis *a)
+/* Is the character before s[i] whitespace for libyaml's '#' rule (space,
+ * tab, a line break or NUL)? */
+static bool preceded_by_ws(const unsigned char *s, size_t i)
+{
+	unsigned char p = s[i - 1];
+
+	if (p == ' ' || p == '\t' || p == '\n' || p == '\r' || p == '\0')
+		return true;
+	if (p == 0x85)
+		return i >= 2 && s[i - 2] == 0xC2;
+	return (p == 0xA8 || p == 0xA9) && i >= 3 && s[i - 3] == 0xE2 && s[i - 2] == 0x80;
+}
+
+/* go-yaml encoder's stringv() then libyaml's yaml_emitter_analyze_scalar()
+ * and select_scalar_style() for block context, in one pass over the bytes.
+ * Only line breaks, ':', '#', control and non-ASCII bytes need a look: the
+ * space rules are checked from the breaks next to them. */
+static enum style choose_style(const char *str, size_t len, bool key)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	bool block_ind = false, line_breaks = false, special = false;
-	bool leading_space = false, leading_break = false, trailing_space = false;
-	bool trailing_break = false, break_space = false, space_break = false;
-	bool prev_space = false, prev_break = false, preceded_ws = true;
-	size_t i = 0;
+	bool block_ind = false, special = false, line_breaks = false, odd_breaks = false;
+	bool has_nl = false, leading_break = false, trailing_break = false;
+	bool break_space = false, space_break = false, plain_allowed, single_allowed;
+	bool block_allowed;
+	unsigned c0, w0 = 1;
+	size_t i;
+	enum style st;
 
-	memset(a, 0, sizeof(*a));
-	if (!len) {
-		a->plain_allowed = true; /* "" is quoted anyway: it reads as null */
-		a->single_allowed = true;
-		return;
+	if (!len)
+		return STYLE_DOUBLE; /* "" reads back as null */
+	c0 = s[0] < 0x80 ? s[0] : utf8_next(s, len, 0, &w0);
+	switch (c0) {
+	case '#': case ',': case '[': case ']': case '{': case '}': case '&':
+	case '*': case '!': case '|': case '>': case '\'': case '"': case '%':
+	case '@': case '`':
+		block_ind = true;
+		break;
+	case '?': case ':': case '-':
+		if (is_blankz(s, len, w0))
+			block_ind = true;
+		break;
+	default:
+		break;
 	}
 	if (len >= 3 && ((s[0] == '-' && s[1] == '-' && s[2] == '-') ||
 			 (s[0] == '.' && s[1] == '.' && s[2] == '.')))
 		block_ind = true;
-	while (i < len) {
+	for (i = 0; i < len; i++) {
 		unsigned c, w = 1;
-		bool brk;
 
-		if (i > 0) {
-			/* most bytes are printable ASCII that no rule cares about */
-			size_t j = i;
-
-			while (j < len && s[j] > 0x20 && s[j] < 0x7F && s[j] != ':' && s[j] != '#')
-				j++;
-			if (j > i) {
-				prev_space = prev_break = preceded_ws = false;
-				i = j;
+		switch ((enum byte_kind)byte_kind[s[i]]) {
+		case B_NONE:
+			continue;
+		case B_COLON:
+			if (i > 0 && is_blankz(s, len, i + 1))
+				block_ind = true;
+			continue;
+		case B_HASH:
+			if (i > 0 && preceded_by_ws(s, i))
+				block_ind = true;
+			continue;
+		case B_NL:
+			has_nl = true;
+			c = '\n';
+			break;
+		case B_CTRL:
+			special = true;
+			if (s[i] != '\r')
 				continue;
-			}
-		}
-		c = s[i];
-
-		if (c >= 0x80) {
+			c = '\r';
+			break;
+		case B_HIGH:
 			c = utf8_next(s, len, i, &w);
 			if (w == 1 || !printable(c))
 				special = true; /* invalid UTF-8, or U+0080..U+009F, U+FEFF... */
-		} else if (c < 0x20 || c == 0x7F) {
-			if (c != '\n')
-				special = true;
-		}
-		if (i == 0) {
-			switch (c) {
-			case '#': case ',': case '[': case ']': case '{': case '}': case '&':
-			case '*': case '!': case '|': case '>': case '\'': case '"': case '%':
-			case '@': case '`':
-				block_ind = true;
-				break;
-			case '?': case ':': case '-':
-				if (is_blankz(s, len, i + w))
-					block_ind = true;
-				break;
-			default:
-				break;
+			if (c != 0x85 && c != 0x2028 && c != 0x2029) {
+				i += w - 1;
+				continue;
 			}
-		} else if ((c == ':' && is_blankz(s, len, i + w)) || (c == '#' && preceded_ws)) {
-			block_ind = true;
+			break;
+		default:
+			continue;
 		}
-		brk = c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 || c == 0x2029;
-		if (c == ' ') {
-			if (i == 0)
-				leading_space = true;
-			if (i + w == len)
-				trailing_space = true;
-			if (prev_break)
-				break_space = true;
-			prev_space = true;
-			prev_break = false;
-		} else if (brk) {
-			line_breaks = true;
-			if (c != '\n')
-				a->odd_breaks = true;
-			if (i == 0)
-				leading_break = true;
-			if (i + w == len)
-				trailing_break = true;
-			if (prev_space)
-				space_break = true;
-			prev_space = false;
-			prev_break = true;
-		} else {
-			prev_space = prev_break = false;
-		}
-		preceded_ws = c == ' ' || c == '\t' || brk || c == 0;
-		i += w;
+		/* a line break of width w at i */
+		line_breaks = true;
+		if (c != '\n')
+			odd_breaks = true;
+		if (i == 0)
+			leading_break = true;
+		if (i + w == len)
+			trailing_break = true;
+		if (i > 0 && s[i - 1] == ' ')
+			space_break = true;
+		if (i + w < len && s[i + w] == ' ')
+			break_space = true;
+		i += w - 1;
 	}
-	a->multiline = line_breaks;
-	a->plain_allowed = a->single_allowed = a->block_allowed = true;
-	if (leading_space || leading_break || trailing_space || trailing_break)
-		a->plain_allowed = false;
-	if (trailing_space)
-		a->block_allowed = false;
-	if (break_space)
-		a->plain_allowed = a->single_allowed = false;
-	if (space_break || special)
-		a->plain_allowed = a->single_allowed = a->block_allowed = false;
-	if (line_breaks || block_ind)
-		a->plain_allowed = false;
-}
+	plain_allowed = !(s[0] == ' ' || leading_break || s[len - 1] == ' ' || trailing_break ||
+			  break_space || space_break || special || line_breaks || block_ind);
+	single_allowed = !(break_space || space_break || special);
+	block_allowed = !(s[len - 1] == ' ' || space_break || special);
 
-/* go-yaml encoder's stringv() then libyaml's select_scalar_style(). */
-static enum style choose_style(const char *s, size_t len, bool key)
-{
-	struct analysis a;
-	bool has_nl = memchr(s, '\n', len) != NULL;
-	enum style st;
-
-	analyze(s, len, &a);
 	if (has_nl && !key)
 		st = STYLE_LITERAL;
-	else if (mf_yaml_resolve_plain(s, len, NULL) != MF_STR || mf_yaml_is_base60_float(s, len) ||
-		 mf_yaml_is_timestamp(s, len) || (len == 2 && !memcmp(s, "<<", 2)))
+	else if (mf_yaml_resolve_plain(str, len, NULL) != MF_STR ||
+		 mf_yaml_is_base60_float(str, len) || mf_yaml_is_timestamp(str, len) ||
+		 (len == 2 && !memcmp(str, "<<", 2)))
 		return STYLE_DOUBLE;
 	else
 		st = STYLE_PLAIN;
-	if (st == STYLE_PLAIN && !a.plain_allowed)
+	if (st == STYLE_PLAIN && !plain_allowed)
 		st = STYLE_SINGLE;
-	if (st == STYLE_SINGLE && (!a.single_allowed || a.multiline))
+	if (st == STYLE_SINGLE && (!single_allowed || line_breaks))
 		st = STYLE_DOUBLE; /* single quotes would fold the line breaks */
-	if (st == STYLE_LITERAL && (!a.block_allowed || key || a.odd_breaks))
+	if (st == STYLE_LITERAL && (!block_allowed || key || odd_breaks))
 		st = STYLE_DOUBLE;
 	return st;
 }
