@@ -150,10 +150,13 @@ static const char *skip_ws(const char *p, const char *end)
 static const char *skip_string(const char *p, const char *end)
 {
 	for (p++; p < end; p++) {
-		if (*p == '\\')
-			p++;
-		else if (*p == '"')
+		if (*p == '\\') {
+			if (p + 1 >= end)
+				break;
+			p++; /* the escaped character, whatever it is */
+		} else if (*p == '"') {
 			return p + 1;
+		}
 	}
 	return NULL;
 }
@@ -220,7 +223,7 @@ int kube_list_scan(const char *body, size_t len, kube_list_item_fn fn, void *pay
 			while (q < vend && *q != ']') {
 				const char *qe = skip_value(q, vend);
 
-				if (!qe)
+				if (!qe || qe == q)
 					return gs_error_set(err, GS_ERR, "invalid JSON in items");
 				if ((rc = fn(q, (size_t)(qe - q), payload)) != 0)
 					return rc;

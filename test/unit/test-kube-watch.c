@@ -339,7 +339,8 @@ static void test_kube_watch__list_scan_walks_items_one_by_one(void **state)
 	/* braces, brackets and quotes inside strings; metadata after items */
 	static const char body[] =
 		"{\"kind\":\"ConfigMapList\",\"items\":[ {\"metadata\":{\"name\":\"a\"},"
-		"\"data\":{\"k\":\"}]\\\"{[\"}} , {\"metadata\":{\"name\":\"b\"},\"x\":[1,[2,{}]]}],"
+		"\"data\":{\"k\":\"}]\\\"{[\",\"e\":\"x\\\\\"}} , {\"metadata\":{\"name\":\"b\"},"
+		"\"x\":[1,[2,{}]]}],"
 		"\"metadata\":{\"resourceVersion\":\"42\",\"continue\":\"tok\"}}";
 	struct gs_error err = GS_ERROR_INIT;
 	struct seen s = { .n = 0 };
@@ -354,7 +355,13 @@ static void test_kube_watch__list_scan_walks_items_one_by_one(void **state)
 	assert_string_equal(rv, "42");
 	free(cont);
 	free(rv);
-	/* truncated body: an error, not a crash */
+	/* an escaped backslash before a closing quote, a stray brace in the
+	 * array, a truncated body: errors, never a crash or a loop */
+	s.n = 0;
+	assert_int_not_equal(kube_list_scan("{\"items\":[}]}", 13, on_item_text, &s, &cont, &rv,
+					    &err), 0);
+	free(cont);
+	free(rv);
 	s.n = 0;
 	assert_int_not_equal(kube_list_scan(body, 60, on_item_text, &s, &cont, &rv, &err), 0);
 	free(cont);
