@@ -2,6 +2,7 @@
 #include "mf-node.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,26 +11,84 @@
 #include "gs-alloc.h"
 #include "mf-yaml-private.h"
 
+/* 48 bytes: a parsed document is mostly nodes, so their size is most of a
+ * render's memory.  Scalars and containers share the storage after the
+ * header; n and alloc stay 0 for scalars so child loops need no type test.
+ * A scalar made from text carries it right after the struct (inl), one
+ * allocation instead of two. */
 struct mf_node {
-	enum mf_type type;
-	bool b;
 	struct mf_pos pos;
-	char *s;      /* scalar text (STR/INT/FLOAT), owned, NUL-terminated */
-	size_t slen;
-	size_t n, alloc;
-	struct mf_node **items; /* seq items / map values */
-	char **keys;            /* map keys, parallel to items */
+	unsigned char type; /* enum mf_type */
+	bool b;
+	bool inl; /* s points just past this struct, in the same allocation */
+	unsigned n, alloc;
+	union {
+		struct {
+			char *s; /* scalar text (STR/INT/FLOAT), NUL-terminated */
+			size_t slen;
+		} sc;
+		struct {
+			struct mf_node **items; /* seq items / map values */
+			char **keys;            /* map keys, parallel to items */
+		} c;
+	} u;
 };
+
+#define N_S(n) ((n)->u.sc.s)
+#define N_SLEN(n) ((n)->u.sc.slen)
+#define N_ITEMS(n) ((n)->u.c.items)
+#define N_KEYS(n) ((n)->u.c.keys)
+
+static bool has_text(enum mf_type t)
+{
+	return t == MF_STR || t == MF_INT || t == MF_FLOAT;
+}
+
+/* A scalar node with its text inline. */
+static struct mf_node *new_text(enum mf_type type, const char *text, size_t len)
+{
+	struct mf_node *n;
+	size_t size;
+
+	if (!gs_size_add(&size, sizeof(*n), len) || !gs_size_add(&size, size, 1))
+		abort(); /* like gs_malloc: no size fits */
+	n = gs_malloc(size);
+	memset(n, 0, sizeof(*n));
+	n->type = (unsigned char)type;
+	n->inl = true;
+	N_S(n) = (char *)(n + 1);
+	memcpy(N_S(n), text, len);
+	N_S(n)[len] = '\0';
+	N_SLEN(n) = len;
+	return n;
+}
+
+/* Free what a node owns besides itself (children, arrays, heap text). */
+static void release_content(struct mf_node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->n; i++) {
+		mf_node_free(N_ITEMS(n)[i]);
+		if (N_KEYS(n))
+			free(N_KEYS(n)[i]);
+	}
+	if (n->type == MF_SEQ || n->type == MF_MAP) {
+		free(N_ITEMS(n));
+		free(N_KEYS(n));
+	} else if (!n->inl) {
+		free(N_S(n));
+	}
+}
 
 struct mf_node *mf_node_new(enum mf_type type)
 {
-	struct mf_node *n = gs_calloc(1, sizeof(*n));
+	struct mf_node *n;
 
-	n->type = type;
-	if (type == MF_STR || type == MF_INT || type == MF_FLOAT) {
-		n->s = gs_strdup(type == MF_STR ? "" : "0");
-		n->slen = strlen(n->s);
-	}
+	if (has_text(type))
+		return new_text(type, type == MF_STR ? "" : "0", type == MF_STR ? 0 : 1);
+	n = gs_calloc(1, sizeof(*n));
+	n->type = (unsigned char)type;
 	return n;
 }
 
@@ -47,12 +106,7 @@ struct mf_node *mf_node_new_bool(bool v)
 
 struct mf_node *mf_node_new_strn(const char *s, size_t len)
 {
-	struct mf_node *n = gs_calloc(1, sizeof(*n));
-
-	n->type = MF_STR;
-	n->s = gs_strndup(s, len);
-	n->slen = len;
-	return n;
+	return new_text(MF_STR, s, len);
 }
 
 struct mf_node *mf_node_new_str(const char *s)
@@ -62,9 +116,7 @@ struct mf_node *mf_node_new_str(const char *s)
 
 struct mf_node *mf_node_new_number(enum mf_type type, const char *text, size_t len)
 {
-	struct mf_node *n = mf_node_new_strn(text, len);
-	n->type = type;
-	return n;
+	return new_text(type, text, len);
 }
 
 struct mf_node *mf_node_new_int(long long v)
@@ -76,18 +128,9 @@ struct mf_node *mf_node_new_int(long long v)
 
 void mf_node_free(struct mf_node *n)
 {
-	size_t i;
-
 	if (!n)
 		return;
-	for (i = 0; i < n->n; i++) {
-		mf_node_free(n->items[i]);
-		if (n->keys)
-			free(n->keys[i]);
-	}
-	free(n->items);
-	free(n->keys);
-	free(n->s);
+	release_content(n);
 	free(n);
 }
 
@@ -98,23 +141,24 @@ struct mf_node *mf_node_clone(const struct mf_node *n)
 
 	if (!n)
 		return NULL;
+	if (has_text(n->type)) {
+		c = new_text(n->type, N_S(n), N_SLEN(n));
+		c->pos = n->pos;
+		return c;
+	}
 	c = gs_calloc(1, sizeof(*c));
 	c->type = n->type;
 	c->b = n->b;
 	c->pos = n->pos;
-	if (n->s) {
-		c->s = gs_strndup(n->s, n->slen);
-		c->slen = n->slen;
-	}
 	if (n->n) {
 		c->alloc = c->n = n->n;
-		c->items = gs_malloc(n->n * sizeof(*c->items));
+		N_ITEMS(c) = gs_malloc(n->n * sizeof(*N_ITEMS(c)));
 		if (n->type == MF_MAP)
-			c->keys = gs_malloc(n->n * sizeof(*c->keys));
+			N_KEYS(c) = gs_malloc(n->n * sizeof(*N_KEYS(c)));
 		for (i = 0; i < n->n; i++) {
-			c->items[i] = mf_node_clone(n->items[i]);
-			if (c->keys)
-				c->keys[i] = gs_strdup(n->keys[i]);
+			N_ITEMS(c)[i] = mf_node_clone(N_ITEMS(n)[i]);
+			if (N_KEYS(c))
+				N_KEYS(c)[i] = gs_strdup(N_KEYS(n)[i]);
 		}
 	}
 	return c;
@@ -122,7 +166,7 @@ struct mf_node *mf_node_clone(const struct mf_node *n)
 
 enum mf_type mf_node_type(const struct mf_node *n)
 {
-	return n ? n->type : MF_NULL;
+	return n ? (enum mf_type)n->type : MF_NULL;
 }
 
 const char *mf_node_type_name(enum mf_type t)
@@ -166,7 +210,7 @@ void mf_node_set_pos_deep(struct mf_node *n, const struct mf_pos *pos)
 	if (!n->pos.file && !n->pos.line)
 		n->pos = *pos;
 	for (i = 0; i < n->n; i++)
-		mf_node_set_pos_deep(n->items[i], pos);
+		mf_node_set_pos_deep(N_ITEMS(n)[i], pos);
 }
 
 const char *mf_node_str(const struct mf_node *n)
@@ -177,7 +221,7 @@ const char *mf_node_str(const struct mf_node *n)
 	case MF_STR:
 	case MF_INT:
 	case MF_FLOAT:
-		return n->s;
+		return N_S(n);
 	case MF_BOOL:
 		return n->b ? "true" : "false";
 	default:
@@ -190,7 +234,7 @@ size_t mf_node_strlen(const struct mf_node *n)
 	const char *s = mf_node_str(n);
 	if (!s)
 		return 0;
-	return n->s ? n->slen : strlen(s);
+	return has_text(n->type) ? N_SLEN(n) : strlen(s);
 }
 
 bool mf_node_bool(const struct mf_node *n)
@@ -207,7 +251,7 @@ int mf_node_int(const struct mf_node *n, long long *out)
 		return GS_EINVAL;
 	/* the parser accepts go-yaml's spellings (1_000, 0o17, 0b101, +5):
 	 * read the canonical decimal, not what strtoll happens to know */
-	if (!mf_yaml_int_canonical(n->s, n->slen, buf, sizeof(buf)))
+	if (!mf_yaml_int_canonical(N_S(n), N_SLEN(n), buf, sizeof(buf)))
 		return GS_EINVAL;
 	errno = 0;
 	v = strtoll(buf, &end, 10);
@@ -219,22 +263,22 @@ int mf_node_int(const struct mf_node *n, long long *out)
 
 void mf_node_set_strn(struct mf_node *n, const char *s, size_t len)
 {
-	size_t i;
+	char *c = NULL;
 
-	for (i = 0; i < n->n; i++) {
-		mf_node_free(n->items[i]);
-		if (n->keys)
-			free(n->keys[i]);
+	if (has_text(n->type) && n->inl && len <= N_SLEN(n)) {
+		/* fits where the old text was; s may overlap it */
+		memmove(N_S(n), s, len);
+		N_S(n)[len] = '\0';
+		N_SLEN(n) = len;
+		n->type = MF_STR;
+		return;
 	}
-	free(n->items);
-	free(n->keys);
-	n->items = NULL;
-	n->keys = NULL;
+	c = gs_strndup(s, len); /* s may point into n's text or children */
+	release_content(n);
 	n->n = n->alloc = 0;
-	char *c = gs_strndup(s, len); /* s may point into n->s */
-	free(n->s);
-	n->s = c;
-	n->slen = len;
+	n->inl = false;
+	N_S(n) = c;
+	N_SLEN(n) = len;
 	n->type = MF_STR;
 }
 
@@ -250,12 +294,12 @@ size_t mf_node_len(const struct mf_node *n)
 
 struct mf_node *mf_node_at(const struct mf_node *n, size_t i)
 {
-	return (n && i < n->n) ? n->items[i] : NULL;
+	return (n && i < n->n) ? N_ITEMS(n)[i] : NULL;
 }
 
 const char *mf_node_key(const struct mf_node *n, size_t i)
 {
-	return (n && n->type == MF_MAP && i < n->n) ? n->keys[i] : NULL;
+	return (n && n->type == MF_MAP && i < n->n) ? N_KEYS(n)[i] : NULL;
 }
 
 ptrdiff_t mf_node_index(const struct mf_node *map, const char *key)
@@ -265,7 +309,7 @@ ptrdiff_t mf_node_index(const struct mf_node *map, const char *key)
 	if (!map || map->type != MF_MAP)
 		return -1;
 	for (i = 0; i < map->n; i++)
-		if (!strcmp(map->keys[i], key))
+		if (!strcmp(N_KEYS(map)[i], key))
 			return (ptrdiff_t)i;
 	return -1;
 }
@@ -273,7 +317,7 @@ ptrdiff_t mf_node_index(const struct mf_node *map, const char *key)
 struct mf_node *mf_node_get(const struct mf_node *map, const char *key)
 {
 	ptrdiff_t i = mf_node_index(map, key);
-	return i < 0 ? NULL : map->items[i];
+	return i < 0 ? NULL : N_ITEMS(map)[i];
 }
 
 static struct mf_node *dig_va(const struct mf_node *n, va_list ap)
@@ -304,31 +348,35 @@ const char *mf_node_dig_str(const struct mf_node *n, ...)
 	va_start(ap, n);
 	r = dig_va(n, ap);
 	va_end(ap);
-	return (r && r->type == MF_STR) ? r->s : NULL;
+	return (r && r->type == MF_STR) ? N_S(r) : NULL;
 }
 
 static void make_room(struct mf_node *n, size_t need)
 {
+	size_t na;
+
 	if (need <= n->alloc)
 		return;
-	size_t na = n->alloc < 4 ? 4 : n->alloc * 2;
-	if (na < need)
+	if (need > UINT_MAX)
+		abort(); /* the parser's limits keep containers far below this */
+	na = n->alloc < 4 ? 4 : (size_t)n->alloc * 2;
+	if (na < need || na > UINT_MAX)
 		na = need;
-	n->items = gs_realloc(n->items, na * sizeof(*n->items));
+	N_ITEMS(n) = gs_realloc(N_ITEMS(n), na * sizeof(*N_ITEMS(n)));
 	if (n->type == MF_MAP)
-		n->keys = gs_realloc(n->keys, na * sizeof(*n->keys));
-	n->alloc = na;
+		N_KEYS(n) = gs_realloc(N_KEYS(n), na * sizeof(*N_KEYS(n)));
+	n->alloc = (unsigned)na;
 }
 
 void mf_node_insert_kv(struct mf_node *map, size_t i, const char *key, struct mf_node *val)
 {
 	if (i > map->n)
 		i = map->n;
-	make_room(map, map->n + 1);
-	memmove(map->items + i + 1, map->items + i, (map->n - i) * sizeof(*map->items));
-	memmove(map->keys + i + 1, map->keys + i, (map->n - i) * sizeof(*map->keys));
-	map->items[i] = val;
-	map->keys[i] = gs_strdup(key);
+	make_room(map, (size_t)map->n + 1);
+	memmove(N_ITEMS(map) + i + 1, N_ITEMS(map) + i, (map->n - i) * sizeof(*N_ITEMS(map)));
+	memmove(N_KEYS(map) + i + 1, N_KEYS(map) + i, (map->n - i) * sizeof(*N_KEYS(map)));
+	N_ITEMS(map)[i] = val;
+	N_KEYS(map)[i] = gs_strdup(key);
 	map->n++;
 }
 
@@ -337,8 +385,8 @@ void mf_node_set(struct mf_node *map, const char *key, struct mf_node *val)
 	ptrdiff_t i = mf_node_index(map, key);
 
 	if (i >= 0) {
-		mf_node_free(map->items[i]);
-		map->items[i] = val;
+		mf_node_free(N_ITEMS(map)[i]);
+		N_ITEMS(map)[i] = val;
 		return;
 	}
 	mf_node_insert_kv(map, map->n, key, val);
@@ -373,17 +421,17 @@ bool mf_node_remove(struct mf_node *map, const char *key)
 void mf_node_rename_key(struct mf_node *map, size_t i, const char *key)
 {
 	char *k = gs_strdup(key);
-	free(map->keys[i]);
-	map->keys[i] = k;
+	free(N_KEYS(map)[i]);
+	N_KEYS(map)[i] = k;
 }
 
 void mf_node_insert(struct mf_node *seq, size_t i, struct mf_node *item)
 {
 	if (i > seq->n)
 		i = seq->n;
-	make_room(seq, seq->n + 1);
-	memmove(seq->items + i + 1, seq->items + i, (seq->n - i) * sizeof(*seq->items));
-	seq->items[i] = item;
+	make_room(seq, (size_t)seq->n + 1);
+	memmove(N_ITEMS(seq) + i + 1, N_ITEMS(seq) + i, (seq->n - i) * sizeof(*N_ITEMS(seq)));
+	N_ITEMS(seq)[i] = item;
 	seq->n++;
 }
 
@@ -394,19 +442,19 @@ void mf_node_append(struct mf_node *seq, struct mf_node *item)
 
 void mf_node_replace_at(struct mf_node *n, size_t i, struct mf_node *item)
 {
-	mf_node_free(n->items[i]);
-	n->items[i] = item;
+	mf_node_free(N_ITEMS(n)[i]);
+	N_ITEMS(n)[i] = item;
 }
 
 struct mf_node *mf_node_take_at(struct mf_node *n, size_t i)
 {
-	struct mf_node *item = n->items[i];
+	struct mf_node *item = N_ITEMS(n)[i];
 
-	if (n->keys) {
-		free(n->keys[i]);
-		memmove(n->keys + i, n->keys + i + 1, (n->n - i - 1) * sizeof(*n->keys));
+	if (N_KEYS(n)) {
+		free(N_KEYS(n)[i]);
+		memmove(N_KEYS(n) + i, N_KEYS(n) + i + 1, (n->n - i - 1) * sizeof(*N_KEYS(n)));
 	}
-	memmove(n->items + i, n->items + i + 1, (n->n - i - 1) * sizeof(*n->items));
+	memmove(N_ITEMS(n) + i, N_ITEMS(n) + i + 1, (n->n - i - 1) * sizeof(*N_ITEMS(n)));
 	n->n--;
 	return item;
 }
@@ -421,21 +469,27 @@ void mf_node_clear(struct mf_node *n)
 	size_t i;
 
 	for (i = 0; i < n->n; i++) {
-		mf_node_free(n->items[i]);
-		if (n->keys)
-			free(n->keys[i]);
+		mf_node_free(N_ITEMS(n)[i]);
+		if (N_KEYS(n))
+			free(N_KEYS(n)[i]);
 	}
 	n->n = 0;
-	if (n->s) {
-		n->s[0] = '\0';
-		n->slen = 0;
+	if (has_text(n->type)) {
+		N_S(n)[0] = '\0';
+		N_SLEN(n) = 0;
 	}
 }
 
 void mf_node_move(struct mf_node *dst, struct mf_node *src)
 {
-	struct mf_node tmp = *dst;
+	struct mf_node tmp;
 
+	/* inline text stays with its allocation: give dst its own copy */
+	if (has_text(src->type) && src->inl) {
+		N_S(src) = gs_strndup(N_S(src), N_SLEN(src));
+		src->inl = false;
+	}
+	tmp = *dst;
 	*dst = *src;
 	*src = tmp; /* src now holds dst's old content; free it */
 	mf_node_free(src);
@@ -457,16 +511,16 @@ bool mf_node_equal(const struct mf_node *a, const struct mf_node *b)
 	case MF_STR:
 	case MF_INT:
 	case MF_FLOAT:
-		if (a->slen == b->slen && !memcmp(a->s, b->s, a->slen))
+		if (N_SLEN(a) == N_SLEN(b) && !memcmp(N_S(a), N_S(b), N_SLEN(a)))
 			return true;
 		if (a->type == MF_FLOAT)
-			return strtod(a->s, NULL) == strtod(b->s, NULL);
+			return strtod(N_S(a), NULL) == strtod(N_S(b), NULL);
 		return false;
 	case MF_SEQ:
 		if (a->n != b->n)
 			return false;
 		for (i = 0; i < a->n; i++)
-			if (!mf_node_equal(a->items[i], b->items[i]))
+			if (!mf_node_equal(N_ITEMS(a)[i], N_ITEMS(b)[i]))
 				return false;
 		return true;
 	case MF_MAP:
@@ -474,12 +528,12 @@ bool mf_node_equal(const struct mf_node *a, const struct mf_node *b)
 			return false;
 		for (i = 0; i < a->n; i++) {
 			/* fast path: same order */
-			const struct mf_node *bv = (!strcmp(a->keys[i], b->keys[i]))
-							   ? b->items[i]
-							   : mf_node_get(b, a->keys[i]);
-			if (!bv && mf_node_index(b, a->keys[i]) < 0)
+			const struct mf_node *bv = (!strcmp(N_KEYS(a)[i], N_KEYS(b)[i]))
+							   ? N_ITEMS(b)[i]
+							   : mf_node_get(b, N_KEYS(a)[i]);
+			if (!bv && mf_node_index(b, N_KEYS(a)[i]) < 0)
 				return false;
-			if (!mf_node_equal(a->items[i], bv))
+			if (!mf_node_equal(N_ITEMS(a)[i], bv))
 				return false;
 		}
 		return true;
@@ -502,17 +556,17 @@ void mf_node_sort_keys(struct mf_node *n, bool deep)
 		/* sort pairs: build an index array of (key,item) */
 		struct pair { char *k; struct mf_node *v; } *p = gs_malloc(n->n * sizeof(*p));
 		for (i = 0; i < n->n; i++) {
-			p[i].k = n->keys[i];
-			p[i].v = n->items[i];
+			p[i].k = N_KEYS(n)[i];
+			p[i].v = N_ITEMS(n)[i];
 		}
 		qsort(p, n->n, sizeof(*p), key_cmp);
 		for (i = 0; i < n->n; i++) {
-			n->keys[i] = p[i].k;
-			n->items[i] = p[i].v;
+			N_KEYS(n)[i] = p[i].k;
+			N_ITEMS(n)[i] = p[i].v;
 		}
 		free(p);
 	}
 	if (deep)
 		for (i = 0; i < n->n; i++)
-			mf_node_sort_keys(n->items[i], true);
+			mf_node_sort_keys(N_ITEMS(n)[i], true);
 }
