@@ -6,7 +6,6 @@
  * 0 1 3 a e to g h k m t so that the suffix never spells words.  The name is
  * hashed as "" (generated objects are hashed before naming), and Go escapes
  * HTML characters, so both are reproduced byte for byte here. */
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +146,7 @@ int kz_hash_object(char out[11], const struct mf_node *obj, struct gs_error *err
 {
 	const char *kind = mf_obj_kind(obj);
 	struct gs_buf b = GS_BUF_INIT;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[32];
 	static const char hex[] = "0123456789abcdef";
 	int i;
 
@@ -180,7 +178,7 @@ int kz_hash_object(char out[11], const struct mf_node *obj, struct gs_error *err
 		kz_json_quote(&b, type ? type : "", type ? strlen(type) : 0);
 		gs_buf_putc(&b, '}');
 	}
-	EVP_Digest(b.ptr, b.len, md, &mdlen, EVP_sha256(), NULL);
+	kz_sha256(md, b.ptr, b.len);
 	gs_buf_release(&b);
 	for (i = 0; i < 10; i++) {
 		char c = hex[(md[i / 2] >> ((i % 2) ? 0 : 4)) & 15];
