@@ -15,7 +15,7 @@ doc_args=()
 if [ "${GS_REL_NO_DOC:-0}" != 1 ] && [ -w "$root/docs/RELIABILITY.md" ]; then
   doc_args=(--doc "$root/docs/RELIABILITY.md")
 fi
-# The libFuzzer targets too (5,000 runs each), when a -Dfuzzing=true build
+# The libFuzzer targets too (3,000 runs each), when a -Dfuzzing=true build
 # exists: GS_REL_FUZZ_BUILD, or build-fuzz/ as scripts/test.sh makes it.
 fz="${GS_REL_FUZZ_BUILD:-$root/build-fuzz}"
 if ls "$fz"/test/fuzz/fuzz-* >/dev/null 2>&1; then doc_args+=(--fuzz "$fz"); fi

@@ -10,7 +10,7 @@
 # the test Secrets' values.  --full is the documented long run (10 agent
 # kills, a 200 MB scalar, the 50-app / 10,000-reconcile soak); the default
 # is the bounded CI run.  --fuzz BUILD also runs the libFuzzer targets of a
-# `-Dfuzzing=true` build (5,000 runs each; --full: 10 minutes each).  --results DIR keeps results.tsv, figures.tsv and
+# `-Dfuzzing=true` build (3,000 runs each; --full: 10 minutes each).  --results DIR keeps results.tsv, figures.tsv and
 # the outputs there; --doc FILE rewrites the generated part of
 # docs/RELIABILITY.md from this run.  Env: GITSYNC (binary), GS_KEEP_TMP=1.
 set -uo pipefail
@@ -63,7 +63,7 @@ if [ -n "$fuzzdir" ]; then
   REL_SCENARIO=fuzz
   st=$(rel_now)
   echo "# --- fuzz ($fuzzdir)"
-  if [ "$REL_MODE" = full ]; then fr=(0 600); else fr=("${REL_FUZZ_RUNS:-5000}" 60); fi
+  if [ "$REL_MODE" = full ]; then fr=(0 600); else fr=("${REL_FUZZ_RUNS:-3000}" 60); fi
   while IFS= read -r line; do
     case "$line" in
       "ok "*) ok "${line#ok * - }" ;;

@@ -6,13 +6,13 @@
 # few seconds.  At the end every app must be Synced at its last commit with
 # every object at its value, and memory and descriptors flat: the last
 # third of the samples no higher than the first third (after warm-up) by
-# more than a margin.  CI: 10 apps, 400 reconciles; --full: 50 apps,
+# more than a margin.  CI: 10 apps, 300 reconciles; --full: 50 apps,
 # 10,000 reconciles.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 rel_attach
 
 if [ "$REL_MODE" = full ]; then APPS=${REL_SOAK_APPS:-50}; TARGET=${REL_SOAK_RECONCILES:-10000}
-else APPS=${REL_SOAK_APPS:-10}; TARGET=${REL_SOAK_RECONCILES:-400}; fi
+else APPS=${REL_SOAK_APPS:-10}; TARGET=${REL_SOAK_RECONCILES:-300}; fi
 OBJ=${REL_SOAK_OBJECTS:-5}
 DST=rel-soak-dst
 k create namespace "$DST" >/dev/null 2>&1
