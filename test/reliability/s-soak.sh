@@ -36,7 +36,7 @@ samples="$REL_OUT/soak-samples.tsv"
 printf 'elapsed_s\treconciles\trss_kb\tfds\tcommits\tdrifts\n' >"$samples"
 t0=$(rel_now); commits=0; drifts=0
 r0=$(reconciles)
-limit=$(( TARGET / APPS * 3 + 300 ))   # seconds; a bound, not a measure
+limit=$(( TARGET / APPS * 6 + 600 ))   # seconds; a bound, not a measure
 while :; do
   r=$(( $(reconciles) - r0 ))
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(rel_elapsed "$t0")" "$r" "$(rss_kb "$agent_pid")" "$(fds "$agent_pid")" \
