@@ -578,7 +578,8 @@ void gitsrc_result_release(struct gitsrc_result *res)
 }
 
 static int export_locked(char **dir_out, struct gitsrc *src, git_repository *repo,
-			 const char *sha, bool replace, struct gs_error *err, bool *exported);
+			 const char *sha, const char *base_sha, bool replace, struct gs_error *err,
+			 bool *exported);
 
 int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
@@ -684,8 +685,8 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 			out.force_pushed = true;
 	}
 	if (!(flags & GITSRC_NO_EXPORT) &&
-	    (r = export_locked(&out.dir, src, repo, out.rev.sha, (flags & GITSRC_REEXPORT) != 0,
-			       err, &out.exported)) < 0)
+	    (r = export_locked(&out.dir, src, repo, out.rev.sha, out.previous_sha,
+			       (flags & GITSRC_REEXPORT) != 0, err, &out.exported)) < 0)
 		goto cleanup;
 	*res = out;
 	out = (struct gitsrc_result)GITSRC_RESULT_INIT; /* now owned by res */
@@ -708,8 +709,27 @@ cleanup:
 struct export_ctx {
 	git_repository *repo;
 	size_t bytes, files, max_bytes, max_files;
+	size_t linked; /* files hard-linked from the base export */
 	struct gs_error *err;
 };
+
+/* Hard-link base_path (a file of an earlier export holding the same blob
+ * with the same mode) to path instead of writing it again: a new commit
+ * usually changes a few files of thousands, and link(2) costs a fraction of
+ * open+write+close.  Only a regular file still read-only is taken (an
+ * export someone made writable may have been edited: write it afresh);
+ * *size_out gets its size.  False (write it then) on any failure: base
+ * removed meanwhile, EMLINK, another file system. */
+static bool link_from_base(const char *base_path, const char *path, size_t *size_out)
+{
+	struct stat st;
+
+	if (lstat(base_path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0222) ||
+	    link(base_path, path) < 0)
+		return false;
+	*size_out = (size_t)st.st_size;
+	return true;
+}
 
 static int write_all(int fd, const void *data, size_t len)
 {
@@ -753,7 +773,11 @@ static bool link_stays_inside(const char *target, int depth)
 	return true;
 }
 
-static int export_tree(struct export_ctx *x, const git_tree *tree, const char *dir, int depth)
+/* Write tree into dir.  base (may be NULL) is the same directory in an
+ * earlier export, base_dir its path there: files whose blob and mode did
+ * not change are hard-linked from it. */
+static int export_tree(struct export_ctx *x, const git_tree *tree, const char *dir, int depth,
+		       const git_tree *base, const char *base_dir)
 {
 	size_t i, count = git_tree_entrycount(tree);
 	int rc = GS_OK;
@@ -762,8 +786,10 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		const char *name = git_tree_entry_name(e);
 		git_filemode_t mode = git_tree_entry_filemode(e);
+		const git_tree_entry *be = base ? git_tree_entry_byname(base, name) : NULL;
 		char *path = gs_asprintf("%s/%s", dir, name);
-		git_object *obj = NULL;
+		char *base_path = be ? gs_asprintf("%s/%s", base_dir, name) : NULL;
+		git_object *obj = NULL, *base_obj = NULL;
 
 		if (++x->files > x->max_files) {
 			rc = gs_error_set(x->err, GS_ELIMIT,
@@ -780,12 +806,26 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 				rc = git_fail(x->err, -1, NULL, "export: read tree");
 				goto next;
 			}
-			rc = export_tree(x, (const git_tree *)obj, path, depth + 1);
+			if (be && git_tree_entry_filemode(be) == GIT_FILEMODE_TREE &&
+			    git_tree_entry_to_object(&base_obj, x->repo, be) < 0)
+				base_obj = NULL; /* no base for this subtree: write it */
+			rc = export_tree(x, (const git_tree *)obj, path, depth + 1,
+					 (const git_tree *)base_obj, base_path);
 		} else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
 			   mode == GIT_FILEMODE_LINK) {
 			const git_blob *blob;
 			size_t size;
 
+			if (mode != GIT_FILEMODE_LINK && be && git_tree_entry_filemode(be) == mode &&
+			    git_oid_equal(git_tree_entry_id(be), git_tree_entry_id(e)) &&
+			    link_from_base(base_path, path, &size)) {
+				x->linked++;
+				if (!gs_size_add(&x->bytes, x->bytes, size) || x->bytes > x->max_bytes)
+					rc = gs_error_set(x->err, GS_ELIMIT,
+							  "export: the commit holds more than %zu bytes",
+							  x->max_bytes);
+				goto next;
+			}
 			if (git_tree_entry_to_object(&obj, x->repo, e) < 0) {
 				rc = git_fail(x->err, -1, NULL, "export: read blob");
 				goto next;
@@ -822,7 +862,9 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 		}
 		/* GIT_FILEMODE_COMMIT (a submodule) is not exported: we never fetch submodules */
 next:
+		git_object_free(base_obj);
 		git_object_free(obj);
+		free(base_path);
 		free(path);
 	}
 	return rc;
@@ -863,14 +905,40 @@ static int replace_export(const char *tmp, const char *final, struct gs_error *e
 	return rc;
 }
 
+/* The tree of base_sha and its export directory (*base_dir owned), to link
+ * unchanged files from; false when there is none to use. */
+static bool export_base(git_tree **tree_out, char **base_dir, struct gitsrc *src,
+			git_repository *repo, const char *base_sha)
+{
+	git_commit *commit = NULL;
+	struct stat st;
+	git_oid oid;
+	char *dir;
+
+	if (!base_sha || !gitsrc_is_sha(base_sha))
+		return false;
+	dir = gs_asprintf("%s/trees/%s", src->cache_dir, base_sha);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || git_oid_fromstr(&oid, base_sha) < 0 ||
+	    git_commit_lookup(&commit, repo, &oid) < 0 || git_commit_tree(tree_out, commit) < 0) {
+		git_commit_free(commit);
+		free(dir);
+		return false;
+	}
+	git_commit_free(commit);
+	*base_dir = dir;
+	return true;
+}
+
 static int export_locked(char **dir_out, struct gitsrc *src, git_repository *repo,
-			 const char *sha, bool replace, struct gs_error *err, bool *exported)
+			 const char *sha, const char *base_sha, bool replace, struct gs_error *err,
+			 bool *exported)
 {
 	char *final = gs_asprintf("%s/trees/%s", src->cache_dir, sha);
 	char *tmp = gs_asprintf("%s/trees/.tmp-%s-XXXXXX", src->cache_dir, sha);
+	char *base_dir = NULL;
 	git_commit *commit = NULL;
-	git_tree *tree = NULL;
-	struct export_ctx x = { repo, 0, 0, src->max_bytes, src->max_files, err };
+	git_tree *tree = NULL, *base_tree = NULL;
+	struct export_ctx x = { repo, 0, 0, src->max_bytes, src->max_files, 0, err };
 	struct stat st;
 	git_oid oid;
 	int rc;
@@ -895,7 +963,10 @@ static int export_locked(char **dir_out, struct gitsrc *src, git_repository *rep
 		goto cleanup;
 	}
 	chmod(tmp, 0755);
-	rc = export_tree(&x, tree, tmp, 0);
+	/* A hard refresh (replace) distrusts every export on disk: no base. */
+	if (!replace && base_sha && strcmp(base_sha, sha))
+		export_base(&base_tree, &base_dir, src, repo, base_sha);
+	rc = export_tree(&x, tree, tmp, 0, base_tree, base_dir);
 	if (rc == GS_OK && replace && stat(final, &st) == 0) {
 		/* a hard refresh: the export on disk may have been altered */
 		rc = replace_export(tmp, final, err);
@@ -914,6 +985,8 @@ static int export_locked(char **dir_out, struct gitsrc *src, git_repository *rep
 	if (rc != GS_OK)
 		rm_rf(tmp);
 cleanup:
+	git_tree_free(base_tree);
+	free(base_dir);
 	git_tree_free(tree);
 	git_commit_free(commit);
 	free(tmp);
@@ -940,7 +1013,7 @@ int gitsrc_export(char **dir_out, struct gitsrc *src, const char *url, const cha
 		goto cleanup;
 	if ((r = open_cache_repo(&repo, &remote, base, u.clean, err)) < 0)
 		goto cleanup;
-	r = export_locked(dir_out, src, repo, sha, false, err, NULL);
+	r = export_locked(dir_out, src, repo, sha, NULL, false, err, NULL);
 cleanup:
 	git_remote_free(remote);
 	git_repository_free(repo);

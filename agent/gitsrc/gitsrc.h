@@ -7,7 +7,10 @@
  *   repos/<key>.lock   flock(2) held while fetching, so the agent and a CLI
  *                      sharing a cache never fetch one repo at once
  *   trees/<sha>/       the tree of commit <sha>, written once (files read-only)
- *                      and renamed into place, so a tree that exists is complete
+ *                      and renamed into place, so a tree that exists is complete;
+ *                      files unchanged since the branch's previous commit are
+ *                      hard links into that commit's export (still read-only),
+ *                      so a new commit costs what it changed, not the whole tree
  *
  * Rendering always reads trees/<sha>, never a working copy: nobody can dirty
  * it, and two apps at the same commit share one export.

@@ -268,6 +268,69 @@ static void test_gitsrc__hard_refresh_fetches_and_rewrites_an_altered_export(voi
 	gitsrc_result_release(&b);
 }
 
+static ino_t inode_of(const char *dir, const char *rel)
+{
+	char *p = gs_asprintf("%s/%s", dir, rel);
+	struct stat st;
+
+	assert_int_equal(lstat(p, &st), 0);
+	free(p);
+	return st.st_ino;
+}
+
+static void test_gitsrc__new_commit_links_unchanged_files_from_the_previous_export(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result a = GITSRC_RESULT_INIT, b = GITSRC_RESULT_INIT;
+	struct gitsrc_result c = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct file next[sizeof(base_files) / sizeof(base_files[0])];
+	size_t n = sizeof(next) / sizeof(next[0]), i;
+	char *p, *s;
+	FILE *fp;
+
+	assert_int_equal(gitsrc_get(&a, f->src, f->origin, "main", NULL, 0, &err), 0);
+	memcpy(next, base_files, sizeof(next));
+	for (i = 0; i < n; i++)
+		if (!strcmp(next[i].path, "cm.yaml"))
+			next[i].content = "kind: ConfigMap\ndata:\n  k: v2\n";
+	/* someone made deep.yaml of the first export writable and edited it */
+	p = gs_asprintf("%s/sub/dir/deep.yaml", a.dir);
+	assert_int_equal(chmod(p, 0644), 0);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("a: tampered\n", fp);
+	fclose(fp);
+	free(p);
+	commit_files(f->repo, "main", next, n, "second", false);
+
+	assert_int_equal(gitsrc_get(&b, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_true(b.exported);
+	/* unchanged, read-only files are the same inodes; changed ones are new */
+	assert_true(inode_of(a.dir, "kustomization.yaml") == inode_of(b.dir, "kustomization.yaml"));
+	assert_true(inode_of(a.dir, "run.sh") == inode_of(b.dir, "run.sh"));
+	assert_true(inode_of(a.dir, "cm.yaml") != inode_of(b.dir, "cm.yaml"));
+	s = slurp(b.dir, "cm.yaml");
+	assert_non_null(strstr(s, "k: v2"));
+	free(s);
+	/* the edited file is not trusted: written again from Git */
+	assert_true(inode_of(a.dir, "sub/dir/deep.yaml") != inode_of(b.dir, "sub/dir/deep.yaml"));
+	s = slurp(b.dir, "sub/dir/deep.yaml");
+	assert_string_equal(s, "a: 1\n");
+	free(s);
+	s = slurp(b.dir, "sub/link.yaml");
+	assert_string_equal(s, "a: 1\n");
+	free(s);
+
+	/* a hard refresh links nothing */
+	assert_int_equal(gitsrc_get(&c, f->src, f->origin, "main", NULL,
+				    GITSRC_FETCH_ALWAYS | GITSRC_REEXPORT, &err), 0);
+	assert_true(inode_of(a.dir, "kustomization.yaml") != inode_of(c.dir, "kustomization.yaml"));
+	gitsrc_result_release(&a);
+	gitsrc_result_release(&b);
+	gitsrc_result_release(&c);
+}
+
 static void test_gitsrc__new_commit_is_seen_by_ls_remote_then_fetched(void **state)
 {
 	struct fixture *f = *state;
@@ -555,6 +618,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gitsrc__unchanged_revision_is_not_fetched_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__hard_refresh_fetches_and_rewrites_an_altered_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__new_commit_is_seen_by_ls_remote_then_fetched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__new_commit_links_unchanged_files_from_the_previous_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__resolves_head_tags_and_commit_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__missing_revision_is_a_clear_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__unreachable_repository_is_a_network_error, setup, teardown),
