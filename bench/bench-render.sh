@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `gitsync render` next to `kubectl kustomize` on real kustomizations:
-# median wall time of RUNS runs each (hyperfine when installed, else a
-# loop), the median ratio, and peak RSS (/usr/bin/time -v) of one run each.
+# `gitsync render` next to `kubectl kustomize` on real kustomizations: for
+# each tool the median wall time, the median CPU time (user + system) and the
+# median peak RSS of RUNS runs, and the ratios.  CPU time is the figure to
+# trust on a busy machine: wall time then mostly measures the wait for a core.
+# Each run is measured alone with wait4()'s rusage (microsecond CPU times;
+# /usr/bin/time's 10 ms steps cannot see a 3 ms render).
 #
 # Usage: bench/bench-render.sh [BUILD_DIR] [RUNS]
 #   BUILD_DIR defaults to build/ (an optimised build gives meaningful
@@ -20,45 +23,39 @@ targets=(kube-prometheus postgres-operator/manifests monsterstack/k8s/prod)
 [ -x "$gitsync" ] || { echo "bench-render.sh: $gitsync not built" >&2; exit 1; }
 [ -x "$kubectl" ] || { echo "bench-render.sh: kubectl not found" >&2; exit 1; }
 
-# median wall time in milliseconds of RUNS runs of "$@" (output discarded)
-median_ms() {
-  local i t0 t1 times=()
-  for ((i = 0; i < runs; i++)); do
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1
-    t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk -v n="$runs" \
-    '{ a[NR] = $1 } END { printf "%.2f", a[int((n + 1) / 2)] / 1000 }'
+# "wall_ms cpu_ms rss_kb": medians over RUNS runs of "$@", output discarded.
+# Runs of the two tools are interleaved by the caller's loop order only, so
+# both see the same load on average.
+measure() {
+  python3 - "$runs" "$@" <<'PY'
+import os, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+wall, cpu, rss = [], [], []
+for _ in range(runs):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall.append((time.perf_counter() - t0) * 1000)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("bench-render.sh: %s failed" % " ".join(cmd))
+    cpu.append((ru.ru_utime + ru.ru_stime) * 1000)
+    rss.append(ru.ru_maxrss)
+med = lambda v: sorted(v)[len(v) // 2]
+print("%.2f %.2f %d" % (med(wall), med(cpu), med(rss)))
+PY
 }
 
-# "peak_kb cpu_ms" of one run: CPU time shows the work when the machine is
-# busy and wall time mostly measures the wait for a core
-peak_kb_cpu() {
-  /usr/bin/time -f '%M %U %S' "$@" 2>&1 >/dev/null | tail -1 | awk '{ printf "%s %.0f\n", $1, ($2 + $3) * 1000 }'
-}
-
-printf '%-28s %11s %11s %8s %9s %9s %11s %11s %8s\n' target gitsync_ms kubectl_ms speedup \
-  g_cpu_ms k_cpu_ms gitsync_kb kubectl_kb rss_ratio
+printf '%-28s %10s %10s %7s %9s %9s %7s %9s %9s %7s\n' target g_wall_ms k_wall_ms wall_x \
+  g_cpu_ms k_cpu_ms cpu_x g_rss_kb k_rss_kb rss_x
 for t in "${targets[@]}"; do
   dir="$repos/$t"
   [ -d "$dir" ] || { echo "skip $t (missing)"; continue; }
-  # both must succeed before timing them
+  # both must succeed before they are timed
   "$gitsync" render "$dir" >/dev/null
-  "$kubectl" kustomize "$dir" >/dev/null
-  if command -v hyperfine >/dev/null; then
-    hyperfine -N -r "$runs" --export-json /tmp/bench-render.$$.json \
-      "$gitsync render $dir" "$kubectl kustomize $dir" >/dev/null
-    g=$(python3 -c "import json;d=json.load(open('/tmp/bench-render.$$.json'));print('%.2f'%(d['results'][0]['median']*1000))")
-    k=$(python3 -c "import json;d=json.load(open('/tmp/bench-render.$$.json'));print('%.2f'%(d['results'][1]['median']*1000))")
-    rm -f /tmp/bench-render.$$.json
-  else
-    g=$(median_ms "$gitsync" render "$dir")
-    k=$(median_ms "$kubectl" kustomize "$dir")
-  fi
-  read -r gr gc < <(peak_kb_cpu "$gitsync" render "$dir")
-  read -r kr kc < <(peak_kb_cpu "$kubectl" kustomize "$dir")
-  printf '%-28s %11s %11s %7.1fx %9s %9s %11s %11s %7.1fx\n' "$t" "$g" "$k" \
-    "$(echo "$k / $g" | bc -l)" "$gc" "$kc" "$gr" "$kr" "$(echo "$kr / $gr" | bc -l)"
+  "$kubectl" kustomize "$dir" >/dev/null 2>&1
+  read -r gw gc gr < <(measure "$gitsync" render "$dir")
+  read -r kw kc kr < <(measure "$kubectl" kustomize "$dir")
+  printf '%-28s %10s %10s %6.1fx %9s %9s %6.1fx %9s %9s %6.1fx\n' "$t" "$gw" "$kw" \
+    "$(echo "$kw / $gw" | bc -l)" "$gc" "$kc" "$(echo "$kc / $gc" | bc -l)" \
+    "$gr" "$kr" "$(echo "$kr / $gr" | bc -l)"
 done
