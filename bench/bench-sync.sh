@@ -6,7 +6,8 @@
 # changed; requests made (proxy counters), wall time, CPU time (user+sys)
 # and peak RSS of the client; the same work by `kubectl apply
 # --server-side -f` (and `kubectl diff --server-side -f` for the no-op).
-# Env: GITSYNC (binary), KUBECTL.
+# Env: GITSYNC (binary), KUBECTL, GITSYNC_KUBE_INFLIGHT (requests in flight).
+# The machine is shared: compare gitsync with kubectl within one run.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 G="${GITSYNC:-$root/build/agent/gitsync}"
@@ -52,6 +53,12 @@ measure() {
   printf "%-44s %8s %8.2f %8.2f %8.1f %4s\n" "$label" "$(count)" "$wall" \
     "$(echo "$usr + $sys" | bc)" "$(echo "$rss / 1024" | bc -l)" "$rc"
 }
+
+# Warm-up (not measured): a fresh cluster is still settling (controllers,
+# caches); without this the first tool measured pays for it.
+"$KUBECTL" --kubeconfig "$D/kubeconfig" create namespace b-warmup >/dev/null
+gen 300 b-warmup "$tmp/warm.yaml"
+"$KUBECTL" --kubeconfig "$PK" --cache-dir "$tmp/kc" apply --server-side -f "$tmp/warm.yaml" >/dev/null
 
 printf "%-44s %8s %8s %8s %8s %4s\n" "case" "requests" "wall_s" "cpu_s" "rss_MB" "rc"
 for n in "${sizes[@]}"; do
