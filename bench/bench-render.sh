@@ -3,8 +3,8 @@
 # each tool the median wall time, the median CPU time (user + system) and the
 # median peak RSS of RUNS runs, and the ratios.  CPU time is the figure to
 # trust on a busy machine: wall time then mostly measures the wait for a core.
-# Each run is measured alone with wait4()'s rusage (microsecond CPU times;
-# /usr/bin/time's 10 ms steps cannot see a 3 ms render).
+# Wall and CPU come from wait4()'s rusage (microsecond CPU times:
+# /usr/bin/time's 10 ms steps cannot see a 2 ms render).
 #
 # Usage: bench/bench-render.sh [BUILD_DIR] [RUNS]
 #   BUILD_DIR defaults to build/ (an optimised build gives meaningful
@@ -24,13 +24,16 @@ targets=(kube-prometheus postgres-operator/manifests monsterstack/k8s/prod)
 [ -x "$kubectl" ] || { echo "bench-render.sh: kubectl not found" >&2; exit 1; }
 
 # "wall_ms cpu_ms rss_kb": medians over RUNS runs of "$@", output discarded.
-# Runs of the two tools are interleaved by the caller's loop order only, so
-# both see the same load on average.
+# Peak RSS comes from /usr/bin/time (a small C program): a child forked from
+# python would report python's RSS as its peak, since ru_maxrss counts the
+# pages held before exec.
 measure() {
   python3 - "$runs" "$@" <<'PY'
-import os, subprocess, sys, time
+import os, subprocess, sys, tempfile, time
 runs, cmd = int(sys.argv[1]), sys.argv[2:]
 wall, cpu, rss = [], [], []
+fd, tmp = tempfile.mkstemp()
+os.close(fd)
 for _ in range(runs):
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -39,7 +42,10 @@ for _ in range(runs):
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("bench-render.sh: %s failed" % " ".join(cmd))
     cpu.append((ru.ru_utime + ru.ru_stime) * 1000)
-    rss.append(ru.ru_maxrss)
+    subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tmp] + cmd, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rss.append(int(open(tmp).read().split()[-1]))
+os.unlink(tmp)
 med = lambda v: sorted(v)[len(v) // 2]
 print("%.2f %.2f %d" % (med(wall), med(cpu), med(rss)))
 PY
