@@ -832,14 +832,14 @@ static int on_cache_entry(const struct kube_cache_entry *e, void *payload)
 		struct memo *m = memo_find(run->se, t->key);
 
 		t->seen = true;
-		if (m && m->hash == t->hash && !strcmp(m->rv, e->rv) && e->user &&
+		if (m && m->hash == t->hash && !strcmp(m->rv, e->rv) && (e->user & 0xff) &&
 		    (m->synced || !(run->opts->flags & SYNC_KEEP_DIFF))) {
 			/* neither side changed since the last comparison */
 			t->exists = true;
 			free(t->live_rv);
 			t->live_rv = gs_strdup(e->rv);
 			r->status = m->synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
-			r->health = (enum sync_health)(e->user - 1);
+			r->health = (enum sync_health)((e->user & 0xff) - 1);
 		} else {
 			t->fetch = true;
 		}

@@ -152,7 +152,9 @@ enum sync_flags {
  * memo is then decided without any request; the others are fetched (GET). */
 typedef struct kube_cache *(*sync_cache_lookup_fn)(const struct kube_resource *res,
 						   void *payload);
-/* The kube_cache_fn to build such caches with: keeps the object's health. */
+/* The kube_cache_fn to build such caches with: keeps the object's health
+ * (+ 1) in the low byte of the entry's `user`.  A caller with a callback of
+ * its own may use the 56 upper bits, keeping the low byte as this one. */
 uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
 		       const struct kube_cache_entry *prev, void *payload);
 
