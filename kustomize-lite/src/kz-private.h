@@ -250,8 +250,7 @@ int kz_run_generator_files(struct kz_ctx *ctx, struct kz_resmap *ra, const char 
 			   const struct mf_node *list, struct gs_error *err);
 int kz_hash_names(struct kz_resmap *m, struct gs_error *err);
 
-/* ---- hashing (kz-hash.c, kz-sha256.c) ---- */
-void kz_sha256(unsigned char out[32], const void *data, size_t len);
+/* ---- hashing (kz-hash.c) ---- */
 /* Go json.Marshal of a string (HTML-escaped like encoding/json). */
 void kz_json_quote(struct gs_buf *b, const char *s, size_t len);
 
