@@ -2,14 +2,15 @@
 # shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # run-all.sh - the reliability suite (docs/RELIABILITY.md).
 #
-#   test/reliability/run-all.sh [--full] [--results DIR] [--doc FILE] [--fuzz BUILD] [SCENARIO...]
+#   test/reliability/run-all.sh [--full] [--results DIR] [--doc FILE] [--fuzz BUILD] [--sanitized] [SCENARIO...]
 #
 # Builds one environment (test cluster with fault proxy, Git server behind a
 # TCP fault proxy, CRD, agent Secret), runs the scenarios (default: all, in
 # the order below) as one TAP stream, then greps every output of the run for
 # the test Secrets' values.  --full is the documented long run (10 agent
 # kills, a 200 MB scalar, the 50-app / 10,000-reconcile soak); the default
-# is the bounded CI run.  --fuzz BUILD also runs the libFuzzer targets of a
+# is the bounded CI run.  --sanitized: GITSYNC is an ASan+UBSan build; any
+# report from any gitsync process fails the run.  --fuzz BUILD also runs the libFuzzer targets of a
 # `-Dfuzzing=true` build (3,000 runs each; --full: 10 minutes each).  --results DIR keeps results.tsv, figures.tsv and
 # the outputs there; --doc FILE rewrites the generated part of
 # docs/RELIABILITY.md from this run.  Env: GITSYNC (binary), GS_KEEP_TMP=1.
@@ -19,6 +20,7 @@ REL_MODE=ci
 doc=""
 resdir=""
 fuzzdir=""
+sanitized=0
 scenarios=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
     --results) resdir="$2"; shift ;;
     --doc) doc="$2"; shift ;;
     --fuzz) fuzzdir="$2"; shift ;;
+    --sanitized) sanitized=1 ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) scenarios+=("$1") ;;
   esac
@@ -46,6 +49,14 @@ fi
 trap 'rel_env_down' EXIT
 t0=$(rel_now)
 rel_env_up || exit 1
+if [ "$sanitized" = 1 ]; then
+  # GITSYNC is an ASan+UBSan build: every report of every gitsync process
+  # (agents, CLI) goes to a file, checked at the end; leaks are reported at
+  # exit (agents killed with SIGKILL cannot report theirs)
+  mkdir -p "$REL_ENV/san"
+  export ASAN_OPTIONS="log_path=$REL_ENV/san/asan:detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
+  export UBSAN_OPTIONS="log_path=$REL_ENV/san/ubsan:print_stacktrace=1:halt_on_error=0:${UBSAN_OPTIONS:-}"
+fi
 echo "# environment ready in $(rel_elapsed "$t0") s ($REL_ENV), mode $REL_MODE"
 : >"$REL_ENV/figures"; : >"$REL_ENV/inputs"; : >"$REL_ENV/faults"
 printf '%s\n%s\n' "$REL_SECRET_VALUE" "$REL_SECRET_B64" >"$REL_ENV/secret-values"
@@ -75,6 +86,19 @@ if [ -n "$fuzzdir" ]; then
   printf 'fuzz\t%s\n' "$(rel_elapsed "$st")" >>"$REL_ENV/durations"
 fi
 
+if [ "$sanitized" = 1 ]; then
+  REL_SCENARIO=sanitizers
+  reps=$(find "$REL_ENV/san" -type f | wc -l)
+  if [ "$reps" -eq 0 ]; then
+    ok "no ASan/LSan/UBSan report from any gitsync process of the run"
+  else
+    not_ok "no ASan/LSan/UBSan report from any gitsync process of the run ($reps reports)"
+    for f in $(find "$REL_ENV/san" -type f | head -5); do diag "$(head -c 2000 "$f")"; done
+    mkdir -p "$REL_OUT/sanitizer-reports"; cp "$REL_ENV"/san/* "$REL_OUT/sanitizer-reports/" 2>/dev/null
+  fi
+  figure "sanitized" "yes ($reps reports)"
+fi
+
 # ---- the final grep: every output of the whole run
 REL_SCENARIO=secrets-grep
 k get events -A -o yaml >"$REL_OUT/final.events.yaml" 2>&1
@@ -92,7 +116,7 @@ figure "outputs-grepped-bytes" "$nbytes"
 figure "faults-total" "$(grep -c . "$REL_ENV/faults")"
 figure "bad-inputs-total" "$(grep -c . "$REL_ENV/inputs")"
 figure "suite-seconds" "$(rel_elapsed "$t0")"
-figure "mode" "$REL_MODE"
+if [ "$sanitized" = 1 ]; then figure "mode" "$REL_MODE-sanitized"; else figure "mode" "$REL_MODE"; fi
 
 n=$(cat "$REL_ENV/tapn" 2>/dev/null || echo 0)
 echo "1..$n"
