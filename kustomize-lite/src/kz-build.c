@@ -611,6 +611,7 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(mf_node_get(k, "helmCharts")),
 				   "helm charts are not supported by gitsync render yet");
 
+	kz_resmap_index_begin(ra); /* no id changes until the transformers */
 	v = mf_node_get(k, "resources");
 	for (i = 0; i < mf_node_len(v); i++)
 		if ((rc = accumulate_resource(ctx, dir, mf_node_at(v, i), ra, err)) < 0)
@@ -619,6 +620,7 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 	for (i = 0; i < mf_node_len(v); i++)
 		if ((rc = accumulate_resource(ctx, dir, mf_node_at(v, i), ra, err)) < 0)
 			return rc;
+	kz_resmap_index_end(ra);
 	if ((rc = load_configurations(ctx, dir, mf_node_get(k, "configurations"), err)) < 0)
 		return rc;
 	if ((mf_node_get(k, "openapi") || mf_node_get(k, "crds")) &&
@@ -902,10 +904,12 @@ int kz_render(struct kz_output *out, const struct kz_fs *fs, const char *path, u
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.fs = fs;
 	ctx.out = out;
+	kz_resmap_index_begin(&ra);
 	if (kind == KZ_FS_DIR)
 		rc = render_plain_dir(&ctx, &ra, path, flags & KZ_RENDER_RECURSE, 0, err);
 	else
 		rc = render_file(&ctx, &ra, path, err);
+	kz_resmap_index_end(&ra);
 	if (rc == GS_OK)
 		rc = emit_resmap(out, &ra, err);
 	kz_resmap_release(&ra);

@@ -37,6 +37,10 @@ struct kz_res {
 struct kz_resmap {
 	struct kz_res **v;
 	size_t n, alloc;
+	/* Id index, live only while resources accumulate (kz_resmap_index_begin
+	 * .. _end): ids do not change then, so duplicate checks stay O(1).
+	 * Transformers rename in place, so outside that window there is none. */
+	struct kz_residx *idx;
 };
 
 struct kz_res *kz_res_new(struct mf_node *obj); /* takes obj */
@@ -59,6 +63,10 @@ void kz_resmap_release(struct kz_resmap *m);
 int kz_resmap_add(struct kz_resmap *m, struct kz_res *r, struct gs_error *err);
 /* Move all of src into dst (src emptied).  Conflicts as above. */
 int kz_resmap_absorb(struct kz_resmap *dst, struct kz_resmap *src, struct gs_error *err);
+/* Index ids for the duplicate check of kz_resmap_add until _end (which
+ * kz_resmap_release also does).  Only while no id in m changes. */
+void kz_resmap_index_begin(struct kz_resmap *m);
+void kz_resmap_index_end(struct kz_resmap *m);
 /* "Kind.version.[group]/name.[ns]"-style id like kustomize's messages; owned. */
 char *kz_res_id_str(const struct kz_res *r);
 

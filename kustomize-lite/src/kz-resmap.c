@@ -1,5 +1,6 @@
 /* kz-resmap.c - resources with their name history, and the ordered map of
  * them that every kustomize-lite stage works on. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,6 +154,7 @@ void kz_resmap_release(struct kz_resmap *m)
 {
 	size_t i;
 
+	kz_resmap_index_end(m);
 	for (i = 0; i < m->n; i++)
 		kz_res_free(m->v[i]);
 	free(m->v);
@@ -201,22 +203,123 @@ char *kz_res_id_str(const struct kz_res *r)
 			   ns && *ns ? ns : "[noNs]");
 }
 
-int kz_resmap_add(struct kz_resmap *m, struct kz_res *r, struct gs_error *err)
+/* Open-addressing table of positions in m->v, keyed by an FNV-1a hash of
+ * the id fields same_id() compares; a hit is confirmed with same_id(). */
+struct kz_residx {
+	uint64_t *hash;
+	size_t *pos;
+	size_t cap, used;
+};
+
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < m->n; i++) {
-		if (same_id(m->v[i], r)) {
-			char *id = kz_res_id_str(r);
-			gs_error_at(err, GS_ECONFLICT, mf_node_pos(r->obj),
-				    "may not add resource with an already registered id: %s", id);
-			free(id);
-			kz_res_free(r);
-			return GS_ECONFLICT;
-		}
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return (h ^ 0xff) * 1099511628211ull; /* field separator */
+}
+
+static uint64_t id_hash(const struct kz_res *r)
+{
+	const char *av = mf_obj_api_version(r->obj), *kind = mf_obj_kind(r->obj);
+	const char *name = mf_obj_name(r->obj), *ns = mf_obj_namespace(r->obj);
+	uint64_t h = 14695981039346656037ull;
+
+	h = fnv(h, av ? av : "", group_len(av));
+	h = fnv(h, kind ? kind : "", kind ? strlen(kind) : 0);
+	h = fnv(h, name ? name : "", name ? strlen(name) : 0);
+	if (!kz_res_cluster_scoped(r))
+		h = fnv(h, ns ? ns : "", ns ? strlen(ns) : 0);
+	return h;
+}
+
+static void idx_put(struct kz_residx *x, uint64_t h, size_t pos)
+{
+	size_t i = (size_t)h & (x->cap - 1);
+
+	while (x->pos[i] != SIZE_MAX)
+		i = (i + 1) & (x->cap - 1);
+	x->hash[i] = h;
+	x->pos[i] = pos;
+	x->used++;
+}
+
+static void idx_grow(struct kz_resmap *m)
+{
+	struct kz_residx *x = m->idx;
+	size_t cap = x->cap ? x->cap * 2 : 64, i;
+
+	free(x->hash);
+	free(x->pos);
+	x->hash = gs_malloc(cap * sizeof(*x->hash));
+	x->pos = gs_malloc(cap * sizeof(*x->pos));
+	x->cap = cap;
+	x->used = 0;
+	for (i = 0; i < cap; i++)
+		x->pos[i] = SIZE_MAX;
+	for (i = 0; i < m->n; i++)
+		idx_put(x, id_hash(m->v[i]), i);
+}
+
+void kz_resmap_index_begin(struct kz_resmap *m)
+{
+	if (m->idx)
+		return;
+	m->idx = gs_calloc(1, sizeof(*m->idx));
+	while (m->idx->cap < 2 * (m->n + 1))
+		idx_grow(m);
+}
+
+void kz_resmap_index_end(struct kz_resmap *m)
+{
+	if (!m->idx)
+		return;
+	free(m->idx->hash);
+	free(m->idx->pos);
+	free(m->idx);
+	m->idx = NULL;
+}
+
+static bool find_dup(const struct kz_resmap *m, const struct kz_res *r, uint64_t h)
+{
+	size_t i;
+
+	if (!m->idx) {
+		for (i = 0; i < m->n; i++)
+			if (same_id(m->v[i], r))
+				return true;
+		return false;
+	}
+	for (i = (size_t)h & (m->idx->cap - 1); m->idx->pos[i] != SIZE_MAX;
+	     i = (i + 1) & (m->idx->cap - 1))
+		if (m->idx->hash[i] == h && same_id(m->v[m->idx->pos[i]], r))
+			return true;
+	return false;
+}
+
+int kz_resmap_add(struct kz_resmap *m, struct kz_res *r, struct gs_error *err)
+{
+	uint64_t h = m->idx ? id_hash(r) : 0;
+
+	if (find_dup(m, r, h)) {
+		char *id = kz_res_id_str(r);
+		gs_error_at(err, GS_ECONFLICT, mf_node_pos(r->obj),
+			    "may not add resource with an already registered id: %s", id);
+		free(id);
+		kz_res_free(r);
+		return GS_ECONFLICT;
 	}
 	GS_ALLOC_GROW(m->v, m->n + 1, m->alloc);
 	m->v[m->n++] = r;
+	if (m->idx) {
+		if (2 * (m->idx->used + 1) > m->idx->cap)
+			idx_grow(m); /* re-inserts every item, this one included */
+		else
+			idx_put(m->idx, h, m->n - 1);
+	}
 	return GS_OK;
 }
 
