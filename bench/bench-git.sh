@@ -11,7 +11,8 @@
 #   unchanged  the branch has not moved since the last run (gitsync: ls-remote,
 #              the commit is cached, its export reused, render)
 #   changed    a new commit was pushed before each run (gitsync: ls-remote,
-#              fetch, export the 2,000 files of the new commit, render)
+#              fetch, export the new commit: the changed file written, the
+#              1,999 others hard-linked from the previous export; render)
 # Median wall time and CPU time (user + sys, child processes included) of
 # RUNS runs each, in milliseconds, as a table.
 #
@@ -179,5 +180,6 @@ for mode in unchanged changed; do
   done
 done
 printf '\ngitsync: `gitsync app manifests --repo URL --path P --revision main` (ls-remote, fetch when\n'
-printf 'the commit is new, export of the whole commit, render); by hand: `git fetch` + `git reset\n'
-printf -- '--hard` in a working copy + `kubectl kustomize P`.\n'
+printf 'the commit is new, export of the commit with unchanged files hard-linked from the previous\n'
+printf 'export, render); by hand: `git fetch` + `git reset --hard` in a working copy + `kubectl\n'
+printf 'kustomize P`.\n'
