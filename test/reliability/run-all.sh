@@ -54,6 +54,7 @@ if [ "$sanitized" = 1 ]; then
   # (agents, CLI) goes to a file, checked at the end; leaks are reported at
   # exit (agents killed with SIGKILL cannot report theirs)
   mkdir -p "$REL_ENV/san"
+  export REL_SANITIZED=1
   export ASAN_OPTIONS="log_path=$REL_ENV/san/asan:detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
   export UBSAN_OPTIONS="log_path=$REL_ENV/san/ubsan:print_stacktrace=1:halt_on_error=0:${UBSAN_OPTIONS:-}"
 fi
