@@ -113,19 +113,19 @@ def main():
                   " --sanitized" if mode.endswith("sanitized") else "",
                   ", ".join(s for s in by if s.startswith("s-")) or "none"))
     out.append("")
-    out.append("| scenario | what | checks | pass | fail | TODO | time (s) | result |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---|")
+    out.append("| scenario | what | checks | pass | fail | TODO | skip | time (s) | result |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for sc, c in by.items():
         total = sum(c.values())
         res = "**FAIL**" if c["fail"] else ("known failures (TODO)" if c["todo"] else "pass")
-        out.append("| `%s` | %s | %d | %d | %d | %d | %s | %s |" % (
-            sc, TITLES.get(sc, ""), total, c["pass"], c["fail"], c["todo"],
+        out.append("| `%s` | %s | %d | %d | %d | %d | %d | %s | %s |" % (
+            sc, TITLES.get(sc, ""), total, c["pass"], c["fail"], c["todo"], c["skip"],
             durs.get(sc, ""), res))
     tot = collections.Counter()
     for c in by.values():
         tot.update(c)
-    out.append("| **all** | | %d | %d | %d | %d | %s | %s |" % (
-        sum(tot.values()), tot["pass"], tot["fail"], tot["todo"],
+    out.append("| **all** | | %d | %d | %d | %d | %d | %s | %s |" % (
+        sum(tot.values()), tot["pass"], tot["fail"], tot["todo"], tot["skip"],
         figs.get("suite-seconds", ""), "**FAIL**" if tot["fail"] else "pass"))
     out.append("")
     out.append("### Figures of this run")
