@@ -46,18 +46,9 @@ trap agent_cleanup EXIT
 # meson's timeout sends SIGTERM: exit through the EXIT trap
 trap 'exit 143' TERM INT
 
-n=0
-failed=0
-ok()     { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag()   { sed 's/^/# /' <<<"$*"; }
-check() {
-  local desc="$1"; shift
-  if "$@"; then ok "$desc"; else not_ok "$desc"; diag "$(tail -c 1500 "$tmp/out" 2>/dev/null)"; fi
-}
-run() { "$@" >"$tmp/out" 2>&1; rc=$?; }
-out_has() { grep -qE -- "$1" "$tmp/out"; }
-rc_is() { [ "$rc" -eq "$1" ]; }
+TAP_DIAG_BYTES=1500
+# shellcheck source=tap-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap-lib.sh"
 k() { "$KUBECTL" --cache-dir "$tmp/kcache" --kubeconfig "$D/kubeconfig" "$@"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}'; }

@@ -29,19 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-failed=0
-ok()     { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag()   { sed 's/^/# /' <<<"$*"; }
-check() {
-  local desc="$1"; shift
-  if "$@"; then ok "$desc"; else not_ok "$desc"; diag "$(tail -c 2500 "$tmp/out" 2>/dev/null)"; fi
-}
-run() { "$@" >"$tmp/out" 2>&1; rc=$?; }
-out_has() { grep -qE -- "$1" "$tmp/out"; }
-out_lacks() { ! grep -qE -- "$1" "$tmp/out"; }
-rc_is() { [ "$rc" -eq "$1" ]; }
+TAP_DIAG_BYTES=2500
+# shellcheck source=tap-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap-lib.sh"
 k()  { "$KUBECTL" --cache-dir "$tmp/kcache" --kubeconfig "$D/kubeconfig" "$@"; }
 gs() { "$G" "$@" --kubeconfig "$D/kubeconfig"; }
 gsp() { "$G" "$@" --kubeconfig "$D/kubeconfig-proxy"; }

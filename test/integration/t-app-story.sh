@@ -31,22 +31,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-failed=0
-ok()     { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag()   { sed 's/^/# /' <<<"$*"; }
-check() {
-  local desc="$1"; shift
-  if "$@"; then ok "$desc"; else not_ok "$desc"; diag "$(tail -c 2000 "$tmp/out" 2>/dev/null)"; fi
-}
-run() { "$@" >"$tmp/out" 2>&1; rc=$?; }
-out_has() { grep -qE -- "$1" "$tmp/out"; }
-out_lacks() { ! grep -qE -- "$1" "$tmp/out"; }
-rc_is() { [ "$rc" -eq "$1" ]; }
+# shellcheck source=tap-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap-lib.sh"
 k() { "$KUBECTL" --kubeconfig "$D/kubeconfig" "$@"; }
 gs() { "$G" "$@"; }
-count() { grep -cE -- "$1" "$tmp/out"; }
 
 run "$cl/start" "$D" --no-proxy
 if [ "$rc" -ne 0 ]; then

@@ -26,20 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-failed=0
-ok()     { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-diag()   { sed 's/^/# /' <<<"$*"; }
-# check DESC CONDITION...: one TAP line; on failure show the last command's output.
-check() {
-  local desc="$1"; shift
-  if "$@"; then ok "$desc"; else not_ok "$desc"; diag "$(tail -c 1500 "$tmp/out" 2>/dev/null)"; fi
-}
-# run CMD...: run, capture stdout+stderr in $tmp/out and the exit status in $rc.
-run() { "$@" >"$tmp/out" 2>&1; rc=$?; }
-out_has() { grep -qE -- "$1" "$tmp/out"; }
-rc_is() { [ "$rc" -eq "$1" ]; }
+TAP_DIAG_BYTES=1500
+# shellcheck source=tap-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap-lib.sh"
 k()  { "$KUBECTL" --cache-dir "$tmp/kcache" --kubeconfig "$D/kubeconfig" "$@"; }
 kp() { "$KUBECTL" --cache-dir "$tmp/kcache-proxy" --kubeconfig "$D/kubeconfig-proxy" "$@"; }
 jp() { k get "$@" 2>/dev/null; }    # jp KIND NAME -n NS -o jsonpath=...
