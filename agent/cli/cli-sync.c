@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli/cli.h"
 #include "gs-alloc.h"
 #include "kz-fs.h"
 
@@ -71,30 +72,6 @@ void cli_cluster_release(struct cli_cluster *c)
 	c->cfg = NULL;
 }
 
-/* The confinement root, as `gitsync render` chooses it: the Git checkout
- * holding abs, else "/" (a kustomization may use ../base). */
-static char *confinement_root(const char *abs)
-{
-	char *dir = gs_strdup(abs);
-	struct stat st;
-
-	for (;;) {
-		char *git = gs_asprintf("%s/.git", dir);
-		bool found = stat(git, &st) == 0;
-		char *slash;
-
-		free(git);
-		if (found)
-			return dir;
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir)
-			break;
-		*slash = '\0';
-	}
-	free(dir);
-	return gs_strdup("/");
-}
-
 int cli_render_path(struct kz_output *out, const char *path, struct gs_error *err)
 {
 	struct kz_fs *fs = NULL;
@@ -104,7 +81,7 @@ int cli_render_path(struct kz_output *out, const char *path, struct gs_error *er
 
 	if (!abs)
 		return gs_error_set(err, GS_ENOTFOUND, "cannot read '%s': %s", path, strerror(errno));
-	root = confinement_root(abs);
+	root = cli_confinement_root(abs);
 	rel = abs + (strcmp(root, "/") ? strlen(root) : 0);
 	while (*rel == '/')
 		rel++;

@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "gs-alloc.h"
 
 int cli_error(const struct gs_error *err)
 {
@@ -54,4 +57,31 @@ int cmd_version(int argc, char **argv)
 	(void)argv;
 	printf("gitsync %s\n", GITSYNC_VERSION);
 	return CLI_EXIT_OK;
+}
+
+char *cli_confinement_root(const char *abs)
+{
+	char *dir = gs_strdup(abs);
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+	}
+	for (;;) {
+		char *git = gs_asprintf("%s/.git", dir);
+		bool found = stat(git, &st) == 0;
+		char *slash;
+
+		free(git);
+		if (found)
+			return dir;
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	free(dir);
+	return gs_strdup("/");
 }

@@ -26,6 +26,10 @@ int cli_error(const struct gs_error *err);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when argv contains -h or --help (before a "--"). */
 bool cli_wants_help(int argc, char **argv);
+/* The directory files may be read from when rendering abs (an absolute
+ * path to a file or directory): the Git checkout holding it, else "/" (a
+ * kustomization may use ../base).  Returns an owned string. */
+char *cli_confinement_root(const char *abs);
 /* Colours: only on a terminal and when NO_COLOR is unset. */
 bool cli_color(FILE *f);
 

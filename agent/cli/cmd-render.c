@@ -27,34 +27,6 @@ static void render_usage(FILE *f)
 		   "                        Git checkout, else /)\n");
 }
 
-/* The confinement root: the Git checkout holding path, else "/". */
-static char *default_root(const char *abs)
-{
-	char *dir = gs_strdup(abs);
-	struct stat st;
-
-	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		char *slash = strrchr(dir, '/');
-		if (slash && slash != dir)
-			*slash = '\0';
-	}
-	for (;;) {
-		char *git = gs_asprintf("%s/.git", dir);
-		bool found = stat(git, &st) == 0;
-		char *slash;
-
-		free(git);
-		if (found)
-			return dir;
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir)
-			break;
-		*slash = '\0';
-	}
-	free(dir);
-	return gs_strdup("/");
-}
-
 int cmd_render(int argc, char **argv)
 {
 	const char *path = NULL, *format = "yaml", *root_opt = NULL;
@@ -104,7 +76,7 @@ int cmd_render(int argc, char **argv)
 		gs_error_set(&err, GS_ENOTFOUND, "'%s': no such file or directory", path);
 		goto cleanup;
 	}
-	root = root_opt ? realpath(root_opt, NULL) : default_root(abs);
+	root = root_opt ? realpath(root_opt, NULL) : cli_confinement_root(abs);
 	if (!root) {
 		gs_error_set(&err, GS_ENOTFOUND, "root '%s': no such directory", root_opt);
 		goto cleanup;
