@@ -232,6 +232,7 @@ struct run {
 	size_t nt, at;
 	struct smap idx;                  /* key -> target index */
 	struct smap pruneidx;             /* key -> report index of prune rows */
+	struct smap rediscovered;         /* groups whose discovery this run refreshed */
 	const struct kube_resource **listed;
 	size_t nlisted, alisted;
 	unsigned long requests0;
@@ -468,6 +469,14 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, bool 
 		t->obj = obj;
 		mf_id_from_object(&id, obj);
 		rc = kube_client_resource(run->kc, &t->res, id.group, id.version, id.kind, &e);
+		if (rc == GS_ENOTFOUND && !smap_get(&run->rediscovered, id.group)) {
+			/* a long-lived client (the agent's) may have cached this
+			 * group before its CRD was created: ask again, once a run */
+			smap_put(&run->rediscovered, id.group, 0);
+			kube_client_invalidate(run->kc, id.group, NULL);
+			gs_error_clear(&e);
+			rc = kube_client_resource(run->kc, &t->res, id.group, id.version, id.kind, &e);
+		}
 		if (rc == GS_ENOTFOUND) {
 			t->res = NULL;
 			/* a CR whose CRD comes in the same sync is resolved later */
@@ -1121,6 +1130,7 @@ static void run_release(struct run *run)
 	kube_batch_free(run->batch);
 	smap_release(&run->idx);
 	smap_release(&run->pruneidx);
+	smap_release(&run->rediscovered);
 	gs_buf_release(&run->failures);
 }
 
@@ -1565,6 +1575,14 @@ static int crd_established(struct run *run, struct target *crd, struct gs_error 
 			continue;
 		t->deferred = false;
 		rc = kube_client_resource(run->kc, &t->res, r->group, r->version, r->kind, &e);
+		/* the server's discovery can lag a moment behind Established */
+		while (rc == GS_ENOTFOUND && mono_now() < deadline) {
+			sleep_ms(200);
+			kube_client_invalidate(run->kc, group, NULL);
+			gs_error_clear(&e);
+			rc = kube_client_resource(run->kc, &t->res, r->group, r->version, r->kind,
+						  &e);
+		}
 		if (rc == GS_ENET || rc == GS_EAUTH) {
 			*err = e;
 			return rc;
