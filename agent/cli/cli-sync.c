@@ -94,40 +94,6 @@ int cli_render_path(struct kz_output *out, const char *path, struct gs_error *er
 	return rc;
 }
 
-double cli_parse_duration(const char *s)
-{
-	double total = 0;
-	char *end;
-
-	if (!s || !*s)
-		return -1;
-	while (*s) {
-		double v;
-
-		errno = 0;
-		v = strtod(s, &end);
-		if (end == s || errno || v < 0)
-			return -1;
-		switch (*end) {
-		case 'h': total += v * 3600; end++; break;
-		case 'm':
-			if (end[1] == 's') {
-				total += v / 1000;
-				end += 2;
-			} else {
-				total += v * 60;
-				end++;
-			}
-			break;
-		case 's': total += v; end++; break;
-		case '\0': total += v; break;
-		default: return -1;
-		}
-		s = end;
-	}
-	return total;
-}
-
 const char *cli_format_time(char *buf, size_t n, double t)
 {
 	time_t tt = (time_t)t;

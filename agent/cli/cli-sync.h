@@ -28,9 +28,6 @@ void cli_cluster_release(struct cli_cluster *c);
 /* Render PATH (a kustomization, a directory of manifests or a file). */
 int cli_render_path(struct kz_output *out, const char *path, struct gs_error *err);
 
-/* Durations like "90s", "5m", "1h30m", "45" (seconds).  -1 when invalid. */
-double cli_parse_duration(const char *s);
-
 /* Value of "--name V" / "--name=V" at argv[*i] (advancing *i); NULL when
  * argv[*i] is not that option.  *missing set when the value is absent. */
 const char *cli_opt_value(int argc, char **argv, int *i, const char *name, bool *missing);

@@ -17,6 +17,7 @@
 #include "app/app.h"
 #include "gs-alloc.h"
 #include "kube/kube-config.h"
+#include "loop/agent.h"
 #include "mf-diff.h"
 #include "mf-json.h"
 #include "mf-object.h"
@@ -155,24 +156,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double parse_duration(const char *s)
-{
-	char *end = NULL;
-	double v = strtod(s, &end);
-
-	if (!end || end == s)
-		return -1;
-	if (!strcmp(end, "") || !strcmp(end, "s"))
-		return v;
-	if (!strcmp(end, "m"))
-		return v * 60;
-	if (!strcmp(end, "h"))
-		return v * 3600;
-	if (!strcmp(end, "ms"))
-		return v / 1000;
-	return -1;
 }
 
 /* ---- tables ---- */
@@ -809,7 +792,7 @@ static int app_sync_cmd(int argc, char **argv)
 			res = gs_realloc(res, (nres + 1) * sizeof(*res));
 			res[nres++] = v;
 		} else if ((v = opt_val(argc, argv, &i, "--timeout"))) {
-			req.timeout_s = parse_duration(v);
+			req.timeout_s = agent_parse_duration(v);
 			if (req.timeout_s < 0) {
 				free(res);
 				return cli_usage_error(c.cmd, "invalid duration '%s'", v);
@@ -1126,7 +1109,7 @@ static int app_wait_cmd(int argc, char **argv)
 		if (common_opt(&c, argc, argv, &i))
 			continue;
 		if ((v = opt_val(argc, argv, &i, "--timeout"))) {
-			timeout = parse_duration(v);
+			timeout = agent_parse_duration(v);
 			if (timeout < 0)
 				return cli_usage_error(c.cmd, "invalid duration '%s'", v);
 		} else if (!strcmp(argv[i], "--sync"))

@@ -8,6 +8,7 @@
 
 #include "cli/cli-sync.h"
 #include "cli/cli.h"
+#include "loop/agent.h"
 #include "gs-alloc.h"
 
 static const char usage_text[] =
@@ -79,7 +80,7 @@ int cmd_sync(int argc, char **argv)
 			 (v = cli_opt_value(argc, argv, &i, "-n", &missing)))
 			ns = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--timeout", &missing))) {
-			timeout = cli_parse_duration(v);
+			timeout = agent_parse_duration(v);
 			if (timeout < 0) {
 				ret = cli_usage_error("sync", "invalid duration '%s'", v);
 				goto cleanup;

@@ -1134,6 +1134,18 @@ static void run_release(struct run *run)
 	gs_buf_release(&run->failures);
 }
 
+static void run_init(struct run *run, struct sync_engine *se, struct sync_report *rep,
+		     const struct sync_options *opts)
+{
+	memset(run, 0, sizeof(*run));
+	run->se = se;
+	run->kc = se->kc;
+	run->opts = opts;
+	run->rep = rep;
+	run->failures = (struct gs_buf)GS_BUF_INIT;
+	run->batch = kube_batch_new(se->kc);
+}
+
 static int run_compare(struct run *run, struct mf_node *const *objs, size_t n,
 		       struct gs_error *err)
 {
@@ -1153,13 +1165,7 @@ int sync_compare(struct sync_engine *se, struct sync_report *rep, struct mf_node
 	struct run run;
 	int rc;
 
-	memset(&run, 0, sizeof(run));
-	run.se = se;
-	run.kc = se->kc;
-	run.opts = opts;
-	run.rep = rep;
-	run.failures = (struct gs_buf)GS_BUF_INIT;
-	run.batch = kube_batch_new(se->kc);
+	run_init(&run, se, rep, opts);
 	rc = run_compare(&run, objs, n, err);
 	aggregate(rep);
 	rep->phase = rc < 0 ? SYNC_PHASE_ERROR : SYNC_PHASE_NONE;
@@ -1995,13 +2001,7 @@ int sync_run(struct sync_engine *se, struct sync_report *rep, struct mf_node *co
 	size_t i;
 	int rc;
 
-	memset(&run, 0, sizeof(run));
-	run.se = se;
-	run.kc = se->kc;
-	run.opts = opts;
-	run.rep = rep;
-	run.failures = (struct gs_buf)GS_BUF_INIT;
-	run.batch = kube_batch_new(se->kc);
+	run_init(&run, se, rep, opts);
 	rc = run_compare(&run, objs, n, err);
 	if (rc < 0) {
 		rep->phase = SYNC_PHASE_ERROR;
