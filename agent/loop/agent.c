@@ -235,7 +235,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	if (rc)
 		goto cleanup;
 
-	a->ops = (struct httpd_ops){ agent_api_ready, agent_api_push, agent_api_handle, a };
+	agent_api_ops(&a->ops, a);
 	hcfg.listen = cfg.listen ? cfg.listen : ":8080";
 	hcfg.tls_cert_file = cfg.tls_cert;
 	hcfg.tls_key_file = cfg.tls_key;

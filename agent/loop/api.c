@@ -33,7 +33,7 @@ static int mark_refresh(struct kube_client *kc, const char *ns, const char *name
 	return rc;
 }
 
-bool agent_api_ready(void *payload)
+static bool api_ready(void *payload)
 {
 	struct agent *a = payload;
 	bool r;
@@ -44,8 +44,8 @@ bool agent_api_ready(void *payload)
 	return r;
 }
 
-int agent_api_push(void *payload, const struct webhook_push *push, size_t *matched_out,
-		   struct gs_error *err)
+static int api_push(void *payload, const struct webhook_push *push, size_t *matched_out,
+		    struct gs_error *err)
 {
 	struct agent *a = payload;
 	char **keys = NULL;
@@ -92,6 +92,12 @@ int agent_api_push(void *payload, const struct webhook_push *push, size_t *match
 	return rc;
 }
 
+/* The Application's namespace: ?namespace=, else the agent's. */
+static const char *api_namespace(const struct agent *a, const struct httpd_api_request *req)
+{
+	return req->namespace ? req->namespace : a->cfg->ns;
+}
+
 static void emit_json(struct gs_buf *out, const struct mf_node *n)
 {
 	mf_json_emit(out, n, 0);
@@ -115,15 +121,17 @@ static int on_list_item(const struct mf_node *app, void *payload)
 
 /* Body of POST .../sync: {"revision":"", "prune":bool, "dryRun":bool,
  * "resources":["GROUP:KIND:NAME"]}; all optional. */
-static int api_sync(struct agent *a, const char *ns, const char *name,
-		    const struct httpd_api_request *req, struct httpd_api_response *resp,
-		    struct gs_error *err)
+static int api_sync(void *payload, const struct httpd_api_request *req,
+		    struct httpd_api_response *resp, struct gs_error *err)
 {
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req), *name = req->name;
 	struct mf_node *body = NULL, *app = NULL, *patch = NULL, *s, *op;
 	const struct mf_node *v;
 	char *who = NULL;
 	int rc;
 
+	pthread_mutex_lock(&a->api_lock);
 	if (req->body_len) {
 		rc = mf_json_parse(&body, req->body, req->body_len, "request", err);
 		if (rc || mf_node_type(body) != MF_MAP) {
@@ -164,6 +172,7 @@ static int api_sync(struct agent *a, const char *ns, const char *name,
 	mf_node_set_str_value(patch, "namespace", ns);
 	emit_json(&resp->body, patch);
 cleanup:
+	pthread_mutex_unlock(&a->api_lock);
 	free(who);
 	mf_node_free(body);
 	mf_node_free(app);
@@ -171,19 +180,21 @@ cleanup:
 	return rc;
 }
 
-static int api_diff(struct agent *a, const char *ns, const char *name,
+static int api_diff(void *payload, const struct httpd_api_request *req,
 		    struct httpd_api_response *resp, struct gs_error *err)
 {
+	struct agent *a = payload;
 	struct mf_node *app = NULL;
 	struct sync_report rep = SYNC_REPORT_INIT;
-	struct app_sync_req req = { 0 };
+	struct app_sync_req sreq = { 0 };
 	char *rev = NULL;
 	size_t i;
 	int rc;
 
-	rc = app_get(&app, a->api.kc, ns, name, err);
+	pthread_mutex_lock(&a->api_lock);
+	rc = app_get(&app, a->api.kc, api_namespace(a, req), req->name, err);
 	if (!rc)
-		rc = app_compare(&rep, &rev, &a->api.env, app, &req, SYNC_KEEP_DIFF, false, err);
+		rc = app_compare(&rep, &rev, &a->api.env, app, &sreq, SYNC_KEEP_DIFF, false, err);
 	if (rc)
 		goto cleanup;
 	for (i = 0; i < rep.n; i++) {
@@ -201,6 +212,7 @@ static int api_diff(struct agent *a, const char *ns, const char *name,
 	/* the CLI's exit code convention travels as a header-less status:
 	 * 200 in sync, 200 with a body when different */
 cleanup:
+	pthread_mutex_unlock(&a->api_lock);
 	free(rev);
 	sync_report_release(&rep);
 	mf_node_free(app);
@@ -218,10 +230,12 @@ static bool op_finished(const struct mf_node *app)
 /* GET .../operation[?wait=30s]: the operation (if pending) and its state;
  * with wait, answer as soon as no operation is pending and the last one
  * finished, or when the wait ends (long poll, capped at 60 s). */
-static int api_operation(struct agent *a, const char *ns, const char *name, const char *wait_s,
+static int api_operation(void *payload, const struct httpd_api_request *req,
 			 struct httpd_api_response *resp, struct gs_error *err)
 {
-	double wait = wait_s ? agent_parse_duration(wait_s) : 0;
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req), *name = req->name;
+	double wait = req->query_wait ? agent_parse_duration(req->query_wait) : 0;
 	double end = workq_now() + (wait > 60 ? 60 : wait);
 	struct mf_node *app = NULL, *out = NULL;
 	const struct mf_node *v;
@@ -255,47 +269,79 @@ static int api_operation(struct agent *a, const char *ns, const char *name, cons
 	return 0;
 }
 
-int agent_api_handle(void *payload, const struct httpd_api_request *req,
-		  struct httpd_api_response *resp, struct gs_error *err)
+/* GET /api/v1/applications[?namespace=NS]: every Application (all
+ * namespaces without ?namespace). */
+static int api_list(void *payload, const struct httpd_api_request *req,
+		    struct httpd_api_response *resp, struct gs_error *err)
 {
 	struct agent *a = payload;
-	const char *ns = req->namespace ? req->namespace : a->cfg->ns;
-	int rc = 0;
-
-	if (req->action && !strcmp(req->action, "operation"))
-		return api_operation(a, ns, req->name, req->query_wait, resp, err);
+	const struct kube_resource *res;
+	struct list_out lo = { &resp->body, 0 };
+	int rc;
 
 	pthread_mutex_lock(&a->api_lock);
-	if (!req->name) {
-		const struct kube_resource *res;
-		struct list_out lo = { &resp->body, 0 };
-		gs_buf_puts(&resp->body, "{\"items\":[");
-		rc = app_resource(&res, a->api.kc, err);
-		if (!rc)
-			rc = kube_client_list(a->api.kc, res, req->namespace, NULL, on_list_item, &lo,
-					      NULL, err);
-		gs_buf_puts(&resp->body, "]}\n");
-	} else if (!req->action) {
-		struct mf_node *app = NULL;
-		rc = app_get(&app, a->api.kc, ns, req->name, err);
-		if (!rc)
-			emit_json(&resp->body, app);
-		mf_node_free(app);
-	} else if (!strcmp(req->action, "sync")) {
-		rc = api_sync(a, ns, req->name, req, resp, err);
-	} else if (!strcmp(req->action, "refresh")) {
-		rc = mark_refresh(a->api.kc, ns, req->name, err);
-		if (!rc) {
-			char *key = agent_app_key(ns, req->name);
-			if (agent_is_leader(a))
-				workq_add(a->q, key, WORKQ_URGENT);
-			free(key);
-			resp->status = 202;
-			gs_buf_puts(&resp->body, "{\"refresh\":true}\n");
-		}
-	} else if (!strcmp(req->action, "diff")) {
-		rc = api_diff(a, ns, req->name, resp, err);
-	}
+	gs_buf_puts(&resp->body, "{\"items\":[");
+	rc = app_resource(&res, a->api.kc, err);
+	if (!rc)
+		rc = kube_client_list(a->api.kc, res, req->namespace, NULL, on_list_item, &lo, NULL,
+				      err);
+	gs_buf_puts(&resp->body, "]}\n");
 	pthread_mutex_unlock(&a->api_lock);
 	return rc;
+}
+
+static int api_get(void *payload, const struct httpd_api_request *req,
+		   struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	struct mf_node *app = NULL;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	rc = app_get(&app, a->api.kc, api_namespace(a, req), req->name, err);
+	pthread_mutex_unlock(&a->api_lock);
+	if (!rc)
+		emit_json(&resp->body, app);
+	mf_node_free(app);
+	return rc;
+}
+
+static int api_refresh(void *payload, const struct httpd_api_request *req,
+		       struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req);
+	char *key;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	rc = mark_refresh(a->api.kc, ns, req->name, err);
+	pthread_mutex_unlock(&a->api_lock);
+	if (rc)
+		return rc;
+	key = agent_app_key(ns, req->name);
+	if (agent_is_leader(a))
+		workq_add(a->q, key, WORKQ_URGENT);
+	free(key);
+	resp->status = 202;
+	gs_buf_puts(&resp->body, "{\"refresh\":true}\n");
+	return 0;
+}
+
+/* Every API endpoint: adding one is a line here and its handler above.
+ * Handlers run on the server's connection threads; each takes api_lock
+ * around its use of a->api (the long poll only around each read). */
+static const struct httpd_api_route routes[] = {
+	{ "GET", false, NULL, APITOKEN_READ, api_list },
+	{ "GET", true, NULL, APITOKEN_READ, api_get },
+	{ "GET", true, "diff", APITOKEN_READ, api_diff },
+	{ "GET", true, "operation", APITOKEN_READ, api_operation },
+	{ "POST", true, "sync", APITOKEN_SYNC, api_sync },
+	{ "POST", true, "refresh", APITOKEN_SYNC, api_refresh },
+};
+
+void agent_api_ops(struct httpd_ops *ops, struct agent *a)
+{
+	*ops = (struct httpd_ops){ api_ready, api_push, routes, sizeof(routes) / sizeof(routes[0]),
+				   a };
 }

@@ -158,11 +158,8 @@ void agent_secret_load(struct agent *a, struct kube_client *kc);
 
 /* ---- api.c (server threads) ---- */
 
-bool agent_api_ready(void *payload);
-int agent_api_push(void *payload, const struct webhook_push *push, size_t *matched_out,
-		   struct gs_error *err);
-int agent_api_handle(void *payload, const struct httpd_api_request *req,
-		     struct httpd_api_response *resp, struct gs_error *err);
+/* The server's callbacks: readiness, push webhooks, the API routes. */
+void agent_api_ops(struct httpd_ops *ops, struct agent *a);
 
 /* ---- agent-metrics.c ---- */
 
