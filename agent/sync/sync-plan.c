@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "mf-object.h"
-#include "sync/sync.h"
+#include "sync/sync-private.h"
 
 /* Kubernetes' usual apply order (Helm's InstallOrder, as gitops-engine
  * uses it): what others depend on comes first. */
@@ -184,4 +184,73 @@ const char *sync_hook_str(enum sync_hook h)
 const char *sync_phase_str(enum sync_phase p)
 {
 	return p <= SYNC_PHASE_ERROR ? phase_names[p] : "";
+}
+
+/* ---- the plan: which tasks, in which order ---- */
+
+static int hook_phase(enum sync_hook h)
+{
+	switch (h) {
+	case SYNC_HOOK_PRESYNC: return 0;
+	case SYNC_HOOK_POSTSYNC: return 2;
+	case SYNC_HOOK_SYNCFAIL: return 3;
+	default: return 1;
+	}
+}
+
+static struct run *sort_run;
+
+static int task_cmp(const void *a, const void *b)
+{
+	const struct target *x = &sort_run->t[*(const size_t *)a];
+	const struct target *y = &sort_run->t[*(const size_t *)b];
+	const struct sync_resource *rx = &sort_run->rep->v[x->ri];
+	const struct sync_resource *ry = &sort_run->rep->v[y->ri];
+	int c;
+
+	if (x->phase != y->phase)
+		return x->phase < y->phase ? -1 : 1;
+	if (x->wave != y->wave)
+		return x->wave < y->wave ? -1 : 1;
+	if (x->kind_order != y->kind_order)
+		return x->kind_order < y->kind_order ? -1 : 1;
+	if ((c = strcmp(rx->kind, ry->kind)) != 0)
+		return c;
+	if ((c = strcmp(rx->ns, ry->ns)) != 0)
+		return c;
+	return strcmp(rx->name, ry->name);
+}
+
+/* The tasks of a sync, in order (order: indexes into run->t, room for
+ * run->nt); returns their number. */
+size_t sync_plan(struct run *run, size_t *order)
+{
+	const struct sync_options *o = run->opts;
+	size_t ntasks = 0, i;
+
+	/* tasks: everything out of sync (or all with ApplyOutOfSyncOnly=false)
+	 * and every hook except Skip */
+	for (i = 0; i < run->nt; i++) {
+		struct target *t = &run->t[i];
+		struct sync_resource *r = &run->rep->v[t->ri];
+		const char *k2 = r->kind;
+
+		if (r->hook == SYNC_HOOK_SKIP)
+			continue;
+		if (!r->hook && r->status == SYNC_STATUS_SYNCED &&
+		    !(o->flags & SYNC_APPLY_ALL) &&
+		    !t->apply_always)
+			continue;
+		t->phase = hook_phase(r->hook);
+		/* Namespaces and CRDs before everything, hooks included: the
+		 * rest cannot even be validated before they exist */
+		if (!r->hook && (!strcmp(k2, "Namespace") || !strcmp(k2, "CustomResourceDefinition")) &&
+		    !t->wave_annotated)
+			t->phase = -1;
+		order[ntasks++] = i;
+	}
+	sort_run = run;
+	qsort(order, ntasks, sizeof(*order), task_cmp);
+	sort_run = NULL;
+	return ntasks;
 }
