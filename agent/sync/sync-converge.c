@@ -36,9 +36,9 @@ int sync_converge(struct run *run, struct gs_error *err)
 		struct sync_resource *r = &run->rep->v[t->ri];
 		bool last_of_wave;
 
-		if (t->phase == 3)
+		if (t->phase == SYNC_TASK_SYNCFAIL)
 			break; /* SyncFail hooks run only on failure */
-		if (t->phase >= 0 && !pending_done) {
+		if (t->phase != SYNC_TASK_PREREQ && !pending_done) {
 			/* the namespaces exist now: validate what lives in them
 			 * before writing any of it */
 			pending_done = true;
@@ -123,8 +123,8 @@ int sync_converge(struct run *run, struct gs_error *err)
 		/* end of a wave with more to come: wait for its health */
 		last_of_wave = k + 1 == ntasks || run->t[order[k + 1]].wave != t->wave ||
 			       run->t[order[k + 1]].phase != t->phase;
-		if (last_of_wave && k + 1 < ntasks && run->t[order[k + 1]].phase != 3 &&
-		    t->phase != -1) {
+		if (last_of_wave && k + 1 < ntasks && run->t[order[k + 1]].phase != SYNC_TASK_SYNCFAIL &&
+		    t->phase != SYNC_TASK_PREREQ) {
 			rc = sync_wait_healthy(run, wave_set, o->timeout_s > 0 ? o->timeout_s : 300,
 					  false, &ok, err);
 			if (rc < 0)

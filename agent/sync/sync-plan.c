@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gs-alloc.h"
 #include "mf-object.h"
 #include "sync/sync-private.h"
 
@@ -188,24 +189,30 @@ const char *sync_phase_str(enum sync_phase p)
 
 /* ---- the plan: which tasks, in which order ---- */
 
-static int hook_phase(enum sync_hook h)
+static enum sync_task_phase hook_phase(enum sync_hook h)
 {
 	switch (h) {
-	case SYNC_HOOK_PRESYNC: return 0;
-	case SYNC_HOOK_POSTSYNC: return 2;
-	case SYNC_HOOK_SYNCFAIL: return 3;
-	default: return 1;
+	case SYNC_HOOK_PRESYNC: return SYNC_TASK_PRESYNC;
+	case SYNC_HOOK_POSTSYNC: return SYNC_TASK_POSTSYNC;
+	case SYNC_HOOK_SYNCFAIL: return SYNC_TASK_SYNCFAIL;
+	default: return SYNC_TASK_SYNC;
 	}
 }
 
-static struct run *sort_run;
+/* A task with what its order depends on: qsort's comparison gets no
+ * context, and a file-scope pointer to the run would be shared by every
+ * thread running a sync (two workers sorting at once crashed the agent). */
+struct task {
+	size_t i;
+	const struct target *t;
+	const struct sync_resource *r;
+};
 
 static int task_cmp(const void *a, const void *b)
 {
-	const struct target *x = &sort_run->t[*(const size_t *)a];
-	const struct target *y = &sort_run->t[*(const size_t *)b];
-	const struct sync_resource *rx = &sort_run->rep->v[x->ri];
-	const struct sync_resource *ry = &sort_run->rep->v[y->ri];
+	const struct task *tx = a, *ty = b;
+	const struct target *x = tx->t, *y = ty->t;
+	const struct sync_resource *rx = tx->r, *ry = ty->r;
 	int c;
 
 	if (x->phase != y->phase)
@@ -226,6 +233,7 @@ static int task_cmp(const void *a, const void *b)
 size_t sync_plan(struct run *run, size_t *order)
 {
 	const struct sync_options *o = run->opts;
+	struct task *tasks = gs_calloc(run->nt + 1, sizeof(*tasks));
 	size_t ntasks = 0, i;
 
 	/* tasks: everything out of sync (or all with ApplyOutOfSyncOnly=false)
@@ -233,24 +241,24 @@ size_t sync_plan(struct run *run, size_t *order)
 	for (i = 0; i < run->nt; i++) {
 		struct target *t = &run->t[i];
 		struct sync_resource *r = &run->rep->v[t->ri];
-		const char *k2 = r->kind;
 
 		if (r->hook == SYNC_HOOK_SKIP)
 			continue;
-		if (!r->hook && r->status == SYNC_STATUS_SYNCED &&
-		    !(o->flags & SYNC_APPLY_ALL) &&
+		if (!r->hook && r->status == SYNC_STATUS_SYNCED && !(o->flags & SYNC_APPLY_ALL) &&
 		    !t->apply_always)
 			continue;
 		t->phase = hook_phase(r->hook);
 		/* Namespaces and CRDs before everything, hooks included: the
 		 * rest cannot even be validated before they exist */
-		if (!r->hook && (!strcmp(k2, "Namespace") || !strcmp(k2, "CustomResourceDefinition")) &&
+		if (!r->hook &&
+		    (!strcmp(r->kind, "Namespace") || !strcmp(r->kind, "CustomResourceDefinition")) &&
 		    !t->wave_annotated)
-			t->phase = -1;
-		order[ntasks++] = i;
+			t->phase = SYNC_TASK_PREREQ;
+		tasks[ntasks++] = (struct task){ i, t, r };
 	}
-	sort_run = run;
-	qsort(order, ntasks, sizeof(*order), task_cmp);
-	sort_run = NULL;
+	qsort(tasks, ntasks, sizeof(*tasks), task_cmp);
+	for (i = 0; i < ntasks; i++)
+		order[i] = tasks[i].i;
+	free(tasks);
 	return ntasks;
 }

@@ -56,6 +56,16 @@ void sync_memo_store(struct sync_engine *se, const char *key, uint64_t hash, con
 
 /* ---- one run ---- */
 
+/* The phases of a sync, in the order they run.  Within a phase, tasks go
+ * by wave, then kind order, then kind/namespace/name. */
+enum sync_task_phase {
+	SYNC_TASK_PREREQ = 0, /* Namespaces and CRDs without a wave annotation */
+	SYNC_TASK_PRESYNC,
+	SYNC_TASK_SYNC,       /* the app's objects and Sync hooks */
+	SYNC_TASK_POSTSYNC,
+	SYNC_TASK_SYNCFAIL,   /* run only after a failure */
+};
+
 struct run;
 struct target {
 	struct run *run;                  /* for batch callbacks */
@@ -83,7 +93,8 @@ struct target {
 	struct mf_node *live;             /* normalized live, while needed */
 	char *live_rv;
 	long long order;                  /* sort key parts */
-	int wave, kind_order, phase;
+	int wave, kind_order;
+	enum sync_task_phase phase;
 };
 
 struct run {
