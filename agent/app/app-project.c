@@ -9,6 +9,7 @@
 #include "app/app.h"
 #include "gs-alloc.h"
 #include "mf-object.h"
+#include "mf-yaml.h"
 
 #define IN_CLUSTER_SERVER "https://kubernetes.default.svc"
 
@@ -325,5 +326,37 @@ int app_project_get(struct mf_node **out, struct kube_client *kc, const char *ns
 				    "project '%s' not found in namespace '%s' (create it, or set "
 				    "spec.project to an existing one)",
 				    name, ns);
+	return rc;
+}
+
+int app_project_ensure_default(struct kube_client *kc, const char *ns, bool *created_out,
+			       struct gs_error *err)
+{
+	struct mf_docs d = MF_DOCS_INIT;
+	struct mf_node *live = NULL;
+	const struct kube_resource *res;
+	char *text = NULL;
+	int rc;
+
+	if (created_out)
+		*created_out = false;
+	rc = kube_client_resource(kc, &res, APP_GROUP, APP_VERSION, APP_PROJECT_KIND, err);
+	if (rc)
+		return rc;
+	rc = kube_client_get(kc, &live, res, ns, APP_PROJECT_DEFAULT, err);
+	mf_node_free(live);
+	if (rc != GS_ENOTFOUND)
+		return rc;
+	gs_error_clear(err);
+	text = app_project_default_yaml(ns);
+	rc = mf_yaml_parse(&d, text, strlen(text), "default-project.yaml", NULL, err);
+	if (!rc)
+		rc = kube_client_create(kc, NULL, res, d.docs[0], err);
+	if (rc == GS_ECONFLICT) /* made by someone else meanwhile */
+		rc = GS_OK;
+	else if (!rc && created_out)
+		*created_out = true;
+	mf_docs_release(&d);
+	free(text);
 	return rc;
 }

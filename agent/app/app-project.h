@@ -55,6 +55,12 @@ bool app_glob_list_match(const struct mf_node *globs, const char *s);
 int app_project_get(struct mf_node **out, struct kube_client *kc, const char *ns,
 		    const char *name, struct gs_error *err);
 
+/* Create the `default` project in ns unless a project of that name exists
+ * (an administrator's edits are never overwritten).  *created_out (may be
+ * NULL) says whether it was made.  GS_ENOTFOUND when the CRD is missing. */
+int app_project_ensure_default(struct kube_client *kc, const char *ns, bool *created_out,
+			       struct gs_error *err);
+
 /* May app (its namespace, repoURL and destination namespace) use project?
  * agent_ns: where Projects live; Applications there may use any project.
  * GS_EAUTH with a message naming the field to change. */
