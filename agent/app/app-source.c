@@ -2,13 +2,13 @@
  * the sync options derived from its spec. */
 #include "app/app.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "kz-build.h"
 #include "kz-fs.h"
 #include "mf-object.h"
@@ -44,27 +44,17 @@ static void creds_release(struct creds *c)
 	}
 }
 
+/* A Secret's data value as a C string (NULL when not base64) */
 static char *b64_value(const char *s)
 {
-	size_t len = strlen(s), n;
-	unsigned char *out;
-	int got;
+	struct gs_buf b = GS_BUF_INIT;
+	struct gs_error err = GS_ERROR_INIT;
 
-	if (len % 4)
-		return NULL;
-	out = gs_malloc(len / 4 * 3 + 1);
-	got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (got < 0) {
-		free(out);
+	if (gs_base64_decode(&b, s, strlen(s), 0, &err) < 0) {
+		gs_buf_release(&b);
 		return NULL;
 	}
-	n = (size_t)got;
-	if (len && s[len - 1] == '=')
-		n--;
-	if (len > 1 && s[len - 2] == '=')
-		n--;
-	out[n] = '\0';
-	return (char *)out;
+	return gs_buf_detach(&b, NULL);
 }
 
 static int load_secret_creds(struct creds *c, struct gitsrc_auth *auth, struct kube_client *kc,

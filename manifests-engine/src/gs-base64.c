@@ -10,27 +10,26 @@ int gs_base64_encode(struct gs_buf *out, const void *data, size_t len, unsigned 
 {
 	const char *alpha = flags & GS_BASE64_URL ? url_alpha : std_alpha;
 	const unsigned char *s = data;
-	struct gs_buf enc = GS_BUF_INIT;
-	size_t i;
-	int rc;
+	size_t i, rem = len % 3;
+	size_t need = len / 3 * 4 + (rem ? (flags & GS_BASE64_URL ? rem + 1 : 4) : 0);
 
-	gs_buf_init(&enc, len / 3 * 4 + 5);
+	/* checked up front so that out is never left with half the text */
+	if (out->max && (need > out->max || out->len > out->max - need))
+		return GS_ELIMIT;
 	for (i = 0; i + 2 < len; i += 3) {
 		unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
 		char q[4] = { alpha[v >> 18], alpha[(v >> 12) & 63], alpha[(v >> 6) & 63], alpha[v & 63] };
 
-		gs_buf_add(&enc, q, 4);
+		gs_buf_add(out, q, 4);
 	}
-	if (len - i) {
-		unsigned v = (unsigned)s[i] << 16 | (len - i == 2 ? (unsigned)s[i + 1] << 8 : 0);
+	if (rem) {
+		unsigned v = (unsigned)s[i] << 16 | (rem == 2 ? (unsigned)s[i + 1] << 8 : 0);
 		char q[4] = { alpha[v >> 18], alpha[(v >> 12) & 63],
-			      len - i == 2 ? alpha[(v >> 6) & 63] : '=', '=' };
+			      rem == 2 ? alpha[(v >> 6) & 63] : '=', '=' };
 
-		gs_buf_add(&enc, q, flags & GS_BASE64_URL ? (size_t)(len - i + 1) : 4);
+		gs_buf_add(out, q, flags & GS_BASE64_URL ? rem + 1 : 4);
 	}
-	rc = gs_buf_add(out, enc.ptr, enc.len);
-	gs_buf_release(&enc);
-	return rc;
+	return GS_OK;
 }
 
 /* 0..63, or -1 for a character outside the alphabet */
