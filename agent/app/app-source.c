@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "gs-base64.h"
 #include "kz-build.h"
@@ -148,14 +149,11 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		if (!revision || !*revision)
 			revision = app_revision(app);
 		{
-			struct timespec t0, t1;
+			double t0 = gs_time_mono();
 
-			clock_gettime(CLOCK_MONOTONIC, &t0);
 			r = gitsrc_get(&s.git, env->git, app_repo(app), revision, &auth, git_flags,
 				       err);
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			env->git_s = (double)(t1.tv_sec - t0.tv_sec) +
-				     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+			env->git_s = gs_time_mono() - t0;
 			env->git_fetched = r >= 0 && s.git.fetched;
 			if (env->git_observe)
 				env->git_observe(env->git_s, r >= 0, env->git_fetched,

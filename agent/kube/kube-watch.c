@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "kube/kube-private.h"
 #include "mf-object.h"
@@ -58,14 +59,6 @@ struct kube_watcher {
 	bool auth_failed;
 	struct gs_error auth_err;
 };
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- the entry index ---- */
 
@@ -267,7 +260,7 @@ static int relist(struct kube_cache *c, struct gs_error *err)
 		free(rv);
 		c->synced = false;
 		c->need_relist = true;
-		c->next_ms = mono_ms() + backoff(c);
+		c->next_ms = gs_time_mono() * 1000 + backoff(c);
 		return rc;
 	}
 	for (i = c->n; i-- > 0;)
@@ -403,19 +396,19 @@ static void watch_done(struct kube_cache *c, CURLcode cc)
 	if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_WRITE_ERROR && c->need_relist) {
-		c->next_ms = mono_ms(); /* we stopped it for a relist */
+		c->next_ms = gs_time_mono() * 1000; /* we stopped it for a relist */
 		return;
 	}
 	if (cc == CURLE_OK && status == 200) {
 		/* the server's timeout: resume from the last version at once */
 		c->failures = 0;
-		c->next_ms = mono_ms();
+		c->next_ms = gs_time_mono() * 1000;
 		return;
 	}
 	if (status == 410) {
 		c->stats.gone++;
 		c->need_relist = true;
-		c->next_ms = mono_ms();
+		c->next_ms = gs_time_mono() * 1000;
 		return;
 	}
 	if (status == 401 || status == 403) {
@@ -428,7 +421,7 @@ static void watch_done(struct kube_cache *c, CURLcode cc)
 	/* dropped, refused, 5xx: the cache is stale until the watch resumes
 	 * (from its version, so nothing is missed unless it is too old) */
 	c->synced = false;
-	c->next_ms = mono_ms() + backoff(c);
+	c->next_ms = gs_time_mono() * 1000 + backoff(c);
 	if (c->failures > 3)
 		c->need_relist = true;
 }
@@ -509,7 +502,7 @@ int kube_cache_new(struct kube_cache **out, struct kube_watcher *w,
 	if (rc == GS_OK) {
 		GS_ALLOC_GROW(w->c, w->nc + 1, w->ac);
 		w->c[w->nc++] = c;
-		c->next_ms = mono_ms();
+		c->next_ms = gs_time_mono() * 1000;
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (rc < 0) {
@@ -539,7 +532,7 @@ void kube_cache_remove(struct kube_watcher *w, struct kube_cache *c)
 /* Start, resume or relist what is due; *wait_ms: until the next one. */
 static void start_due(struct kube_watcher *w, double *wait_ms)
 {
-	double now = mono_ms();
+	double now = gs_time_mono() * 1000;
 	size_t i;
 
 	for (i = 0; i < w->nc; i++) {
@@ -584,12 +577,12 @@ static void drain(struct kube_watcher *w)
 
 int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *err)
 {
-	double deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	double deadline = gs_time_mono() * 1000 + (timeout_ms > 0 ? timeout_ms : 0);
 	int still, rc = GS_OK;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		double wait = deadline - mono_ms();
+		double wait = deadline - gs_time_mono() * 1000;
 
 		start_due(w, &wait);
 		curl_multi_perform(w->multi, &still);
@@ -600,7 +593,7 @@ int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *e
 			rc = GS_EAUTH;
 			break;
 		}
-		if (wait <= 0 || mono_ms() >= deadline)
+		if (wait <= 0 || gs_time_mono() * 1000 >= deadline)
 			break;
 		pthread_mutex_unlock(&w->lock);
 		curl_multi_poll(w->multi, NULL, 0, (int)wait + 1, NULL);
