@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 
+#include "gs-hash.h"
 #include "gs-time.h"
 #include "gs-alloc.h"
 #include "kube/kube-private.h"
@@ -69,15 +70,7 @@ static const char *e_rv(const struct centry *e) { return e->s + e->rv_off; }
 
 static size_t key_hash(const char *ns, const char *name)
 {
-	uint64_t h = 14695981039346656037ULL;
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)ns; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	h = (h ^ '/') * 1099511628211ULL;
-	for (p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return (size_t)h;
+	return (size_t)gs_fnv1a_field(gs_fnv1a_field(GS_FNV1A_INIT, ns), name);
 }
 
 /* Slot of ns/name: the one holding it, or the empty one where it goes. */

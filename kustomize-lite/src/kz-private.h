@@ -40,7 +40,7 @@ struct kz_resmap {
 	/* Id index, live only while resources accumulate (kz_resmap_index_begin
 	 * .. _end): ids do not change then, so duplicate checks stay O(1).
 	 * Transformers rename in place, so outside that window there is none. */
-	struct kz_residx *idx;
+	struct gs_hidx *idx; /* gs-hash.h */
 };
 
 struct kz_res *kz_res_new(struct mf_node *obj); /* takes obj */

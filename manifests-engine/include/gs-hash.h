@@ -23,6 +23,8 @@ uint64_t gs_fnv1a(uint64_t h, const void *p, size_t len);
 /* Same, then a 0xff separator byte, so that hashing the fields ("ab", "c")
  * and ("a", "bc") in turn gives different results.  s may be NULL (as ""). */
 uint64_t gs_fnv1a_field(uint64_t h, const char *s);
+/* Same for the first len bytes of s. */
+uint64_t gs_fnv1a_field_n(uint64_t h, const char *s, size_t len);
 
 struct gs_hidx {
 	uint64_t *hash;

@@ -17,10 +17,14 @@ uint64_t gs_fnv1a(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
+uint64_t gs_fnv1a_field_n(uint64_t h, const char *s, size_t len)
+{
+	return (gs_fnv1a(h, s, len) ^ 0xff) * 1099511628211ULL;
+}
+
 uint64_t gs_fnv1a_field(uint64_t h, const char *s)
 {
-	h = gs_fnv1a(h, s ? s : "", s ? strlen(s) : 0);
-	return (h ^ 0xff) * 1099511628211ULL;
+	return gs_fnv1a_field_n(h, s ? s : "", s ? strlen(s) : 0);
 }
 
 void gs_hidx_release(struct gs_hidx *x)

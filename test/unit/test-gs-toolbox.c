@@ -177,6 +177,7 @@ static void test_gs_hash__fnv1a_known_values_and_fields(void **state)
 	assert_true(gs_fnv1a_field(gs_fnv1a_field(GS_FNV1A_INIT, "ab"), "c") !=
 		    gs_fnv1a_field(gs_fnv1a_field(GS_FNV1A_INIT, "a"), "bc"));
 	assert_true(gs_fnv1a_field(GS_FNV1A_INIT, NULL) == gs_fnv1a_field(GS_FNV1A_INIT, ""));
+	assert_true(gs_fnv1a_field_n(GS_FNV1A_INIT, "apps/v1", 4) == gs_fnv1a_field(GS_FNV1A_INIT, "apps"));
 }
 
 static void test_gs_hash__index_finds_every_position_under_collisions(void **state)
