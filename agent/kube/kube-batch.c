@@ -115,17 +115,6 @@ static struct item *queue(struct kube_batch *b, enum item_kind kind,
 	return it;
 }
 
-void kube_batch_apply(struct kube_batch *b, const struct kube_resource *res,
-		      const struct mf_node *obj, const char *manager, unsigned flags,
-		      kube_batch_fn fn, void *payload)
-{
-	struct item *it = queue(b, ITEM_APPLY, res, fn, payload);
-
-	it->obj = obj;
-	it->manager = gs_strdup(manager ? manager : "gitsync");
-	it->flags = flags;
-}
-
 void kube_batch_apply_json(struct kube_batch *b, const struct kube_resource *res,
 			   const char *ns, const char *name, const char *json, size_t len,
 			   const char *manager, unsigned flags, kube_batch_fn fn, void *payload)

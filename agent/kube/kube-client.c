@@ -89,11 +89,6 @@ const struct kube_client_stats *kube_client_stats(const struct kube_client *kc)
 	return &kc->stats;
 }
 
-const struct kube_config *kube_client_config(const struct kube_client *kc)
-{
-	return kc->cfg;
-}
-
 static void free_gv(struct kube_gv_entry *gv)
 {
 	size_t i;

@@ -506,22 +506,6 @@ int kube_cache_new(struct kube_cache **out, struct kube_watcher *w,
 	return GS_OK;
 }
 
-void kube_cache_remove(struct kube_watcher *w, struct kube_cache *c)
-{
-	size_t i;
-
-	if (!c)
-		return;
-	pthread_mutex_lock(&w->lock);
-	for (i = 0; i < w->nc; i++)
-		if (w->c[i] == c) {
-			w->c[i] = w->c[--w->nc];
-			break;
-		}
-	cache_free(c);
-	pthread_mutex_unlock(&w->lock);
-}
-
 /* Start, resume or relist what is due; *wait_ms: until the next one. */
 static void start_due(struct kube_watcher *w, double *wait_ms)
 {
@@ -594,11 +578,6 @@ int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *e
 	}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
-}
-
-void kube_watcher_wakeup(struct kube_watcher *w)
-{
-	curl_multi_wakeup(w->multi);
 }
 
 /* ---- readers ---- */

@@ -35,27 +35,6 @@ void kz_res_free(struct kz_res *r)
 	free(r);
 }
 
-struct kz_res *kz_res_clone(const struct kz_res *r)
-{
-	struct kz_res *c = kz_res_new(mf_node_clone(r->obj));
-	size_t i;
-
-	c->flags = r->flags;
-	c->behavior = r->behavior;
-	c->origin = mf_node_clone(r->origin);
-	c->transforms = mf_node_clone(r->transforms);
-	c->aprev = c->nprev = r->nprev;
-	if (r->nprev) {
-		c->prev_name = gs_malloc(r->nprev * sizeof(char *));
-		c->prev_ns = gs_malloc(r->nprev * sizeof(char *));
-		for (i = 0; i < r->nprev; i++) {
-			c->prev_name[i] = gs_strdup(r->prev_name[i]);
-			c->prev_ns[i] = gs_strdup(r->prev_ns[i]);
-		}
-	}
-	return c;
-}
-
 static void remember(struct kz_res *r)
 {
 	const char *name = mf_obj_name(r->obj), *ns = mf_obj_namespace(r->obj);
