@@ -44,7 +44,6 @@ struct kube_client {
 	double file_token_read;
 	char *exec_token;
 	double exec_expiry;      /* monotonic seconds; 0 = no expiry */
-	bool exec_has_cert;
 	struct kube_disc disc;
 	kube_request_observer observer; /* optional, see kube_client_set_observer */
 	void *observer_payload;

@@ -26,7 +26,6 @@ struct kz_res {
 	char **prev_name, **prev_ns;
 	size_t nprev, aprev;
 	unsigned flags;
-	int behavior; /* generators: enum kz_behavior */
 	/* buildMetadata bookkeeping (only when the top kustomization asks for
 	 * it): where the object came from, and which transformers ran over it
 	 * (both kustomize resource.Origin maps; NULL = none) */
@@ -167,8 +166,6 @@ int kz_kustomization_validate(const struct mf_node *k, const char *file, struct 
 extern const char *const kz_kustomization_names[3];
 
 /* ---- generators (kz-generator.c) ---- */
-
-enum kz_behavior { KZ_BEHAVIOR_CREATE = 0, KZ_BEHAVIOR_MERGE, KZ_BEHAVIOR_REPLACE };
 
 /* Run configMapGenerator and secretGenerator of kustomization k (in dir)
  * against m. */
