@@ -597,7 +597,9 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(k),
 				   "accumulating components: expected kind 'Component' for path '%s' but got '%s'",
 				   *dir ? dir : ".", kind ? kind : "Kustomization");
-	if (!component && kind && !strcmp(kind, "Component"))
+	/* a Component builds as the root (kubectl kustomize accepts it), never
+	 * as a resource */
+	if (!component && ctx->depth > 1 && kind && !strcmp(kind, "Component"))
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(k),
 				   "expected kind 'Kustomization' for path '%s' but got 'Component'",
 				   *dir ? dir : ".");
@@ -737,6 +739,10 @@ static void finish_object(struct mf_node *obj)
 		/* kustomize drops an annotations map that ends up empty */
 		if (mf_node_len(ann) == 0)
 			mf_node_remove(mf_node_get(obj, "metadata"), "annotations");
+	} else if (ann && mf_node_type(ann) == MF_NULL) {
+		/* so does `annotations: null` (its annotation filters rewrite the
+		 * map); `labels: null` stays */
+		mf_node_remove(mf_node_get(obj, "metadata"), "annotations");
 	}
 }
 

@@ -343,6 +343,8 @@ static int make_object(struct kz_ctx *ctx, struct mf_node **out, const struct mf
 	}
 	if (bin)
 		mf_node_set(obj, "binaryData", bin);
+	if (secret && !data)
+		data = mf_node_new(MF_MAP); /* kustomize writes a Secret's `data: {}` */
 	if (data)
 		mf_node_set(obj, "data", data);
 	if (secret)
@@ -400,16 +402,12 @@ static int apply_generated(struct kz_resmap *m, struct mf_node *obj, unsigned fl
 	const char *behavior = mf_node_str(mf_node_get(gen, "behavior"));
 	struct kz_res *old;
 
-	if (!behavior || !*behavior || !strcmp(behavior, "create")) {
+	/* kustomize reads an unknown behavior as unspecified, i.e. create */
+	if (!behavior || (strcmp(behavior, "merge") && strcmp(behavior, "replace"))) {
 		struct kz_res *r = kz_res_new(obj);
 		r->flags = flags;
 		kz_res_set_origin_default(r, origin);
 		return kz_resmap_add(m, r, err);
-	}
-	if (strcmp(behavior, "merge") && strcmp(behavior, "replace")) {
-		mf_node_free(obj);
-		return gs_error_at(err, GS_EINVAL, mf_node_pos(mf_node_get(gen, "behavior")),
-				   "unknown generator behavior '%s'", behavior);
 	}
 	old = find_generated_target(m, obj);
 	if (!old) {
