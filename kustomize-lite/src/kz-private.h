@@ -46,6 +46,8 @@ struct kz_resmap {
 struct kz_res *kz_res_new(struct mf_node *obj); /* takes obj */
 void kz_res_free(struct kz_res *r);
 struct kz_res *kz_res_clone(const struct kz_res *r);
+/* Remember the current id as a previous one (kustomize StorePreviousId). */
+void kz_res_store_id(struct kz_res *r);
 /* Change name / namespace, remembering the old id. */
 void kz_res_set_name(struct kz_res *r, const char *name);
 void kz_res_set_ns(struct kz_res *r, const char *ns);

@@ -70,6 +70,11 @@ static void remember(struct kz_res *r)
 	r->nprev++;
 }
 
+void kz_res_store_id(struct kz_res *r)
+{
+	remember(r);
+}
+
 void kz_res_set_name(struct kz_res *r, const char *name)
 {
 	const char *cur = mf_obj_name(r->obj);
