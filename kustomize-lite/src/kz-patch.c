@@ -315,6 +315,21 @@ static int apply_untargeted(struct kz_ctx *ctx, struct kz_resmap *m, const struc
 	return rc < 0 ? rc : GS_OK;
 }
 
+/* Positions in an inline patch count from its own first line: move them
+ * to the kustomization's lines so that errors point into the patch. */
+static void shift_lines(struct mf_node *n, unsigned delta)
+{
+	struct mf_pos pos = *mf_node_pos(n);
+	size_t i;
+
+	if (pos.line)
+		pos.line += delta;
+	mf_node_set_pos(n, &pos);
+	if (mf_node_type(n) == MF_MAP || mf_node_type(n) == MF_SEQ)
+		for (i = 0; i < mf_node_len(n); i++)
+			shift_lines(mf_node_at(n, i), delta);
+}
+
 /* Load a patch: inline text or a file relative to dir. */
 static int load_patch(struct kz_ctx *ctx, struct mf_docs *docs, const struct mf_node *entry,
 		      bool is_inline, const char *dir, struct gs_error *err)
@@ -327,9 +342,17 @@ static int load_patch(struct kz_ctx *ctx, struct mf_docs *docs, const struct mf_
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(entry), "patch must be a string");
 	if (is_inline) {
 		const char *file = mf_node_pos(entry)->file;
+		unsigned line = mf_node_pos(entry)->line;
+		size_t i;
+
 		rc = kz_parse_yaml(ctx, docs, s, mf_node_strlen(entry), file ? file : "<inline patch>", err);
-		if (rc < 0)
+		if (rc < 0) {
 			gs_error_wrap(err, "inline patch");
+			return rc;
+		}
+		/* a block scalar's text starts on the line after its key */
+		for (i = 0; line && i < docs->n; i++)
+			shift_lines(docs->docs[i], strchr(s, '\n') ? line : line - 1);
 		return rc;
 	}
 	if ((rc = kz_join_restricted(&path, dir, entry, err)) < 0)
