@@ -191,7 +191,7 @@ static int load_sources(struct kz_ctx *ctx, struct kvs *k, const struct mf_node 
 			char *path = NULL;
 
 			gs_buf_reset(&b);
-			if ((rc = kz_join_restricted(&path, dir, e, err)) == GS_OK &&
+			if ((rc = kz_join_restricted(ctx, &path, dir, e, err)) == GS_OK &&
 			    (rc = kz_fs_read(ctx->fs, path, &b, err)) == GS_OK)
 				rc = parse_env(k, b.ptr, b.len, mf_node_pos(e), mf_node_str(e), err);
 			else if (rc < 0)
@@ -235,7 +235,7 @@ static int load_sources(struct kz_ctx *ctx, struct kvs *k, const struct mf_node 
 		}
 		pathnode = mf_node_new_str(eq ? eq + 1 : s);
 		mf_node_set_pos(pathnode, mf_node_pos(e));
-		rc = kz_join_restricted(&path, dir, pathnode, err);
+		rc = kz_join_restricted(ctx, &path, dir, pathnode, err);
 		mf_node_free(pathnode);
 		if (rc < 0)
 			break;
@@ -492,7 +492,7 @@ int kz_run_generator_files(struct kz_ctx *ctx, struct kz_resmap *ra, const char 
 		struct mf_docs docs = MF_DOCS_INIT;
 		char *path = NULL;
 
-		if ((rc = kz_join_restricted(&path, dir, mf_node_at(list, i), err)) == GS_OK)
+		if ((rc = kz_join_restricted(ctx, &path, dir, mf_node_at(list, i), err)) == GS_OK)
 			rc = kz_load_yaml(ctx, &docs, path, err);
 		for (j = 0; rc == GS_OK && j < docs.n; j++) {
 			const struct mf_node *cfg = docs.docs[j];

@@ -355,7 +355,7 @@ static int load_patch(struct kz_ctx *ctx, struct mf_docs *docs, const struct mf_
 			shift_lines(docs->docs[i], strchr(s, '\n') ? line : line - 1);
 		return rc;
 	}
-	if ((rc = kz_join_restricted(&path, dir, entry, err)) < 0)
+	if ((rc = kz_join_restricted(ctx, &path, dir, entry, err)) < 0)
 		return rc;
 	if (kz_fs_stat(ctx->fs, path) != KZ_FS_FILE)
 		rc = gs_error_at(err, GS_ENOTFOUND, mf_node_pos(entry), "patch file '%s' not found", s);

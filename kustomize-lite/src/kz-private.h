@@ -226,8 +226,8 @@ int kz_sort(struct kz_resmap *m, const struct mf_node *sort_options, struct gs_e
 int kz_normalize(struct mf_node *obj, struct gs_error *err);
 
 /* ---- misc helpers shared across files ---- */
-int kz_join_restricted(char **out, const char *dir, const struct mf_node *entry,
-		       struct gs_error *err);
+int kz_join_restricted(struct kz_ctx *ctx, char **out, const char *dir,
+		       const struct mf_node *entry, struct gs_error *err);
 int kz_load_openapi(struct kz_ctx *ctx, const char *dir, const struct mf_node *openapi,
 		    const struct mf_node *crds, struct gs_error *err);
 int kz_build_metadata(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *opts,

@@ -401,7 +401,7 @@ int kz_replacements(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_nod
 			struct mf_docs docs = MF_DOCS_INIT;
 			char *p = NULL;
 
-			if ((rc = kz_join_restricted(&p, dir, path, err)) == GS_OK)
+			if ((rc = kz_join_restricted(ctx, &p, dir, path, err)) == GS_OK)
 				rc = kz_load_yaml(ctx, &docs, p, err);
 			for (j = 0; rc == GS_OK && j < docs.n; j++) {
 				const struct mf_node *d = docs.docs[j];
