@@ -231,7 +231,14 @@ static int set_cb(struct mf_node *parent, const char *key, size_t idx, struct mf
 	if (r->delimiter && *r->delimiter) {
 		char **parts = NULL;
 		size_t n = 0, i;
-		const char *cur = mf_node_str(node);
+		const char *cur;
+
+		if (!node && key) {
+			/* created (options.create): kustomize splits an empty scalar */
+			mf_node_set(parent, key, mf_node_new_str(""));
+			node = mf_node_get(parent, key);
+		}
+		cur = mf_node_str(node);
 		struct gs_buf b = GS_BUF_INIT;
 
 		if (!cur || !mf_node_str(r->value))
