@@ -638,15 +638,19 @@ static void kyaml_tidy(struct smp_ctx *c, struct mf_node *n)
 	struct mf_smp_list_meta meta;
 	size_t i, j, old;
 
+	if (c->depth > SMP_MAX_DEPTH)
+		return; /* as deep as merge_map goes; leave the rest as it is */
 	if (mf_node_type(n) == MF_MAP) {
 		for (i = mf_node_len(n); i > 0; i--)
 			if (mf_node_null_implicit(mf_node_at(n, i - 1)))
 				mf_node_remove(n, mf_node_key(n, i - 1));
+		c->depth++;
 		for (i = 0; i < mf_node_len(n); i++) {
 			old = path_push(c, mf_node_key(n, i));
 			kyaml_tidy(c, mf_node_at(n, i));
 			path_pop(c, old);
 		}
+		c->depth--;
 		return;
 	}
 	if (mf_node_type(n) != MF_SEQ)
@@ -674,8 +678,10 @@ static void kyaml_tidy(struct smp_ctx *c, struct mf_node *n)
 			if (same_item_key(mf_node_at(n, i), mf_node_at(n, j - 1), &meta))
 				mf_node_remove_at(n, j - 1);
 	}
+	c->depth++;
 	for (i = 0; i < mf_node_len(n); i++)
 		kyaml_tidy(c, mf_node_at(n, i));
+	c->depth--;
 }
 
 int mf_patch_strategic(struct mf_node *target, const struct mf_node *patch,
