@@ -915,6 +915,8 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
 	switch (type) {
 	case MF_NULL:
 		b.node = mf_node_new_null();
+		mf_node_set_null_implicit(b.node, len == 0 && !ev->data.scalar.tag &&
+						  ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
 		break;
 	case MF_BOOL:
 		b.node = mf_node_new_bool(bval);
