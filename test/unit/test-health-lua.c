@@ -341,6 +341,21 @@ static void test_health_lua__deleting_object_stays_progressing(void **state)
 	hl_set_free(set);
 }
 
+/* The agent's watch caches keep the health the users' checks give. */
+static void test_health_lua__watch_cache_health_uses_the_checks(void **state)
+{
+	struct hl_set *set = set_with("", "ConfigMap", "return {status = 'Degraded', message = 'no'}");
+	struct mf_node *cm = parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+
+	(void)state;
+	assert_int_equal(sync_cache_fn(KUBE_EVENT_ADDED, cm, NULL, NULL) & 0xff,
+			 SYNC_HEALTH_NONE + 1);
+	assert_int_equal(sync_cache_fn(KUBE_EVENT_MODIFIED, cm, NULL, set) & 0xff,
+			 SYNC_HEALTH_DEGRADED + 1);
+	mf_node_free(cm);
+	hl_set_free(set);
+}
+
 /* Our own script for the postgres-operator example. */
 static void test_health_lua__example_postgresql_script(void **state)
 {
@@ -385,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_health_lua__folder_layout_with_underscore_wildcards),
 		cmocka_unit_test(test_health_lua__configmap_keys_in_argo_spelling),
 		cmocka_unit_test(test_health_lua__deleting_object_stays_progressing),
+		cmocka_unit_test(test_health_lua__watch_cache_health_uses_the_checks),
 		cmocka_unit_test(test_health_lua__example_postgresql_script),
 	};
 
