@@ -137,7 +137,7 @@ static long long rfc3339(const char *s)
 
 static enum sync_health deployment(const struct mf_node *o, char **msg)
 {
-	long long replicas = 1, updated, available, total;
+	long long replicas = 0, updated, available, total; /* no spec.replicas: not checked, as Argo */
 	const struct mf_node *prog;
 
 	if (mf_node_bool(mf_node_dig(o, "spec", "paused", NULL)))
@@ -173,7 +173,7 @@ static enum sync_health deployment(const struct mf_node *o, char **msg)
 
 static enum sync_health statefulset(const struct mf_node *o, char **msg)
 {
-	long long replicas = 1, ready, updated, partition;
+	long long replicas = 0, ready, updated, partition;
 	const char *strategy = mf_node_dig_str(o, "spec", "updateStrategy", "type", NULL);
 	const char *cur = mf_node_dig_str(o, "status", "currentRevision", NULL);
 	const char *upd = mf_node_dig_str(o, "status", "updateRevision", NULL);
@@ -245,7 +245,7 @@ static enum sync_health daemonset(const struct mf_node *o, char **msg)
 static enum sync_health replicaset(const struct mf_node *o, char **msg)
 {
 	const struct mf_node *f = condition(o, "ReplicaFailure");
-	long long replicas = 1, available = num(o, "status", "availableReplicas", NULL);
+	long long replicas = 0, available = num(o, "status", "availableReplicas", NULL);
 
 	if (mf_node_dig(o, "spec", "replicas", NULL))
 		replicas = num(o, "spec", "replicas", NULL);
@@ -348,7 +348,9 @@ static enum sync_health pod(const struct mf_node *o, char **msg)
 			return set(msg, SYNC_HEALTH_DEGRADED, gs_buf_detach(&b, NULL));
 		gs_buf_release(&b);
 	}
-	if (!phase || !strcmp(phase, "Pending"))
+	if (!phase)
+		return set(msg, SYNC_HEALTH_UNKNOWN, gs_strdup(smsg ? smsg : "Pod has no phase yet"));
+	if (!strcmp(phase, "Pending"))
 		return set(msg, SYNC_HEALTH_PROGRESSING, gs_strdup(smsg ? smsg : "Pod is pending"));
 	if (!strcmp(phase, "Succeeded"))
 		return set(msg, SYNC_HEALTH_HEALTHY, smsg ? gs_strdup(smsg) : NULL);
@@ -386,26 +388,33 @@ static enum sync_health pod(const struct mf_node *o, char **msg)
 	return set(msg, SYNC_HEALTH_UNKNOWN, gs_asprintf("Pod phase %s", phase));
 }
 
+static const char *cond_text(const struct mf_node *c);
+
+/* Argo's reading: the Failed and Complete conditions count by their type
+ * (the job controller only ever adds them True); a Suspended condition
+ * ends "running" too, and is Suspended when True. */
 static enum sync_health job(const struct mf_node *o, char **msg)
 {
 	const struct mf_node *failed = condition(o, "Failed");
 	const struct mf_node *complete = condition(o, "Complete");
 	const struct mf_node *susp = condition(o, "Suspended");
 
-	if (cond_is(failed, "True"))
+	if (failed)
 		return set(msg, SYNC_HEALTH_DEGRADED, gs_strdup(cond_str(failed, "message")));
-	if (cond_is(complete, "True"))
-		return set(msg, SYNC_HEALTH_HEALTHY, gs_strdup(cond_str(complete, "message")));
-	if (cond_is(susp, "True") || mf_node_bool(mf_node_dig(o, "spec", "suspend", NULL)))
-		return set(msg, SYNC_HEALTH_SUSPENDED, gs_strdup("Job is suspended"));
+	if (cond_is(susp, "True"))
+		return set(msg, SYNC_HEALTH_SUSPENDED, gs_strdup(cond_text(susp)[0] ? cond_text(susp)
+										  : "Job is suspended"));
+	if (complete || susp)
+		return set(msg, SYNC_HEALTH_HEALTHY,
+			   gs_strdup(cond_str(complete ? complete : susp, "message")));
 	return set(msg, SYNC_HEALTH_PROGRESSING, gs_strdup("Job is running"));
 }
 
-/* suspend: true is Suspended (our choice, documented in concepts.md: Argo's
- * script ignores it, but a paused schedule is what Suspended means and a
- * wave treats it as settled).  Otherwise Argo's reading: running jobs are
- * Progressing, never scheduled is Healthy, and a last schedule later than
- * the last success means the last run failed. */
+/* Argo CD's reading: suspend: true is Suspended (a suspended schedule is
+ * settled, not failing).  A last success older than the last schedule, with
+ * no job running, means the last run failed.  A job running, or no success
+ * yet, cannot tell: Healthy (a wave must not wait for a schedule).  No
+ * status at all: the controller has not seen it yet. */
 static enum sync_health cronjob(const struct mf_node *o, char **msg)
 {
 	long long sched = rfc3339(mf_node_dig_str(o, "status", "lastScheduleTime", NULL));
@@ -413,16 +422,23 @@ static enum sync_health cronjob(const struct mf_node *o, char **msg)
 
 	if (mf_node_bool(mf_node_dig(o, "spec", "suspend", NULL)))
 		return set(msg, SYNC_HEALTH_SUSPENDED, gs_strdup("CronJob is suspended"));
-	if (mf_node_len(mf_node_dig(o, "status", "active", NULL)) > 0)
-		return set(msg, SYNC_HEALTH_PROGRESSING, gs_strdup("CronJob has active jobs"));
+	if (!mf_node_dig(o, "status", NULL))
+		return set(msg, SYNC_HEALTH_PROGRESSING, gs_strdup("Waiting for CronJob"));
 	if (sched < 0)
-		return set(msg, SYNC_HEALTH_HEALTHY, gs_strdup("CronJob has never run"));
-	if (ok >= 0 && ok >= sched)
-		return set(msg, SYNC_HEALTH_HEALTHY, gs_strdup("CronJob has run successfully"));
-	return set(msg, SYNC_HEALTH_DEGRADED,
-		   gs_strdup(ok < 0 ? "CronJob has not run successfully"
-				    : "the last run of the CronJob failed (lastSuccessfulTime is "
-				      "older than lastScheduleTime)"));
+		return set(msg, SYNC_HEALTH_HEALTHY, gs_strdup("CronJob has not been scheduled yet"));
+	if (ok < 0)
+		return set(msg, SYNC_HEALTH_HEALTHY,
+			   gs_strdup("CronJob has not completed successfully yet; it may not be "
+				     "healthy"));
+	if (mf_node_len(mf_node_dig(o, "status", "active", NULL)) > 0)
+		return set(msg, SYNC_HEALTH_HEALTHY,
+			   gs_strdup("CronJob is running; its last run may have failed"));
+	if (ok < sched)
+		return set(msg, SYNC_HEALTH_DEGRADED,
+			   gs_strdup("the last run of the CronJob failed (lastSuccessfulTime is "
+				     "older than lastScheduleTime)"));
+	return set(msg, SYNC_HEALTH_HEALTHY,
+		   gs_strdup("CronJob has completed its last run successfully"));
 }
 
 static enum sync_health lb_ingress(const struct mf_node *o, char **msg, const char *what)
@@ -434,26 +450,35 @@ static enum sync_health lb_ingress(const struct mf_node *o, char **msg, const ch
 }
 
 /* HPA conditions, v2 in status.conditions, v1 as JSON in an annotation.
- * Argo's reading: the first condition that is a known failure makes it
- * Degraded, the first AbleToScale/ScalingLimited True makes it Healthy,
- * else it is still waiting to autoscale. */
+ * Argo's reading: any condition that is a known failure makes it Degraded,
+ * else an AbleToScale/ScalingLimited True makes it Healthy, else it is
+ * still waiting to autoscale. */
 static enum sync_health hpa_conditions(const struct mf_node *conds, char **msg)
 {
 	static const char *const degraded[][2] = {
 		{ "AbleToScale", "FailedGetScale" },
 		{ "AbleToScale", "FailedUpdateScale" },
 		{ "ScalingActive", "FailedGetResourceMetric" },
+		{ "ScalingActive", "FailedGetObjectMetric" },
+		{ "ScalingActive", "FailedGetPodsMetric" },
+		{ "ScalingActive", "FailedGetExternalMetric" },
+		{ "ScalingActive", "FailedComputeMetricsReplicas" },
 		{ "ScalingActive", "InvalidSelector" },
 	};
 	size_t i, j;
 
 	for (i = 0; i < mf_node_len(conds); i++) {
 		const struct mf_node *c = mf_node_at(conds, i);
-		const char *type = cond_str(c, "type");
 
 		for (j = 0; j < sizeof(degraded) / sizeof(degraded[0]); j++)
-			if (!strcmp(type, degraded[j][0]) && !strcmp(cond_str(c, "reason"), degraded[j][1]))
+			if (!strcmp(cond_str(c, "type"), degraded[j][0]) &&
+			    !strcmp(cond_str(c, "reason"), degraded[j][1]))
 				return set(msg, SYNC_HEALTH_DEGRADED, gs_strdup(cond_str(c, "message")));
+	}
+	for (i = 0; i < mf_node_len(conds); i++) {
+		const struct mf_node *c = mf_node_at(conds, i);
+		const char *type = cond_str(c, "type");
+
 		if ((!strcmp(type, "AbleToScale") || !strcmp(type, "ScalingLimited")) &&
 		    cond_is(c, "True"))
 			return set(msg, SYNC_HEALTH_HEALTHY, gs_strdup(cond_str(c, "message")));
@@ -679,6 +704,24 @@ static enum sync_health application(const struct mf_node *o, char **msg)
 	return set(msg, SYNC_HEALTH_UNKNOWN, gs_asprintf("unknown health status \"%s\"", s));
 }
 
+/* Argo Workflows, built into Argo CD: no phase yet is Progressing. */
+static enum sync_health workflow(const struct mf_node *o, char **msg)
+{
+	const char *p = mf_node_dig_str(o, "status", "phase", NULL);
+	const char *m = mf_node_dig_str(o, "status", "message", NULL);
+	enum sync_health h;
+
+	if (!p || !*p || !strcmp(p, "Pending") || !strcmp(p, "Running"))
+		h = SYNC_HEALTH_PROGRESSING;
+	else if (!strcmp(p, "Succeeded"))
+		h = SYNC_HEALTH_HEALTHY;
+	else if (!strcmp(p, "Failed") || !strcmp(p, "Error"))
+		h = SYNC_HEALTH_DEGRADED;
+	else
+		h = SYNC_HEALTH_UNKNOWN;
+	return set(msg, h, m && *m ? gs_strdup(m) : p && *p ? gs_asprintf("phase %s", p) : NULL);
+}
+
 /* Kubernetes' own API groups (besides the core group ""): their kinds
  * without a rule (ConfigMap, RBAC, ...) have no health.  Any other group is
  * a custom resource, even one ending in k8s.io. */
@@ -749,9 +792,12 @@ enum sync_health sync_health_builtin(const struct mf_node *live, char **msg_out,
 			h = SYNC_HEALTH_HEALTHY;
 		else if (phase && !strcmp(phase, "Lost"))
 			h = set(&msg, SYNC_HEALTH_DEGRADED, gs_strdup("PersistentVolumeClaim is lost"));
-		else
+		else if (phase && !strcmp(phase, "Pending"))
 			h = set(&msg, SYNC_HEALTH_PROGRESSING,
 				gs_strdup("Waiting for the claim to be bound"));
+		else
+			h = set(&msg, SYNC_HEALTH_UNKNOWN,
+				gs_asprintf("PersistentVolumeClaim phase \"%s\"", phase ? phase : ""));
 	} else if (IS("autoscaling", "HorizontalPodAutoscaler"))
 		h = hpa(live, &msg);
 	else if (IS("apiregistration.k8s.io", "APIService"))
@@ -764,7 +810,9 @@ enum sync_health sync_health_builtin(const struct mf_node *live, char **msg_out,
 		h = phase && !strcmp(phase, "Terminating")
 			    ? set(&msg, SYNC_HEALTH_PROGRESSING, gs_strdup("Namespace is terminating"))
 			    : SYNC_HEALTH_NONE;
-	} else if (IS(APP_HEALTH_GROUP_GITSYNC, "Application") ||
+	} else if (IS("argoproj.io", "Workflow"))
+		h = workflow(live, &msg);
+	else if (IS(APP_HEALTH_GROUP_GITSYNC, "Application") ||
 		   IS(APP_HEALTH_GROUP_ARGO, "Application"))
 		h = application(live, &msg);
 	else if (builtin_group(group)) {

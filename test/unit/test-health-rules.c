@@ -81,6 +81,42 @@ static void test_health_rules__hpa_v2_healthy_only_when_able_to_scale_or_limited
 				"  - {type: AbleToScale, status: 'False', reason: FailedUpdateScale,"
 				" message: 'could not update scale'}\n", "could not update"),
 			 SYNC_HEALTH_DEGRADED);
+	/* a failure anywhere wins over AbleToScale True listed first */
+	assert_int_equal(health("apiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler\n"
+				"metadata: {name: h}\nstatus:\n  conditions:\n"
+				"  - {type: AbleToScale, status: 'True', reason: SucceededGetScale}\n"
+				"  - {type: ScalingActive, status: 'False', reason: FailedGetPodsMetric,"
+				" message: 'unable to get metric http_requests'}\n", "http_requests"),
+			 SYNC_HEALTH_DEGRADED);
+}
+
+static void test_health_rules__jobs_pvcs_pods_as_argo_reads_them(void **state)
+{
+	(void)state;
+	/* Job conditions count by type; Suspended ends "running" */
+	assert_int_equal(health("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nstatus:\n"
+				"  conditions: [{type: Failed, status: 'True', reason: DeadlineExceeded,"
+				" message: 'Job was active longer than specified deadline'}]\n", "deadline"),
+			 SYNC_HEALTH_DEGRADED);
+	assert_int_equal(health("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {suspend: true}\n"
+				"status:\n  conditions: [{type: Suspended, status: 'True', reason: JobSuspended,"
+				" message: 'Job suspended'}]\n", "Job suspended"),
+			 SYNC_HEALTH_SUSPENDED);
+	assert_int_equal(health("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nstatus:\n"
+				"  conditions: [{type: Suspended, status: 'False', reason: JobResumed}]\n", NULL),
+			 SYNC_HEALTH_HEALTHY);
+	assert_int_equal(health("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nstatus: {active: 1}\n",
+				NULL),
+			 SYNC_HEALTH_PROGRESSING);
+	assert_int_equal(health("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: d}\n"
+				"status: {phase: Unheard}\n", "Unheard"),
+			 SYNC_HEALTH_UNKNOWN);
+	assert_int_equal(health("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n", NULL),
+			 SYNC_HEALTH_UNKNOWN);
+	/* no spec.replicas: the replica checks are skipped */
+	assert_int_equal(health("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: r, generation: 1}\n"
+				"spec: {}\nstatus: {observedGeneration: 1}\n", NULL),
+			 SYNC_HEALTH_HEALTHY);
 }
 
 #define POD(policy) "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {restartPolicy: " policy "}\n"
@@ -147,24 +183,30 @@ static void test_health_rules__cronjob_last_run_failed_is_degraded(void **state)
 				" lastSuccessfulTime: '2024-05-01T10:00:40Z'}\n", "last run"),
 			 SYNC_HEALTH_DEGRADED);
 	assert_string_equal(last_rule, "CronJob");
-	assert_int_equal(health(CJ "status: {lastScheduleTime: '2024-05-01T10:05:00Z'}\n",
-				"not run successfully"),
-			 SYNC_HEALTH_DEGRADED);
 	assert_int_equal(health(CJ "status: {lastScheduleTime: '2024-05-01T10:05:00Z',"
 				" lastSuccessfulTime: '2024-05-01T10:05:31Z'}\n", "successfully"),
 			 SYNC_HEALTH_HEALTHY);
-	/* an offset is read as one: 12:05+02:00 is 10:05Z */
+	/* an offset is read as one: 12:06+02:00 is 10:06Z */
 	assert_int_equal(health(CJ "status: {lastScheduleTime: '2024-05-01T10:05:00Z',"
 				" lastSuccessfulTime: '2024-05-01T12:06:00+02:00'}\n", NULL),
 			 SYNC_HEALTH_HEALTHY);
+	assert_int_equal(health(CJ "status: {lastScheduleTime: '2024-05-01T12:05:00+02:00',"
+				" lastSuccessfulTime: '2024-05-01T10:04:00Z'}\n", "failed"),
+			 SYNC_HEALTH_DEGRADED);
+	/* cannot tell, as Argo CD: a job running, or no success yet */
 	assert_int_equal(health(CJ "status: {lastScheduleTime: '2024-05-01T10:05:00Z',"
-				" active: [{name: c-1}]}\n", "active"),
-			 SYNC_HEALTH_PROGRESSING);
-	assert_int_equal(health(CJ "status: {}\n", "never run"), SYNC_HEALTH_HEALTHY);
-	/* our choice: a suspended schedule is Suspended, even after a failure */
+				" lastSuccessfulTime: '2024-05-01T10:00:40Z', active: [{name: c-1}]}\n",
+				"running"),
+			 SYNC_HEALTH_HEALTHY);
+	assert_int_equal(health(CJ "status: {lastScheduleTime: '2024-05-01T10:05:00Z'}\n",
+				"not completed successfully yet"),
+			 SYNC_HEALTH_HEALTHY);
+	assert_int_equal(health(CJ "status: {}\n", "not been scheduled"), SYNC_HEALTH_HEALTHY);
+	assert_int_equal(health(CJ, "Waiting"), SYNC_HEALTH_PROGRESSING);
+	/* a suspended schedule is Suspended, even after a failure */
 	assert_int_equal(health("apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: c}\n"
-				"spec: {suspend: true}\nstatus: {lastScheduleTime: '2024-05-01T10:05:00Z'}\n",
-				"suspended"),
+				"spec: {suspend: true}\nstatus: {lastScheduleTime: '2024-05-01T10:05:00Z',"
+				" lastSuccessfulTime: '2024-05-01T10:00:40Z'}\n", "suspended"),
 			 SYNC_HEALTH_SUSPENDED);
 }
 
@@ -205,16 +247,27 @@ static void test_health_rules__crd_non_structural_or_not_established_is_degraded
 static void test_health_rules__workflow_style_status_phase(void **state)
 {
 	(void)state;
+	/* Argo Workflows' own rule (built into Argo CD) */
 	assert_int_equal(health(WF "status: {phase: Running}\n", NULL), SYNC_HEALTH_PROGRESSING);
-	assert_string_equal(last_rule, "generic");
-	assert_int_equal(health(WF "status: {phase: Pending}\n", NULL), SYNC_HEALTH_PROGRESSING);
+	assert_string_equal(last_rule, "Workflow");
+	assert_int_equal(health(WF "spec: {}\n", NULL), SYNC_HEALTH_PROGRESSING);
 	assert_int_equal(health(WF "status: {phase: Succeeded}\n", NULL), SYNC_HEALTH_HEALTHY);
 	assert_int_equal(health(WF "status: {phase: Failed, message: 'child \"a\" failed'}\n",
 				"child \"a\" failed"),
 			 SYNC_HEALTH_DEGRADED);
 	assert_int_equal(health(WF "status: {phase: Error}\n", "Error"), SYNC_HEALTH_DEGRADED);
+	assert_int_equal(health(WF "status: {phase: Frobnicating}\n", NULL), SYNC_HEALTH_UNKNOWN);
+	/* the same words in any custom resource's status.phase or .state */
+#define TR "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: r}\n"
+	assert_int_equal(health(TR "status: {phase: Running}\n", NULL), SYNC_HEALTH_PROGRESSING);
+	assert_string_equal(last_rule, "generic");
+	assert_int_equal(health(TR "status: {phase: Succeeded}\n", NULL), SYNC_HEALTH_HEALTHY);
+	assert_int_equal(health(TR "status: {state: Failed, message: 'step 2'}\n", "step 2"),
+			 SYNC_HEALTH_DEGRADED);
+	assert_int_equal(health(TR "status: {phase: Paused}\n", NULL), SYNC_HEALTH_SUSPENDED);
 	/* a phase nobody knows says nothing */
-	assert_int_equal(health(WF "status: {phase: Frobnicating}\n", NULL), SYNC_HEALTH_NONE);
+	assert_int_equal(health(TR "status: {phase: Frobnicating}\n", NULL), SYNC_HEALTH_NONE);
+#undef TR
 }
 
 static void test_health_rules__observed_generation_given_as_a_string(void **state)
@@ -372,6 +425,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health_rules__hpa_v1_reads_the_conditions_annotation),
 		cmocka_unit_test(test_health_rules__hpa_v2_healthy_only_when_able_to_scale_or_limited),
+		cmocka_unit_test(test_health_rules__jobs_pvcs_pods_as_argo_reads_them),
 		cmocka_unit_test(test_health_rules__pod_restarting_not_ready_is_degraded),
 		cmocka_unit_test(test_health_rules__hook_pods_are_not_degraded_while_waiting),
 		cmocka_unit_test(test_health_rules__cronjob_last_run_failed_is_degraded),
