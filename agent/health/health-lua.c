@@ -22,6 +22,7 @@
 #include "gs-alloc.h"
 #include "gs-buf.h"
 #include "health/health-lua.h"
+#include "mf-json.h"
 #include "mf-object.h"
 #include "sync/sync-health.h"
 
@@ -145,10 +146,190 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	}
 }
 
+static void push_node(lua_State *L, const struct mf_node *n);
+
+/* ---- the json module (Argo CD's scripts `require("json")`) ---- */
+
+#define JSON_DEPTH_MAX 100
+#define BOX_META "gitsync.health.box"
+
+/* C memory held across Lua calls that may raise (allocation errors): a
+ * userdata whose __gc frees it, so a longjmp cannot leak it. */
+struct box {
+	struct mf_node *n;
+	struct gs_buf buf;
+};
+
+static int box_gc(lua_State *L)
+{
+	struct box *b = luaL_checkudata(L, 1, BOX_META);
+
+	mf_node_free(b->n);
+	b->n = NULL;
+	gs_buf_release(&b->buf);
+	return 0;
+}
+
+static struct box *push_box(lua_State *L)
+{
+	struct box *b = lua_newuserdata(L, sizeof(*b));
+
+	b->n = NULL;
+	gs_buf_init(&b->buf, 0);
+	luaL_getmetatable(L, BOX_META);
+	lua_setmetatable(L, -2);
+	return b;
+}
+
+static int json_decode(lua_State *L)
+{
+	size_t len;
+	const char *text = luaL_checklstring(L, 1, &len);
+	struct gs_error err = GS_ERROR_INIT;
+	struct box *b = push_box(L);
+
+	if (mf_json_parse(&b->n, text, len, "json.decode", &err) < 0)
+		return luaL_error(L, "json.decode: %s", err.msg);
+	push_node(L, b->n);
+	return 1;
+}
+
+/* Lua value at idx -> node (owned); NULL with *why set when it cannot be
+ * written as JSON.  Allocates nothing inside Lua, so it cannot raise. */
+static struct mf_node *to_node(lua_State *L, int idx, int depth, const char **why)
+{
+	struct mf_node *n = NULL;
+	char num[64];
+
+	if (depth > JSON_DEPTH_MAX) {
+		*why = "nested too deep (a table that contains itself?)";
+		return NULL;
+	}
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		return mf_node_new_null();
+	case LUA_TBOOLEAN:
+		return mf_node_new_bool(lua_toboolean(L, idx));
+	case LUA_TNUMBER: {
+		lua_Number v = lua_tonumber(L, idx);
+
+		if (v == (lua_Number)(long long)v)
+			return mf_node_new_int((long long)v);
+		snprintf(num, sizeof(num), "%.17g", (double)v);
+		return mf_node_new_number(MF_FLOAT, num, strlen(num));
+	}
+	case LUA_TSTRING: {
+		size_t len;
+		const char *str = lua_tolstring(L, idx, &len);
+
+		return mf_node_new_strn(str, len);
+	}
+	case LUA_TTABLE: {
+		size_t count = lua_objlen(L, idx), i;
+		bool array = count > 0;
+		int top;
+
+		if (idx < 0)
+			idx = lua_gettop(L) + idx + 1;
+		luaL_checkstack(L, 4, "json.encode");
+		top = lua_gettop(L);
+		/* a sequence 1..n with nothing else is a JSON array */
+		lua_pushnil(L);
+		while (array && lua_next(L, idx)) {
+			if (lua_type(L, -2) != LUA_TNUMBER)
+				array = false;
+			lua_pop(L, 1);
+		}
+		lua_settop(L, top); /* the key left when the scan stopped early */
+		if (array) {
+			n = mf_node_new(MF_SEQ);
+			for (i = 1; i <= count; i++) {
+				struct mf_node *item;
+
+				lua_rawgeti(L, idx, (int)i);
+				item = to_node(L, -1, depth + 1, why);
+				lua_pop(L, 1);
+				if (!item) {
+					mf_node_free(n);
+					return NULL;
+				}
+				mf_node_append(n, item);
+			}
+			return n;
+		}
+		n = mf_node_new(MF_MAP);
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			struct mf_node *val;
+			const char *key;
+
+			if (lua_type(L, -2) == LUA_TSTRING) {
+				key = lua_tostring(L, -2);
+			} else if (lua_type(L, -2) == LUA_TNUMBER) {
+				snprintf(num, sizeof(num), "%.17g", (double)lua_tonumber(L, -2));
+				key = num;
+			} else {
+				lua_pop(L, 2);
+				mf_node_free(n);
+				*why = "a table key that is neither a string nor a number";
+				return NULL;
+			}
+			val = to_node(L, -1, depth + 1, why);
+			if (!val) {
+				lua_pop(L, 2);
+				mf_node_free(n);
+				return NULL;
+			}
+			mf_node_set(n, key, val);
+			lua_pop(L, 1);
+		}
+		return n;
+	}
+	default:
+		*why = "a function, userdata or thread";
+		return NULL;
+	}
+}
+
+static int json_encode(lua_State *L)
+{
+	const char *why = NULL;
+	struct box *b;
+
+	luaL_checkany(L, 1);
+	b = push_box(L);
+	if (!(b->n = to_node(L, 1, 0, &why)))
+		return luaL_error(L, "json.encode: cannot encode %s", why);
+	if (mf_json_emit(&b->buf, b->n, 0) < 0)
+		return luaL_error(L, "json.encode: cannot encode the value");
+	lua_pushlstring(L, b->buf.ptr, b->buf.len);
+	return 1;
+}
+
+static void open_json(lua_State *L)
+{
+	luaL_newmetatable(L, BOX_META);
+	lua_pushcfunction(L, box_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+	lua_newtable(L);
+	lua_pushcfunction(L, json_decode);
+	lua_setfield(L, -2, "decode");
+	lua_pushcfunction(L, json_encode);
+	lua_setfield(L, -2, "encode");
+	/* reachable through require only, as in Argo CD */
+	lua_setfield(L, LUA_REGISTRYINDEX, "gitsync.health.json");
+}
+
 static int safe_require(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
 	static const char *const allowed[] = { "os", "string", "table", "math" };
+
+	if (!strcmp(name, "json")) {
+		lua_getfield(L, LUA_REGISTRYINDEX, "gitsync.health.json");
+		return 1;
+	}
 	size_t i;
 
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
@@ -202,6 +383,7 @@ static void open_sandbox(lua_State *L)
 	}
 	lua_pop(L, 1);
 	lua_setglobal(L, "os");
+	open_json(L);
 	lua_pushcfunction(L, safe_require);
 	lua_setglobal(L, "require");
 	/* scripts debugged with print must not write to the agent's stdout */

@@ -7,7 +7,8 @@
  * standard library Argo CD gives its checks: base (without dofile,
  * loadfile, load, loadstring, print), string (without dump), table, math,
  * and an os table holding only time, date, clock and difftime; `require`
- * returns those modules and nothing else.  Precompiled chunks are refused.
+ * returns those modules and `json` (decode/encode, JSON null -> nil), and
+ * nothing else.  Precompiled chunks are refused.
  *
  * Every call gets a fresh Lua state, an instruction budget and a memory
  * budget (struct hl_limits); a script that errors, exceeds a budget or

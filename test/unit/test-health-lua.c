@@ -57,7 +57,7 @@ static struct hl_set *set_with(const char *group, const char *kind, const char *
 	return set;
 }
 
-#define THING "apiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\n"
+#define THING "apiVersion: example.com/v1\nkind: Thing\nmetadata:\n  name: t\n"
 
 static void test_health_lua__script_sees_obj_and_returns_status_and_message(void **state)
 {
@@ -149,6 +149,38 @@ static void test_health_lua__sandbox_has_argo_library_subset_only(void **state)
 	hl_set_free(set);
 }
 
+/* Argo CD's scripts decode JSON held in annotations (the v1 HPA's
+ * conditions) with require("json"). */
+static void test_health_lua__json_module_decodes_and_encodes(void **state)
+{
+	struct hl_set *set = set_with(
+		"example.com", "Thing",
+		"local json = require('json')\n"
+		"local c = json.decode(obj.metadata.annotations['example.com/conditions'])\n"
+		"local back = json.encode({a = {1, 2, 3}, b = 'x', c = true, d = 1.5})\n"
+		"local again = json.decode(back)\n"
+		"if #c ~= 2 or c[2].reason ~= 'Broken' or c[1].gone ~= nil or again.a[3] ~= 3\n"
+		"   or again.b ~= 'x' or again.c ~= true or again.d ~= 1.5 then\n"
+		"  return {status = 'Unknown', message = back}\n"
+		"end\n"
+		"local ok, err = pcall(json.decode, '{nope')\n"
+		"local t = {}; t.self = t\n"
+		"local ok2, err2 = pcall(json.encode, t)\n"
+		"if ok or ok2 then return {status = 'Unknown', message = 'no error'} end\n"
+		"return {status = 'Degraded', message = c[2].message .. ' / ' .. err2}\n");
+
+	(void)state;
+	assert_int_equal(check(set, THING "  annotations:\n    example.com/conditions: "
+			       "'[{\"type\":\"A\",\"gone\":null},{\"type\":\"B\",\"reason\":\"Broken\","
+			       "\"message\":\"it broke\"}]'\n", "it broke / ", NULL, 0),
+			 SYNC_HEALTH_DEGRADED);
+	assert_int_equal(check(set, THING "  annotations:\n    example.com/conditions: "
+			       "'[{\"type\":\"A\"},{\"type\":\"B\",\"reason\":\"Broken\",\"message\":\"m\"}]'\n",
+			       "nested too deep", NULL, 0),
+			 SYNC_HEALTH_DEGRADED);
+	hl_set_free(set);
+}
+
 static void test_health_lua__time_and_memory_budgets_per_call(void **state)
 {
 	struct hl_limits lim = { .instructions = 100000, .memory = 2u << 20, .seconds = 5 };
@@ -169,6 +201,18 @@ static void test_health_lua__time_and_memory_budgets_per_call(void **state)
 	assert_int_equal(check(set, "apiVersion: a.example.com/v1\nkind: Hog\nmetadata: {name: h}\n",
 			       "memory budget", NULL, 0),
 			 SYNC_HEALTH_UNKNOWN);
+	/* memory running out inside json.decode: reported, nothing leaks */
+	{
+		static const char jhog[] = "local j = require('json')\nlocal t = {}\n"
+					   "local s = '[' .. string.rep('1,', 20000) .. '1]'\n"
+					   "for i = 1, 1e6 do t[i] = j.decode(s) end\n";
+
+		assert_int_equal(hl_set_add(set, "a.example.com", "JHog", jhog, strlen(jhog), "jhog.lua",
+					    &err), 0);
+		assert_int_equal(check(set, "apiVersion: a.example.com/v1\nkind: JHog\nmetadata: {name: h}\n",
+				       "memory budget", NULL, 0),
+				 SYNC_HEALTH_UNKNOWN);
+	}
 	/* the budget is per call: the next script runs normally */
 	assert_int_equal(check(set, "apiVersion: a.example.com/v1\nkind: Fine\nmetadata: {name: f}\n",
 			       "50005000", NULL, 0),
@@ -394,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_health_lua__script_errors_and_bad_results_are_unknown),
 		cmocka_unit_test(test_health_lua__scripts_that_do_not_compile_are_refused_when_loaded),
 		cmocka_unit_test(test_health_lua__sandbox_has_argo_library_subset_only),
+		cmocka_unit_test(test_health_lua__json_module_decodes_and_encodes),
 		cmocka_unit_test(test_health_lua__time_and_memory_budgets_per_call),
 		cmocka_unit_test(test_health_lua__wildcards_exact_first_then_most_specific),
 		cmocka_unit_test(test_health_lua__user_script_wins_over_builtin_rule),
