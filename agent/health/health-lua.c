@@ -581,6 +581,7 @@ int hl_set_load_dir(struct hl_set *set, const char *dir, struct gs_error *err)
 	struct dirent *ge, *ke;
 	struct gs_buf src = GS_BUF_INIT;
 	char *gpath = NULL, *path = NULL, *group = NULL, *kind = NULL;
+	struct stat st;
 	int rc = GS_OK;
 
 	if (!(gd = opendir(dir)))
@@ -595,9 +596,20 @@ int hl_set_load_dir(struct hl_set *set, const char *dir, struct gs_error *err)
 			closedir(kd);
 		if (!(kd = opendir(gpath)))
 			continue; /* a file beside the groups: README, ... */
+		/* the core group has no directory of its own: DIR/Pod/health.lua */
+		free(path);
+		path = gs_asprintf("%s/health.lua", gpath);
+		if (!stat(path, &st) && S_ISREG(st.st_mode)) {
+			gs_buf_reset(&src);
+			src.max = HL_SCRIPT_MAX;
+			if ((rc = gs_buf_read_file(&src, path, err)) < 0)
+				break;
+			free(kind);
+			kind = underscores_to_stars(ge->d_name);
+			if ((rc = hl_set_add(set, "", kind, src.ptr, src.len, path, err)) < 0)
+				break;
+		}
 		while (rc == GS_OK && (ke = readdir(kd))) {
-			struct stat st;
-
 			if (ke->d_name[0] == '.')
 				continue;
 			free(path);

@@ -57,7 +57,8 @@ size_t hl_set_count(const struct hl_set *set);
 int hl_set_add(struct hl_set *set, const char *group, const char *kind, const char *src,
 	       size_t len, const char *origin, struct gs_error *err);
 
-/* Load DIR/<group>/<kind>/health.lua for every such file (Argo CD's
+/* Load DIR/<group>/<kind>/health.lua for every such file, and
+ * DIR/<kind>/health.lua for the core group (Argo CD's
  * resource_customizations layout; `_` in a name stands for `*`).  Other
  * files are ignored.  GS_ENOTFOUND when dir does not exist; the first
  * script that does not compile stops the load (GS_EINVAL, naming it). */

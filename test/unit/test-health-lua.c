@@ -306,13 +306,22 @@ static void test_health_lua__folder_layout_with_underscore_wildcards(void **stat
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/_.crossplane.io/_/health.lua", dir);
 	write_file(path, "return {status = 'Suspended', message = 'crossplane'}\n");
+	/* core kinds have no group directory */
+	snprintf(path, sizeof(path), "%s/Pod", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/Pod/health.lua", dir);
+	write_file(path, "return {status = 'Degraded', message = 'core pod'}\n");
 	/* Argo's layout also has actions/ and testdata/ beside health.lua */
 	snprintf(path, sizeof(path), "%s/_.crossplane.io/_/testdata", dir);
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/README.md", dir);
 	write_file(path, "not a group\n");
 	assert_int_equal(hl_set_load_dir(set, dir, &err), 0);
-	assert_int_equal(hl_set_count(set), 1);
+	assert_int_equal(hl_set_count(set), 2);
+	assert_int_equal(check(set, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n", "core pod", NULL, 0),
+			 SYNC_HEALTH_DEGRADED);
+	/* a core kind's script is not a wildcard for groups */
+	assert_null(hl_set_find(set, "example.com", "Pod"));
 	assert_int_equal(check(set, "apiVersion: pkg.crossplane.io/v1\nkind: Provider\nmetadata: {name: p}\n",
 			       "crossplane", rule, sizeof(rule)),
 			 SYNC_HEALTH_SUSPENDED);
