@@ -38,8 +38,9 @@ static void health_usage(FILE *f)
 		   "                        version, kind, namespace, name, health, message, rule}\n\n"
 		   "health is \"\" (table: -) for kinds without health (ConfigMap, ...). rule is the\n"
 		   "built-in rule (Deployment, Pod, generic, ...) or lua:<where the script came from>.\n"
-		   "JSON input keeps the last of duplicate keys, as the API server's JSON does;\n"
-		   "YAML input refuses them, as Git input does.\n");
+		   "The files are read as live objects: a duplicate key keeps its last value, as\n"
+		   "kubectl (sigs.k8s.io/yaml) and the API server's JSON do (manifests in Git\n"
+		   "refuse duplicate keys).\n");
 }
 
 /* Append the objects of one file's documents to objs (a List's items one
@@ -100,7 +101,11 @@ static int read_objects(struct mf_node *objs, const char *path, struct gs_error 
 			add_objects(objs, doc);
 		}
 	} else {
-		if ((rc = mf_yaml_parse(&docs, buf.ptr, buf.len, name, NULL, err)) < 0)
+		/* objects as a cluster or a fixture gave them: a duplicate key
+		 * keeps its last value, as kubectl's sigs.k8s.io/yaml does */
+		struct mf_yaml_limits lim = { .flags = MF_YAML_DUP_KEEP_LAST };
+
+		if ((rc = mf_yaml_parse(&docs, buf.ptr, buf.len, name, &lim, err)) < 0)
 			goto cleanup;
 		while (docs.n)
 			add_objects(objs, mf_docs_take(&docs, 0));

@@ -9,8 +9,9 @@
  * custom resources although their names end in k8s.io.
  *
  * Live objects come from the API server as JSON, whose parser keeps the last
- * of duplicate keys (as sigs.k8s.io/yaml and encoding/json do); only Git
- * input goes through the YAML parser, which refuses them.
+ * of duplicate keys (as sigs.k8s.io/yaml and encoding/json do); `gitsync
+ * health` reads YAML the same way (MF_YAML_DUP_KEEP_LAST).  Git input keeps
+ * refusing them.
  */
 #include <errno.h>
 #include <stdio.h>

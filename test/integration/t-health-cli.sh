@@ -97,7 +97,10 @@ check "JSON input (the API server's): duplicate keys keep the last" \
   eval 'rc_is 0 && out_has "PersistentVolumeClaim +- +d +Healthy"'
 printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: d}\nstatus:\n  phase: Pending\n  phase: Bound\n' >"$tmp/dup.yaml"
 run "$gitsync" health "$tmp/dup.yaml"
-check "YAML input (Git's): duplicate keys are refused with file and line" \
+check "YAML input (live objects, fixtures): duplicate keys keep the last too" \
+  eval 'rc_is 0 && out_has "PersistentVolumeClaim +- +d +Healthy"'
+run "$gitsync" render "$tmp/dup.yaml"
+check "... while Git input (render) refuses them with file and line" \
   eval 'rc_is 1 && out_has "dup.yaml:6"'
 
 run sh -c "\"$gitsync\" health -o json - <\"$tmp/live.json\""

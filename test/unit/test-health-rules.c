@@ -397,7 +397,8 @@ static void test_health_rules__application_health_is_its_reported_health(void **
 }
 
 /* Live objects are JSON from the API server: duplicate keys keep the last,
- * as sigs.k8s.io/yaml does; Git input (YAML) keeps refusing them. */
+ * as sigs.k8s.io/yaml does; Git input (YAML) keeps refusing them, unless
+ * read as live objects. */
 static void test_health_rules__duplicate_keys_json_keeps_last_yaml_refuses(void **state)
 {
 	static const char json[] = "{\"apiVersion\":\"v1\",\"kind\":\"PersistentVolumeClaim\","
@@ -418,6 +419,16 @@ static void test_health_rules__duplicate_keys_json_keeps_last_yaml_refuses(void 
 	assert_true(mf_yaml_parse(&docs, yaml, strlen(yaml), "git.yaml", NULL, &err) < 0);
 	assert_non_null(strstr(err.msg, "phase"));
 	mf_docs_release(&docs);
+	/* YAML read as live objects (gitsync health): the last one too */
+	{
+		struct mf_yaml_limits lim = { .flags = MF_YAML_DUP_KEEP_LAST };
+
+		assert_int_equal(mf_yaml_parse(&docs, yaml, strlen(yaml), "live.yaml", &lim, &err), 0);
+		assert_int_equal(mf_node_len(mf_node_get(docs.docs[0], "status")), 1);
+		assert_int_equal(sync_health_builtin(docs.docs[0], &msg, NULL), SYNC_HEALTH_HEALTHY);
+		free(msg);
+		mf_docs_release(&docs);
+	}
 }
 
 int main(void)
