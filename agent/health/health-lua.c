@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,27 @@ static int noop(lua_State *L)
 	return 0;
 }
 
+/* Lua 5.1's os.date formats through localtime()/gmtime(), whose result is
+ * one static buffer per process: workers evaluating checks at once would
+ * race on it.  This lock is the one piece of process-wide state here; it
+ * holds no data.  The original runs under lua_pcall so that an error (a
+ * bad format, the memory budget) cannot leave the lock held. */
+static pthread_mutex_t date_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int locked_date(lua_State *L)
+{
+	int n = lua_gettop(L), rc;
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	pthread_mutex_lock(&date_lock);
+	rc = lua_pcall(L, n, 1, 0);
+	pthread_mutex_unlock(&date_lock);
+	if (rc)
+		return lua_error(L);
+	return 1;
+}
+
 /* Argo CD's library subset: base, table, string, math and a "safe" os. */
 static void open_sandbox(lua_State *L)
 {
@@ -379,6 +401,8 @@ static void open_sandbox(lua_State *L)
 	lua_getglobal(L, "os");
 	for (i = 0; i < sizeof(os_kept) / sizeof(os_kept[0]); i++) {
 		lua_getfield(L, -1, os_kept[i]);
+		if (!strcmp(os_kept[i], "date"))
+			lua_pushcclosure(L, locked_date, 1);
 		lua_setfield(L, -3, os_kept[i]);
 	}
 	lua_pop(L, 1);
