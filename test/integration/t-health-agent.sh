@@ -46,10 +46,27 @@ check "the ConfigMap's script (not --lua-dir's, not the built-in rule) decides: 
 check "the script's message is in the app's status" \
   eval 'k get application demo -n gitsync -o yaml | grep -q "lua: color blue is not allowed"'
 
+# app of apps: an app whose objects include the Application demo takes its health
+mkdir -p "$work/parent"
+{
+  printf 'apiVersion: gitsync.io/v1alpha1\nkind: Application\nmetadata:\n  name: demo\n  namespace: gitsync\nspec: '
+  k get application demo -n gitsync -o jsonpath='{.spec}'
+  echo
+} >"$work/parent/demo-app.yaml"
+git -C "$work" add parent && git -C "$work" -c user.name=t -c user.email=t@example.com commit -qm parent
+git -C "$work" push -q origin main
+run "$G" app create parent --repo "$repo_url" --path parent --dest-namespace gitsync --sync-policy automated
+check "app create parent (its source holds the Application demo)" rc_is 0
+phealth() { k get application parent -n gitsync -o jsonpath='{.status.health.status}'; }
+check "app of apps: the child Degraded makes the parent Degraded" \
+  wait_for 90 eval '[ "$(phealth)" = Degraded ] && k get application parent -n gitsync -o yaml | grep -q "kind: Application"'
+
 commit green >/dev/null
 run "$G" app sync demo
 check "after a change the script says Healthy, and so does the app" \
   wait_for 60 eval '[ "$(health)" = Healthy ] && cm_is green'
+check "app of apps: the child Healthy again, the parent follows" \
+  wait_for 90 eval '[ "$(phealth)" = Healthy ]'
 
 kill -TERM "$pid_h1"; wait "$pid_h1"
 
