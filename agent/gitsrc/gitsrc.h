@@ -2,18 +2,29 @@
  * "is there a new commit?" checks, and clean exports of a commit's tree.
  *
  * Layout of the cache directory (created on demand):
- *   repos/<key>.git    bare clone of one remote (key = SHA-256 of the URL
- *                      without credentials), fetched, never checked out
- *   repos/<key>.lock   flock(2) held while fetching, so the agent and a CLI
- *                      sharing a cache never fetch one repo at once
- *   trees/<sha>/       the tree of commit <sha>, written once (files read-only)
- *                      and renamed into place, so a tree that exists is complete;
+ *   repos/<key>.git    bare clone of one remote as read with one set of
+ *                      credentials (key = 32 hex digits of SHA-256 over the URL
+ *                      without credentials and the credentials), fetched, never
+ *                      checked out.  An app is never served a commit that
+ *                      another app's credentials fetched.
+ *   repos/<key>.lock   flock(2) held while fetching and exporting, so the agent
+ *                      and a CLI sharing a cache never work on one key at once
+ *   trees/<key>/<sha>/ the tree of commit <sha>, written once (files read-only)
+ *                      with directory-relative calls that never follow a
+ *                      symlink, then renamed into place;
  *                      files unchanged since the branch's previous commit are
  *                      hard links into that commit's export (still read-only),
  *                      so a new commit costs what it changed, not the whole tree
+ *   trees/<key>/<sha>.done  written last: names the repository and the commit.
+ *                      An export is reused only when its marker says it is
+ *                      complete, for that commit, from that repository.
  *
- * Rendering always reads trees/<sha>, never a working copy: nobody can dirty
- * it, and two apps at the same commit share one export.
+ * A commit with a tree entry that git fsck refuses ("", ".", "..", ".git" in
+ * any case, a name holding '/') is refused with GS_EINVAL naming the entry;
+ * nothing of it is written.
+ *
+ * Rendering always reads trees/<key>/<sha>, never a working copy: nobody
+ * can dirty it, and two apps at the same commit share one export.
  *
  * Credentials are borrowed from the caller for the duration of one call and
  * are never copied into error messages: URLs in messages are redacted
@@ -21,7 +32,8 @@
  *
  * Errors: GS_ENET (repository unreachable or not a repository), GS_EAUTH
  * (credentials missing or refused, TLS or SSH host verification failed),
- * GS_ENOTFOUND (revision or path does not exist), GS_ELIMIT (export too
+ * GS_ENOTFOUND (revision or path does not exist), GS_EINVAL (a tree entry
+ * git fsck refuses), GS_ELIMIT (export too
  * large), GS_EIO (cache directory), GS_ERR otherwise.
  *
  * A struct gitsrc is not thread-safe; use one per thread (they may share a
@@ -79,14 +91,14 @@ int gitsrc_ls_remote(struct gitsrc_rev *out, struct gitsrc *src, const char *url
 enum gitsrc_get_flags {
 	GITSRC_FETCH_ALWAYS = 1 << 0, /* fetch even when the commit is already cached */
 	GITSRC_NO_EXPORT = 1 << 1,    /* resolve (and fetch) only */
-	GITSRC_REEXPORT = 1 << 2,     /* write trees/<sha> again even when present (a hard
+	GITSRC_REEXPORT = 1 << 2,     /* write the export again even when present (a hard
 				       * refresh: the cached export may have been altered);
 				       * the old tree is swapped out atomically */
 };
 
 struct gitsrc_result {
 	struct gitsrc_rev rev;
-	char *dir;           /* owned: <cache>/trees/<sha>, NULL with GITSRC_NO_EXPORT */
+	char *dir;           /* owned: <cache>/trees/<key>/<sha>, NULL with GITSRC_NO_EXPORT */
 	bool fetched;        /* objects were downloaded */
 	bool exported;       /* the tree was written now (false: reused) */
 	bool force_pushed;   /* the branch moved to a commit that does not descend from before */
@@ -105,10 +117,10 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
 	       struct gs_error *err);
 
-/* Export the tree of a cached commit to <cache>/trees/<sha> (reused when
- * present).  *dir_out owned.  GS_ENOTFOUND when the commit is not cached. */
+/* Export the tree of a cached commit to <cache>/trees/<key>/<sha> (reused
+ * when complete; auth as given to gitsrc_get, it selects the cache).  *dir_out owned.  GS_ENOTFOUND when the commit is not cached. */
 int gitsrc_export(char **dir_out, struct gitsrc *src, const char *url, const char *sha,
-		  struct gs_error *err);
+		  const struct gitsrc_auth *auth, struct gs_error *err);
 
 /* Commit metadata from the cache (after gitsrc_get). */
 struct gitsrc_commit {
@@ -119,7 +131,7 @@ struct gitsrc_commit {
 };
 #define GITSRC_COMMIT_INIT { "", NULL, NULL, 0 }
 int gitsrc_commit_info(struct gitsrc_commit *out, struct gitsrc *src, const char *url,
-		       const char *sha, struct gs_error *err);
+		       const char *sha, const struct gitsrc_auth *auth, struct gs_error *err);
 void gitsrc_commit_release(struct gitsrc_commit *c);
 
 /* Limits on one export (defaults: 1 GiB, 200,000 files).  0 keeps the default. */
