@@ -264,6 +264,7 @@ int gitsrc_known_hosts_check(const char *known_hosts, const char *host, int port
 	char name[300];
 	const char *line = known_hosts;
 	int found = 0;
+	bool revoked = false, accepted = false;
 
 	if (!known_hosts || !host)
 		return 0;
@@ -304,18 +305,23 @@ int gitsrc_known_hosts_check(const char *known_hosts, const char *host, int port
 				bool same = raw && raw_len == key_len && !memcmp(raw, key, key_len);
 
 				free(raw);
-				if (h == 1 && !strncmp(f[0], "@revoked", fl[0]) && same)
-					return -1;
+				/* a revoked key is refused wherever its line is:
+				 * read every line before accepting */
+				if (h == 1 && fl[0] == 8 && !strncmp(f[0], "@revoked", 8) && same)
+					revoked = true;
 				if (h == 0) {
 					if (same)
-						return 1;
-					found = -1;
+						accepted = true;
+					else
+						found = -1;
 				}
 			}
 		}
 		line = eol ? eol + 1 : NULL;
 	}
-	return found;
+	if (revoked)
+		return -1;
+	return accepted ? 1 : found;
 }
 
 /* --- HTTPS with a private CA ------------------------------------------- */

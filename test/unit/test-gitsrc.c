@@ -739,6 +739,13 @@ static void test_gitsrc__known_hosts_match_mismatch_hashed_and_ports(void **stat
 	assert_int_equal(gitsrc_known_hosts_check(kh, "hashed.example", 0, other, klen), -1);
 	assert_int_equal(gitsrc_known_hosts_check(kh, "revoked.example", 0, key, klen), -1);
 	assert_int_equal(gitsrc_known_hosts_check(NULL, "git.example.com", 0, key, klen), 0);
+	/* @revoked counts wherever its line is, after the accepting line too */
+	free(kh);
+	kh = gs_asprintf("revoked.example ssh-ed25519 %s\n"
+			 "other.example ssh-ed25519 %s\n"
+			 "@revoked revoked.example ssh-ed25519 %s\n", kb, kb, kb);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "revoked.example", 0, key, klen), -1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "other.example", 0, key, klen), 1);
 	free(kb);
 	free(ob);
 	free(sb);
