@@ -141,6 +141,25 @@ void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_f
  * message and log line that names a repository. */
 char *gitsrc_url_redact(const char *url);
 
+/* Parse a boolean setting strictly: "true"/"1" or "false"/"0" (unset or
+ * "" is false).  Anything else is GS_EINVAL naming what: a typo must never
+ * turn a safety check off (or on) silently. */
+int gitsrc_parse_bool(bool *out, const char *what, const char *v, struct gs_error *err);
+
+/* The global credentials from the environment for url (auth filled with
+ * borrowed getenv() pointers): GITSYNC_GIT_USERNAME, GITSYNC_GIT_PASSWORD and
+ * GITSYNC_GIT_SSH_KEY_FILE are used only when url's host is listed in
+ * GITSYNC_GIT_HOSTS ("host[:port],..."; unset: no host) and url carries no
+ * password of its own; GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE and
+ * GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY (strict boolean) always apply.
+ * GS_EINVAL for a bad boolean or URL. */
+int gitsrc_auth_from_env(struct gitsrc_auth *auth, const char *url, struct gs_error *err);
+
+/* How well a credential template's url prefix matches url: the length of
+ * the matched prefix (compared without credentials, ending at a path
+ * boundary), 0 when it does not match.  The longest match wins. */
+size_t gitsrc_url_prefix_match(const char *url, const char *prefix);
+
 /* True for a 40-hex commit id. */
 bool gitsrc_is_sha(const char *s);
 

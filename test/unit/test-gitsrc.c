@@ -658,6 +658,79 @@ static void test_gitsrc__credentials_select_the_cache(void **state)
 	gitsrc_result_release(&b);
 }
 
+static void test_gitsrc__booleans_are_strict(void **state)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	bool b = true;
+
+	(void)state;
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "false", &err), 0);
+	assert_false(b);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", NULL, &err), 0);
+	assert_false(b);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "true", &err), 0);
+	assert_true(b);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "1", &err), 0);
+	assert_true(b);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "False", &err), GS_EINVAL);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "yes please", &err), GS_EINVAL);
+	assert_non_null(strstr(err.msg, "not a boolean"));
+}
+
+static void test_gitsrc__global_credentials_only_for_their_hosts(void **state)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	struct gitsrc_auth a;
+
+	(void)state;
+	setenv("GITSYNC_GIT_USERNAME", "bot", 1);
+	setenv("GITSYNC_GIT_PASSWORD", "global-pass", 1);
+	setenv("GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY", "false", 1);
+	unsetenv("GITSYNC_GIT_HOSTS");
+	/* no host configured: sent nowhere */
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://git.example.com/r.git", &err), 0);
+	assert_null(a.password);
+	/* "false" keeps host keys checked */
+	assert_false(a.insecure_ignore_host_key);
+	setenv("GITSYNC_GIT_HOSTS", "git.example.com, other.example:8443", 1);
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://GIT.example.com/r.git", &err), 0);
+	assert_string_equal(a.password, "global-pass");
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://attacker.example/r.git", &err), 0);
+	assert_null(a.password);
+	assert_null(a.username);
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://other.example:8443/r.git", &err), 0);
+	assert_non_null(a.password);
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://other.example:9443/r.git", &err), 0);
+	assert_null(a.password);
+	/* a password in the URL is never replaced */
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://me:mine@git.example.com/r.git", &err), 0);
+	assert_null(a.password);
+	setenv("GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY", "flase", 1);
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://git.example.com/r.git", &err), GS_EINVAL);
+	assert_non_null(strstr(err.msg, "GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY"));
+	unsetenv("GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY");
+	unsetenv("GITSYNC_GIT_USERNAME");
+	unsetenv("GITSYNC_GIT_PASSWORD");
+	unsetenv("GITSYNC_GIT_HOSTS");
+}
+
+static void test_gitsrc__credential_template_prefixes(void **state)
+{
+	(void)state;
+	assert_true(gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
+					    "https://git.example.com/team-a") > 0);
+	assert_true(gitsrc_url_prefix_match("https://u:p@git.example.com/team-a/app.git",
+					    "https://git.example.com/team-a/") > 0);
+	assert_int_equal(gitsrc_url_prefix_match("https://git.example.com/team-abc/app.git",
+						 "https://git.example.com/team-a"), 0);
+	assert_int_equal(gitsrc_url_prefix_match("https://git.example.com.evil/x.git",
+						 "https://git.example.com"), 0);
+	assert_true(gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
+					    "https://git.example.com/team-a") >
+		    gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
+					    "https://git.example.com"));
+}
+
 static void test_gitsrc__url_parse_and_redact(void **state)
 {
 	struct gitsrc_url u = GITSRC_URL_INIT;
@@ -770,6 +843,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gitsrc__hostile_tree_entries_are_refused_and_never_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__export_without_our_marker_is_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__credentials_select_the_cache, setup, teardown),
+		cmocka_unit_test(test_gitsrc__booleans_are_strict),
+		cmocka_unit_test(test_gitsrc__global_credentials_only_for_their_hosts),
+		cmocka_unit_test(test_gitsrc__credential_template_prefixes),
 		cmocka_unit_test(test_gitsrc__url_parse_and_redact),
 		cmocka_unit_test(test_gitsrc__known_hosts_match_mismatch_hashed_and_ports),
 	};
