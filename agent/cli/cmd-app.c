@@ -117,17 +117,11 @@ static void add_pos(struct app_cli *c, char *arg)
 	c->pos[c->npos++] = arg;
 }
 
-/* Passwords in repoURLs (https://user:token@host/...) are never printed. */
+/* Passwords and tokens in repoURLs (https://user:token@host/...) are never
+ * printed: not in the spec, not in status, history or operationState. */
 static void redact_repo(struct mf_node *app)
 {
-	struct mf_node *src = mf_node_dig(app, "spec", "source", NULL);
-	char *r;
-
-	if (!mf_node_get(src, "repoURL"))
-		return;
-	r = gitsrc_url_redact(app_repo(app));
-	mf_node_set_str_value(src, "repoURL", r);
-	free(r);
+	gitsrc_node_redact(app);
 }
 
 static int emit_node(const struct mf_node *n, const char *fmt)
@@ -911,6 +905,7 @@ static int app_history_cmd(int argc, char **argv)
 		rc = cli_error(&err);
 		goto cleanup;
 	}
+	gitsrc_node_redact(app); /* history holds repoURLs */
 	hist = mf_node_dig(app, "status", "history", NULL);
 	if (c.output && (!strcmp(c.output, "json") || !strcmp(c.output, "yaml"))) {
 		struct mf_node *empty = mf_node_new(MF_SEQ);

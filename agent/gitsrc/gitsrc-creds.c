@@ -95,6 +95,8 @@ size_t gitsrc_url_prefix_match(const char *url, const char *prefix)
 	if (!url || !prefix || !*prefix || gitsrc_url_parse(&a, url, &err) < 0 ||
 	    gitsrc_url_parse(&b, prefix, &err) < 0)
 		goto cleanup;
+	if (a.password)
+		goto cleanup; /* a URL with its own password uses it, not a template */
 	pl = strlen(b.clean);
 	/* a prefix ends at a path boundary: https://git.example.com/team-a must
 	 * not match https://git.example.com/team-abc/repo */

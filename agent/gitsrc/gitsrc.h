@@ -137,9 +137,23 @@ void gitsrc_commit_release(struct gitsrc_commit *c);
 /* Limits on one export (defaults: 1 GiB, 200,000 files).  0 keeps the default. */
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files);
 
-/* The URL with any password replaced by "***" (owned).  Use it for every
- * message and log line that names a repository. */
+/* The one redaction of Git credentials, used at every boundary where a
+ * repository URL can leave the process (logs, events, status, CLI output in
+ * every format, the HTTP API, metrics labels).
+ *
+ * gitsrc_text_redact: text with every URL's secret userinfo replaced
+ * (owned): the password of "https://user:pass@h" becomes "***", and so does
+ * a token given as the user of an http(s) URL ("https://TOKEN@h"); the user
+ * of an ssh URL is not a secret and stays.  NULL gives "".
+ * gitsrc_url_redact: the same for one URL.
+ * gitsrc_text_has_secret: would gitsrc_text_redact change text?
+ * gitsrc_node_redact: redact every string of a parsed object in place
+ * (an Application before it is printed or served). */
+char *gitsrc_text_redact(const char *text);
 char *gitsrc_url_redact(const char *url);
+bool gitsrc_text_has_secret(const char *text);
+struct mf_node;
+void gitsrc_node_redact(struct mf_node *n);
 
 /* Parse a boolean setting strictly: "true"/"1" or "false"/"0" (unset or
  * "" is false).  Anything else is GS_EINVAL naming what: a typo must never
@@ -157,7 +171,8 @@ int gitsrc_auth_from_env(struct gitsrc_auth *auth, const char *url, struct gs_er
 
 /* How well a credential template's url prefix matches url: the length of
  * the matched prefix (compared without credentials, ending at a path
- * boundary), 0 when it does not match.  The longest match wins. */
+ * boundary), 0 when it does not match or url carries its own password.
+ * The longest match wins. */
 size_t gitsrc_url_prefix_match(const char *url, const char *prefix);
 
 /* True for a 40-hex commit id. */

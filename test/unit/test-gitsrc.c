@@ -22,6 +22,7 @@
 #include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "mf-node.h"
 
 struct fixture {
 	char root[64];
@@ -719,8 +720,11 @@ static void test_gitsrc__credential_template_prefixes(void **state)
 	(void)state;
 	assert_true(gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
 					    "https://git.example.com/team-a") > 0);
-	assert_true(gitsrc_url_prefix_match("https://u:p@git.example.com/team-a/app.git",
+	assert_true(gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
 					    "https://git.example.com/team-a/") > 0);
+	/* a URL with its own password keeps it */
+	assert_int_equal(gitsrc_url_prefix_match("https://u:p@git.example.com/team-a/app.git",
+						 "https://git.example.com/team-a/"), 0);
 	assert_int_equal(gitsrc_url_prefix_match("https://git.example.com/team-abc/app.git",
 						 "https://git.example.com/team-a"), 0);
 	assert_int_equal(gitsrc_url_prefix_match("https://git.example.com.evil/x.git",
@@ -729,6 +733,44 @@ static void test_gitsrc__credential_template_prefixes(void **state)
 					    "https://git.example.com/team-a") >
 		    gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
 					    "https://git.example.com"));
+}
+
+static void test_gitsrc__text_redaction_hides_passwords_and_url_tokens(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "cannot fetch from 'https://bot:s3cr3t@git.example.com/r.git': 401",
+		  "cannot fetch from 'https://bot:***@git.example.com/r.git': 401" },
+		{ "https://ghp_T0KEN@github.com/o/r.git", "https://***@github.com/o/r.git" },
+		{ "a http://u:p@h/x and HTTPS://tok@h2/y", "a http://u:***@h/x and HTTPS://***@h2/y" },
+		{ "ssh://git@host/r.git", "ssh://git@host/r.git" },
+		{ "ssh://git:pw@host/r.git", "ssh://git:***@host/r.git" },
+		{ "git@github.com:o/r.git", "git@github.com:o/r.git" },
+		{ "https://host/path@v1", "https://host/path@v1" },
+		{ "mail me@example.com", "mail me@example.com" },
+	};
+	struct mf_node *app = mf_node_new(MF_MAP), *hist = mf_node_new(MF_SEQ), *e;
+	size_t i;
+	char *r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = gitsrc_text_redact(cases[i][0]);
+		assert_string_equal(r, cases[i][1]);
+		free(r);
+	}
+	/* a whole Application: spec and status alike */
+	mf_node_set_str_value(mf_node_ensure(mf_node_ensure(app, "spec", MF_MAP), "source", MF_MAP),
+			      "repoURL", "https://TOKEN123@h/r.git");
+	e = mf_node_new(MF_MAP);
+	mf_node_set_str_value(e, "message", "fetch https://u:PASS456@h/r.git failed");
+	mf_node_append(hist, e);
+	mf_node_set(mf_node_ensure(app, "status", MF_MAP), "conditions", hist);
+	gitsrc_node_redact(app);
+	assert_string_equal(mf_node_dig_str(app, "spec", "source", "repoURL", NULL),
+			    "https://***@h/r.git");
+	assert_string_equal(mf_node_str(mf_node_get(mf_node_at(hist, 0), "message")),
+			    "fetch https://u:***@h/r.git failed");
+	mf_node_free(app);
 }
 
 static void test_gitsrc__url_parse_and_redact(void **state)
@@ -846,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_gitsrc__booleans_are_strict),
 		cmocka_unit_test(test_gitsrc__global_credentials_only_for_their_hosts),
 		cmocka_unit_test(test_gitsrc__credential_template_prefixes),
+		cmocka_unit_test(test_gitsrc__text_redaction_hides_passwords_and_url_tokens),
 		cmocka_unit_test(test_gitsrc__url_parse_and_redact),
 		cmocka_unit_test(test_gitsrc__known_hosts_match_mismatch_hashed_and_ports),
 	};
