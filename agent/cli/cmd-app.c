@@ -215,7 +215,8 @@ static void print_conditions(const struct mf_node *status)
 	"  -N, --app-namespace NS   namespace of the Application objects (default 'gitsync',\n" \
 	"                           or $GITSYNC_APP_NAMESPACE)\n" \
 	"Git credentials for the CLI: GITSYNC_GIT_USERNAME, GITSYNC_GIT_PASSWORD,\n" \
-	"GITSYNC_GIT_SSH_KEY_FILE, GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE;\n" \
+	"GITSYNC_GIT_SSH_KEY_FILE (sent only to the hosts in GITSYNC_GIT_HOSTS),\n" \
+	"GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE;\n" \
 	"cache directory: GITSYNC_CACHE_DIR (default ~/.cache/gitsync/git); with\n" \
 	"GITSYNC_SERVER and GITSYNC_AUTH_TOKEN, list/get/sync/wait/diff go through the\n" \
 	"agent's API instead of the cluster\n"
