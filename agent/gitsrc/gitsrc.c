@@ -1113,9 +1113,14 @@ static int export_locked(char **dir_out, struct gitsrc *src, git_repository *rep
 		rc = git_fail(err, -1, NULL, "export: read the commit's tree");
 		goto cleanup;
 	}
-	if (!mkdtemp(tmp) || (made_tmp = true, tmp_fd = open(tmp, O_RDONLY | O_DIRECTORY |
-							      O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if (!mkdtemp(tmp)) {
 		rc = gs_error_set(err, GS_EIO, "export: cannot create '%s': %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	made_tmp = true;
+	tmp_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmp_fd < 0) {
+		rc = gs_error_set(err, GS_EIO, "export: cannot open '%s': %s", tmp, strerror(errno));
 		goto cleanup;
 	}
 	fchmod(tmp_fd, 0755);
