@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "gs-time.h"
+#include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "httpd/apiclient.h"
 #include "loop/agent.h"
@@ -120,7 +121,9 @@ static int do_list(struct remote *r, struct gs_error *err)
 	const struct mf_node *items;
 	size_t i;
 
-	if (apiclient_list(r->c, &l, err))
+	if (apiclient_list(r->c, &l, err) == 0)
+		gitsrc_node_redact(l); /* an older server may not redact */
+	else
 		return cli_error(err);
 	if (r->output && strcmp(r->output, "wide")) {
 		emit(l, r->output);
@@ -154,7 +157,9 @@ static int do_get(struct remote *r, struct gs_error *err)
 		sleep(1); /* the agent compares on its own schedule; give it a moment */
 		mf_node_free(op);
 	}
-	if (apiclient_get(r->c, &app, r->name, err))
+	if (apiclient_get(r->c, &app, r->name, err) == 0)
+		gitsrc_node_redact(app); /* an older server may not redact */
+	else
 		return cli_error(err);
 	if (r->output)
 		emit(app, r->output);
@@ -218,7 +223,9 @@ static int do_wait(struct remote *r, struct gs_error *err)
 		const char *sync, *health, *phase;
 		bool ok = true;
 
-		if (apiclient_get(r->c, &app, r->name, err))
+		if (apiclient_get(r->c, &app, r->name, err) == 0)
+		gitsrc_node_redact(app); /* an older server may not redact */
+	else
 			return cli_error(err);
 		sync = s_or(mf_node_dig_str(app, "status", "sync", "status", NULL), "Unknown");
 		health = s_or(mf_node_dig_str(app, "status", "health", "status", NULL), "Unknown");

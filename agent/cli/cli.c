@@ -74,5 +74,14 @@ char *cli_confinement_root(const char *abs)
 		*slash = '\0';
 	}
 	free(dir);
-	return gs_strdup("/");
+	/* not in a checkout: the root is the path itself (its directory for a
+	 * file), never "/" (kubectl kustomize's LoadRestrictionsRootOnly) */
+	dir = gs_strdup(abs);
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		char *slash = strrchr(dir, '/');
+
+		if (slash && slash != dir)
+			*slash = '\0';
+	}
+	return dir;
 }

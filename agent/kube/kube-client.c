@@ -29,6 +29,7 @@ struct kube_client {
 	struct kube_client_stats stats;
 	CURL *curl;              /* synchronous requests */
 	CURLSH *share;           /* DNS and TLS sessions shared by every handle */
+	struct curl_slist *connect_to; /* tls-server-name: the server's address for it */
 	CURLM *multi;            /* batches (kube-batch.c), made on first use */
 	CURL **pool;             /* idle easy handles for batches */
 	size_t npool, apool;
@@ -164,6 +165,7 @@ void kube_client_free(struct kube_client *kc)
 	free(kc->impersonate);
 	free(kc->file_token);
 	free(kc->exec_token);
+	curl_slist_free_all(kc->connect_to);
 	free(kc);
 }
 
@@ -188,6 +190,8 @@ static CURL *new_easy(struct kube_client *kc)
 	 * it multiplexes rather than open one connection per request */
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+	if (kc->connect_to) /* SNI and verification use the URL's host (tls-server-name) */
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, kc->connect_to);
 	if (cfg->proxy_url)
 		curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy_url);
 	else
@@ -288,6 +292,8 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	if (!kc->opts.max_inflight)
 		kc->opts.max_inflight = KUBE_DEFAULT_INFLIGHT;
 	kc->cfg = cfg;
+	if (cfg->connect_to)
+		kc->connect_to = curl_slist_append(NULL, cfg->connect_to);
 	kc->tokens = kc->opts.burst;
 	kc->last_refill = gs_time_mono();
 	kc->rng = (unsigned)getpid() ^ (unsigned)time(NULL);
@@ -394,14 +400,42 @@ static int run_exec(struct kube_client *kc, struct gs_error *err)
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	outb.max = EXEC_OUT_MAX;
-	while ((got = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
-		if (got < 0) {
-			if (errno == EINTR)
+	{
+		/* a plugin that hangs (an SSO prompt nobody answers) must not
+		 * hang every request: kill it at the deadline */
+		double deadline = gs_time_mono() + (ex->timeout_s > 0 ? ex->timeout_s : 30);
+		bool timed_out = false;
+
+		for (;;) {
+			struct pollfd pfd = { pipefd[0], POLLIN, 0 };
+			double left = deadline - gs_time_mono();
+			int pr;
+
+			if (left <= 0) {
+				timed_out = true;
+				break;
+			}
+			pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+			if (pr < 0 && errno == EINTR)
 				continue;
-			break;
+			if (pr <= 0)
+				continue; /* timeout: the next turn sees the deadline */
+			got = read(pipefd[0], chunk, sizeof(chunk));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0 || gs_buf_add(&outb, chunk, (size_t)got) < 0)
+				break;
 		}
-		if (gs_buf_add(&outb, chunk, (size_t)got) < 0)
-			break;
+		if (timed_out) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			rc = gs_error_set(err, GS_EAUTH,
+					  "exec credential plugin '%s' did not answer within %.0f s "
+					  "(killed)", ex->command,
+					  ex->timeout_s > 0 ? ex->timeout_s : 30);
+			goto cleanup;
+		}
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

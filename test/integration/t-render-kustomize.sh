@@ -99,7 +99,8 @@ fi
 
 # the shared conformance corpus
 if [ -x "$shared/corpus/kustomize/run.sh" ] && [ $have_pyyaml = 1 ]; then
-  summary="$("$shared/corpus/kustomize/run.sh" "$gitsync render" 2>&1 | tail -1)"
+  # not in a Git checkout: the cases directory is the root their ../base may reach
+  summary="$("$shared/corpus/kustomize/run.sh" "$gitsync render --root $shared/corpus/kustomize/cases" 2>&1 | tail -1)"
   passed="${summary%% passed*}"
   failed="$(echo "$summary" | sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p')"
   total=$((passed + failed))

@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 # exit 1 is gitsync's error; anything else (signal, sanitizer exit code) is a crash
 cat >"$tmp/wrap" <<WRAP
 #!/bin/sh
-"$gitsync" render "\$@"
+"$gitsync" render --root "$shared/corpus/kustomize/cases" "\$@"
 rc=\$?
 [ \$rc -le 1 ] || echo "\$*: exit \$rc" >>"$tmp/crashes"
 exit \$rc
