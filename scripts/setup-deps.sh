@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential meson ninja-build pkg-config clang
   libgit2-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libmicrohttpd-dev libssl-dev
+  libpcre2-dev  # kustomize target regexes with match limits
   libcmocka-dev
   python3 python3-yaml python3-prometheus-client git curl unzip openssl ca-certificates
   # test/cluster/setup builds kube-apiserver/controller-manager from Debian source

@@ -208,6 +208,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.ns = a->cfg->ns;
 	t->env.git_observe = observe_git;
 	t->env.git_observe_payload = a;
+	t->env.render = &a->cfg->render;
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 #include "gs-error.h"
+#include "render/render.h"
 
 struct agent_config {
 	const char *ns;                /* agent namespace: Lease, Secret, default app namespace */
@@ -48,6 +49,7 @@ struct agent_config {
 	const char *kubeconfig, *context;
 	const char *cache_dir;         /* Git cache; default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache */
 	size_t webhook_max_bytes;
+	struct render_limits render;   /* render budget and child (render/render.h) */
 	double lease_s, renew_s, retry_s; /* 15, 10, 2 */
 };
 
