@@ -31,7 +31,7 @@ static const char usage[] =
 	"  --lease-duration D --renew-deadline D --retry-period D  (15s, 10s, 2s)\n"
 	"  --shutdown-grace D       time to finish work in flight on SIGTERM (25s)\n"
 	"  --webhook-max-bytes N    webhook body limit (default 2097152)\n"
-	"  --render-max-nodes N     render budget: YAML nodes read or built (default 2000000)\n"
+	"  --render-max-nodes N     render budget: YAML nodes read or built (default 1000000)\n"
 	"  --render-max-files N     render budget: files read (default 200000)\n"
 	"  --render-max-output N    render budget: bytes of rendered objects (default 67108864)\n"
 	"  --render-timeout D       render budget: wall time (default 60s)\n"

@@ -42,7 +42,7 @@ enum kz_render_flags {
  * file being read or built when it was crossed.
  * - max_nodes: nodes parsed from files (a file read twice counts twice)
  *   and nodes of any kustomization's output.  kube-prometheus reads about
- *   33,000; default 2,000,000.
+ *   33,000; default 1,000,000 (about 90 MB of memory).
  * - max_files: files read; default 200,000.
  * - max_seconds: wall time; default 60. */
 struct kz_budget {
@@ -50,7 +50,7 @@ struct kz_budget {
 	size_t max_files;
 	double max_seconds;
 };
-#define KZ_BUDGET_DEFAULT_NODES 2000000u
+#define KZ_BUDGET_DEFAULT_NODES 1000000u
 #define KZ_BUDGET_DEFAULT_FILES 200000u
 #define KZ_BUDGET_DEFAULT_SECONDS 60.0
 

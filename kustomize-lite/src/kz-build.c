@@ -120,6 +120,8 @@ int kz_budget_charge(struct kz_ctx *ctx, size_t nodes, bool read, const char *fi
 {
 	struct mf_pos pos = { kz_intern(ctx, file), 0, 0 };
 
+	ctx->budget_hit = true; /* reset below when within the budget */
+
 	if (read) {
 		ctx->cost.files++;
 		if (!gs_size_add(&ctx->cost.nodes, ctx->cost.nodes, nodes))
@@ -148,6 +150,7 @@ int kz_budget_charge(struct kz_ctx *ctx, size_t nodes, bool read, const char *fi
 				   "render budget exceeded: rendering took more than %g s "
 				   "(render-timeout); " KZ_BUDGET_HINT("render-timeout"),
 				   ctx->budget.max_seconds);
+	ctx->budget_hit = false;
 	return GS_OK;
 }
 
@@ -353,7 +356,11 @@ static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct
 			ctx->origin_path = saved;
 		}
 		if (rc < 0) {
-			gs_error_wrap(err, "accumulating resources from '%s'", rel);
+			/* a budget error names its file already; wrapping it at
+			 * every layer of a diamond would push the limit's name
+			 * out of the message */
+			if (!ctx->budget_hit)
+				gs_error_wrap(err, "accumulating resources from '%s'", rel);
 			goto cleanup;
 		}
 		if ((rc = kz_resmap_absorb(ra, &sub, err)) < 0) {

@@ -150,6 +150,7 @@ struct kz_ctx {
 	struct kz_budget budget; /* defaults filled in */
 	struct kz_cost cost;
 	struct timespec t0;
+	bool budget_hit;         /* the error being returned is a budget's */
 	size_t nintern, cintern;
 };
 

@@ -247,10 +247,25 @@ static bool is_prefix(char **a, size_t na, char **b, size_t nb)
 	return true;
 }
 
-/* A patched document may not grow past this many nodes: the API server
- * refuses objects over 1.5 MB (etcd's request limit), a few hundred
- * thousand nodes at most. */
-#define MF_PATCH_MAX_NODES 1000000u
+/* A patched document may not grow past this size (16 bytes a node plus
+ * the bytes of its scalars): the API server refuses objects over 1.5 MB
+ * (etcd's request limit), so 16 MiB is far beyond any real object. */
+#define MF_PATCH_MAX_BYTES (16u << 20)
+
+static size_t doc_weight(const struct mf_node *n)
+{
+	size_t w = 16, i;
+
+	if (mf_node_type(n) == MF_MAP || mf_node_type(n) == MF_SEQ) {
+		for (i = 0; i < mf_node_len(n); i++)
+			w += doc_weight(mf_node_at(n, i)) + (mf_node_type(n) == MF_MAP
+								 ? strlen(mf_node_key(n, i))
+								 : 0);
+	} else {
+		w += mf_node_strlen(n);
+	}
+	return w;
+}
 
 static int apply_op(struct mf_node *doc, size_t *nodes, const struct mf_node *opn, size_t index,
 		    struct gs_error *err)
@@ -304,9 +319,9 @@ static int apply_op(struct mf_node *doc, size_t *nodes, const struct mf_node *op
 	}
 
 	if (!strcmp(c.op, "add")) {
-		if ((*nodes += mf_node_count(value)) > MF_PATCH_MAX_NODES)
-			rc = op_fail(&c, GS_ELIMIT, "the document would exceed %u nodes",
-				     MF_PATCH_MAX_NODES);
+		if ((*nodes += doc_weight(value)) > MF_PATCH_MAX_BYTES)
+			rc = op_fail(&c, GS_ELIMIT, "the document would exceed %u MiB",
+				     MF_PATCH_MAX_BYTES >> 20);
 		else
 			rc = do_add(&c, doc, segs, n, mf_node_clone(value));
 	} else if (!strcmp(c.op, "remove")) {
@@ -342,13 +357,13 @@ static int apply_op(struct mf_node *doc, size_t *nodes, const struct mf_node *op
 		cur = resolve(doc, from_segs, from_n);
 		if (!cur)
 			rc = op_fail(&c, GS_ENOTFOUND, "from '%s' does not exist", from);
-		else if ((*nodes += mf_node_count(cur)) > MF_PATCH_MAX_NODES)
+		else if ((*nodes += doc_weight(cur)) > MF_PATCH_MAX_BYTES)
 			/* checked before cloning: 24 copies each doubling a
 			 * 1.5 KB document would otherwise need gigabytes */
 			rc = op_fail(&c, GS_ELIMIT,
-				     "the document would exceed %u nodes (copying '%s' again and "
+				     "the document would exceed %u MiB (copying '%s' again and "
 				     "again doubles it); no Kubernetes object is that large",
-				     MF_PATCH_MAX_NODES, from);
+				     MF_PATCH_MAX_BYTES >> 20, from);
 		else
 			rc = do_add(&c, doc, segs, n, mf_node_clone(cur));
 	} else if (!strcmp(c.op, "test")) {
@@ -381,7 +396,7 @@ int mf_patch_json6902(struct mf_node *target, const struct mf_node *patch, struc
 	work = mf_node_clone(target);
 	/* an upper bound of the document's size (removals are not
 	 * subtracted): counted once, grown by what add and copy insert */
-	nodes = mf_node_count(work);
+	nodes = doc_weight(work);
 	for (i = 0; i < mf_node_len(patch); i++)
 		if ((rc = apply_op(work, &nodes, mf_node_at(patch, i), i, err)) < 0)
 			goto cleanup;
