@@ -31,6 +31,8 @@ static const char usage[] =
 	"  --lease-duration D --renew-deadline D --retry-period D  (15s, 10s, 2s)\n"
 	"  --shutdown-grace D       time to finish work in flight on SIGTERM (25s)\n"
 	"  --webhook-max-bytes N    webhook body limit (default 2097152)\n"
+	"  --health-listen ADDR:PORT  second listener for /healthz /readyz /metrics only,\n"
+	"                           answered while the main port is saturated\n"
 	"  --render-max-nodes N     render budget: YAML nodes read or built (default 1000000)\n"
 	"  --render-max-files N     render budget: files read (default 200000)\n"
 	"  --render-max-output N    render budget: bytes of rendered objects (default 67108864)\n"
@@ -136,6 +138,8 @@ int cmd_agent(int argc, char **argv)
 			cfg.leader_elect = !strcmp(v, "true");
 		} else if ((v = opt_value(argc, argv, &i, "--identity"))) {
 			cfg.identity = v;
+		} else if ((v = opt_value(argc, argv, &i, "--health-listen"))) {
+			cfg.health_listen = v;
 		} else if (!strcmp(argv[i], "--render-in-process")) {
 			in_process = true;
 		} else if ((v = opt_value(argc, argv, &i, "--render-timeout"))) {

@@ -1342,6 +1342,9 @@ static int api_operation(struct agent *a, const char *ns, const char *name, cons
 			 struct httpd_api_response *resp, struct gs_error *err)
 {
 	double wait = wait_s ? agent_parse_duration(wait_s) : 0;
+
+	if (!(wait > 0) || wait > 60) /* NaN included: httpd validates, this holds anyway */
+		wait = wait > 60 ? 60 : 0;
 	double end = workq_now() + (wait > 60 ? 60 : wait);
 	struct mf_node *app = NULL, *out = NULL;
 	const struct mf_node *v;
@@ -1582,6 +1585,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	hcfg.tls_cert_file = cfg.tls_cert;
 	hcfg.tls_key_file = cfg.tls_key;
 	hcfg.webhook_max_bytes = cfg.webhook_max_bytes;
+	hcfg.health_listen = cfg.health_listen;
 	rc = httpd_start(&a->h, &hcfg, &a->ops, a->m, err);
 	if (rc)
 		goto cleanup;

@@ -49,6 +49,7 @@ struct agent_config {
 	const char *kubeconfig, *context;
 	const char *cache_dir;         /* Git cache; default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache */
 	size_t webhook_max_bytes;
+	const char *health_listen;     /* probes-only listener (httpd.h); NULL = none */
 	struct render_limits render;   /* render budget and child (render/render.h) */
 	double lease_s, renew_s, retry_s; /* 15, 10, 2 */
 };
