@@ -663,6 +663,16 @@ unsigned httpd_port(const struct httpd *h)
 	return h ? h->port : 0;
 }
 
+unsigned httpd_health_port(const struct httpd *h)
+{
+	const union MHD_DaemonInfo *info;
+
+	if (!h || !h->health)
+		return 0;
+	info = MHD_get_daemon_info(h->health, MHD_DAEMON_INFO_BIND_PORT);
+	return info ? info->port : 0;
+}
+
 void httpd_set_secrets(struct httpd *h, const struct httpd_secrets *s, struct apitoken_table *tokens)
 {
 	const char *v[5] = { NULL };

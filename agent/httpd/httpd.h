@@ -105,6 +105,8 @@ int httpd_start(struct httpd **out, const struct httpd_config *config, const str
 void httpd_stop(struct httpd *h);
 /* The port actually bound (useful with port 0). */
 unsigned httpd_port(const struct httpd *h);
+/* The port of the probes listener (0 without one). */
+unsigned httpd_health_port(const struct httpd *h);
 
 /* Replace the secrets (after the Secret changed).  Copies; thread-safe.
  * tokens is taken (may be NULL = no API access); the old table is freed
