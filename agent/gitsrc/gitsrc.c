@@ -23,7 +23,11 @@
 #include "gs-alloc.h"
 #include "gs-buf.h"
 
-#define DEFAULT_MAX_BYTES ((size_t)1 << 30)
+#define DEFAULT_MAX_BYTES ((size_t)256 << 20)
+/* One file: checked from the object header, before the blob is inflated
+ * (a 2.4 MB repository of compressed zeros inflated to 513 MB in memory);
+ * the renderer reads no file over 64 MiB and real manifests are far smaller. */
+#define GITSRC_MAX_BLOB ((size_t)16 << 20)
 #define DEFAULT_MAX_FILES ((size_t)200000)
 /* known_hosts files past this are not known_hosts files */
 #define MAX_KNOWN_HOSTS ((size_t)4 << 20)
@@ -773,6 +777,36 @@ static bool link_stays_inside(const char *target, int depth)
 	return true;
 }
 
+/* The blob's size from its header (no inflating) against the per-file and
+ * per-commit limits; path is where it would be written. */
+static int check_blob_size(struct export_ctx *x, const git_tree_entry *e, const char *path)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size = 0;
+	const char *rel = strstr(path, "/.tmp-");
+	int rc = GS_OK;
+
+	/* name the file as it is in the repository: strip ".../.tmp-SHA-XXXXXX/" */
+	rel = rel && strchr(rel + 1, '/') ? strchr(rel + 1, '/') + 1 : path;
+	if (git_repository_odb(&odb, x->repo) < 0 ||
+	    git_odb_read_header(&size, &type, odb, git_tree_entry_id(e)) < 0) {
+		git_odb_free(odb);
+		return GS_OK; /* reading the blob reports the real error */
+	}
+	git_odb_free(odb);
+	if (size > GITSRC_MAX_BLOB)
+		rc = gs_error_set(x->err, GS_ELIMIT,
+				  "export: '%s' is %zu bytes, more than the %zu MiB a file may have "
+				  "(checked before inflating it)",
+				  rel, size, GITSRC_MAX_BLOB >> 20);
+	else if (x->bytes + size > x->max_bytes)
+		rc = gs_error_set(x->err, GS_ELIMIT,
+				  "export: the commit holds more than %zu bytes (at '%s')",
+				  x->max_bytes, rel);
+	return rc;
+}
+
 /* Write tree into dir.  base (may be NULL) is the same directory in an
  * earlier export, base_dir its path there: files whose blob and mode did
  * not change are hard-linked from it. */
@@ -826,6 +860,8 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 							  x->max_bytes);
 				goto next;
 			}
+			if ((rc = check_blob_size(x, e, path)) < 0)
+				goto next;
 			if (git_tree_entry_to_object(&obj, x->repo, e) < 0) {
 				rc = git_fail(x->err, -1, NULL, "export: read blob");
 				goto next;

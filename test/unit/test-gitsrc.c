@@ -523,6 +523,27 @@ static void test_gitsrc__export_limits_leave_nothing_behind(void **state)
 	free(trees);
 }
 
+static void test_gitsrc__oversized_blob_is_refused_from_its_header(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	size_t n = (size_t)20 << 20;
+	char *big = gs_malloc(n + 1);
+	struct file files[] = { { "ok.yaml", "a: 1\n", 0 }, { "data/zeros.yaml", big, 0 } };
+
+	/* 20 MiB that compress to a few KiB: the limit is checked from the
+	 * object's header, before the blob is inflated */
+	memset(big, 'x', n);
+	big[n] = '\0';
+	commit_files(f->repo, "main", files, 2, "big", false);
+	free(big);
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "main", NULL, 0, &err), GS_ELIMIT);
+	assert_non_null(strstr(err.msg, "'data/zeros.yaml' is 20971520 bytes"));
+	assert_non_null(strstr(err.msg, "before inflating"));
+	gitsrc_result_release(&res);
+}
+
 static void test_gitsrc__url_parse_and_redact(void **state)
 {
 	struct gitsrc_url u = GITSRC_URL_INIT;
@@ -625,6 +646,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gitsrc__credentials_never_appear_in_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__force_push_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__export_limits_leave_nothing_behind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__oversized_blob_is_refused_from_its_header, setup, teardown),
 		cmocka_unit_test(test_gitsrc__url_parse_and_redact),
 		cmocka_unit_test(test_gitsrc__known_hosts_match_mismatch_hashed_and_ports),
 	};
