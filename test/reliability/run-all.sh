@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(api-faults restart agent-kill git bad-commits lease hostile secrets soak)
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(api-faults restart agent-kill git bad-commits lease hostile bounds secrets soak)
 export REL_MODE
 export REL_LEASH=$$
 REL_SCENARIO=run-all
