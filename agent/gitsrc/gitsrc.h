@@ -32,6 +32,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gs-error.h"
 
@@ -122,7 +123,24 @@ int gitsrc_commit_info(struct gitsrc_commit *out, struct gitsrc *src, const char
 		       const char *sha, struct gs_error *err);
 void gitsrc_commit_release(struct gitsrc_commit *c);
 
-/* Limits on one export (defaults: 1 GiB, 200,000 files).  0 keeps the default. */
+/* Garbage collection (gitsrc-gc.c).  Remove every export (trees/<sha>)
+ * whose commit is not in shas and every cache repository whose URL is not
+ * in urls, both only when last modified min_age_s ago or earlier (an export
+ * being written or rendered now is younger); a repository locked by a fetch
+ * is skipped.  urls and shas are borrowed.  stats (may be NULL) receives
+ * what was removed.  Not for concurrent use with gitsrc_get on the same
+ * commit younger than min_age_s.  Errors: GS_EIO when the cache cannot be read. */
+struct gitsrc_gc_stats {
+	size_t exports_removed, repos_removed;
+	uint64_t bytes_freed;
+};
+int gitsrc_gc(struct gitsrc_gc_stats *stats, struct gitsrc *src, const char *const *urls,
+	      size_t n_urls, const char *const *shas, size_t n_shas, double min_age_s,
+	      struct gs_error *err);
+/* Bytes the cache takes on disk (allocated blocks; walks the whole cache). */
+uint64_t gitsrc_cache_bytes(const struct gitsrc *src);
+
+/* Limits on one export (defaults: 256 MiB, 200,000 files).  0 keeps the default. */
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files);
 
 /* The URL with any password replaced by "***" (owned).  Use it for every
