@@ -54,6 +54,7 @@ struct app_entry {
 	size_t npaths;
 	uint32_t name_hash; /* of the name: the objects' gitsync.io/app label */
 	double last_op_queued; /* an .operation re-queued at most every 10 s */
+	char synced_sha[41];   /* status.sync.revision: its export is kept by the GC */
 };
 
 /* One kind the apps manage, watched cluster-wide for objects carrying the
@@ -97,6 +98,11 @@ struct agent {
 	pthread_mutex_t lock; /* index, leader flag, stats, wanted kinds */
 	struct app_entry *apps;
 	size_t napps, aapps;
+	/* Git cache GC (maybe_gc): the last run, one at a time, the size */
+	double last_gc;
+	bool gc_running;
+	uint64_t cache_bytes;
+	struct metrics_family *m_cache;
 	bool leader;
 	bool synced; /* first Application list done */
 	bool stopping;
@@ -622,6 +628,57 @@ cleanup:
 	mf_node_free(app);
 }
 
+#define GC_INTERVAL_S 600.0
+#define GC_MIN_AGE_S 600.0
+
+/* At most every 10 minutes one worker collects the Git cache's garbage:
+ * exports of commits no app is at (older than 10 minutes: a younger one
+ * may be rendered now) and clones of URLs no app names any more. */
+static void maybe_gc(struct worker *w)
+{
+	struct agent *a = w->a;
+	struct gitsrc_gc_stats st;
+	struct gs_error err = GS_ERROR_INIT;
+	char **urls, **shas;
+	double now = workq_now();
+	uint64_t bytes;
+	size_t n, i;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->gc_running || (a->last_gc > 0 && now - a->last_gc < GC_INTERVAL_S)) {
+		pthread_mutex_unlock(&a->lock);
+		return;
+	}
+	a->gc_running = true;
+	a->last_gc = now;
+	n = a->napps;
+	urls = gs_calloc(n + 1, sizeof(*urls));
+	shas = gs_calloc(n + 1, sizeof(*shas));
+	for (i = 0; i < n; i++) {
+		urls[i] = gs_strdup(a->apps[i].repo);
+		shas[i] = gs_strdup(a->apps[i].synced_sha);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (gitsrc_gc(&st, w->t.git, (const char *const *)urls, n, (const char *const *)shas, n,
+		      GC_MIN_AGE_S, &err) < 0)
+		alog(ALOG_WARN, NULL, NULL, "git cache gc: %s", err.msg);
+	else if (st.exports_removed || st.repos_removed)
+		alog(ALOG_INFO, NULL, NULL,
+		     "git cache gc: removed %zu exports and %zu repositories (%llu bytes)",
+		     st.exports_removed, st.repos_removed, (unsigned long long)st.bytes_freed);
+	bytes = gitsrc_cache_bytes(w->t.git);
+	for (i = 0; i < n; i++) {
+		free(urls[i]);
+		free(shas[i]);
+	}
+	free(urls);
+	free(shas);
+	pthread_mutex_lock(&a->lock);
+	a->cache_bytes = bytes;
+	a->gc_running = false;
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -638,6 +695,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&a->lock);
 		w->stats = *kube_client_stats(w->t.kc);
 		pthread_mutex_unlock(&a->lock);
+		maybe_gc(w);
 	}
 	pthread_mutex_lock(&a->lock);
 	a->workers_done++;
@@ -831,6 +889,10 @@ static void on_app(struct agent *a, const struct mf_node *app)
 	free(e->revision);
 	e->repo = gs_strdup(app_repo(app) ? app_repo(app) : "");
 	e->revision = gs_strdup(app_revision(app) ? app_revision(app) : "");
+	snprintf(e->synced_sha, sizeof(e->synced_sha), "%s",
+		 mf_node_dig_str(app, "status", "sync", "revision", NULL)
+			 ? mf_node_dig_str(app, "status", "sync", "revision", NULL)
+			 : "");
 	set_paths(e, app_path(app), mf_obj_annotation(app, PATHS_ANNOTATION));
 	e->automated = app_automated(app);
 	e->self_heal = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated", "selfHeal", NULL));
@@ -1456,6 +1518,7 @@ static void collect(struct metrics_registry *r, void *payload)
 	add_stats(&sum, &a->informer_stats);
 	add_stats(&sum, &a->elector_stats);
 	metrics_set(a->m_watch, (double)a->watch_objects);
+	metrics_set(a->m_cache, (double)a->cache_bytes);
 	pthread_mutex_unlock(&a->lock);
 	metrics_set(a->m_resources, (double)resources);
 	metrics_set(a->m_queue, (double)workq_len(a->q));
@@ -1494,6 +1557,10 @@ static void register_metrics(struct agent *a)
 				    "1 when this replica holds the leader Lease.", NULL);
 	a->m_queue = metrics_gauge(a->m, "gitsync_workqueue_depth",
 				   "Applications queued or being reconciled.", NULL);
+	a->m_cache = metrics_gauge(a->m, "gitsync_git_cache_bytes",
+				   "Bytes of the Git cache on disk (clones and exports), measured "
+				   "after each garbage collection (every 10 minutes).",
+				   NULL);
 	a->m_watch = metrics_gauge(a->m, "gitsync_watch_cache_objects",
 				   "Objects in the watch caches (Applications and managed objects).",
 				   NULL);

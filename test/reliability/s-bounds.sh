@@ -84,7 +84,9 @@ hostile() {
   find "$bwd/app" -mindepth 1 -delete
   cm b1 v=0 >"$bwd/app/b1.yaml"
   rev=$(repo_commit bbad "repair")
-  check "$desc: the repaired commit is applied" wait_for 180 app_at bbad "$rev"
+  # the repair restores what is live: compared Synced, no sync operation needed
+  check "$desc: the repaired commit is Synced, the condition cleared" wait_for 180 eval \
+    '[ "$(appj bbad "{.status.sync.revision}")" = "$rev" ] && [ "$(appj bbad "{.status.sync.status}")" = Synced ] && [ -z "$(app_conditions bbad)" ]'
 }
 
 # ---- an 80 KB commit: aliases exploding across documents and files
