@@ -244,6 +244,27 @@ static enum apitoken_scope authenticate(struct httpd *h, struct MHD_Connection *
 	return s;
 }
 
+/* The route of (named, action, method); *path_out = a route of that path
+ * whatever its method (NULL: no such endpoint). */
+static const struct httpd_api_route *find_api_route(const struct httpd_ops *ops, bool named,
+						    const char *action, const char *method,
+						    const struct httpd_api_route **path_out)
+{
+	size_t i;
+
+	*path_out = NULL;
+	for (i = 0; i < ops->n_routes; i++) {
+		const struct httpd_api_route *r = &ops->routes[i];
+		if (r->named != named || (!r->action != !action) ||
+		    (action && strcmp(r->action, action)))
+			continue;
+		*path_out = r;
+		if (!strcmp(r->method, method))
+			return r;
+	}
+	return NULL;
+}
+
 static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const char *method,
 			     const char *url, struct request *rq)
 {
@@ -252,8 +273,9 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	struct gs_error err = GS_ERROR_INIT;
 	const char *p = url + strlen("/api/v1/applications");
 	char name[254] = "", action[16] = "", ns[254] = "", token_name[130];
+	const struct httpd_api_route *route, *path_known;
 	const char *q;
-	bool write, long_poll = false;
+	bool long_poll = false;
 	MHD_RESULT ret;
 	unsigned status;
 	int rc;
@@ -279,13 +301,14 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	} else if (*p) {
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_NOT_FOUND, "no such endpoint");
 	}
-	if (req.action && strcmp(action, "diff") && strcmp(action, "operation") &&
-	    strcmp(action, "sync") && strcmp(action, "refresh"))
+	route = find_api_route(h->ops, req.name != NULL, req.action, method, &path_known);
+	if (!path_known)
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_NOT_FOUND, "no such endpoint");
-	write = req.action && (!strcmp(action, "sync") || !strcmp(action, "refresh"));
-	if (write != !strcmp(method, "POST") || (!write && strcmp(method, "GET")))
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
-					  write ? "use POST" : "use GET");
+	if (!route) {
+		char msg[32];
+		snprintf(msg, sizeof(msg), "use %s", path_known->method);
+		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED, msg);
+	}
 	q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "namespace");
 	if (q && *q) {
 		if (!valid_k8s_name(q, strlen(q)) || strlen(q) > 63)
@@ -314,9 +337,11 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
 					  "missing or invalid bearer token");
 	}
-	if (write && req.scope != APITOKEN_SYNC) {
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN,
-					  "token is read-only (scope 'sync' needed)");
+	if (req.scope < route->scope) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "token is read-only (scope '%s' needed)",
+			 apitoken_scope_name(route->scope));
+		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN, msg);
 	}
 	if (rq->too_big) {
 		return respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,
@@ -330,8 +355,7 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 		}
 		long_poll = true;
 	}
-	rc = h->ops->api ? h->ops->api(h->ops->payload, &req, &resp, &err)
-			 : gs_error_set(&err, GS_ENOTFOUND, "no API in this server");
+	rc = route->handle(h->ops->payload, &req, &resp, &err);
 	if (long_poll)
 		__atomic_sub_fetch(&h->long_polls, 1, __ATOMIC_SEQ_CST);
 	if (rc) {
