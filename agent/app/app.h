@@ -129,6 +129,14 @@ struct app_env {
 	 * defaults).  An Application's annotations gitsync.io/render-max-nodes,
 	 * -max-files, -timeout and -max-output override the budget's values. */
 	const struct render_limits *render;
+	/* Tenancy (app-project.h), set by the agent: Projects are read from
+	 * projects_ns (the agent's namespace) and bound each app's source and
+	 * objects, and writes impersonate the app's service account, if any
+	 * (default_sa: --default-service-account, may be NULL).  NULL
+	 * projects_ns: no Projects; the caller's own rights bound what it
+	 * applies (the CLI with the user's kubeconfig). */
+	const char *projects_ns;
+	const char *default_sa;
 };
 
 struct app_source {

@@ -222,24 +222,27 @@ static bool valid_k8s_name(const char *s, size_t n)
 
 /* Authenticate before reading any body: 401 without a known token. */
 static enum apitoken_scope authenticate(struct httpd *h, struct MHD_Connection *conn,
-					char *name_out, size_t name_size)
+					char *name_out, size_t name_size, char **projects_out)
 {
 	const char *auth = conn_header(conn, "Authorization");
-	const char *name = NULL;
+	const char *name = NULL, *projects = NULL;
 	enum apitoken_scope s;
 
 	name_out[0] = '\0';
+	*projects_out = NULL;
 	if (!auth || strncasecmp(auth, "Bearer ", 7))
 		return APITOKEN_NONE;
 	auth += 7;
 	while (*auth == ' ')
 		auth++;
 	pthread_rwlock_rdlock(&h->lock);
-	s = apitoken_table_check(h->tokens, auth, strlen(auth), &name);
+	s = apitoken_table_lookup(h->tokens, auth, strlen(auth), &name, &projects);
 	/* The name is borrowed from the table, which a Secret update may free
 	 * as soon as the lock is released. */
 	if (name)
 		snprintf(name_out, name_size, "%s", name);
+	if (projects)
+		*projects_out = gs_strdup(projects);
 	pthread_rwlock_unlock(&h->lock);
 	return s;
 }
@@ -274,6 +277,7 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	const char *p = url + strlen("/api/v1/applications");
 	char name[254] = "", action[16] = "", ns[254] = "", token_name[130];
 	const struct httpd_api_route *route, *path_known;
+	char *projects = NULL;
 	const char *q;
 	bool long_poll = false;
 	MHD_RESULT ret;
@@ -331,21 +335,25 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 						  "(e.g. wait=30 or wait=30s)");
 	}
 
-	req.scope = authenticate(h, conn, token_name, sizeof(token_name));
+	req.scope = authenticate(h, conn, token_name, sizeof(token_name), &projects);
 	req.token_name = token_name;
+	req.projects = projects;
 	if (req.scope == APITOKEN_NONE) {
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
-					  "missing or invalid bearer token");
+		ret = respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
+					 "missing or invalid bearer token");
+		goto out;
 	}
 	if (req.scope < route->scope) {
 		char msg[64];
 		snprintf(msg, sizeof(msg), "token is read-only (scope '%s' needed)",
 			 apitoken_scope_name(route->scope));
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN, msg);
+		ret = respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN, msg);
+		goto out;
 	}
 	if (rq->too_big) {
-		return respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,
-					  "request body too large");
+		ret = respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,
+					 "request body too large");
+		goto out;
 	}
 	if (req.query_wait && strtod(req.query_wait, NULL) > 0) {
 		if (__atomic_add_fetch(&h->long_polls, 1, __ATOMIC_SEQ_CST) > HTTPD_MAX_LONG_POLLS) {
@@ -366,12 +374,15 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 			 : rc == GS_EAUTH   ? MHD_HTTP_FORBIDDEN
 					    : MHD_HTTP_INTERNAL_SERVER_ERROR;
 		gs_buf_release(&resp.body);
-		return respond_json_error(h, conn, ROUTE_API, status,
-					  gs_error_str(&err, buf, sizeof(buf)));
+		ret = respond_json_error(h, conn, ROUTE_API, status,
+					 gs_error_str(&err, buf, sizeof(buf)));
+		goto out;
 	}
 	ret = respond(h, conn, ROUTE_API, resp.status ? resp.status : 200, resp.content_type,
 		      resp.body.ptr, resp.body.len);
 	gs_buf_release(&resp.body);
+out:
+	free(projects);
 	return ret;
 }
 
@@ -402,7 +413,7 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *conn, const char *ur
 
 	if (!rq) {
 		const char *cl;
-		char tok[130];
+		char tok[130], *tok_projects = NULL;
 		size_t limit;
 
 		rq = gs_calloc(1, sizeof(*rq));
@@ -411,12 +422,18 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *conn, const char *ur
 		limit = rq->route == ROUTE_WEBHOOK ? h->webhook_max : HTTPD_API_MAX_BODY;
 		rq->body.max = limit;
 		*con_cls = rq;
-		if (rq->route == ROUTE_API && strcmp(method, "GET") &&
-		    authenticate(h, conn, tok, sizeof(tok)) == APITOKEN_NONE) {
-			/* an unauthenticated upload is refused unread */
-			rq->answered = true;
-			return respond_json_error(h, conn, rq->route, MHD_HTTP_UNAUTHORIZED,
-						  "missing or invalid bearer token");
+		if (rq->route == ROUTE_API && strcmp(method, "GET")) {
+			enum apitoken_scope sc =
+				authenticate(h, conn, tok, sizeof(tok), &tok_projects);
+
+			free(tok_projects);
+			if (sc == APITOKEN_NONE) {
+				/* an unauthenticated upload is refused unread */
+				rq->answered = true;
+				return respond_json_error(h, conn, rq->route,
+							  MHD_HTTP_UNAUTHORIZED,
+							  "missing or invalid bearer token");
+			}
 		}
 		/* Refuse a declared oversize body before reading a byte of it. */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");

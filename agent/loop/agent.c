@@ -90,6 +90,8 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.git_observe = agent_observe_git;
 	t->env.git_observe_payload = a;
 	t->env.render = &a->cfg->render;
+	t->env.projects_ns = a->cfg->ns;
+	t->env.default_sa = a->cfg->default_sa;
 	return 0;
 }
 
