@@ -13,6 +13,7 @@ build="${1:-$root/build}"
 shift || true
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(10000 100000)
+kinds=(${KINDS:-plain kz})
 gitsync="$build/agent/gitsync"
 [ -x "$gitsync" ] || { echo "bench-render-large.sh: $gitsync not built" >&2; exit 1; }
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gs-bench-large.XXXXXX")"
@@ -38,12 +39,14 @@ tree() {
 }
 
 printf '%-6s %8s %10s %10s %12s %14s\n' tree files wall_s cpu_s peak_rss_MB us_per_file
-for kind in plain kz; do
+for kind in "${kinds[@]}"; do
   for n in "${sizes[@]}"; do
     d=$(tree "$n" "$kind")
     flags=(); [ "$kind" = plain ] && flags=(--recurse)
-    # the budget's file limit (200,000) is above every size here
-    /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$gitsync" render "${flags[@]}" "$d" >"$tmp/out"
+    # 100,000 ConfigMaps plus a 100,000-entry kustomization are about 1.1
+    # million YAML nodes: above the default render budget (1,000,000), which
+    # is the point of a budget; this bench measures the growth, so raise it
+    /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$gitsync" render --max-nodes 5000000 "${flags[@]}" "$d" >"$tmp/out"
     read -r wall user sys rss <"$tmp/t"
     docs=$(grep -c '^kind: ConfigMap' "$tmp/out")
     [ "$docs" = "$n" ] || { echo "bench-render-large.sh: $docs objects, want $n" >&2; exit 1; }
