@@ -13,7 +13,7 @@ build="${1:-$root/build}"
 shift || true
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(10000 100000)
-kinds=(${KINDS:-plain kz})
+read -r -a kinds <<<"${KINDS:-plain kz}"
 gitsync="$build/agent/gitsync"
 [ -x "$gitsync" ] || { echo "bench-render-large.sh: $gitsync not built" >&2; exit 1; }
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gs-bench-large.XXXXXX")"
