@@ -177,6 +177,42 @@ static char *clean_path(const char *p)
 	return gs_strndup(p, len);
 }
 
+/* The agent's render limits, raised or lowered for this app by its
+ * annotations gitsync.io/render-max-{nodes,files,output} and
+ * gitsync.io/render-timeout (a number, seconds for the timeout). */
+static void app_render_limits(struct render_limits *lim, const struct render_limits *def,
+			      const struct mf_node *app)
+{
+	static const char *const keys[] = { "gitsync.io/render-max-nodes",
+					     "gitsync.io/render-max-files",
+					     "gitsync.io/render-max-output", "gitsync.io/render-timeout" };
+	const struct mf_node *ann = mf_node_dig(app, "metadata", "annotations", NULL);
+	size_t i;
+
+	memset(lim, 0, sizeof(*lim));
+	if (def)
+		*lim = *def;
+	for (i = 0; i < 4; i++) {
+		const char *v = mf_node_str(mf_node_get(ann, keys[i]));
+		char *end = NULL;
+		double d;
+
+		if (!v || !*v)
+			continue;
+		d = strtod(v, &end);
+		if (*end || !(d > 0) || d > 1e12)
+			continue; /* a malformed value keeps the agent's limit */
+		if (i == 0)
+			lim->budget.max_nodes = (size_t)d;
+		else if (i == 1)
+			lim->budget.max_files = (size_t)d;
+		else if (i == 2)
+			lim->max_output = (size_t)d;
+		else
+			lim->budget.max_seconds = d;
+	}
+}
+
 int app_source_load(struct app_source *out, struct app_env *env, const struct mf_node *app,
 		    const char *revision, const char *local_dir, unsigned git_flags,
 		    struct gs_error *err)
@@ -191,6 +227,7 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	char *path = clean_path(app_path(app));
 	bool recurse = mf_node_bool(mf_node_dig(app, "spec", "source", "directory", "recurse", NULL));
 	char short_sha[8];
+	struct render_limits lim;
 	int r;
 
 	memset(&auth, 0, sizeof(auth));
@@ -244,7 +281,8 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	}
 	kout = gs_calloc(1, sizeof(*kout));
 	*kout = (struct kz_output)KZ_OUTPUT_INIT;
-	if ((r = kz_render(kout, fs, path, recurse ? KZ_RENDER_RECURSE : 0, err)) < 0) {
+	app_render_limits(&lim, env->render, app);
+	if ((r = render_run(kout, &lim, root, path, recurse, NULL, err)) < 0) {
 		size_t rl = strlen(root);
 
 		/* name the file as it is in the repository, not in our cache */

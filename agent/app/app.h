@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "gitsrc/gitsrc.h"
+#include "render/render.h"
 #include "gs-buf.h"
 #include "gs-error.h"
 #include "kube/kube-client.h"
@@ -124,6 +125,10 @@ struct app_env {
 	bool git_fetched;
 	void (*git_observe)(double seconds, bool ok, bool fetched, void *payload);
 	void *git_observe_payload;
+	/* Render budget and child process (borrowed; NULL: in process, kz
+	 * defaults).  An Application's annotations gitsync.io/render-max-nodes,
+	 * -max-files, -timeout and -max-output override the budget's values. */
+	const struct render_limits *render;
 	/* Tenancy (app-project.h), set by the agent: Projects are read from
 	 * projects_ns (the agent's namespace) and bound each app's source and
 	 * objects, and writes impersonate the app's service account, if any

@@ -35,6 +35,14 @@ static const char usage[] =
 	"  --lease-duration D --renew-deadline D --retry-period D  (15s, 10s, 2s)\n"
 	"  --shutdown-grace D       time to finish work in flight on SIGTERM (25s)\n"
 	"  --webhook-max-bytes N    webhook body limit (default 2097152)\n"
+	"  --health-listen ADDR:PORT  second listener for /healthz /readyz /metrics only,\n"
+	"                           answered while the main port is saturated\n"
+	"  --render-max-nodes N     render budget: YAML nodes read or built (default 1000000)\n"
+	"  --render-max-files N     render budget: files read (default 200000)\n"
+	"  --render-max-output N    render budget: bytes of rendered objects (default 67108864)\n"
+	"  --render-timeout D       render budget: wall time (default 60s)\n"
+	"  --render-max-memory N    address space of the render child (default 1073741824)\n"
+	"  --render-in-process      render in the agent process (no child; budget still applies)\n"
 	"  --cache-dir DIR          Git cache (default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache)\n"
 	"  --lua-dir DIR            Lua health checks, DIR/<group>/<kind>/health.lua (Argo CD's\n"
 	"                           layout); the ConfigMap gitsync-health of the namespace wins\n"
@@ -64,6 +72,8 @@ static int duration_opt(const char *v, double *out, const char *name)
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_config cfg = { 0 };
+	char *render_exe = NULL;
+	bool in_process = false;
 	struct gs_error err = GS_ERROR_INIT;
 	const char **nss = NULL;
 	char **globs = NULL;
@@ -147,6 +157,34 @@ int cmd_agent(int argc, char **argv)
 			cfg.leader_elect = !strcmp(v, "true");
 		} else if ((v = opt_value(argc, argv, &i, "--identity"))) {
 			cfg.identity = v;
+		} else if ((v = opt_value(argc, argv, &i, "--health-listen"))) {
+			cfg.health_listen = v;
+		} else if (!strcmp(argv[i], "--render-in-process")) {
+			in_process = true;
+		} else if ((v = opt_value(argc, argv, &i, "--render-timeout"))) {
+			if ((rc = duration_opt(v, &cfg.render.budget.max_seconds, "--render-timeout")))
+				goto out;
+		} else if (!strncmp(argv[i], "--render-max-", 13) &&
+			   ((v = opt_value(argc, argv, &i, "--render-max-nodes")) ||
+			    (v = opt_value(argc, argv, &i, "--render-max-files")) ||
+			    (v = opt_value(argc, argv, &i, "--render-max-output")) ||
+			    (v = opt_value(argc, argv, &i, "--render-max-memory")))) {
+			const char *name = argv[i][0] == '-' ? argv[i] : argv[i - 1];
+			char *end = NULL;
+			unsigned long long n = strtoull(v, &end, 10);
+
+			if (!*v || *end || n < 1) {
+				rc = cli_usage_error("agent", "invalid value '%s' for %s", v, name);
+				goto out;
+			}
+			if (strstr(name, "nodes"))
+				cfg.render.budget.max_nodes = (size_t)n;
+			else if (strstr(name, "files"))
+				cfg.render.budget.max_files = (size_t)n;
+			else if (strstr(name, "output"))
+				cfg.render.max_output = (size_t)n;
+			else
+				cfg.render.max_memory = (size_t)n;
 		} else if ((v = opt_value(argc, argv, &i, "--cache-dir"))) {
 			cfg.cache_dir = v;
 		} else if ((v = opt_value(argc, argv, &i, "--lua-dir"))) {
@@ -176,6 +214,8 @@ int cmd_agent(int argc, char **argv)
 	}
 	cfg.app_namespaces = nss;
 	cfg.n_app_namespaces = nns;
+	if (!in_process)
+		cfg.render.exe = render_exe = render_default_exe();
 	alog_setup((enum alog_format)fmt, (enum alog_level)lvl);
 	if (agent_run(&cfg, &err))
 		rc = cli_error(&err);
@@ -184,5 +224,6 @@ out:
 		free(globs[k]);
 	free(globs);
 	free(nss);
+	free(render_exe);
 	return rc;
 }

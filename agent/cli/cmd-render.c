@@ -15,6 +15,7 @@
 #include "kz-build.h"
 #include "mf-json.h"
 #include "mf-yaml.h"
+#include "render/render.h"
 
 static void render_usage(FILE *f)
 {
@@ -31,6 +32,11 @@ int cmd_render(int argc, char **argv)
 {
 	const char *path = NULL, *format = "yaml", *root_opt = NULL;
 	unsigned flags = 0;
+	/* --framed and the limits: the agent's render child (render/render.c) */
+	bool framed = false;
+	struct kz_budget budget = { 0 };
+	struct kz_cost cost = { 0 };
+	size_t max_output = 0;
 	struct gs_error err = GS_ERROR_INIT;
 	struct kz_output out = KZ_OUTPUT_INIT;
 	struct kz_fs *fs = NULL;
@@ -54,6 +60,23 @@ int cmd_render(int argc, char **argv)
 			format = a + 9;
 		} else if (!strncmp(a, "-o", 2) && a[2]) {
 			format = a + 2;
+		} else if (!strcmp(a, "--framed")) {
+			framed = true;
+		} else if ((!strcmp(a, "--max-nodes") || !strcmp(a, "--max-files") ||
+			    !strcmp(a, "--max-output") || !strcmp(a, "--timeout")) && i + 1 < argc) {
+			char *end = NULL;
+			double v = strtod(argv[++i], &end);
+
+			if (end == argv[i] || *end || !(v >= 0) || v > 1e15)
+				return cli_usage_error("render", "invalid %s '%s'", a, argv[i]);
+			if (!strcmp(a, "--max-nodes"))
+				budget.max_nodes = (size_t)v;
+			else if (!strcmp(a, "--max-files"))
+				budget.max_files = (size_t)v;
+			else if (!strcmp(a, "--max-output"))
+				max_output = (size_t)v;
+			else
+				budget.max_seconds = v;
 		} else if (!strcmp(a, "--root")) {
 			if (++i >= argc)
 				return cli_usage_error("render", "--root needs a value");
@@ -89,7 +112,7 @@ int cmd_render(int argc, char **argv)
 	rel = gs_strdup(abs + (strcmp(root, "/") ? strlen(root) : 0) + (abs[strlen(root)] == '/' || !strcmp(root, "/") ? 1 : 0));
 	if (kz_fs_new_disk(&fs, root, &err) < 0)
 		goto cleanup;
-	if (kz_render(&out, fs, rel, flags, &err) < 0) {
+	if (kz_render_budget(&out, fs, rel, flags, &budget, &cost, &err) < 0) {
 		size_t l = strlen(err.msg);
 
 		/* outside a checkout the root is PATH itself: say how to widen it */
@@ -102,6 +125,12 @@ int cmd_render(int argc, char **argv)
 			snprintf(err.msg + l, sizeof(err.msg) - l,
 				 " (not in a Git checkout: the root is '%s'; give --root DIR to "
 				 "allow more)", path);
+		goto cleanup;
+	}
+	if (framed) {
+		if (render_write_framed(stdout, &out, max_output, &cost, &err) == GS_OK)
+			ret = CLI_EXIT_OK;
+		framed = false; /* written already */
 		goto cleanup;
 	}
 	if (!strcmp(format, "json")) {
@@ -153,7 +182,9 @@ int cmd_render(int argc, char **argv)
 	}
 	ret = CLI_EXIT_OK;
 cleanup:
-	if (ret != CLI_EXIT_OK)
+	if (ret != CLI_EXIT_OK && framed)
+		render_write_framed_error(stdout, &err);
+	else if (ret != CLI_EXIT_OK)
 		cli_error(&err);
 	gs_buf_release(&buf);
 	kz_output_release(&out);

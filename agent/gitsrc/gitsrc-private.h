@@ -33,4 +33,8 @@ int gitsrc_known_hosts_check(const char *known_hosts, const char *host, int port
 int gitsrc_verify_x509(const unsigned char *der, size_t der_len, const char *host,
 		       const char *ca_pem, const char *ca_file, struct gs_error *err);
 
+/* The cache directory given to gitsrc_new (borrowed), for gitsrc-gc.c. */
+struct gitsrc;
+const char *gitsrc_cache_path(const struct gitsrc *src);
+
 #endif

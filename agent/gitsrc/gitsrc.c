@@ -23,7 +23,11 @@
 #include "gs-alloc.h"
 #include "gs-buf.h"
 
-#define DEFAULT_MAX_BYTES ((size_t)1 << 30)
+#define DEFAULT_MAX_BYTES ((size_t)256 << 20)
+/* One file: checked from the object header, before the blob is inflated
+ * (a 2.4 MB repository of compressed zeros inflated to 513 MB in memory);
+ * the renderer reads no file over 64 MiB and real manifests are far smaller. */
+#define GITSRC_MAX_BLOB ((size_t)16 << 20)
 #define DEFAULT_MAX_FILES ((size_t)200000)
 /* known_hosts files past this are not known_hosts files */
 #define MAX_KNOWN_HOSTS ((size_t)4 << 20)
@@ -495,6 +499,11 @@ static char *cache_key(const struct gitsrc_url *u, const struct gitsrc_auth *aut
 	return gs_strdup(hex);
 }
 
+const char *gitsrc_cache_path(const struct gitsrc *src)
+{
+	return src->cache_dir;
+}
+
 /* <cache>/repos/<key> (no suffix). */
 static char *repo_base(const struct gitsrc *src, const char *key)
 {
@@ -838,6 +847,34 @@ static int open_dir_at(int dir_fd, const char *name)
 	return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* The blob's size from its header (no inflating) against the per-file and
+ * per-commit limits; path is its path in the commit. */
+static int check_blob_size(struct export_ctx *x, const git_tree_entry *e, const char *path)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size = 0;
+	const char *rel = path;
+	int rc = GS_OK;
+
+	if (git_repository_odb(&odb, x->repo) < 0 ||
+	    git_odb_read_header(&size, &type, odb, git_tree_entry_id(e)) < 0) {
+		git_odb_free(odb);
+		return GS_OK; /* reading the blob reports the real error */
+	}
+	git_odb_free(odb);
+	if (size > GITSRC_MAX_BLOB)
+		rc = gs_error_set(x->err, GS_ELIMIT,
+				  "export: '%s' is %zu bytes, more than the %zu MiB a file may have "
+				  "(checked before inflating it)",
+				  rel, size, GITSRC_MAX_BLOB >> 20);
+	else if (x->bytes + size > x->max_bytes)
+		rc = gs_error_set(x->err, GS_ELIMIT,
+				  "export: the commit holds more than %zu bytes (at '%s')",
+				  x->max_bytes, rel);
+	return rc;
+}
+
 /* Write tree into the directory dir_fd; rel is its path in the commit ("" at
  * the root) for messages.  base (may be NULL) is the same directory in an
  * earlier export, open as base_fd (-1: none): files whose blob and mode did
@@ -906,6 +943,8 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, int dir_fd, c
 							  x->max_bytes);
 				goto next;
 			}
+			if ((rc = check_blob_size(x, e, path)) < 0)
+				goto next;
 			if (git_tree_entry_to_object(&obj, x->repo, e) < 0) {
 				rc = git_fail(x->err, -1, NULL, "export: read blob");
 				goto next;

@@ -44,6 +44,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gs-error.h"
 
@@ -114,7 +115,25 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
 	       struct gs_error *err);
 
-/* Limits on one export (defaults: 1 GiB, 200,000 files).  0 keeps the default. */
+/* Garbage collection (gitsrc-gc.c).  Remove every export
+ * (trees/<key>/<sha>) whose commit is not in shas, and every cache
+ * repository (repos/<key>.git) from which no listed commit is exported,
+ * both only when last modified min_age_s ago or earlier (an export being
+ * written or rendered now is younger); a repository locked by a fetch is
+ * skipped.  shas are borrowed (the commits Applications use).  stats (may
+ * be NULL) receives what was removed.  Not for concurrent use with
+ * gitsrc_get on the same commit younger than min_age_s.  Errors: GS_EIO
+ * when the cache cannot be read. */
+struct gitsrc_gc_stats {
+	size_t exports_removed, repos_removed;
+	uint64_t bytes_freed;
+};
+int gitsrc_gc(struct gitsrc_gc_stats *stats, struct gitsrc *src, const char *const *shas,
+	      size_t n_shas, double min_age_s, struct gs_error *err);
+/* Bytes the cache takes on disk (allocated blocks; walks the whole cache). */
+uint64_t gitsrc_cache_bytes(const struct gitsrc *src);
+
+/* Limits on one export (defaults: 256 MiB, 200,000 files).  0 keeps the default. */
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files);
 
 /* The one redaction of Git credentials, used at every boundary where a

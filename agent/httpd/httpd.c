@@ -2,6 +2,7 @@
 #include "httpd/httpd.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -25,7 +26,7 @@ typedef enum MHD_Result MHD_RESULT;
 #define HTTP_TOO_LARGE 413 /* MHD renamed its constant across versions */
 
 struct httpd {
-	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *daemon, *health;
 	const struct httpd_ops *ops;
 	struct metrics_registry *metrics;
 	struct metrics_family *m_webhook, *m_requests;
@@ -39,6 +40,10 @@ struct httpd {
 	char *secret[5]; /* indexed by enum webhook_forge */
 	struct apitoken_table *tokens;
 	struct webhook_replay *replay;
+	/* bytes of request bodies buffered now, over all connections: a
+	 * flood of uploads gets 503 instead of growing memory */
+	size_t body_bytes, body_budget;
+	unsigned long_polls; /* in flight (atomic) */
 };
 
 enum route {
@@ -54,7 +59,8 @@ enum route {
 struct request {
 	enum route route;
 	struct gs_buf body;
-	bool too_big;
+	size_t counted; /* bytes of body charged to httpd.body_bytes */
+	bool too_big, busy;
 	bool answered; /* a response was queued before the body was read */
 };
 
@@ -166,7 +172,7 @@ static MHD_RESULT handle_webhook(struct httpd *h, struct MHD_Connection *conn, s
 	}
 	event = webhook_event(forge, conn_header, conn);
 	delivery = webhook_delivery(forge, conn_header, conn);
-	if (webhook_replay_seen(h->replay, forge, delivery)) {
+	if (webhook_replay_check(h->replay, forge, delivery, false)) {
 		webhook_count(h, forge, "duplicate");
 		return respond(h, conn, ROUTE_WEBHOOK, MHD_HTTP_OK, JSON_TYPE,
 			       "{\"ignored\":\"duplicate delivery\"}\n", 33);
@@ -189,6 +195,8 @@ static MHD_RESULT handle_webhook(struct httpd *h, struct MHD_Connection *conn, s
 		return respond_json_error(h, conn, ROUTE_WEBHOOK, MHD_HTTP_INTERNAL_SERVER_ERROR,
 					  err.msg);
 	}
+	/* recorded only now: a delivery that failed is retried by the forge */
+	webhook_replay_check(h->replay, forge, delivery, true);
 	webhook_count(h, forge, matched ? "refreshed" : "unmatched");
 	snprintf(msg, sizeof(msg), "{\"matched\":%zu}\n", matched);
 	ret = respond(h, conn, ROUTE_WEBHOOK, MHD_HTTP_OK, JSON_TYPE, msg, strlen(msg));
@@ -278,6 +286,7 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	const struct httpd_api_route *route, *path_known;
 	char *projects = NULL;
 	const char *q;
+	bool long_poll = false;
 	MHD_RESULT ret;
 	unsigned status;
 	int rc;
@@ -320,6 +329,18 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 		req.namespace = ns;
 	}
 	req.query_wait = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait");
+	if (req.query_wait) {
+		/* "nan", "inf", negative or huge waits pinned a thread forever */
+		char *end = NULL;
+		double w = strtod(req.query_wait, &end);
+
+		if (end && *end == 's' && !end[1])
+			end++;
+		if (end == req.query_wait || *end || !isfinite(w) || w < 0 || w > HTTPD_MAX_WAIT_S)
+			return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_BAD_REQUEST,
+						  "invalid wait: want seconds from 0 to 60 "
+						  "(e.g. wait=30 or wait=30s)");
+	}
 
 	req.scope = authenticate(h, conn, token_name, sizeof(token_name), &projects);
 	req.token_name = token_name;
@@ -341,7 +362,17 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 					 "request body too large");
 		goto out;
 	}
+	if (req.query_wait && strtod(req.query_wait, NULL) > 0) {
+		if (__atomic_add_fetch(&h->long_polls, 1, __ATOMIC_SEQ_CST) > HTTPD_MAX_LONG_POLLS) {
+			__atomic_sub_fetch(&h->long_polls, 1, __ATOMIC_SEQ_CST);
+			return respond_json_error(h, conn, ROUTE_API, 429,
+						  "too many waiting requests; retry later");
+		}
+		long_poll = true;
+	}
 	rc = route->handle(h->ops->payload, &req, &resp, &err);
+	if (long_poll)
+		__atomic_sub_fetch(&h->long_polls, 1, __ATOMIC_SEQ_CST);
 	if (rc) {
 		char buf[1100];
 		status = rc == GS_ENOTFOUND ? MHD_HTTP_NOT_FOUND
@@ -389,6 +420,7 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *conn, const char *ur
 
 	if (!rq) {
 		const char *cl;
+		char tok[130], *tok_projects = NULL;
 		size_t limit;
 
 		rq = gs_calloc(1, sizeof(*rq));
@@ -397,6 +429,19 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *conn, const char *ur
 		limit = rq->route == ROUTE_WEBHOOK ? h->webhook_max : HTTPD_API_MAX_BODY;
 		rq->body.max = limit;
 		*con_cls = rq;
+		if (rq->route == ROUTE_API && strcmp(method, "GET")) {
+			enum apitoken_scope sc =
+				authenticate(h, conn, tok, sizeof(tok), &tok_projects);
+
+			free(tok_projects);
+			if (sc == APITOKEN_NONE) {
+				/* an unauthenticated upload is refused unread */
+				rq->answered = true;
+				return respond_json_error(h, conn, rq->route,
+							  MHD_HTTP_UNAUTHORIZED,
+							  "missing or invalid bearer token");
+			}
+		}
 		/* Refuse a declared oversize body before reading a byte of it. */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl) {
@@ -419,12 +464,30 @@ static MHD_RESULT handler(void *cls, struct MHD_Connection *conn, const char *ur
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (!rq->too_big && gs_buf_add(&rq->body, upload_data, *upload_data_size))
-			rq->too_big = true; /* keep draining, answer 413 at the end */
+		size_t n = *upload_data_size;
+
+		if (!rq->too_big && !rq->busy) {
+			/* charged to the global budget before it is buffered */
+			if (__atomic_add_fetch(&h->body_bytes, n, __ATOMIC_SEQ_CST) > h->body_budget) {
+				__atomic_sub_fetch(&h->body_bytes, n, __ATOMIC_SEQ_CST);
+				rq->busy = true;
+			} else {
+				rq->counted += n;
+				if (gs_buf_add(&rq->body, upload_data, n))
+					rq->too_big = true; /* keep draining, 413 at the end */
+			}
+		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rq->busy)
+		return respond_json_error(h, conn, rq->route, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  "server busy: too many request bodies in flight; retry later");
 
+	if (MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON)->daemon == h->health &&
+	    rq->route != ROUTE_HEALTHZ && rq->route != ROUTE_READYZ && rq->route != ROUTE_METRICS)
+		return respond_json_error(h, conn, rq->route, MHD_HTTP_NOT_FOUND,
+					  "only /healthz, /readyz and /metrics here");
 	switch (rq->route) {
 	case ROUTE_HEALTHZ:
 		return respond_text(h, conn, rq->route, MHD_HTTP_OK, "ok\n");
@@ -460,12 +523,13 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
 	struct request *rq = *con_cls;
-	(void)cls;
+	struct httpd *h = cls;
 	(void)conn;
 	(void)toe;
 
 	if (!rq)
 		return;
+	__atomic_sub_fetch(&h->body_bytes, rq->counted, __ATOMIC_SEQ_CST);
 	gs_buf_release(&rq->body);
 	free(rq);
 	*con_cls = NULL;
@@ -533,6 +597,7 @@ int httpd_start(struct httpd **out, const struct httpd_config *config, const str
 			 MHD_USE_ERROR_LOG;
 	bool v6 = false;
 	bool tls = config->tls_cert_file && config->tls_key_file;
+	unsigned maxc = config->max_connections ? config->max_connections : 64;
 	int rc;
 
 	*out = NULL;
@@ -542,6 +607,7 @@ int httpd_start(struct httpd **out, const struct httpd_config *config, const str
 	h->webhook_max = config->webhook_max_bytes ? config->webhook_max_bytes
 						   : HTTPD_WEBHOOK_MAX_DEFAULT;
 	h->replay = webhook_replay_new(512);
+	h->body_budget = config->body_budget ? config->body_budget : (8u << 20);
 	if (metrics) {
 		h->m_webhook = metrics_counter(metrics, "gitsync_webhook_events_total",
 					       "Webhook deliveries by forge and result.",
@@ -572,9 +638,9 @@ int httpd_start(struct httpd **out, const struct httpd_config *config, const str
 	}
 	h->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)(config->max_connections ? config->max_connections : 64),
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_THREAD_STACK_SIZE,
+		MHD_OPTION_CONNECTION_LIMIT, maxc, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		config->max_per_ip ? config->max_per_ip : (maxc + 1) / 2,
+		MHD_OPTION_CONNECTION_TIMEOUT, HTTPD_CONNECTION_TIMEOUT_S, MHD_OPTION_THREAD_STACK_SIZE,
 		(size_t)(256u << 10), MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 		MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, h,
 		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert.ptr,
@@ -584,6 +650,27 @@ int httpd_start(struct httpd **out, const struct httpd_config *config, const str
 				  config->listen ? config->listen : ":8080",
 				  tls ? " (or bad TLS certificate/key)" : "");
 		goto cleanup;
+	}
+	if (config->health_listen) {
+		/* probes only, plain HTTP (the kubelet's httpGet), a few
+		 * connections that a flood of the API port cannot take */
+		bool hv6;
+
+		if ((rc = parse_listen(&ss, &hv6, config->health_listen, err)))
+			goto cleanup;
+		h->health = MHD_start_daemon(
+			MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+				(hv6 ? MHD_USE_IPv6 : 0),
+			0, NULL, NULL, handler, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)16, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)5, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(128u << 10),
+			MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_EXTERNAL_LOGGER,
+			quiet_logger, h, MHD_OPTION_END);
+		if (!h->health) {
+			rc = gs_error_set(err, GS_EIO, "cannot listen on '%s' (--health-listen)",
+					  config->health_listen);
+			goto cleanup;
+		}
 	}
 	info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : 0;
@@ -600,6 +687,8 @@ void httpd_stop(struct httpd *h)
 
 	if (!h)
 		return;
+	if (h->health)
+		MHD_stop_daemon(h->health);
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
 	for (i = 0; i < sizeof(h->secret) / sizeof(h->secret[0]); i++) {
@@ -620,6 +709,16 @@ void httpd_stop(struct httpd *h)
 unsigned httpd_port(const struct httpd *h)
 {
 	return h ? h->port : 0;
+}
+
+unsigned httpd_health_port(const struct httpd *h)
+{
+	const union MHD_DaemonInfo *info;
+
+	if (!h || !h->health)
+		return 0;
+	info = MHD_get_daemon_info(h->health, MHD_DAEMON_INFO_BIND_PORT);
+	return info ? info->port : 0;
 }
 
 void httpd_set_secrets(struct httpd *h, const struct httpd_secrets *s, struct apitoken_table *tokens)

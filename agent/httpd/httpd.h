@@ -94,7 +94,19 @@ struct httpd_config {
 	const char *tls_key_file;
 	size_t webhook_max_bytes; /* 0 = HTTPD_WEBHOOK_MAX_DEFAULT */
 	unsigned max_connections; /* 0 = 64 */
+	unsigned max_per_ip;      /* connections from one address; 0 = max_connections / 2 */
+	/* "ADDR:PORT" of a second listener answering only /healthz, /readyz and
+	 * /metrics, so probes are answered while the API port is saturated
+	 * (NULL: none; the main port answers them too) */
+	const char *health_listen;
+	size_t body_budget;       /* request bytes buffered at once, all requests; 0 = 8 MiB */
 };
+/* A request idle this long (no byte received) is closed. */
+#define HTTPD_CONNECTION_TIMEOUT_S 10u
+/* Concurrent long polls (`operation?wait=`); more are answered 429. */
+#define HTTPD_MAX_LONG_POLLS 8u
+/* The longest `wait` accepted, in seconds. */
+#define HTTPD_MAX_WAIT_S 60.0
 
 struct httpd;
 
@@ -109,6 +121,8 @@ int httpd_start(struct httpd **out, const struct httpd_config *config, const str
 void httpd_stop(struct httpd *h);
 /* The port actually bound (useful with port 0). */
 unsigned httpd_port(const struct httpd *h);
+/* The port of the probes listener (0 without one). */
+unsigned httpd_health_port(const struct httpd *h);
 
 /* Replace the secrets (after the Secret changed).  Copies; thread-safe.
  * tokens is taken (may be NULL = no API access); the old table is freed

@@ -663,6 +663,12 @@ void webhook_replay_free(struct webhook_replay *r)
 
 bool webhook_replay_seen(struct webhook_replay *r, enum webhook_forge forge, const char *id)
 {
+	return webhook_replay_check(r, forge, id, true);
+}
+
+bool webhook_replay_check(struct webhook_replay *r, enum webhook_forge forge, const char *id,
+			  bool record)
+{
 	char *key;
 	size_t i;
 	bool seen = false;
@@ -673,7 +679,7 @@ bool webhook_replay_seen(struct webhook_replay *r, enum webhook_forge forge, con
 	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < r->cap && !seen; i++)
 		seen = r->ids[i] && !strcmp(r->ids[i], key);
-	if (!seen) {
+	if (!seen && record) {
 		free(r->ids[r->next]);
 		r->ids[r->next] = key;
 		key = NULL; /* now owned by the ring */

@@ -123,5 +123,10 @@ void webhook_replay_free(struct webhook_replay *r);
 /* True when id was seen before (and is then not recorded again); records it
  * otherwise.  NULL/empty id is never "seen". */
 bool webhook_replay_seen(struct webhook_replay *r, enum webhook_forge forge, const char *id);
+/* Like webhook_replay_seen, recording id only when record is true: the
+ * server records a delivery once it succeeded, so one answered 500 is
+ * processed again when the forge retries it. */
+bool webhook_replay_check(struct webhook_replay *r, enum webhook_forge forge, const char *id,
+			  bool record);
 
 #endif

@@ -53,6 +53,7 @@ static void collect(struct metrics_registry *r, void *payload)
 	add_stats(&sum, &a->informer_stats);
 	add_stats(&sum, &a->elector_stats);
 	metrics_set(a->m_watch, (double)a->watch_objects);
+	metrics_set(a->m_cache, (double)a->cache_bytes);
 	pthread_mutex_unlock(&a->lock);
 	metrics_set(a->m_resources, (double)resources);
 	metrics_set(a->m_queue, (double)workq_len(a->q));
@@ -91,6 +92,10 @@ void agent_metrics_register(struct agent *a)
 				    "1 when this replica holds the leader Lease.", NULL);
 	a->m_queue = metrics_gauge(a->m, "gitsync_workqueue_depth",
 				   "Applications queued or being reconciled.", NULL);
+	a->m_cache = metrics_gauge(a->m, "gitsync_git_cache_bytes",
+				   "Bytes of the Git cache on disk (clones and exports), measured "
+				   "after each garbage collection (every 10 minutes).",
+				   NULL);
 	a->m_watch = metrics_gauge(a->m, "gitsync_watch_cache_objects",
 				   "Objects in the watch caches (Applications and managed objects).",
 				   NULL);

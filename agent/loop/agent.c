@@ -91,6 +91,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.ns = a->cfg->ns;
 	t->env.git_observe = agent_observe_git;
 	t->env.git_observe_payload = a;
+	t->env.render = &a->cfg->render;
 	t->env.projects_ns = a->cfg->ns;
 	t->env.default_sa = a->cfg->default_sa;
 	return 0;
@@ -256,6 +257,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	hcfg.tls_cert_file = cfg.tls_cert;
 	hcfg.tls_key_file = cfg.tls_key;
 	hcfg.webhook_max_bytes = cfg.webhook_max_bytes;
+	hcfg.health_listen = cfg.health_listen;
 	rc = httpd_start(&a->h, &hcfg, &a->ops, a->m, err);
 	if (rc)
 		goto cleanup;

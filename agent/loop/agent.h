@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 #include "gs-error.h"
+#include "render/render.h"
 
 struct agent_config {
 	const char *ns;                /* agent namespace: Lease, Secret, default app namespace */
@@ -54,6 +55,8 @@ struct agent_config {
 	const char *cache_dir;         /* Git cache; default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache */
 	const char *lua_dir;           /* users' Lua health checks, Argo CD's folder layout (may be NULL) */
 	size_t webhook_max_bytes;
+	const char *health_listen;     /* probes-only listener (httpd.h); NULL = none */
+	struct render_limits render;   /* render budget and child (render/render.h) */
 	double lease_s, renew_s, retry_s; /* 15, 10, 2 */
 };
 

@@ -280,7 +280,11 @@ static int api_operation(void *payload, const struct httpd_api_request *req,
 {
 	struct agent *a = payload;
 	double wait = req->query_wait ? agent_parse_duration(req->query_wait) : 0;
-	double end = workq_now() + (wait > 60 ? 60 : wait);
+	double end;
+
+	if (!(wait > 0) || wait > 60) /* NaN included: httpd validates, this holds anyway */
+		wait = wait > 60 ? 60 : 0;
+	end = workq_now() + wait;
 	struct mf_node *app = NULL, *out = NULL;
 	const struct mf_node *v;
 	int rc;

@@ -171,6 +171,10 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 	free(e->revision);
 	e->repo = gs_strdup(app_repo(app) ? app_repo(app) : "");
 	e->revision = gs_strdup(app_revision(app) ? app_revision(app) : "");
+	snprintf(e->synced_sha, sizeof(e->synced_sha), "%s",
+		 mf_node_dig_str(app, "status", "sync", "revision", NULL)
+			 ? mf_node_dig_str(app, "status", "sync", "revision", NULL)
+			 : "");
 	set_paths(e, app_path(app), mf_obj_annotation(app, PATHS_ANNOTATION));
 	e->automated = app_automated(app);
 	e->self_heal = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated", "selfHeal", NULL));

@@ -47,6 +47,7 @@ struct app_entry {
 	size_t npaths;
 	uint32_t name_hash; /* of the name: the objects' gitsync.io/app label */
 	double last_op_queued; /* an .operation re-queued at most every 10 s */
+	char synced_sha[41];   /* status.sync.revision: its export is kept by the GC */
 };
 
 /* One kind the apps manage, watched cluster-wide for objects carrying the
@@ -90,6 +91,11 @@ struct agent {
 	pthread_mutex_t lock; /* index, leader flag, stats, wanted kinds */
 	struct app_entry *apps;
 	size_t napps, aapps;
+	/* Git cache GC (reconcile.c maybe_gc): the last run, one at a time, the size */
+	double last_gc;
+	bool gc_running;
+	uint64_t cache_bytes;
+	struct metrics_family *m_cache;
 	bool leader;
 	bool synced; /* first Application list done */
 	bool stopping;

@@ -308,6 +308,52 @@ cleanup:
 	mf_node_free(app);
 }
 
+#define GC_INTERVAL_S 600.0
+#define GC_MIN_AGE_S 600.0
+
+/* At most every 10 minutes one worker collects the Git cache's garbage:
+ * exports of commits no app is at (older than 10 minutes: a younger one
+ * may be rendered now) and clones of URLs no app names any more. */
+static void maybe_gc(struct worker *w)
+{
+	struct agent *a = w->a;
+	struct gitsrc_gc_stats st;
+	struct gs_error err = GS_ERROR_INIT;
+	char **shas;
+	double now = workq_now();
+	uint64_t bytes;
+	size_t n, i;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->gc_running || (a->last_gc > 0 && now - a->last_gc < GC_INTERVAL_S)) {
+		pthread_mutex_unlock(&a->lock);
+		return;
+	}
+	a->gc_running = true;
+	a->last_gc = now;
+	n = a->napps;
+	shas = gs_calloc(n + 1, sizeof(*shas));
+	for (i = 0; i < n; i++) {
+		shas[i] = gs_strdup(a->apps[i].synced_sha);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (gitsrc_gc(&st, w->t.git, (const char *const *)shas, n, GC_MIN_AGE_S, &err) < 0)
+		alog(ALOG_WARN, NULL, NULL, "git cache gc: %s", err.msg);
+	else if (st.exports_removed || st.repos_removed)
+		alog(ALOG_INFO, NULL, NULL,
+		     "git cache gc: removed %zu exports and %zu repositories (%llu bytes)",
+		     st.exports_removed, st.repos_removed, (unsigned long long)st.bytes_freed);
+	bytes = gitsrc_cache_bytes(w->t.git);
+	for (i = 0; i < n; i++) {
+		free(shas[i]);
+	}
+	free(shas);
+	pthread_mutex_lock(&a->lock);
+	a->cache_bytes = bytes;
+	a->gc_running = false;
+	pthread_mutex_unlock(&a->lock);
+}
+
 void *agent_worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -324,6 +370,7 @@ void *agent_worker_main(void *arg)
 		pthread_mutex_lock(&a->lock);
 		w->stats = *kube_client_stats(w->t.kc);
 		pthread_mutex_unlock(&a->lock);
+		maybe_gc(w);
 	}
 	pthread_mutex_lock(&a->lock);
 	a->workers_done++;

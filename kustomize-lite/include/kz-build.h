@@ -34,6 +34,32 @@ enum kz_render_flags {
 	KZ_RENDER_RECURSE = 1 << 0, /* plain directories: descend (Argo CD directory.recurse) */
 };
 
+/* A budget for one whole render, so that no commit (alias bombs spread
+ * over many files, a base included thousands of times through layers, a
+ * JSON patch doubling a document) costs more than a real repository ever
+ * needs.  A field at 0 takes the default.  Exceeding any limit fails the
+ * render with GS_ELIMIT; the message names the limit and err->where the
+ * file being read or built when it was crossed.
+ * - max_nodes: nodes parsed from files (a file read twice counts twice)
+ *   and nodes of any kustomization's output.  kube-prometheus reads about
+ *   33,000; default 1,000,000 (about 90 MB of memory).
+ * - max_files: files read; default 200,000.
+ * - max_seconds: wall time; default 60. */
+struct kz_budget {
+	size_t max_nodes;
+	size_t max_files;
+	double max_seconds;
+};
+#define KZ_BUDGET_DEFAULT_NODES 1000000u
+#define KZ_BUDGET_DEFAULT_FILES 200000u
+#define KZ_BUDGET_DEFAULT_SECONDS 60.0
+
+/* What a render cost (filled by kz_render_budget, on success or failure). */
+struct kz_cost {
+	size_t nodes, files;
+	double seconds;
+};
+
 /* Build the kustomization in directory dir (root-relative, normalised, ""
  * for the root).  Appends to out only on success.
  * Errors: GS_ENOTFOUND (missing file or kustomization), GS_EINVAL (invalid
@@ -49,6 +75,12 @@ int kz_build(struct kz_output *out, const struct kz_fs *fs, const char *dir,
  * with KZ_RENDER_RECURSE); a file is read as manifests.  Same errors. */
 int kz_render(struct kz_output *out, const struct kz_fs *fs, const char *path, unsigned flags,
 	      struct gs_error *err);
+
+/* kz_render under budget (borrowed; NULL = all defaults); cost (may be
+ * NULL) receives what the render used. */
+int kz_render_budget(struct kz_output *out, const struct kz_fs *fs, const char *path,
+		     unsigned flags, const struct kz_budget *budget, struct kz_cost *cost,
+		     struct gs_error *err);
 
 /* Kustomize's content hash of a generated ConfigMap or Secret (the suffix
  * appended to its name: 10 characters).  obj is borrowed; out must hold 11

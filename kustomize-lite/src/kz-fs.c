@@ -274,11 +274,6 @@ static int entry_cmp(const void *a, const void *b)
 static void add_entry(struct entry **v, size_t *n, size_t *alloc, const char *name, size_t len,
 		      bool dir)
 {
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (strlen((*v)[i].name) == len && !strncmp((*v)[i].name, name, len))
-			return;
 	GS_ALLOC_GROW(*v, *n + 1, *alloc);
 	(*v)[*n].name = gs_strndup(name, len);
 	(*v)[*n].dir = dir;
@@ -332,8 +327,22 @@ int kz_fs_list(const struct kz_fs *fs, const char *path, char ***names_out, bool
 				  slash != NULL);
 		}
 	}
-	if (n)
+	if (n) {
+		size_t j = 0;
+
+		/* duplicates (one per file of an in-memory subdirectory) are
+		 * dropped after sorting: a search per entry was quadratic */
 		qsort(v, n, sizeof(*v), entry_cmp);
+		for (i = 1; i < n; i++) {
+			if (!strcmp(v[i].name, v[j].name)) {
+				v[j].dir = v[j].dir || v[i].dir;
+				free(v[i].name);
+			} else {
+				v[++j] = v[i];
+			}
+		}
+		n = j + 1;
+	}
 	names = gs_calloc(n + 1, sizeof(*names));
 	dirs = gs_calloc(n + 1, sizeof(*dirs));
 	for (i = 0; i < n; i++) {

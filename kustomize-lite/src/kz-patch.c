@@ -1,7 +1,8 @@
 /* kz-patch.c - patchesStrategicMerge, patches and patchesJson6902, with
  * kustomize's target selection (selectors, anchored name regexes, label and
  * annotation selectors) on top of mf_patch_strategic / mf_patch_json6902. */
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,24 +22,62 @@ static const struct mf_smp_schema *schema_of(struct kz_ctx *ctx)
 
 /* ---- selectors ---- */
 
-static bool regex_full_match(const char *pattern, const char *s, bool *bad)
-{
-	regex_t re;
-	char *anchored;
-	bool ok;
+/* Kustomize anchors target regexes as "^(?:" + p + ")$" and Go's regexp
+ * runs in linear time.  PCRE2 backtracks, so every match runs under match,
+ * depth and heap limits: a catastrophic pattern ("(a+)+b") fails the patch
+ * at once instead of spinning for minutes and gigabytes. */
+#define KZ_RE_MATCH_LIMIT 200000u
+#define KZ_RE_HEAP_LIMIT_KIB 4096u
 
+static int regex_full_match(bool *out, const char *pattern, const char *s, const char *what,
+			    const struct mf_pos *pos, struct gs_error *err)
+{
+	pcre2_code *re = NULL;
+	pcre2_match_data *md = NULL;
+	pcre2_match_context *mc = NULL;
+	char *anchored = NULL;
+	PCRE2_UCHAR msg[160];
+	PCRE2_SIZE off;
+	int ec, rc = GS_OK;
+
+	*out = true;
 	if (!*pattern)
-		return true;
-	anchored = gs_asprintf("^(%s)$", pattern);
-	if (regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB)) {
-		free(anchored);
-		*bad = true;
-		return false;
+		return GS_OK;
+	anchored = gs_asprintf("^(?:%s)$", pattern);
+	re = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED, PCRE2_DOLLAR_ENDONLY, &ec,
+			   &off, NULL);
+	if (!re) {
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		rc = gs_error_at(err, GS_EINVAL, pos, "invalid %s regex '%s': %s", what, pattern,
+				 (const char *)msg);
+		goto cleanup;
 	}
-	ok = regexec(&re, s, 0, NULL, 0) == 0;
-	regfree(&re);
+	md = pcre2_match_data_create_from_pattern(re, NULL);
+	mc = pcre2_match_context_create(NULL);
+	if (!md || !mc)
+		abort(); /* OOM: gs_malloc's policy */
+	pcre2_set_match_limit(mc, KZ_RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(mc, KZ_RE_MATCH_LIMIT);
+	pcre2_set_heap_limit(mc, KZ_RE_HEAP_LIMIT_KIB);
+	ec = pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, mc);
+	if (ec >= 0) {
+		*out = true;
+	} else if (ec == PCRE2_ERROR_NOMATCH) {
+		*out = false;
+	} else {
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		rc = gs_error_at(err, GS_ELIMIT, pos,
+				 "%s regex '%s' on '%s': %s (match limit %u steps, heap %u KiB; "
+				 "use a simpler pattern without nested repetition)",
+				 what, pattern, s, (const char *)msg, KZ_RE_MATCH_LIMIT,
+				 KZ_RE_HEAP_LIMIT_KIB);
+	}
+cleanup:
+	pcre2_match_context_free(mc);
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
 	free(anchored);
-	return ok;
+	return rc;
 }
 
 static char *trim_dup(const char *s, size_t n)
@@ -149,7 +188,6 @@ int kz_selector_match(bool *out, const struct mf_node *sel, const struct kz_res 
 	const char *as = mf_node_str(mf_node_get(sel, "annotationSelector"));
 	const char *av = mf_obj_api_version(r->obj), *slash;
 	char g[256];
-	bool bad = false;
 	int rc;
 
 	*out = false;
@@ -158,15 +196,27 @@ int kz_selector_match(bool *out, const struct mf_node *sel, const struct kz_res 
 	if (!eq_or_unset(group, g) || !eq_or_unset(kind, mf_obj_kind(r->obj)) ||
 	    !eq_or_unset(version, slash ? slash + 1 : av))
 		return GS_OK;
-	if (name && *name && !regex_full_match(name, mf_obj_name(r->obj) ? mf_obj_name(r->obj) : "", &bad) &&
-	    !regex_full_match(name, kz_res_orig_name(r), &bad)) {
-		if (bad)
-			return gs_error_at(err, GS_EINVAL, mf_node_pos(sel), "invalid name regex '%s'", name);
-		return GS_OK;
+	if (name && *name) {
+		if ((rc = regex_full_match(out, name, mf_obj_name(r->obj) ? mf_obj_name(r->obj) : "",
+					   "name", mf_node_pos(sel), err)) < 0)
+			return rc;
+		if (!*out && (rc = regex_full_match(out, name, kz_res_orig_name(r), "name",
+						    mf_node_pos(sel), err)) < 0)
+			return rc;
+		if (!*out)
+			return GS_OK;
 	}
-	if (ns && *ns && !regex_full_match(ns, effective_ns(r, mf_obj_namespace(r->obj)), &bad) &&
-	    !regex_full_match(ns, effective_ns(r, kz_res_orig_ns(r)), &bad))
-		return GS_OK;
+	if (ns && *ns) {
+		if ((rc = regex_full_match(out, ns, effective_ns(r, mf_obj_namespace(r->obj)),
+					   "namespace", mf_node_pos(sel), err)) < 0)
+			return rc;
+		if (!*out && (rc = regex_full_match(out, ns, effective_ns(r, kz_res_orig_ns(r)),
+						    "namespace", mf_node_pos(sel), err)) < 0)
+			return rc;
+		if (!*out)
+			return GS_OK;
+	}
+	*out = false;
 	if (ls && *ls) {
 		if ((rc = match_selector_expr(out, ls, mf_node_dig(r->obj, "metadata", "labels", NULL),
 					      mf_node_pos(sel), err)) < 0 || !*out)

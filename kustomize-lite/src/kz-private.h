@@ -3,6 +3,7 @@
 #define KZ_PRIVATE_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 
 #include "gs-buf.h"
@@ -145,7 +146,18 @@ struct kz_ctx {
 	bool origins;
 	char *origin_path; /* current kustomization dir relative to the top, "" at the top */
 	const char *kust_file; /* base name of the kustomization file being built */
+	const char **intern;   /* hash table of ctx->out->files entries (kz_intern) */
+	struct kz_budget budget; /* defaults filled in */
+	struct kz_cost cost;
+	struct timespec t0;
+	bool budget_hit;         /* the error being returned is a budget's */
+	size_t nintern, cintern;
 };
+
+/* Charge nodes (read from or built in file, root-relative) to the render
+ * budget and check its time: GS_ELIMIT naming the limit and the file. */
+int kz_budget_charge(struct kz_ctx *ctx, size_t nodes, bool read, const char *file,
+		     struct gs_error *err);
 
 /* Intern a file name for mf_pos (owned by ctx->out). */
 const char *kz_intern(struct kz_ctx *ctx, const char *path);

@@ -115,4 +115,8 @@ bool mf_node_equal(const struct mf_node *a, const struct mf_node *b);
 /* Sort a map's keys (byte order), recursively when deep. */
 void mf_node_sort_keys(struct mf_node *n, bool deep);
 
+/* Number of nodes in the tree rooted at n (n included; 0 for NULL): what
+ * render budgets count. */
+size_t mf_node_count(const struct mf_node *n);
+
 #endif

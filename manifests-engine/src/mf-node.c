@@ -581,3 +581,16 @@ void mf_node_sort_keys(struct mf_node *n, bool deep)
 		for (i = 0; i < n->n; i++)
 			mf_node_sort_keys(N_ITEMS(n)[i], true);
 }
+
+size_t mf_node_count(const struct mf_node *n)
+{
+	size_t total = 0, i;
+
+	if (!n)
+		return 0;
+	total = 1;
+	if (n->type == MF_MAP || n->type == MF_SEQ)
+		for (i = 0; i < n->n; i++)
+			total += mf_node_count(n->u.c.items[i]);
+	return total;
+}

@@ -247,7 +247,27 @@ static bool is_prefix(char **a, size_t na, char **b, size_t nb)
 	return true;
 }
 
-static int apply_op(struct mf_node *doc, const struct mf_node *opn, size_t index,
+/* A patched document may not grow past this size (16 bytes a node plus
+ * the bytes of its scalars): the API server refuses objects over 1.5 MB
+ * (etcd's request limit), so 16 MiB is far beyond any real object. */
+#define MF_PATCH_MAX_BYTES (16u << 20)
+
+static size_t doc_weight(const struct mf_node *n)
+{
+	size_t w = 16, i;
+
+	if (mf_node_type(n) == MF_MAP || mf_node_type(n) == MF_SEQ) {
+		for (i = 0; i < mf_node_len(n); i++)
+			w += doc_weight(mf_node_at(n, i)) + (mf_node_type(n) == MF_MAP
+								 ? strlen(mf_node_key(n, i))
+								 : 0);
+	} else {
+		w += mf_node_strlen(n);
+	}
+	return w;
+}
+
+static int apply_op(struct mf_node *doc, size_t *nodes, const struct mf_node *opn, size_t index,
 		    struct gs_error *err)
 {
 	struct op_ctx c = { index, "?", "", mf_node_pos(opn), err };
@@ -299,7 +319,11 @@ static int apply_op(struct mf_node *doc, const struct mf_node *opn, size_t index
 	}
 
 	if (!strcmp(c.op, "add")) {
-		rc = do_add(&c, doc, segs, n, mf_node_clone(value));
+		if ((*nodes += doc_weight(value)) > MF_PATCH_MAX_BYTES)
+			rc = op_fail(&c, GS_ELIMIT, "the document would exceed %u MiB",
+				     MF_PATCH_MAX_BYTES >> 20);
+		else
+			rc = do_add(&c, doc, segs, n, mf_node_clone(value));
 	} else if (!strcmp(c.op, "remove")) {
 		v = do_take(&c, doc, segs, n, "remove", &rc);
 	} else if (!strcmp(c.op, "replace")) {
@@ -340,6 +364,13 @@ static int apply_op(struct mf_node *doc, const struct mf_node *opn, size_t index
 		cur = resolve(doc, from_segs, from_n);
 		if (!cur)
 			rc = op_fail(&c, GS_ENOTFOUND, "from '%s' does not exist", from);
+		else if ((*nodes += doc_weight(cur)) > MF_PATCH_MAX_BYTES)
+			/* checked before cloning: 24 copies each doubling a
+			 * 1.5 KB document would otherwise need gigabytes */
+			rc = op_fail(&c, GS_ELIMIT,
+				     "the document would exceed %u MiB (copying '%s' again and "
+				     "again doubles it); no Kubernetes object is that large",
+				     MF_PATCH_MAX_BYTES >> 20, from);
 		else
 			rc = do_add(&c, doc, segs, n, mf_node_clone(cur));
 	} else if (!strcmp(c.op, "test")) {
@@ -361,7 +392,7 @@ cleanup:
 int mf_patch_json6902(struct mf_node *target, const struct mf_node *patch, struct gs_error *err)
 {
 	struct mf_node *work = NULL;
-	size_t i;
+	size_t i, nodes;
 	int rc = GS_OK;
 
 	if (mf_node_type(patch) != MF_SEQ)
@@ -370,8 +401,11 @@ int mf_patch_json6902(struct mf_node *target, const struct mf_node *patch, struc
 				   mf_node_type_name(mf_node_type(patch)));
 	/* work on a copy so that a failing operation leaves target unchanged */
 	work = mf_node_clone(target);
+	/* an upper bound of the document's size (removals are not
+	 * subtracted): counted once, grown by what add and copy insert */
+	nodes = doc_weight(work);
 	for (i = 0; i < mf_node_len(patch); i++)
-		if ((rc = apply_op(work, mf_node_at(patch, i), i, err)) < 0)
+		if ((rc = apply_op(work, &nodes, mf_node_at(patch, i), i, err)) < 0)
 			goto cleanup;
 	mf_node_move(target, work);
 	work = NULL; /* freed by mf_node_move */

@@ -30,6 +30,7 @@ TITLES = {
     "s-bad-commits": "commits with invalid YAML, unknown kind, server-rejected object",
     "s-lease": "two agents without a Lease; a holder that stops renewing",
     "s-hostile": "hostile input: webhooks, API tokens, kustomization escapes, YAML bombs, `..` paths",
+    "s-bounds": "bounded on any input: exploding renders, regex, blobs, slow/flooding HTTP clients (256 MiB agent)",
     "s-secrets": "Secret values in logs, diffs, events, API output",
     "sanitizers": "ASan/LSan/UBSan reports of every gitsync process",
     "secrets-grep": "final grep of every output for the test Secrets",

@@ -773,6 +773,71 @@ static void test_gitsrc__text_redaction_hides_passwords_and_url_tokens(void **st
 	mf_node_free(app);
 }
 
+static void test_gitsrc__oversized_blob_is_refused_from_its_header(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	size_t n = (size_t)20 << 20;
+	char *big = gs_malloc(n + 1);
+	struct file files[] = { { "ok.yaml", "a: 1\n", 0 }, { "data/zeros.yaml", big, 0 } };
+
+	/* 20 MiB that compress to a few KiB: the limit is checked from the
+	 * object's header, before the blob is inflated */
+	memset(big, 'x', n);
+	big[n] = '\0';
+	commit_files(f->repo, "main", files, 2, "big", false);
+	free(big);
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "main", NULL, 0, &err), GS_ELIMIT);
+	assert_non_null(strstr(err.msg, "'data/zeros.yaml' is 20971520 bytes"));
+	assert_non_null(strstr(err.msg, "before inflating"));
+	gitsrc_result_release(&res);
+}
+
+static void test_gitsrc__gc_removes_only_what_no_application_uses(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct gitsrc_gc_stats st;
+	struct file v2[] = { { "cm.yaml", "k: v2\n", 0 } };
+	char first[41], *dir1;
+	const char *shas[1];
+	uint64_t before, after;
+	struct stat sb;
+
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "main", NULL, 0, &err), 0);
+	snprintf(first, sizeof(first), "%s", res.rev.sha);
+	dir1 = gs_strdup(res.dir);
+	gitsrc_result_release(&res);
+	commit_files(f->repo, "main", v2, 1, "second", false);
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "main", NULL, 0, &err), 0);
+	shas[0] = res.rev.sha;
+	/* in use: the current commit's export and the app's repository stay */
+	assert_int_equal(gitsrc_gc(&st, f->src, shas, 1, 0, &err), 0);
+	assert_int_equal(st.exports_removed, 1); /* the first commit's */
+	assert_int_equal(st.repos_removed, 0);
+	assert_true(stat(dir1, &sb) < 0);
+	assert_int_equal(stat(res.dir, &sb), 0);
+	/* too young: kept */
+	assert_int_equal(gitsrc_gc(&st, f->src, NULL, 0, 3600, &err), 0);
+	assert_int_equal(st.exports_removed + st.repos_removed, 0);
+	/* no Application any more: everything goes, the size shrinks */
+	before = gitsrc_cache_bytes(f->src);
+	assert_int_equal(gitsrc_gc(&st, f->src, NULL, 0, 0, &err), 0);
+	assert_int_equal(st.exports_removed, 1);
+	assert_int_equal(st.repos_removed, 1);
+	after = gitsrc_cache_bytes(f->src);
+	assert_true(after < before);
+	assert_true(st.bytes_freed > 0);
+	/* and the cache still works afterwards */
+	gitsrc_result_release(&res);
+	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_string_not_equal(res.rev.sha, first);
+	gitsrc_result_release(&res);
+	free(dir1);
+}
+
 static void test_gitsrc__url_parse_and_redact(void **state)
 {
 	struct gitsrc_url u = GITSRC_URL_INIT;
@@ -889,6 +954,8 @@ int main(void)
 		cmocka_unit_test(test_gitsrc__global_credentials_only_for_their_hosts),
 		cmocka_unit_test(test_gitsrc__credential_template_prefixes),
 		cmocka_unit_test(test_gitsrc__text_redaction_hides_passwords_and_url_tokens),
+		cmocka_unit_test_setup_teardown(test_gitsrc__oversized_blob_is_refused_from_its_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__gc_removes_only_what_no_application_uses, setup, teardown),
 		cmocka_unit_test(test_gitsrc__url_parse_and_redact),
 		cmocka_unit_test(test_gitsrc__known_hosts_match_mismatch_hashed_and_ports),
 	};

@@ -15,6 +15,9 @@
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "gs-alloc.h"
 #include "httpd/apiclient.h"
@@ -34,6 +37,7 @@ struct fixture {
 	unsigned refreshes;     /* pushes that matched our app */
 	char last_body[256];   /* body of the last API call */
 	char last_token[64];
+	bool fail_push;         /* fx_push answers an error (the forge retries) */
 };
 
 static const char *app_repo = "https://github.com/acme/deploy.git";
@@ -51,6 +55,8 @@ static int fx_push(void *payload, const struct webhook_push *push, size_t *match
 	struct fixture *fx = payload;
 	(void)err;
 
+	if (fx->fail_push)
+		return gs_error_set(err, GS_ERR, "the API server is down");
 	*matched = webhook_push_matches(push, app_repo, "main") ? 1 : 0;
 	pthread_mutex_lock(&fx->lock);
 	fx->refreshes += (unsigned)*matched;
@@ -103,7 +109,7 @@ static struct apitoken_table *tokens(void)
 	return t;
 }
 
-static int setup(void **state)
+static int setup_cfg(void **state, const struct httpd_config *cfg)
 {
 	struct fixture *fx = gs_calloc(1, sizeof(*fx));
 	struct httpd_secrets s = { .github = GH_SECRET, .gitlab = "gl-token" };
@@ -113,6 +119,8 @@ static int setup(void **state)
 	fx->m = metrics_registry_new();
 	fx->ops = (struct httpd_ops){ fx_ready, fx_push, fx_routes,
 				      sizeof(fx_routes) / sizeof(fx_routes[0]), fx };
+	if (cfg)
+		fx->cfg = *cfg;
 	fx->cfg.listen = "127.0.0.1:0";
 	fx->cfg.webhook_max_bytes = 4096;
 	if (httpd_start(&fx->h, &fx->cfg, &fx->ops, fx->m, &err)) {
@@ -122,6 +130,23 @@ static int setup(void **state)
 	httpd_set_secrets(fx->h, &s, tokens());
 	*state = fx;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_cfg(state, NULL);
+}
+
+/* A small server: 4 connections, a probes listener, a 1 KiB body budget. */
+static int setup_small(void **state)
+{
+	struct httpd_config cfg = { 0 };
+
+	cfg.max_connections = 4;
+	cfg.max_per_ip = 4;
+	cfg.health_listen = "127.0.0.1:0";
+	cfg.body_budget = 1024;
+	return setup_cfg(state, &cfg);
 }
 
 static int teardown(void **state)
@@ -465,6 +490,123 @@ static void test_httpd__tls_when_given_a_certificate(void **state)
 	gs_buf_release(&b);
 }
 
+static void test_httpd__wait_must_be_a_finite_number_of_seconds_up_to_60(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_buf b = GS_BUF_INIT;
+	const char *hdrs[] = { "Authorization: Bearer " READ_TOKEN, NULL };
+	static const char *const bad[] = { "nan", "NaN", "inf", "-1", "61", "1e999", "x", "" };
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/api/v1/applications/web/operation?wait=%s", bad[i]);
+		gs_buf_reset(&b);
+		assert_int_equal(http(fx, "GET", path, hdrs, NULL, 0, &b), 400);
+		assert_non_null(strstr(b.ptr, "invalid wait"));
+	}
+	assert_int_equal(http(fx, "GET", "/api/v1/applications/web/operation?wait=2s", hdrs, NULL,
+			      0, &b), 200);
+	gs_buf_release(&b);
+}
+
+static void test_httpd__failed_delivery_is_processed_when_the_forge_retries(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_buf b = GS_BUF_INIT;
+	char hex[65], sig[100];
+	const char *hdrs[] = { "X-GitHub-Event: push", sig, "X-GitHub-Delivery: d-500",
+			       "Content-Type: application/json", NULL };
+
+	webhook_hmac_sha256_hex(hex, GH_SECRET, strlen(GH_SECRET), push_body, strlen(push_body));
+	snprintf(sig, sizeof(sig), "X-Hub-Signature-256: sha256=%s", hex);
+	fx->fail_push = true;
+	assert_int_equal(http(fx, "POST", "/api/webhook", hdrs, push_body, 0, &b), 500);
+	fx->fail_push = false;
+	gs_buf_reset(&b);
+	assert_int_equal(http(fx, "POST", "/api/webhook", hdrs, push_body, 0, &b), 200);
+	assert_string_equal(b.ptr, "{\"matched\":1}\n");
+	assert_int_equal(refreshes(fx), 1);
+	gs_buf_release(&b);
+}
+
+static void test_httpd__unauthenticated_api_upload_is_refused_unread(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_buf b = GS_BUF_INIT;
+
+	/* chunked: no Content-Length to refuse it by; answered 401 at once */
+	assert_int_equal(http(fx, "POST", "/api/v1/applications/web/sync", NULL, NULL, 50000, &b),
+			 401);
+	assert_int_equal(fx->last_body[0], '\0');
+	gs_buf_release(&b);
+}
+
+static void test_httpd__bodies_beyond_the_global_budget_get_503(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_buf b = GS_BUF_INIT;
+	const char *hdrs[] = { "X-GitHub-Event: push", "X-Hub-Signature-256: sha256=00", NULL };
+
+	/* 3000 bytes: under the webhook limit (4096), over the budget (1 KiB) */
+	assert_int_equal(http(fx, "POST", "/api/webhook", hdrs, NULL, 3000, &b), 503);
+	assert_non_null(strstr(b.ptr, "server busy"));
+	gs_buf_reset(&b);
+	/* the budget is given back: a small body goes through to verification */
+	assert_int_equal(http(fx, "POST", "/api/webhook", hdrs, "{}", 0, &b), 401);
+	gs_buf_release(&b);
+}
+
+static int slow_client(unsigned port)
+{
+	struct sockaddr_in a = { 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	/* half a request line, never finished */
+	assert_true(write(fd, "GET /healthz HT", 15) == 15);
+	return fd;
+}
+
+static void test_httpd__probes_answered_while_the_api_port_is_saturated(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_buf b = GS_BUF_INIT;
+	int fds[8], i;
+	CURL *c;
+	char url[128];
+	long code = 0;
+
+	for (i = 0; i < 8; i++)
+		fds[i] = slow_client(httpd_port(fx->h));
+	usleep(200000);
+	assert_true(httpd_health_port(fx->h) > 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", httpd_health_port(fx->h));
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 3L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 200);
+	/* the probes listener serves probes only */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/v1/applications",
+		 httpd_health_port(fx->h));
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 404);
+	curl_easy_cleanup(c);
+	for (i = 0; i < 8; i++)
+		close(fds[i]);
+	gs_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +627,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_httpd__api_client_round_trip_and_errors, setup,
 						teardown),
 		cmocka_unit_test(test_httpd__tls_when_given_a_certificate),
+		cmocka_unit_test_setup_teardown(
+			test_httpd__wait_must_be_a_finite_number_of_seconds_up_to_60, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_httpd__failed_delivery_is_processed_when_the_forge_retries, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_httpd__unauthenticated_api_upload_is_refused_unread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_httpd__bodies_beyond_the_global_budget_get_503,
+						setup_small, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_httpd__probes_answered_while_the_api_port_is_saturated, setup_small,
+			teardown),
 	};
 	int rc;
 

@@ -1,0 +1,352 @@
+/* render.c - render under a budget, in a child process (see render.h). */
+#include "render/render.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gs-alloc.h"
+#include "gs-buf.h"
+#include "kz-fs.h"
+#include "mf-json.h"
+
+char *render_default_exe(void)
+{
+	char self[PATH_MAX], *slash, *cand;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return NULL;
+	cand = gs_asprintf("%.*s/gitsync", (int)(slash - self), self);
+	if (access(cand, X_OK) == 0)
+		return cand;
+	free(cand);
+	return gs_strdup(self);
+}
+
+/* ---- the child's side ---- */
+
+static void put_line(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == '\n' ? ' ' : *s, f);
+	fputc('\n', f);
+}
+
+int render_write_framed(void *stream, struct kz_output *out, size_t max_output,
+			const struct kz_cost *cost, struct gs_error *err)
+{
+	FILE *f = stream;
+	struct gs_buf b = GS_BUF_INIT;
+	size_t i, total = 0;
+	int rc = GS_OK;
+
+	if (!max_output)
+		max_output = RENDER_DEFAULT_OUTPUT;
+	for (i = 0; i < out->docs.n; i++) {
+		const struct mf_pos *pos = mf_node_pos(out->docs.docs[i]);
+
+		gs_buf_reset(&b);
+		if (mf_json_emit(&b, out->docs.docs[i], 0) < 0) {
+			rc = gs_error_at(err, GS_ERR, pos, "cannot encode the object as JSON");
+			break;
+		}
+		total += b.len + 1;
+		if (total > max_output) {
+			rc = gs_error_at(err, GS_ELIMIT, pos,
+					 "render budget exceeded: the rendered objects exceed %zu bytes "
+					 "(render-max-output); raise it with `gitsync agent "
+					 "--render-max-output` or the Application annotation "
+					 "gitsync.io/render-max-output if this repository really needs it",
+					 max_output);
+			break;
+		}
+		fprintf(f, "D %u ", pos->line);
+		put_line(f, pos->file ? pos->file : "");
+		fwrite(b.ptr, 1, b.len, f);
+		fputc('\n', f);
+		/* the tree is not needed once written: peak memory stays one tree */
+		mf_node_free(out->docs.docs[i]);
+		out->docs.docs[i] = NULL;
+	}
+	gs_buf_release(&b);
+	if (rc < 0) {
+		render_write_framed_error(f, err);
+	} else {
+		fprintf(f, "C %zu %zu %.3f\n", cost->nodes, cost->files, cost->seconds);
+	}
+	return fflush(f) == 0 ? rc : GS_EIO;
+}
+
+void render_write_framed_error(void *stream, const struct gs_error *err)
+{
+	FILE *f = stream;
+
+	fprintf(f, "E %d\n", (int)err->code);
+	put_line(f, err->where);
+	put_line(f, err->msg);
+	fflush(f);
+}
+
+/* ---- the agent's side ---- */
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int render_in_process(struct kz_output *out, const struct render_limits *lim,
+			     const char *root, const char *path, bool recurse, struct kz_cost *cost,
+			     struct gs_error *err)
+{
+	struct kz_fs *fs = NULL;
+	int rc;
+
+	if ((rc = kz_fs_new_disk(&fs, root, err)) < 0)
+		return rc;
+	rc = kz_render_budget(out, fs, path, recurse ? KZ_RENDER_RECURSE : 0,
+			      lim ? &lim->budget : NULL, cost, err);
+	kz_fs_free(fs);
+	return rc;
+}
+
+/* Parse the child's framed output into out (documents appended). */
+static int parse_framed(struct kz_output *out, char *p, char *end, struct kz_cost *cost,
+			struct gs_error *err)
+{
+	size_t first = out->docs.n;
+	int rc = GS_OK;
+
+	while (p < end && rc == GS_OK) {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *nl2, *file;
+		unsigned line;
+		struct mf_node *doc = NULL;
+		struct mf_pos pos;
+
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (p[0] == 'C') {
+			if (cost)
+				sscanf(p, "C %zu %zu %lf", &cost->nodes, &cost->files, &cost->seconds);
+			return GS_OK;
+		}
+		if (p[0] == 'E') {
+			int code = GS_ERR;
+			char *w = nl + 1, *wn = memchr(w, '\n', (size_t)(end - w)), *m, *mn;
+
+			sscanf(p, "E %d", &code);
+			if (!wn)
+				break;
+			*wn = '\0';
+			m = wn + 1;
+			mn = memchr(m, '\n', (size_t)(end - m));
+			if (mn)
+				*mn = '\0';
+			gs_error_set(err, code < 0 && code >= GS_EAUTH ? (enum gs_code)code : GS_ERR,
+				     "%s", m);
+			if (err)
+				snprintf(err->where, sizeof(err->where), "%s", w);
+			rc = code < 0 ? code : GS_ERR;
+			break;
+		}
+		if (p[0] != 'D' || sscanf(p, "D %u ", &line) != 1 || !(file = strchr(p + 2, ' ')))
+			break;
+		file++;
+		p = nl + 1;
+		nl2 = memchr(p, '\n', (size_t)(end - p));
+		if (!nl2)
+			break;
+		pos.file = NULL;
+		{
+			/* intern the file name in out, which owns the names */
+			size_t i;
+
+			for (i = out->nfiles; i-- > 0 && out->nfiles - i <= 8;)
+				if (!strcmp(out->files[i], file))
+					pos.file = out->files[i];
+			if (!pos.file) {
+				GS_ALLOC_GROW(out->files, out->nfiles + 1, out->afiles);
+				out->files[out->nfiles++] = gs_strdup(file);
+				pos.file = out->files[out->nfiles - 1];
+			}
+		}
+		pos.line = line;
+		pos.col = 0;
+		if ((rc = mf_json_parse(&doc, p, (size_t)(nl2 - p), pos.file, err)) < 0)
+			break;
+		/* nested positions are the document's: file:line of the object */
+		mf_node_set_pos_deep(doc, &pos);
+		GS_ALLOC_GROW(out->docs.docs, out->docs.n + 1, out->docs.alloc);
+		out->docs.docs[out->docs.n++] = doc;
+		p = nl2 + 1;
+	}
+	if (rc == GS_OK)
+		rc = gs_error_set(err, GS_ERR, "the renderer's output is truncated");
+	while (out->docs.n > first)
+		mf_node_free(out->docs.docs[--out->docs.n]);
+	return rc;
+}
+
+static void fmt_size(char *buf, size_t n, const struct render_limits *lim, size_t def)
+{
+	snprintf(buf, n, "%zu", lim && lim->max_output ? lim->max_output : def);
+}
+
+int render_run(struct kz_output *out, const struct render_limits *lim, const char *root,
+	       const char *path, bool recurse, struct kz_cost *cost, struct gs_error *err)
+{
+	int opipe[2] = { -1, -1 }, epipe[2] = { -1, -1 };
+	struct gs_buf ob = GS_BUF_INIT, eb = GS_BUF_INIT;
+	char *full = NULL, nodes[32], files[32], secs[32], outmax[32];
+	size_t max_mem = lim && lim->max_memory ? lim->max_memory : RENDER_DEFAULT_MEMORY;
+	double timeout = lim && lim->budget.max_seconds > 0 ? lim->budget.max_seconds
+							    : KZ_BUDGET_DEFAULT_SECONDS;
+	double deadline;
+	bool killed = false, too_big = false;
+	pid_t pid = -1;
+	int status = 0, rc = GS_OK;
+
+	if (!lim || !lim->exe)
+		return render_in_process(out, lim, root, path, recurse, cost, err);
+	full = gs_asprintf("%s%s%s", root, *path ? "/" : "", path);
+	snprintf(nodes, sizeof(nodes), "%zu", lim->budget.max_nodes);
+	snprintf(files, sizeof(files), "%zu", lim->budget.max_files);
+	snprintf(secs, sizeof(secs), "%g", timeout);
+	fmt_size(outmax, sizeof(outmax), lim, RENDER_DEFAULT_OUTPUT);
+	if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(epipe, O_CLOEXEC) < 0) {
+		rc = gs_error_set(err, GS_ERR, "render: cannot create a pipe: %s", strerror(errno));
+		goto cleanup;
+	}
+	pid = fork();
+	if (pid < 0) {
+		rc = gs_error_set(err, GS_ERR, "render: cannot start the renderer: %s",
+				  strerror(errno));
+		goto cleanup;
+	}
+	if (pid == 0) {
+		/* only async-signal-safe calls until exec: the agent has threads */
+		struct rlimit as = { max_mem, max_mem };
+		rlim_t cpu = (rlim_t)timeout + 1;
+		struct rlimit cl = { cpu, cpu + 2 };
+		const char *argv[] = { lim->exe, "render", "--framed", "--root", root,
+				       recurse ? "--recurse" : "--framed", "--max-nodes", nodes,
+				       "--max-files", files, "--timeout", secs, "--max-output",
+				       outmax, full, NULL };
+		struct rlimit cur;
+
+		/* never raise: an agent started under a lower limit keeps it */
+		if (getrlimit(RLIMIT_AS, &cur) == 0 && cur.rlim_cur != RLIM_INFINITY &&
+		    cur.rlim_cur < as.rlim_cur)
+			as.rlim_cur = as.rlim_max = cur.rlim_cur;
+		setrlimit(RLIMIT_AS, &as);
+		setrlimit(RLIMIT_CPU, &cl);
+		dup2(opipe[1], 1);
+		dup2(epipe[1], 2);
+		execv(lim->exe, (char *const *)argv);
+		_exit(127);
+	}
+	close(opipe[1]);
+	close(epipe[1]);
+	opipe[1] = epipe[1] = -1;
+	/* framing and JSON add a little to the objects' bytes */
+	ob.max = (lim->max_output ? lim->max_output : RENDER_DEFAULT_OUTPUT) + (4u << 20);
+	deadline = now_s() + timeout + 5;
+	while (opipe[0] >= 0 || epipe[0] >= 0) {
+		struct pollfd pf[2] = { { opipe[0], POLLIN, 0 }, { epipe[0], POLLIN, 0 } };
+		double left = deadline - now_s();
+		char chunk[65536];
+		int i;
+
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			killed = true;
+			break;
+		}
+		if (poll(pf, 2, (int)(left * 1000) + 1) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 2; i++) {
+			ssize_t n;
+			int *fd = i ? &epipe[0] : &opipe[0];
+
+			if (*fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(*fd, chunk, sizeof(chunk));
+			if (n <= 0) {
+				close(*fd);
+				*fd = -1;
+			} else if (i == 1) {
+				if (eb.len < 4096)
+					gs_buf_add(&eb, chunk, (size_t)n);
+			} else if (gs_buf_add(&ob, chunk, (size_t)n) < 0) {
+				too_big = true;
+				kill(pid, SIGKILL);
+				close(*fd);
+				*fd = -1;
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	pid = -1;
+	if (killed || (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU ||
+					      WTERMSIG(status) == SIGKILL) && !too_big)) {
+		rc = gs_error_set(err, GS_ELIMIT,
+				  "render budget exceeded: rendering took more than %g s "
+				  "(render-timeout; the renderer was stopped)",
+				  timeout);
+	} else if (too_big) {
+		rc = gs_error_set(err, GS_ELIMIT,
+				  "render budget exceeded: the rendered objects exceed %s bytes "
+				  "(render-max-output)", outmax);
+	} else if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) > 1)) {
+		if (strstr(eb.ptr, "out of memory") || (WIFSIGNALED(status) &&
+							WTERMSIG(status) == SIGABRT))
+			rc = gs_error_set(err, GS_ELIMIT,
+					  "render budget exceeded: the renderer ran out of memory "
+					  "(render-max-memory: %zu MiB of address space); raise it "
+					  "with `gitsync agent --render-max-memory` if this "
+					  "repository really needs it",
+					  max_mem >> 20);
+		else
+			rc = gs_error_set(err, GS_ERR, "render: the renderer %s failed (%s %d): %.300s",
+					  lim->exe, WIFSIGNALED(status) ? "signal" : "exit",
+					  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+					  eb.ptr);
+	} else {
+		rc = parse_framed(out, ob.ptr, ob.ptr + ob.len, cost, err);
+	}
+cleanup:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	if (opipe[0] >= 0)
+		close(opipe[0]);
+	if (opipe[1] >= 0)
+		close(opipe[1]);
+	if (epipe[0] >= 0)
+		close(epipe[0]);
+	if (epipe[1] >= 0)
+		close(epipe[1]);
+	gs_buf_release(&ob);
+	gs_buf_release(&eb);
+	free(full);
+	return rc;
+}
