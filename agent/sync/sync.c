@@ -674,13 +674,22 @@ static int stop_run(struct run *run, int rc, const struct gs_error *e)
 	return rc;
 }
 
+/* Does a write's error stop the whole run?  An unreachable cluster or
+ * refused credentials do; but when the writes impersonate an app's service
+ * account (Projects), a 403 is that tenant's RBAC refusing this object: it
+ * fails the object, with the server's message, like any rejection. */
+static bool write_stops_run(struct run *run, int rc)
+{
+	return rc == GS_ENET || (rc == GS_EAUTH && !kube_client_impersonation(run->kc));
+}
+
 static int on_dry_run(int rc, struct mf_node *out, const struct gs_error *e, void *payload)
 {
 	struct target *t = payload;
 	struct run *run = t->run;
 
 	t->need_dry_run = false;
-	if (rc == GS_ENET || rc == GS_EAUTH)
+	if (write_stops_run(run, rc))
 		return stop_run(run, rc, e);
 	if (rc < 0) {
 		fail_target(run, t, e);
@@ -1405,7 +1414,7 @@ static int apply_one(struct run *run, struct target *t, struct gs_error *err)
 	return GS_OK;
 fail:
 	mf_node_free(out);
-	if (rc == GS_ENET || rc == GS_EAUTH) {
+	if (write_stops_run(run, rc)) {
 		*err = e;
 		return rc;
 	}
@@ -1419,7 +1428,7 @@ static int on_applied(int rc, struct mf_node *out, const struct gs_error *e, voi
 	struct target *t = payload;
 	struct run *run = t->run;
 
-	if (rc == GS_ENET || rc == GS_EAUTH)
+	if (write_stops_run(run, rc))
 		return stop_run(run, rc, e);
 	if (rc < 0) {
 		fail_target(run, t, e);
@@ -1799,7 +1808,7 @@ static int prune(struct run *run, bool last, struct gs_error *err)
 		rc = kube_client_resource(run->kc, &res, r->group, r->version, r->kind, &e);
 		if (rc == GS_OK)
 			rc = kube_client_delete(run->kc, res, r->ns, r->name, "Background", &e);
-		if (rc == GS_ENET || rc == GS_EAUTH) {
+		if (write_stops_run(run, rc)) {
 			*err = e;
 			return rc;
 		}
