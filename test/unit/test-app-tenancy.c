@@ -134,6 +134,16 @@ static int run(struct fixture *f, const char *yaml)
 	return sync_run(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err);
 }
 
+/* Is an object stored at path?  (fake_apiserver_get's copy freed) */
+static bool stored(struct fake_apiserver *fs, const char *path)
+{
+	char *s = fake_apiserver_get(fs, path);
+	bool found = s != NULL;
+
+	free(s);
+	return found;
+}
+
 static const struct sync_resource *row(const struct sync_report *rep, const char *name)
 {
 	size_t i;
@@ -163,7 +173,7 @@ static void test_app_tenancy__object_outside_the_project_fails_and_nothing_is_wr
 			    "project's spec.destinations)");
 	assert_int_equal(row(&f->rep, "x")->result, SYNC_RESULT_FAILED);
 	assert_non_null(strstr(row(&f->rep, "x")->message, "clusterResourceWhitelist"));
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
 	/* refused before asking: no request at all about the refused objects */
 	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH /api/v1/namespaces/other/"), 0);
 	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH /api/v1/namespaces/x"), 0);
@@ -173,7 +183,7 @@ static void test_app_tenancy__object_outside_the_project_fails_and_nothing_is_wr
 	/* within bounds it syncs */
 	assert_int_equal(run(f, CM("a", "")), 0);
 	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
 }
 
 static void test_app_tenancy__prune_outside_the_project_is_refused(void **state)
@@ -190,8 +200,8 @@ static void test_app_tenancy__prune_outside_the_project_is_refused(void **state)
 	assert_int_equal(f->rep.phase, SYNC_PHASE_FAILED);
 	assert_int_equal(row(&f->rep, "old")->result, SYNC_RESULT_FAILED);
 	assert_non_null(strstr(row(&f->rep, "old")->message, "cannot prune: namespace 'other'"));
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/other/configmaps/old"));
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/other/configmaps/old"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
 	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE"), 0);
 }
 
@@ -215,7 +225,7 @@ static void test_app_tenancy__writes_impersonate_and_a_403_fails_the_object(void
 	assert_int_equal(row(&f->rep, "s")->result, SYNC_RESULT_FAILED);
 	assert_non_null(strstr(row(&f->rep, "s")->message,
 			       "is forbidden: User \"system:serviceaccount:t:deployer\""));
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/c"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/c"));
 
 	/* turned off: no header any more */
 	kube_client_set_impersonation(f->kc, NULL);
