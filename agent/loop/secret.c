@@ -1,41 +1,27 @@
 /* secret.c - the Secret gitsync-secret: webhook secrets and API tokens. */
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-base64.h"
+#include "gs-buf.h"
 #include "loop/alog.h"
 #include "loop/loop-private.h"
-
-static char *b64_decode(const char *in, size_t *len_out)
-{
-	size_t n = strlen(in), cap = n / 4 * 3 + 4;
-	unsigned char *out = gs_malloc(cap + 1);
-	int len;
-
-	len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-	if (len < 0) {
-		free(out);
-		return NULL;
-	}
-	/* EVP_DecodeBlock counts padding bytes as data */
-	while (n && in[n - 1] == '=') {
-		n--;
-		len--;
-	}
-	out[len] = '\0';
-	*len_out = (size_t)len;
-	return (char *)out;
-}
 
 static char *secret_value(const struct mf_node *secret, const char *key, size_t *len)
 {
 	const char *v = mf_node_dig_str(secret, "data", key, NULL);
+	struct gs_buf b = GS_BUF_INIT;
+	struct gs_error err = GS_ERROR_INIT;
 
 	*len = 0;
-	return v ? b64_decode(v, len) : NULL;
+	if (!v || gs_base64_decode(&b, v, strlen(v), 0, &err) < 0) {
+		gs_buf_release(&b);
+		return NULL; /* as absent: the API server only stores valid base64 */
+	}
+	return gs_buf_detach(&b, len);
 }
 
 /* Read the Secret and hand its values to the server when it changed.

@@ -190,7 +190,7 @@ int sync_apply_one(struct run *run, struct target *t, struct gs_error *err)
 	return GS_OK;
 fail:
 	mf_node_free(out);
-	if (rc == GS_ENET || rc == GS_EAUTH) {
+	if (sync_write_stops_run(run, rc)) {
 		*err = e;
 		return rc;
 	}
@@ -204,7 +204,7 @@ static int on_applied(int rc, struct mf_node *out, const struct gs_error *e, voi
 	struct target *t = payload;
 	struct run *run = t->run;
 
-	if (rc == GS_ENET || rc == GS_EAUTH)
+	if (sync_write_stops_run(run, rc))
 		return sync_stop_run(run, rc, e);
 	if (rc < 0) {
 		sync_fail_target(run, t, e);

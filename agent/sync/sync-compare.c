@@ -153,7 +153,7 @@ static int on_dry_run(int rc, struct mf_node *out, const struct gs_error *e, voi
 	struct run *run = t->run;
 
 	t->need_dry_run = false;
-	if (rc == GS_ENET || rc == GS_EAUTH)
+	if (sync_write_stops_run(run, rc))
 		return sync_stop_run(run, rc, e);
 	if (rc < 0) {
 		sync_fail_target(run, t, e);

@@ -155,6 +155,11 @@ void sync_queue_dry_run(struct run *run, struct target *t);
 /* A batch callback hit an error that stops the whole run (cluster
  * unreachable, credentials refused): keep the first one; returns rc. */
 int sync_stop_run(struct run *run, int rc, const struct gs_error *e);
+/* Does a write's error stop the whole run?  An unreachable cluster or
+ * refused credentials do; but when the writes impersonate an app's service
+ * account (Projects), a 403 is that tenant's RBAC refusing this object: it
+ * fails the object, with the server's message, like any rejection. */
+bool sync_write_stops_run(const struct run *run, int rc);
 
 /* sync-plan.c: the tasks of a sync in order (order: room for run->nt
  * indexes into run->t); returns their number. */

@@ -43,7 +43,7 @@ int sync_prune(struct run *run, bool last, struct gs_error *err)
 		rc = kube_client_resource(run->kc, &res, r->group, r->version, r->kind, &e);
 		if (rc == GS_OK)
 			rc = kube_client_delete(run->kc, res, r->ns, r->name, "Background", &e);
-		if (rc == GS_ENET || rc == GS_EAUTH) {
+		if (sync_write_stops_run(run, rc)) {
 			*err = e;
 			return rc;
 		}

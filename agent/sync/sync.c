@@ -262,6 +262,11 @@ void sync_set_health(struct run *run, size_t ri, const struct mf_node *live)
 			 : SYNC_HEALTH_MISSING;
 }
 
+bool sync_write_stops_run(const struct run *run, int rc)
+{
+	return rc == GS_ENET || (rc == GS_EAUTH && !kube_client_impersonation(run->kc));
+}
+
 static void aggregate(struct sync_report *rep)
 {
 	size_t i;
