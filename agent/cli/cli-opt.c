@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "gs-alloc.h"
+#include "gs-buf.h"
 
 /* Help column: option names in 2..26, their help from 27 on. */
 #define HELP_COL 27
@@ -71,14 +72,18 @@ static int set_value(struct cli_args *a, struct cli_arg_value *v, const char *sp
 		return 0;
 	}
 	if (o->choices && !in_choices(o->choices, value)) {
-		char *list = gs_strdup(o->choices), *p;
+		struct gs_buf list = GS_BUF_INIT;
+		const char *p;
 		int rc;
 
-		for (p = list; (p = strchr(p, '|'));)
-			*p = ',';
+		for (p = o->choices; *p; p++)
+			if (*p == '|')
+				gs_buf_puts(&list, ", ");
+			else
+				gs_buf_putc(&list, *p);
 		rc = cli_usage_error(a->cmd->name, "option '%s' wants one of %s, not '%s'", spelled,
-				     list, value);
-		free(list);
+				     list.ptr, value);
+		gs_buf_release(&list);
 		return rc;
 	}
 	if (o->valid && !o->valid(value))
@@ -219,7 +224,7 @@ const char *const *cli_args_list(const struct cli_args *a, const char *name, siz
 	return v->list;
 }
 
-static void help_group(FILE *f, const char *title, const struct cli_opt *g)
+void cli_opt_help_group(FILE *f, const char *title, const struct cli_opt *g)
 {
 	size_t k;
 
@@ -265,11 +270,11 @@ void cli_opt_help(FILE *f, const struct cli_cmd *cmd)
 		fprintf(f, "\n%s", cmd->description);
 	if (group_len(cmd->opts)) {
 		fputc('\n', f);
-		help_group(f, "options", cmd->opts);
+		cli_opt_help_group(f, "options", cmd->opts);
 	}
 	if (group_len(cmd->common)) {
 		fputc('\n', f);
-		help_group(f, cmd->common_title ? cmd->common_title : "common options", cmd->common);
+		cli_opt_help_group(f, cmd->common_title ? cmd->common_title : "common options", cmd->common);
 	}
 	if (cmd->footer && *cmd->footer)
 		fprintf(f, "%s", cmd->footer);

@@ -95,6 +95,8 @@ bool cli_args_given(const struct cli_args *a, const char *name);
 /* LIST options: the values (borrowed; NULL when none) and their count. */
 const char *const *cli_args_list(const struct cli_args *a, const char *name, size_t *n);
 
+/* Print "TITLE:" and the help lines of the options of table g. */
+void cli_opt_help_group(FILE *f, const char *title, const struct cli_opt *g);
 /* Print the help of cmd (what --help prints). */
 void cli_opt_help(FILE *f, const struct cli_cmd *cmd);
 

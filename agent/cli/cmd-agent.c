@@ -3,152 +3,125 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli-sync.h"
 #include "cli/cli.h"
 #include "gs-alloc.h"
 #include "loop/agent.h"
 #include "loop/alog.h"
 
-static const char usage[] =
-	"usage: gitsync agent [options]\n"
-	"\n"
-	"Run the agent: keep every Application in sync, serve webhooks, the API,\n"
-	"probes and metrics.  In a pod it uses the in-cluster service account;\n"
-	"elsewhere a kubeconfig, like kubectl.\n"
-	"\n"
-	"  --namespace NS           agent namespace: Lease, Secret gitsync-secret,\n"
-	"                           default for API calls (default: gitsync)\n"
-	"  --app-namespace NS       watch Applications in NS only (repeatable;\n"
-	"                           default: all namespaces)\n"
-	"  --listen ADDR:PORT       HTTP(S) address (default :8080)\n"
-	"  --tls-cert FILE --tls-key FILE   serve HTTPS\n"
-	"  --poll-interval D        fetch interval per app (default 3m; an app may set\n"
-	"                           the annotation gitsync.io/poll-interval)\n"
-	"  --resync-interval D      retry interval when Applications cannot be watched (default 3s)\n"
-	"  --self-heal-interval D   drift check interval for selfHeal apps (default 5s)\n"
-	"  --workers N              reconcile workers (default 3)\n"
-	"  --leader-elect=true|false  only the Lease holder reconciles (default true)\n"
-	"  --identity ID            leader election identity (default hostname_pid)\n"
-	"  --lease-duration D --renew-deadline D --retry-period D  (15s, 10s, 2s)\n"
-	"  --shutdown-grace D       time to finish work in flight on SIGTERM (25s)\n"
-	"  --webhook-max-bytes N    webhook body limit (default 2097152)\n"
-	"  --cache-dir DIR          Git cache (default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache)\n"
-	"  --log-format json|logfmt (default json)\n"
-	"  --log-level debug|info|warn|error (default info)\n"
-	"  --kubeconfig FILE --context NAME\n";
-
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
+static bool positive_duration(const char *v)
 {
-	size_t n = strlen(name);
-
-	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (!strcmp(argv[*i], name) && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
+	return agent_parse_duration(v) > 0;
 }
 
-static int duration_opt(const char *v, double *out, const char *name)
+static bool valid_workers(const char *v)
 {
-	*out = agent_parse_duration(v);
-	if (*out <= 0)
-		return cli_usage_error("agent", "invalid duration '%s' for %s", v, name);
-	return 0;
+	char *end = NULL;
+	unsigned long n = strtoul(v, &end, 10);
+
+	return *v && !*end && n >= 1 && n <= 64;
+}
+
+static bool valid_bytes(const char *v)
+{
+	char *end = NULL;
+	unsigned long long n = strtoull(v, &end, 10);
+
+	return *v && !*end && n >= 1024;
+}
+
+static bool valid_level(const char *v)
+{
+	return alog_level_parse(v) >= 0;
+}
+
+#define DUR(name, help) { name, 0, CLI_OPT_STRING, "D", help, NULL, NULL, positive_duration }
+
+static const struct cli_opt agent_opts[] = {
+	{ "namespace", 'n', CLI_OPT_STRING, "NS",
+	  "agent namespace: Lease, Secret gitsync-secret,\n"
+	  "default for API calls (default: gitsync)", NULL, NULL, NULL },
+	{ "app-namespace", 0, CLI_OPT_LIST, "NS",
+	  "watch Applications in NS only (repeatable;\ndefault: all namespaces)", NULL, NULL, NULL },
+	{ "listen", 0, CLI_OPT_STRING, "ADDR:PORT", "HTTP(S) address (default :8080)", NULL, NULL,
+	  NULL },
+	{ "tls-cert", 0, CLI_OPT_STRING, "FILE", "serve HTTPS (with --tls-key)", NULL, NULL, NULL },
+	{ "tls-key", 0, CLI_OPT_STRING, "FILE", "the key of --tls-cert", NULL, NULL, NULL },
+	DUR("poll-interval", "fetch interval per app (default 3m; an app may set\n"
+			     "the annotation gitsync.io/poll-interval)"),
+	DUR("resync-interval", "retry interval when Applications cannot be watched\n(default 3s)"),
+	DUR("self-heal-interval", "drift check interval for selfHeal apps (default 5s)"),
+	{ "workers", 0, CLI_OPT_STRING, "N", "reconcile workers, 1..64 (default 3)", NULL, NULL,
+	  valid_workers },
+	{ "leader-elect", 0, CLI_OPT_STRING, "BOOL", "only the Lease holder reconciles", "true",
+	  "true|false", NULL },
+	{ "identity", 0, CLI_OPT_STRING, "ID", "leader election identity (default hostname_pid)",
+	  NULL, NULL, NULL },
+	DUR("lease-duration", "Lease duration (default 15s)"),
+	DUR("renew-deadline", "Lease renew deadline (default 10s)"),
+	DUR("retry-period", "Lease retry period (default 2s)"),
+	DUR("shutdown-grace", "time to finish work in flight on SIGTERM (default 25s)"),
+	{ "webhook-max-bytes", 0, CLI_OPT_STRING, "N", "webhook body limit (default 2097152)", NULL,
+	  NULL, valid_bytes },
+	{ "cache-dir", 0, CLI_OPT_STRING, "DIR",
+	  "Git cache (default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache)", NULL, NULL, NULL },
+	{ "log-format", 0, CLI_OPT_STRING, "FORMAT", "json or logfmt", "json", "json|logfmt", NULL },
+	{ "log-level", 0, CLI_OPT_STRING, "LEVEL", "debug, info, warn or error", "info", NULL,
+	  valid_level },
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd agent_cmd = {
+	"agent", "[options]",
+	"Run the agent: keep every Application in sync, serve webhooks, the API,\n"
+	"probes and metrics.  In a pod it uses the in-cluster service account;\n"
+	"elsewhere a kubeconfig, like kubectl.\n",
+	agent_opts, "cluster options", cli_cluster_opts, NULL, 0, 0,
+};
+
+static double dur(const struct cli_args *a, const char *name)
+{
+	const char *v = cli_args_str(a, name);
+
+	return v ? agent_parse_duration(v) : 0;
 }
 
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_config cfg = { 0 };
 	struct gs_error err = GS_ERROR_INIT;
-	const char **nss = NULL;
+	struct cli_args args = CLI_ARGS_INIT;
+	const char *const *nss = NULL;
 	size_t nns = 0;
 	int fmt = ALOG_JSON, lvl = ALOG_INFO;
-	int i, rc = CLI_EXIT_OK;
+	int rc = CLI_EXIT_OK;
 	const char *v;
 
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return CLI_EXIT_OK;
-	}
-	cfg.leader_elect = true;
-	for (i = 1; i < argc; i++) {
-		if ((v = opt_value(argc, argv, &i, "--namespace")) ||
-		    (v = opt_value(argc, argv, &i, "-n"))) {
-			cfg.ns = v;
-		} else if ((v = opt_value(argc, argv, &i, "--app-namespace"))) {
-			nss = gs_realloc(nss, (nns + 1) * sizeof(*nss));
-			nss[nns++] = v;
-		} else if ((v = opt_value(argc, argv, &i, "--listen"))) {
-			cfg.listen = v;
-		} else if ((v = opt_value(argc, argv, &i, "--tls-cert"))) {
-			cfg.tls_cert = v;
-		} else if ((v = opt_value(argc, argv, &i, "--tls-key"))) {
-			cfg.tls_key = v;
-		} else if ((v = opt_value(argc, argv, &i, "--poll-interval"))) {
-			if ((rc = duration_opt(v, &cfg.poll_s, "--poll-interval")))
-				goto out;
-		} else if ((v = opt_value(argc, argv, &i, "--resync-interval"))) {
-			if ((rc = duration_opt(v, &cfg.resync_s, "--resync-interval")))
-				goto out;
-		} else if ((v = opt_value(argc, argv, &i, "--self-heal-interval"))) {
-			if ((rc = duration_opt(v, &cfg.self_heal_s, "--self-heal-interval")))
-				goto out;
-		} else if ((v = opt_value(argc, argv, &i, "--lease-duration"))) {
-			if ((rc = duration_opt(v, &cfg.lease_s, "--lease-duration")))
-				goto out;
-		} else if ((v = opt_value(argc, argv, &i, "--renew-deadline"))) {
-			if ((rc = duration_opt(v, &cfg.renew_s, "--renew-deadline")))
-				goto out;
-		} else if ((v = opt_value(argc, argv, &i, "--retry-period"))) {
-			if ((rc = duration_opt(v, &cfg.retry_s, "--retry-period")))
-				goto out;
-		} else if ((v = opt_value(argc, argv, &i, "--shutdown-grace"))) {
-			if ((rc = duration_opt(v, &cfg.shutdown_grace_s, "--shutdown-grace")))
-				goto out;
-		} else if ((v = opt_value(argc, argv, &i, "--workers"))) {
-			char *end = NULL;
-			unsigned long n = strtoul(v, &end, 10);
-			if (!*v || *end || n < 1 || n > 64) {
-				rc = cli_usage_error("agent", "--workers wants 1..64, not '%s'", v);
-				goto out;
-			}
-			cfg.workers = (unsigned)n;
-		} else if ((v = opt_value(argc, argv, &i, "--webhook-max-bytes"))) {
-			char *end = NULL;
-			unsigned long long n = strtoull(v, &end, 10);
-			if (!*v || *end || n < 1024) {
-				rc = cli_usage_error("agent", "invalid --webhook-max-bytes '%s'", v);
-				goto out;
-			}
-			cfg.webhook_max_bytes = (size_t)n;
-		} else if ((v = opt_value(argc, argv, &i, "--leader-elect"))) {
-			if (strcmp(v, "true") && strcmp(v, "false")) {
-				rc = cli_usage_error("agent", "--leader-elect wants true or false");
-				goto out;
-			}
-			cfg.leader_elect = !strcmp(v, "true");
-		} else if ((v = opt_value(argc, argv, &i, "--identity"))) {
-			cfg.identity = v;
-		} else if ((v = opt_value(argc, argv, &i, "--cache-dir"))) {
-			cfg.cache_dir = v;
-		} else if ((v = opt_value(argc, argv, &i, "--log-format"))) {
-			if ((fmt = alog_format_parse(v)) < 0) {
-				rc = cli_usage_error("agent", "--log-format wants json or logfmt");
-				goto out;
-			}
-		} else if ((v = opt_value(argc, argv, &i, "--log-level"))) {
-			if ((lvl = alog_level_parse(v)) < 0) {
-				rc = cli_usage_error("agent", "invalid --log-level '%s'", v);
-				goto out;
-			}
-		} else if ((v = opt_value(argc, argv, &i, "--kubeconfig"))) {
-			cfg.kubeconfig = v;
-		} else if ((v = opt_value(argc, argv, &i, "--context"))) {
-			cfg.context = v;
-		} else {
-			rc = cli_usage_error("agent", "unknown option '%s'", argv[i]);
-			goto out;
-		}
-	}
+	if ((rc = cli_opt_parse(&args, &agent_cmd, argc, argv)) || args.help)
+		goto out;
+	cfg.ns = cli_args_str(&args, "namespace");
+	nss = cli_args_list(&args, "app-namespace", &nns);
+	cfg.listen = cli_args_str(&args, "listen");
+	cfg.tls_cert = cli_args_str(&args, "tls-cert");
+	cfg.tls_key = cli_args_str(&args, "tls-key");
+	cfg.poll_s = dur(&args, "poll-interval");
+	cfg.resync_s = dur(&args, "resync-interval");
+	cfg.self_heal_s = dur(&args, "self-heal-interval");
+	cfg.lease_s = dur(&args, "lease-duration");
+	cfg.renew_s = dur(&args, "renew-deadline");
+	cfg.retry_s = dur(&args, "retry-period");
+	cfg.shutdown_grace_s = dur(&args, "shutdown-grace");
+	if ((v = cli_args_str(&args, "workers")))
+		cfg.workers = (unsigned)strtoul(v, NULL, 10);
+	if ((v = cli_args_str(&args, "webhook-max-bytes")))
+		cfg.webhook_max_bytes = (size_t)strtoull(v, NULL, 10);
+	cfg.leader_elect = !strcmp(cli_args_str(&args, "leader-elect"), "true");
+	cfg.identity = cli_args_str(&args, "identity");
+	cfg.cache_dir = cli_args_str(&args, "cache-dir");
+	fmt = alog_format_parse(cli_args_str(&args, "log-format"));
+	lvl = alog_level_parse(cli_args_str(&args, "log-level"));
+	cfg.kubeconfig = cli_args_str(&args, "kubeconfig");
+	cfg.context = cli_args_str(&args, "context");
 	if (!cfg.tls_cert != !cfg.tls_key) {
 		rc = cli_usage_error("agent", "--tls-cert and --tls-key go together");
 		goto out;
@@ -159,6 +132,6 @@ int cmd_agent(int argc, char **argv)
 	if (agent_run(&cfg, &err))
 		rc = cli_error(&err);
 out:
-	free(nss);
+	cli_args_release(&args);
 	return rc;
 }

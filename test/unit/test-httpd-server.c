@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "gs-alloc.h"
-#include "httpd/apiclient.h"
+#include "cli/apiclient.h"
 #include "httpd/httpd.h"
 
 #define SYNC_TOKEN "gst_sync-token-for-tests"
