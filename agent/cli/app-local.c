@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "app/app.h"
+#include "app/app-view.h"
 #include "cli/cli-sync.h"
 #include "cli/cli.h"
 #include "gs-alloc.h"
@@ -169,30 +170,6 @@ static int local_get(struct app_be *b, struct mf_node **out, const char *name,
 	return r;
 }
 
-/* The rows of a comparison, in the form the API returns them. */
-static struct mf_node *report_rows(const struct sync_report *rep)
-{
-	struct mf_node *rows = mf_node_new(MF_SEQ);
-	size_t k;
-
-	for (k = 0; k < rep->n; k++) {
-		const struct sync_resource *r = &rep->v[k];
-		struct mf_node *m = mf_node_new(MF_MAP);
-
-		mf_node_set_str_value(m, "group", r->group);
-		mf_node_set_str_value(m, "version", r->version);
-		mf_node_set_str_value(m, "kind", r->kind);
-		mf_node_set_str_value(m, "namespace", r->ns);
-		mf_node_set_str_value(m, "name", r->name);
-		mf_node_set_str_value(m, "status", sync_status_str(r->status));
-		mf_node_set_str_value(m, "health", sync_health_str(r->health));
-		mf_node_set_str_value(m, "hook", sync_hook_str(r->hook));
-		mf_node_set_str_value(m, "message", r->message ? r->message : "");
-		mf_node_append(rows, m);
-	}
-	return rows;
-}
-
 static int local_compare(struct app_be *b, struct app_view *out, const char *name,
 			 const struct app_compare_args *a, struct gs_error *err)
 {
@@ -223,27 +200,16 @@ static int local_compare(struct app_be *b, struct app_view *out, const char *nam
 		mf_node_free(out->app);
 		out->app = fresh;
 	}
-	out->resources = report_rows(&rep);
+	out->resources = app_view_rows(&rep);
 	out->revision = rev;
 	rev = NULL;
 	out->sync = gs_strdup(app_sync_status_str(rep.status));
 	out->health = gs_strdup(app_health_str(rep.health));
-	for (k = 0; k < rep.n; k++) {
-		const struct sync_resource *x = &rep.v[k];
-		char *label;
-
-		if (x->status == SYNC_STATUS_SYNCED || x->hook)
-			continue;
-		out->different = true;
-		if (!a->want_diff)
-			continue;
-		label = gs_asprintf("%s%s%s/%s %s/%s", x->group, *x->group ? "/" : "", x->version,
-				    x->kind, *x->ns ? x->ns : "-", x->name);
-		gs_buf_printf(&out->diff, "===== %s (%s)\n", label, sync_status_str(x->status));
-		mf_diff_text(&out->diff, x->live, x->status == SYNC_STATUS_PRUNE ? NULL : x->target,
-			     "live", "desired", 0);
-		free(label);
-	}
+	for (k = 0; k < rep.n; k++)
+		if (rep.v[k].status != SYNC_STATUS_SYNCED && !rep.v[k].hook)
+			out->different = true;
+	if (a->want_diff)
+		out->diffs = app_view_diffs(&rep);
 cleanup:
 	app_redact(out->app);
 	free(rev);
@@ -407,7 +373,7 @@ static int local_sync(struct app_be *b, const char *name, const struct app_op_ar
 		goto cleanup;
 	{
 		char s[32], f[32];
-		struct mf_node *rows = report_rows(&rep);
+		struct mf_node *rows = app_view_rows(&rep);
 
 		putchar('\n');
 		app_print_header(b, app);

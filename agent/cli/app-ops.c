@@ -335,16 +335,20 @@ static const struct cli_opt diff_opts[] = {
 	  NULL, NULL },
 	{ "hard-refresh", 0, CLI_OPT_BOOL, NULL,
 	  "fetch, export and render again, bypassing the caches", NULL, NULL, NULL },
+	{ "output", 'o', CLI_OPT_STRING, "FORMAT",
+	  "markdown: for a pull-request comment (a summary table,\n"
+	  "then one collapsed diff per object; Secrets masked)", NULL, "markdown", NULL },
 	CLI_OPT_END,
 };
 
 static const struct cli_cmd diff_cmd = {
-	"app diff", "NAME [--local PATH] [--revision R] [--refresh|--hard-refresh]",
+	"app diff", "NAME [--local PATH] [--revision R] [--refresh|--hard-refresh] [-o markdown]",
 	"Print a unified diff (live -> desired) of every object out of sync.\n"
 	"Exit status: 0 in sync, 1 different, 2 error.\n",
 	diff_opts, "common options", app_common_opts,
 	COMMON_FOOTER EXAMPLES "  gitsync app diff postgres-operator\n"
 			       "  gitsync app diff postgres-operator --revision feature-x\n"
+			       "  gitsync app diff web --revision \"$PR_SHA\" -o markdown > comment.md\n"
 			       "  gitsync app diff monsterstack-dev --local k8s/dev\n",
 	1, 1,
 };
@@ -364,7 +368,11 @@ static int run_diff(struct app_be *b, const struct cli_args *a)
 		cli_error(&err);
 		rc = CLI_EXIT_DIFF_ERROR;
 	} else {
-		fwrite(v.diff.ptr, 1, v.diff.len, stdout);
+		if (cli_args_str(a, "output"))
+			app_print_diffs_markdown(a->pos[0], app_s_or(v.revision, ca.revision),
+						 v.diffs);
+		else
+			app_print_diffs(v.diffs);
 		rc = v.different ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 	}
 	app_view_release(&v);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "app/app.h"
+#include "gs-alloc.h"
 #include "cli/cli-table.h"
 #include "gitsrc/gitsrc.h"
 #include "loop/agent.h"
@@ -44,9 +45,8 @@ void app_view_release(struct app_view *v)
 	free(v->revision);
 	free(v->sync);
 	free(v->health);
-	gs_buf_release(&v->diff);
+	mf_node_free(v->diffs);
 	memset(v, 0, sizeof(*v));
-	v->diff = (struct gs_buf)GS_BUF_INIT;
 }
 
 void app_emit(const struct mf_node *n, const char *format)
@@ -152,4 +152,89 @@ void app_print_operation(const struct mf_node *st)
 	printf("%-15s%s\n", "Start:", app_s_or(mf_node_dig_str(os, "startedAt", NULL), ""));
 	printf("%-15s%s\n", "Finished:", app_s_or(mf_node_dig_str(os, "finishedAt", NULL), ""));
 	printf("%-15s%s\n", "Message:", app_s_or(mf_node_dig_str(os, "message", NULL), ""));
+}
+
+static char *object_label(const struct mf_node *d)
+{
+	const char *g = app_s_or(mf_node_dig_str(d, "group", NULL), "");
+	const char *ns = app_s_or(mf_node_dig_str(d, "namespace", NULL), "");
+
+	return gs_asprintf("%s%s%s/%s %s/%s", g, *g ? "/" : "",
+			   app_s_or(mf_node_dig_str(d, "version", NULL), ""),
+			   app_s_or(mf_node_dig_str(d, "kind", NULL), ""), *ns ? ns : "-",
+			   app_s_or(mf_node_dig_str(d, "name", NULL), ""));
+}
+
+void app_print_diffs(const struct mf_node *diffs)
+{
+	size_t k;
+
+	for (k = 0; k < mf_node_len(diffs); k++) {
+		const struct mf_node *d = mf_node_at(diffs, k);
+		char *label = object_label(d);
+
+		printf("===== %s (%s)\n%s", label, app_s_or(mf_node_dig_str(d, "status", NULL), ""),
+		       app_s_or(mf_node_dig_str(d, "diff", NULL), ""));
+		free(label);
+	}
+}
+
+/* a table cell: no '|' or newline may break the row */
+static void md_cell(const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '|')
+			fputs("\\|", stdout);
+		else if (*s == '\n')
+			putchar(' ');
+		else
+			putchar(*s);
+	}
+}
+
+void app_print_diffs_markdown(const char *app, const char *revision, const struct mf_node *diffs)
+{
+	size_t k, n = mf_node_len(diffs);
+
+	printf("### gitsync: `%s`", app);
+	if (revision)
+		printf(" at `%s`", revision);
+	printf("\n\n");
+	if (!n) {
+		printf("No changes: the cluster already matches.\n");
+		return;
+	}
+	printf("%zu object%s would change.\n\n", n, n == 1 ? "" : "s");
+	printf("| Kind | Namespace | Name | Status |\n|---|---|---|---|\n");
+	for (k = 0; k < n; k++) {
+		const struct mf_node *d = mf_node_at(diffs, k);
+		const char *g = app_s_or(mf_node_dig_str(d, "group", NULL), "");
+
+		printf("| ");
+		if (*g) {
+			md_cell(g);
+			putchar('/');
+		}
+		md_cell(mf_node_dig_str(d, "kind", NULL));
+		printf(" | ");
+		md_cell(mf_node_dig_str(d, "namespace", NULL));
+		printf(" | ");
+		md_cell(mf_node_dig_str(d, "name", NULL));
+		printf(" | ");
+		md_cell(mf_node_dig_str(d, "status", NULL));
+		printf(" |\n");
+	}
+	for (k = 0; k < n; k++) {
+		const struct mf_node *d = mf_node_at(diffs, k);
+		const char *text = app_s_or(mf_node_dig_str(d, "diff", NULL), "");
+		const char *fence = strstr(text, "```") ? "~~~~" : "```";
+		char *label = object_label(d);
+
+		printf("\n<details><summary><code>");
+		md_cell(label);
+		printf("</code> (%s)</summary>\n\n%sdiff\n%s%s%s\n\n</details>\n",
+		       app_s_or(mf_node_dig_str(d, "status", NULL), ""), fence, text,
+		       *text && text[strlen(text) - 1] != '\n' ? "\n" : "", fence);
+		free(label);
+	}
 }

@@ -10,6 +10,7 @@
  * with a kubeconfig, so both print the same. */
 #include "cli/app.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,23 +46,26 @@ static int call_json(struct remote *r, struct mf_node **out, const char *method,
 	return rc;
 }
 
-/* "?a=1&b=x" from name/value pairs whose value is non-NULL (owned). */
-static char *query(const char *k1, const char *v1, const char *k2, const char *v2, const char *k3,
-		   const char *v3)
+/* "?a=1&b=x" from npairs name/value pairs; a pair whose name or value is
+ * NULL is left out (owned). */
+static char *query(int npairs, ...)
 {
-	const char *k[3] = { k1, k2, k3 }, *v[3] = { v1, v2, v3 };
 	struct gs_buf q = GS_BUF_INIT;
+	va_list ap;
 	int i;
 
-	for (i = 0; i < 3; i++) {
+	va_start(ap, npairs);
+	for (i = 0; i < npairs; i++) {
+		const char *k = va_arg(ap, const char *), *v = va_arg(ap, const char *);
 		char *e;
 
-		if (!k[i] || !v[i])
+		if (!k || !v)
 			continue;
-		e = apiclient_escape(v[i]);
-		gs_buf_printf(&q, "%c%s=%s", q.len ? '&' : '?', k[i], e);
+		e = apiclient_escape(v);
+		gs_buf_printf(&q, "%c%s=%s", q.len ? '&' : '?', k, e);
 		free(e);
 	}
+	va_end(ap);
 	return gs_buf_detach(&q, NULL);
 }
 
@@ -117,26 +121,24 @@ static int remote_compare(struct app_be *b, struct app_view *out, const char *na
 				    "kubeconfig, not GITSYNC_SERVER");
 	if ((rc = remote_get(b, &out->app, name, err)))
 		return rc;
-	q = query("revision", a->revision, "refresh",
+	q = query(4, a->want_diff ? "format" : NULL, "json", "revision", a->revision, "refresh",
 		  a->hard_refresh ? "hard" : a->refresh ? "normal" : NULL, "recorded",
 		  a->at_recorded && !a->revision ? "true" : NULL);
-	if (a->want_diff) {
-		rest = gs_asprintf("/%s/diff%s", name, q);
-		rc = apiclient_call(r->c, &out->diff, "GET", rest, NULL, err);
-		out->different = out->diff.len > 0;
-	} else {
-		rest = gs_asprintf("/%s/resources%s", name, q);
-		rc = call_json(r, &res, "GET", rest, NULL, err);
-	}
+	rest = gs_asprintf("/%s/%s%s", name, a->want_diff ? "diff" : "resources", q);
+	rc = call_json(r, &res, "GET", rest, NULL, err);
 	free(rest);
 	free(q);
 	if (rc || !res)
 		return rc;
-	out->resources = mf_node_clone(mf_node_get(res, "resources"));
+	if (mf_node_get(res, "resources"))
+		out->resources = mf_node_clone(mf_node_get(res, "resources"));
+	if (mf_node_get(res, "diffs"))
+		out->diffs = mf_node_clone(mf_node_get(res, "diffs"));
 	out->revision = dup_str(res, "revision");
 	out->sync = dup_str(res, "sync");
 	out->health = dup_str(res, "health");
-	out->different = out->sync && strcmp(out->sync, "Synced");
+	out->different = a->want_diff ? mf_node_len(out->diffs) > 0
+				       : out->sync && strcmp(out->sync, "Synced");
 	if (a->refresh) {
 		/* the agent recorded the comparison: show the fresh object */
 		mf_node_free(out->app);
@@ -233,7 +235,7 @@ static bool remote_agent_running(struct app_be *b)
 static int remote_manifests(struct app_be *b, struct gs_buf *out, const char *name,
 			    const char *revision, bool hard_refresh, struct gs_error *err)
 {
-	char *q = query("revision", revision, "refresh", hard_refresh ? "hard" : NULL, NULL, NULL);
+	char *q = query(2, "revision", revision, "refresh", hard_refresh ? "hard" : NULL);
 	char *rest = gs_asprintf("/%s/manifests%s", name, q);
 	int rc = apiclient_call(R(b)->c, out, "GET", rest, NULL, err);
 

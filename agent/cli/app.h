@@ -33,7 +33,7 @@ struct app_compare_args {
 	bool refresh;           /* resolve the revision in Git again and record it */
 	bool hard_refresh;      /* and bypass the Git and render caches */
 	bool at_recorded;       /* compare at the commit last recorded (no ls-remote) */
-	bool want_diff;         /* fill app_view.diff */
+	bool want_diff;         /* fill app_view.diffs */
 	bool pin;               /* wait: keep comparing at the first commit resolved */
 };
 
@@ -45,10 +45,10 @@ struct app_view {
 				    * the backend has no table */
 	char *revision;            /* owned: the commit compared, or NULL */
 	char *sync, *health;       /* owned: "Synced"/"OutOfSync"/..., "Healthy"/... */
-	struct gs_buf diff;        /* with want_diff: one "===== ..." block per object */
+	struct mf_node *diffs;     /* with want_diff: owned seq (app/app-view.h) */
 	bool different;
 };
-#define APP_VIEW_INIT { NULL, NULL, NULL, NULL, NULL, GS_BUF_INIT, false }
+#define APP_VIEW_INIT { NULL, NULL, NULL, NULL, NULL, NULL, false }
 void app_view_release(struct app_view *v);
 
 /* A sync or a rollback, as handed to the backend.  Every field travels
@@ -153,6 +153,11 @@ void app_print_resources(const struct mf_node *rows);
 /* After an operation handed to the agent: Operation, Sync Revision, Phase,
  * Start, Finished, Message from st (apiclient_operation's shape). */
 void app_print_operation(const struct mf_node *st);
+/* The diffs of a view: "===== GROUP/VERSION/KIND NS/NAME (Status)" and a
+ * unified diff per object; or, for a pull-request comment, markdown: a
+ * summary table, then one collapsed <details> diff per object. */
+void app_print_diffs(const struct mf_node *diffs);
+void app_print_diffs_markdown(const char *app, const char *revision, const struct mf_node *diffs);
 /* Redact credentials in spec.source.repoURL in place. */
 void app_redact(struct mf_node *app);
 
