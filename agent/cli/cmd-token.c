@@ -11,7 +11,7 @@
 #include "httpd/apitoken.h"
 
 static const struct cli_opt token_opts[] = {
-	{ "scope", 0, CLI_OPT_STRING, "SCOPE", "read or sync", "sync", "read|sync", NULL },
+	{ "scope", 0, CLI_OPT_STRING, "SCOPE", "read, sync or admin", "sync", "read|sync|admin", NULL },
 	{ "output", 'o', CLI_OPT_STRING, "FORMAT",
 	  "line: only the api.tokens line to stdout, the token to\nstderr (for scripts)", NULL,
 	  "line", NULL },
@@ -19,11 +19,13 @@ static const struct cli_opt token_opts[] = {
 };
 
 static const struct cli_cmd token_cmd = {
-	"token", "create NAME [--scope read|sync] [-o line]",
+	"token", "create NAME [--scope read|sync|admin] [-o line]",
 	"Print a new API token (once: it is not stored anywhere) and the line\n"
 	"`NAME SCOPE sha256:HEX` to append to the key api.tokens of the Secret\n"
 	"gitsync-secret.  The agent keeps only that hash.  Scope `read` lists,\n"
-	"gets, diffs and follows apps; `sync` may also request syncs (default).\n",
+	"gets, diffs and follows apps; `sync` may also request syncs and rollbacks\n"
+	"(default); `admin` may also create and delete apps (docs/cli.md lists the\n"
+	"scope of each route).\n",
 	token_opts, NULL, NULL, NULL, 2, 2,
 };
 

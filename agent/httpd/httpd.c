@@ -236,6 +236,11 @@ static enum apitoken_scope authenticate(struct httpd *h, struct MHD_Connection *
 	return s;
 }
 
+const char *httpd_api_query(const struct httpd_api_request *req, const char *key)
+{
+	return req->conn ? MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key) : NULL;
+}
+
 static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const char *method,
 			     const char *url, struct request *rq)
 {
@@ -245,12 +250,13 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	const char *p = url + strlen("/api/v1/applications");
 	char name[254] = "", action[16] = "", ns[254] = "", token_name[130];
 	const char *q;
-	bool write;
+	enum apitoken_scope need = APITOKEN_READ;
 	MHD_RESULT ret;
 	unsigned status;
 	int rc;
 
 	req.method = method;
+	req.conn = conn;
 	req.body = rq->body.ptr;
 	req.body_len = rq->body.len;
 	if (*p == '/') {
@@ -271,13 +277,29 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	} else if (*p) {
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_NOT_FOUND, "no such endpoint");
 	}
-	if (req.action && strcmp(action, "diff") && strcmp(action, "operation") &&
-	    strcmp(action, "sync") && strcmp(action, "refresh"))
+	/* each route: its method and the scope it needs */
+	if (!req.action) {
+		if (!req.name && !strcmp(method, "POST"))
+			need = APITOKEN_ADMIN; /* create */
+		else if (req.name && !strcmp(method, "DELETE"))
+			need = APITOKEN_ADMIN;
+		else if (strcmp(method, "GET"))
+			return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
+						  "use GET");
+	} else if (!strcmp(action, "sync") || !strcmp(action, "refresh") ||
+		   !strcmp(action, "rollback")) {
+		if (strcmp(method, "POST"))
+			return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
+						  "use POST");
+		need = APITOKEN_SYNC;
+	} else if (!strcmp(action, "diff") || !strcmp(action, "operation") ||
+		   !strcmp(action, "resources") || !strcmp(action, "manifests")) {
+		if (strcmp(method, "GET"))
+			return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
+						  "use GET");
+	} else {
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_NOT_FOUND, "no such endpoint");
-	write = req.action && (!strcmp(action, "sync") || !strcmp(action, "refresh"));
-	if (write != !strcmp(method, "POST") || (!write && strcmp(method, "GET")))
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
-					  write ? "use POST" : "use GET");
+	}
 	q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "namespace");
 	if (q && *q) {
 		if (!valid_k8s_name(q, strlen(q)) || strlen(q) > 63)
@@ -294,9 +316,12 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
 					  "missing or invalid bearer token");
 	}
-	if (write && req.scope != APITOKEN_SYNC) {
+	if (req.scope < need) {
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN,
-					  "token is read-only (scope 'sync' needed)");
+					  need == APITOKEN_ADMIN
+						  ? "token may not create or delete applications "
+						    "(scope 'admin' needed)"
+						  : "token is read-only (scope 'sync' needed)");
 	}
 	if (rq->too_big) {
 		return respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,

@@ -11,6 +11,9 @@
  *   GET  /api/v1/applications/NAME/operation   |  need the sync scope.
  *   POST /api/v1/applications/NAME/sync        |  ?namespace=NS selects the
  *   POST /api/v1/applications/NAME/refresh    /   Application's namespace.
+ *   GET  .../NAME/resources, .../NAME/manifests    read scope
+ *   POST .../NAME/rollback                         sync scope
+ *   POST /api/v1/applications, DELETE .../NAME     admin scope (create, delete)
  *
  * The server knows nothing about Applications: it authenticates, limits and
  * routes, and hands verified requests to the callbacks in struct httpd_ops,
@@ -38,16 +41,21 @@
 
 /* A verified API request, as handed to ops->api. */
 struct httpd_api_request {
-	const char *method;    /* "GET", "POST" */
+	const char *method;    /* "GET", "POST", "DELETE" */
 	const char *namespace; /* ?namespace=, NULL when absent */
 	const char *name;      /* NULL for the list */
-	const char *action;    /* NULL, "diff", "operation", "sync", "refresh" */
+	const char *action;    /* NULL, "diff", "operation", "sync", "refresh", "resources",
+				* "manifests", "rollback" */
 	const char *query_wait; /* ?wait=DURATION for long polls, or NULL */
 	const char *body;      /* request body (NUL-terminated), "" when none */
 	size_t body_len;
 	enum apitoken_scope scope;
 	const char *token_name; /* which token authenticated (for logs) */
+	void *conn;             /* for httpd_api_query() */
 };
+
+/* Value of query parameter key of req (?key=value, unescaped), or NULL. */
+const char *httpd_api_query(const struct httpd_api_request *req, const char *key);
 
 /* What ops->api answers: status (200, 202, 400, 404, 409 ...), a body and
  * its content type (NULL = application/json).  body is caller-initialised. */

@@ -24,6 +24,7 @@
 #include "kube/kube-config.h"
 #include "kube/kube-watch.h"
 #include "loop/alog.h"
+#include "loop/api-app.h"
 #include "loop/lease.h"
 #include "loop/workq.h"
 #include "mf-diff.h"
@@ -522,6 +523,20 @@ static void reconcile(struct worker *w, const char *key)
 		if (req.revision && !*req.revision)
 			req.revision = NULL;
 		req.prune = mf_node_bool(mf_node_dig(op, "sync", "prune", NULL));
+		req.dry_run = mf_node_bool(mf_node_dig(op, "sync", "dryRun", NULL));
+		/* a rollback's recorded source and the request's sync options
+		 * apply to this run only: the in-memory copy is changed, never
+		 * the spec */
+		if (mf_node_type(mf_node_dig(op, "sync", "source", NULL)) == MF_MAP)
+			mf_node_set(mf_node_ensure(app, "spec", MF_MAP), "source",
+				    mf_node_clone(mf_node_dig(op, "sync", "source", NULL)));
+		rs = mf_node_dig(op, "sync", "syncOptions", NULL);
+		for (i = 0; i < mf_node_len(rs); i++)
+			mf_node_append(mf_node_ensure(mf_node_ensure(mf_node_ensure(app, "spec", MF_MAP),
+								     "syncPolicy", MF_MAP),
+						      "syncOptions", MF_SEQ),
+				       mf_node_clone(mf_node_at(rs, i)));
+		rs = mf_node_dig(op, "sync", "resources", NULL);
 		if (mf_node_len(rs)) {
 			res = gs_calloc(mf_node_len(rs), sizeof(*res));
 			for (i = 0; i < mf_node_len(rs); i++)
@@ -1238,8 +1253,7 @@ static int api_sync(struct agent *a, const char *ns, const char *name,
 		    const struct httpd_api_request *req, struct httpd_api_response *resp,
 		    struct gs_error *err)
 {
-	struct mf_node *body = NULL, *app = NULL, *patch = NULL, *s, *op;
-	const struct mf_node *v;
+	struct mf_node *body = NULL, *app = NULL, *patch = NULL;
 	char *who = NULL;
 	int rc;
 
@@ -1258,16 +1272,9 @@ static int api_sync(struct agent *a, const char *ns, const char *name,
 				  "another operation is already in progress on '%s'", name);
 		goto cleanup;
 	}
-	patch = mf_node_new(MF_MAP);
-	op = mf_node_ensure(patch, "operation", MF_MAP);
-	s = mf_node_ensure(op, "sync", MF_MAP);
-	if ((v = mf_node_get(body, "revision")) && mf_node_str(v) && *mf_node_str(v))
-		mf_node_set_str_value(s, "revision", mf_node_str(v));
-	mf_node_set(s, "prune", mf_node_new_bool(mf_node_bool(mf_node_get(body, "prune"))));
-	if ((v = mf_node_get(body, "resources")) && mf_node_type(v) == MF_SEQ)
-		mf_node_set(s, "resources", mf_node_clone(v));
 	who = gs_asprintf("api:%s", req->token_name ? req->token_name : "");
-	mf_node_set_str_value(mf_node_ensure(op, "initiatedBy", MF_MAP), "username", who);
+	/* every option of the request travels (api-app.c) */
+	patch = api_app_operation_patch(body, who, NULL);
 	rc = app_patch(a->api.kc, ns, name, patch, err);
 	if (rc)
 		goto cleanup;
@@ -1287,42 +1294,6 @@ cleanup:
 	mf_node_free(body);
 	mf_node_free(app);
 	mf_node_free(patch);
-	return rc;
-}
-
-static int api_diff(struct agent *a, const char *ns, const char *name,
-		    struct httpd_api_response *resp, struct gs_error *err)
-{
-	struct mf_node *app = NULL;
-	struct sync_report rep = SYNC_REPORT_INIT;
-	struct app_sync_req req = { 0 };
-	char *rev = NULL;
-	size_t i;
-	int rc;
-
-	rc = app_get(&app, a->api.kc, ns, name, err);
-	if (!rc)
-		rc = app_compare(&rep, &rev, &a->api.env, app, &req, SYNC_KEEP_DIFF, false, err);
-	if (rc)
-		goto cleanup;
-	for (i = 0; i < rep.n; i++) {
-		const struct sync_resource *r = &rep.v[i];
-		char *label;
-		if (r->status == SYNC_STATUS_SYNCED)
-			continue;
-		label = gs_asprintf("%s%s%s/%s %s/%s", r->group, *r->group ? "/" : "", r->version,
-				    r->kind, *r->ns ? r->ns : "-", r->name);
-		gs_buf_printf(&resp->body, "===== %s (%s)\n", label, sync_status_str(r->status));
-		mf_diff_text(&resp->body, r->live, r->target, "live", "desired", 0);
-		free(label);
-	}
-	resp->content_type = "text/plain; charset=utf-8";
-	/* the CLI's exit code convention travels as a header-less status:
-	 * 200 in sync, 200 with a body when different */
-cleanup:
-	free(rev);
-	sync_report_release(&rep);
-	mf_node_free(app);
 	return rc;
 }
 
@@ -1385,7 +1356,11 @@ static int op_api(void *payload, const struct httpd_api_request *req,
 		return api_operation(a, ns, req->name, req->query_wait, resp, err);
 
 	pthread_mutex_lock(&a->api_lock);
-	if (!req->name) {
+	if (!req->name && !strcmp(req->method, "POST")) {
+		rc = api_app_create(&a->api.env, ns, req, resp, err);
+	} else if (req->name && !req->action && !strcmp(req->method, "DELETE")) {
+		rc = api_app_delete(&a->api.env, ns, req->name, req, resp, err);
+	} else if (!req->name) {
 		const struct kube_resource *res;
 		struct list_out lo = { &resp->body, 0 };
 		gs_buf_puts(&resp->body, "{\"items\":[");
@@ -1413,7 +1388,18 @@ static int op_api(void *payload, const struct httpd_api_request *req,
 			gs_buf_puts(&resp->body, "{\"refresh\":true}\n");
 		}
 	} else if (!strcmp(req->action, "diff")) {
-		rc = api_diff(a, ns, req->name, resp, err);
+		rc = api_app_diff(&a->api.env, ns, req->name, req, resp, err);
+	} else if (!strcmp(req->action, "resources")) {
+		rc = api_app_resources(&a->api.env, ns, req->name, req, resp, err);
+	} else if (!strcmp(req->action, "manifests")) {
+		rc = api_app_manifests(&a->api.env, ns, req->name, req, resp, err);
+	} else if (!strcmp(req->action, "rollback")) {
+		rc = api_app_rollback(&a->api.env, ns, req->name, req, resp, err);
+		if (!rc && is_leader(a)) {
+			char *key = app_key(ns, req->name);
+			workq_add(a->q, key, WORKQ_URGENT);
+			free(key);
+		}
 	}
 	pthread_mutex_unlock(&a->api_lock);
 	return rc;
