@@ -31,23 +31,29 @@ struct wait_for {
 	double timeout_s;
 };
 
-/* "Deployment default/web (Degraded: ...)" for each unhealthy row */
+/* ": Deployment default/web (message), ..." for each row of that health.
+ * Rows are a comparison's ({health: "Degraded", message}) or status.resources'
+ * ({health: {status, message}}). */
 static void name_unhealthy(struct gs_buf *out, const struct mf_node *rows, const char *health)
 {
 	size_t k;
 
 	for (k = 0; k < mf_node_len(rows); k++) {
 		const struct mf_node *r = mf_node_at(rows, k);
-		const char *h = mf_node_dig_str(r, "health", NULL);
+		const struct mf_node *h = mf_node_get(r, "health");
+		const char *hs = mf_node_type(h) == MF_MAP ? mf_node_dig_str(h, "status", NULL)
+							   : mf_node_str(h);
+		const char *msg = mf_node_type(h) == MF_MAP ? mf_node_dig_str(h, "message", NULL)
+							    : mf_node_dig_str(r, "message", NULL);
 		const char *ns = mf_node_dig_str(r, "namespace", NULL);
 
-		if (!h || strcmp(h, health))
+		if (!hs || strcmp(hs, health))
 			continue;
 		gs_buf_printf(out, "%s%s %s%s%s", out->len ? ", " : ": ",
 			      app_s_or(mf_node_dig_str(r, "kind", NULL), ""), app_s_or(ns, ""),
 			      ns && *ns ? "/" : "", app_s_or(mf_node_dig_str(r, "name", NULL), ""));
-		if (mf_node_dig_str(r, "message", NULL) && *mf_node_dig_str(r, "message", NULL))
-			gs_buf_printf(out, " (%s)", mf_node_dig_str(r, "message", NULL));
+		if (msg && *msg)
+			gs_buf_printf(out, " (%s)", msg);
 	}
 }
 
