@@ -241,6 +241,27 @@ const char *httpd_api_query(const struct httpd_api_request *req, const char *key
 	return req->conn ? MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key) : NULL;
 }
 
+/* The route of (named, action, method); *path_out = a route of that path
+ * whatever its method (NULL: no such endpoint). */
+static const struct httpd_api_route *find_api_route(const struct httpd_ops *ops, bool named,
+						    const char *action, const char *method,
+						    const struct httpd_api_route **path_out)
+{
+	size_t i;
+
+	*path_out = NULL;
+	for (i = 0; i < ops->n_routes; i++) {
+		const struct httpd_api_route *r = &ops->routes[i];
+		if (r->named != named || (!r->action != !action) ||
+		    (action && strcmp(r->action, action)))
+			continue;
+		*path_out = r;
+		if (!strcmp(r->method, method))
+			return r;
+	}
+	return NULL;
+}
+
 static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const char *method,
 			     const char *url, struct request *rq)
 {
@@ -249,8 +270,8 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	struct gs_error err = GS_ERROR_INIT;
 	const char *p = url + strlen("/api/v1/applications");
 	char name[254] = "", action[16] = "", ns[254] = "", token_name[130];
+	const struct httpd_api_route *route, *path_known;
 	const char *q;
-	enum apitoken_scope need = APITOKEN_READ;
 	MHD_RESULT ret;
 	unsigned status;
 	int rc;
@@ -277,28 +298,13 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	} else if (*p) {
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_NOT_FOUND, "no such endpoint");
 	}
-	/* each route: its method and the scope it needs */
-	if (!req.action) {
-		if (!req.name && !strcmp(method, "POST"))
-			need = APITOKEN_ADMIN; /* create */
-		else if (req.name && !strcmp(method, "DELETE"))
-			need = APITOKEN_ADMIN;
-		else if (strcmp(method, "GET"))
-			return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
-						  "use GET");
-	} else if (!strcmp(action, "sync") || !strcmp(action, "refresh") ||
-		   !strcmp(action, "rollback")) {
-		if (strcmp(method, "POST"))
-			return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
-						  "use POST");
-		need = APITOKEN_SYNC;
-	} else if (!strcmp(action, "diff") || !strcmp(action, "operation") ||
-		   !strcmp(action, "resources") || !strcmp(action, "manifests")) {
-		if (strcmp(method, "GET"))
-			return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
-						  "use GET");
-	} else {
+	route = find_api_route(h->ops, req.name != NULL, req.action, method, &path_known);
+	if (!path_known)
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_NOT_FOUND, "no such endpoint");
+	if (!route) {
+		char msg[32];
+		snprintf(msg, sizeof(msg), "use %s", path_known->method);
+		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED, msg);
 	}
 	q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "namespace");
 	if (q && *q) {
@@ -316,19 +322,19 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
 					  "missing or invalid bearer token");
 	}
-	if (req.scope < need) {
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN,
-					  need == APITOKEN_ADMIN
-						  ? "token may not create or delete applications "
-						    "(scope 'admin' needed)"
-						  : "token is read-only (scope 'sync' needed)");
+	if (req.scope < route->scope) {
+		char msg[80];
+		snprintf(msg, sizeof(msg), "%s (scope '%s' needed)",
+			 route->scope == APITOKEN_ADMIN ? "token may not create or delete applications"
+							: "token is read-only",
+			 apitoken_scope_name(route->scope));
+		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN, msg);
 	}
 	if (rq->too_big) {
 		return respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,
 					  "request body too large");
 	}
-	rc = h->ops->api ? h->ops->api(h->ops->payload, &req, &resp, &err)
-			 : gs_error_set(&err, GS_ENOTFOUND, "no API in this server");
+	rc = route->handle(h->ops->payload, &req, &resp, &err);
 	if (rc) {
 		char buf[1100];
 		status = rc == GS_ENOTFOUND ? MHD_HTTP_NOT_FOUND

@@ -1,0 +1,344 @@
+/* api.c - the HTTP callbacks (server threads): readiness, push webhooks and
+ * the API for CI pipelines. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gs-alloc.h"
+#include "gs-buf.h"
+#include "loop/alog.h"
+#include "loop/api-app.h"
+#include "loop/loop-private.h"
+#include "loop/workq.h"
+#include "mf-diff.h"
+#include "mf-json.h"
+#include "mf-object.h"
+#include "sync/sync.h"
+
+/* Mark an app for refresh through the API server (a standby's webhook). */
+static int mark_refresh(struct kube_client *kc, const char *ns, const char *name,
+			struct gs_error *err)
+{
+	struct mf_node *p = mf_node_new(MF_MAP);
+	char now[40];
+	int rc;
+
+	app_time_str(now, sizeof(now), (double)time(NULL));
+	mf_node_set_str_value(
+		mf_node_ensure(mf_node_ensure(p, "metadata", MF_MAP), "annotations", MF_MAP),
+		REFRESH_ANNOTATION, now);
+	rc = app_patch(kc, ns, name, p, err);
+	mf_node_free(p);
+	return rc;
+}
+
+static bool api_ready(void *payload)
+{
+	struct agent *a = payload;
+	bool r;
+
+	pthread_mutex_lock(&a->lock);
+	r = a->synced;
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+static int api_push(void *payload, const struct webhook_push *push, size_t *matched_out,
+		    struct gs_error *err)
+{
+	struct agent *a = payload;
+	char **keys = NULL;
+	size_t n = 0, i;
+	bool leader;
+	int rc = 0;
+
+	pthread_mutex_lock(&a->lock);
+	leader = a->leader && !a->stopping;
+	keys = gs_calloc(a->napps + 1, sizeof(char *));
+	for (i = 0; i < a->napps; i++) {
+		if (!webhook_push_matches(push, a->apps[i].repo, a->apps[i].revision))
+			continue;
+		/* monorepos: an app that names its paths skips pushes elsewhere */
+		if (a->apps[i].npaths &&
+		    !webhook_push_touches(push, (const char *const *)a->apps[i].paths,
+					  a->apps[i].npaths))
+			continue;
+		if (leader) {
+			/* a webhook overrides a retry backoff: the fix may be this push */
+			a->apps[i].attempts = 0;
+			a->apps[i].next_retry = 0;
+			workq_add(a->q, a->apps[i].key, WORKQ_URGENT);
+		}
+		keys[n++] = gs_strdup(a->apps[i].key);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (!leader && n) {
+		pthread_mutex_lock(&a->api_lock);
+		for (i = 0; i < n && !rc; i++) {
+			char ns[254], name[254];
+			agent_split_key(keys[i], ns, sizeof(ns), name, sizeof(name));
+			rc = mark_refresh(a->api.kc, ns, name, err);
+		}
+		pthread_mutex_unlock(&a->api_lock);
+	}
+	for (i = 0; i < n; i++) {
+		alog(ALOG_INFO, keys[i], NULL, "%s push webhook: refresh%s",
+		     webhook_forge_name(push->forge), leader ? "" : " (marked for the leader)");
+		free(keys[i]);
+	}
+	free(keys);
+	*matched_out = n;
+	return rc;
+}
+
+/* The Application's namespace: ?namespace=, else the agent's. */
+static const char *api_namespace(const struct agent *a, const struct httpd_api_request *req)
+{
+	return req->namespace ? req->namespace : a->cfg->ns;
+}
+
+static void emit_json(struct gs_buf *out, const struct mf_node *n)
+{
+	mf_json_emit(out, n, 0);
+	gs_buf_putc(out, '\n');
+}
+
+struct list_out {
+	struct gs_buf *out;
+	size_t n;
+};
+
+static int on_list_item(const struct mf_node *app, void *payload)
+{
+	struct list_out *lo = payload;
+
+	if (lo->n++)
+		gs_buf_putc(lo->out, ',');
+	mf_json_emit(lo->out, app, 0);
+	return 0;
+}
+
+/* Body of POST .../sync: {"revision":"", "prune":bool, "dryRun":bool,
+ * "resources":["GROUP:KIND:NAME"], "syncOptions":["K=V"]}; all optional. */
+static int api_sync(void *payload, const struct httpd_api_request *req,
+		    struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req), *name = req->name;
+	struct mf_node *body = NULL, *app = NULL, *patch = NULL;
+	char *who = NULL;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	if (req->body_len) {
+		rc = mf_json_parse(&body, req->body, req->body_len, "request", err);
+		if (rc || mf_node_type(body) != MF_MAP) {
+			rc = gs_error_set(err, GS_EINVAL, "request body must be a JSON object");
+			goto cleanup;
+		}
+	}
+	rc = app_get(&app, a->api.kc, ns, name, err);
+	if (rc)
+		goto cleanup;
+	if (mf_node_type(mf_node_get(app, "operation")) == MF_MAP) {
+		rc = gs_error_set(err, GS_ECONFLICT,
+				  "another operation is already in progress on '%s'", name);
+		goto cleanup;
+	}
+	who = gs_asprintf("api:%s", req->token_name ? req->token_name : "");
+	/* every option of the request travels (api-app.c) */
+	patch = api_app_operation_patch(body, who, NULL);
+	rc = app_patch(a->api.kc, ns, name, patch, err);
+	if (rc)
+		goto cleanup;
+	if (agent_is_leader(a)) {
+		char *key = agent_app_key(ns, name);
+		workq_add(a->q, key, WORKQ_URGENT);
+		free(key);
+	}
+	alog(ALOG_INFO, name, NULL, "sync requested through the API by token '%s'",
+	     req->token_name ? req->token_name : "");
+	resp->status = 202;
+	mf_node_set_str_value(patch, "application", name);
+	mf_node_set_str_value(patch, "namespace", ns);
+	emit_json(&resp->body, patch);
+cleanup:
+	pthread_mutex_unlock(&a->api_lock);
+	free(who);
+	mf_node_free(body);
+	mf_node_free(app);
+	mf_node_free(patch);
+	return rc;
+}
+
+/* The routes of api-app.c (what `gitsync app` computes with a kubeconfig),
+ * each under api_lock. */
+#define API_APP_ROUTE(fn, call)                                                            \
+	static int fn(void *payload, const struct httpd_api_request *req,                  \
+		      struct httpd_api_response *resp, struct gs_error *err)               \
+	{                                                                                  \
+		struct agent *a = payload;                                                 \
+		const char *ns = api_namespace(a, req);                                    \
+		int rc;                                                                    \
+		pthread_mutex_lock(&a->api_lock);                                          \
+		rc = call;                                                                 \
+		pthread_mutex_unlock(&a->api_lock);                                        \
+		return rc;                                                                 \
+	}
+API_APP_ROUTE(api_diff, api_app_diff(&a->api.env, ns, req->name, req, resp, err))
+API_APP_ROUTE(api_resources, api_app_resources(&a->api.env, ns, req->name, req, resp, err))
+API_APP_ROUTE(api_manifests, api_app_manifests(&a->api.env, ns, req->name, req, resp, err))
+API_APP_ROUTE(api_create, api_app_create(&a->api.env, ns, req, resp, err))
+API_APP_ROUTE(api_delete, api_app_delete(&a->api.env, ns, req->name, req, resp, err))
+
+static int api_rollback(void *payload, const struct httpd_api_request *req,
+			struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req);
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	rc = api_app_rollback(&a->api.env, ns, req->name, req, resp, err);
+	pthread_mutex_unlock(&a->api_lock);
+	if (!rc && agent_is_leader(a)) {
+		char *key = agent_app_key(ns, req->name);
+		workq_add(a->q, key, WORKQ_URGENT);
+		free(key);
+	}
+	return rc;
+}
+
+static bool op_finished(const struct mf_node *app)
+{
+	const char *phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
+
+	return mf_node_type(mf_node_get(app, "operation")) != MF_MAP && phase &&
+	       strcmp(phase, "Running");
+}
+
+/* GET .../operation[?wait=30s]: the operation (if pending) and its state;
+ * with wait, answer as soon as no operation is pending and the last one
+ * finished, or when the wait ends (long poll, capped at 60 s). */
+static int api_operation(void *payload, const struct httpd_api_request *req,
+			 struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req), *name = req->name;
+	double wait = req->query_wait ? agent_parse_duration(req->query_wait) : 0;
+	double end = workq_now() + (wait > 60 ? 60 : wait);
+	struct mf_node *app = NULL, *out = NULL;
+	const struct mf_node *v;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&a->api_lock);
+		rc = app_get(&app, a->api.kc, ns, name, err);
+		pthread_mutex_unlock(&a->api_lock);
+		if (rc)
+			return rc;
+		if (wait <= 0 || op_finished(app) || workq_now() >= end || agent_stopping(a))
+			break;
+		mf_node_free(app);
+		app = NULL;
+		agent_nap(a, 0.25);
+	}
+	out = mf_node_new(MF_MAP);
+	mf_node_set(out, "operation",
+		    (v = mf_node_get(app, "operation")) ? mf_node_clone(v) : mf_node_new_null());
+	v = mf_node_dig(app, "status", "operationState", NULL);
+	mf_node_set(out, "operationState", v ? mf_node_clone(v) : mf_node_new_null());
+	v = mf_node_dig(app, "status", "sync", NULL);
+	mf_node_set(out, "sync", v ? mf_node_clone(v) : mf_node_new_null());
+	v = mf_node_dig(app, "status", "health", NULL);
+	mf_node_set(out, "health", v ? mf_node_clone(v) : mf_node_new_null());
+	mf_node_set(out, "finished", mf_node_new_bool(op_finished(app)));
+	emit_json(&resp->body, out);
+	mf_node_free(out);
+	mf_node_free(app);
+	return 0;
+}
+
+/* GET /api/v1/applications[?namespace=NS]: every Application (all
+ * namespaces without ?namespace). */
+static int api_list(void *payload, const struct httpd_api_request *req,
+		    struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const struct kube_resource *res;
+	struct list_out lo = { &resp->body, 0 };
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	gs_buf_puts(&resp->body, "{\"items\":[");
+	rc = app_resource(&res, a->api.kc, err);
+	if (!rc)
+		rc = kube_client_list(a->api.kc, res, req->namespace, NULL, on_list_item, &lo, NULL,
+				      err);
+	gs_buf_puts(&resp->body, "]}\n");
+	pthread_mutex_unlock(&a->api_lock);
+	return rc;
+}
+
+static int api_get(void *payload, const struct httpd_api_request *req,
+		   struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	struct mf_node *app = NULL;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	rc = app_get(&app, a->api.kc, api_namespace(a, req), req->name, err);
+	pthread_mutex_unlock(&a->api_lock);
+	if (!rc)
+		emit_json(&resp->body, app);
+	mf_node_free(app);
+	return rc;
+}
+
+static int api_refresh(void *payload, const struct httpd_api_request *req,
+		       struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req);
+	char *key;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	rc = mark_refresh(a->api.kc, ns, req->name, err);
+	pthread_mutex_unlock(&a->api_lock);
+	if (rc)
+		return rc;
+	key = agent_app_key(ns, req->name);
+	if (agent_is_leader(a))
+		workq_add(a->q, key, WORKQ_URGENT);
+	free(key);
+	resp->status = 202;
+	gs_buf_puts(&resp->body, "{\"refresh\":true}\n");
+	return 0;
+}
+
+/* Every API endpoint: adding one is a line here and its handler above.
+ * Handlers run on the server's connection threads; each takes api_lock
+ * around its use of a->api (the long poll only around each read). */
+static const struct httpd_api_route routes[] = {
+	{ "GET", false, NULL, APITOKEN_READ, api_list },
+	{ "GET", true, NULL, APITOKEN_READ, api_get },
+	{ "GET", true, "diff", APITOKEN_READ, api_diff },
+	{ "GET", true, "operation", APITOKEN_READ, api_operation },
+	{ "POST", true, "sync", APITOKEN_SYNC, api_sync },
+	{ "POST", true, "refresh", APITOKEN_SYNC, api_refresh },
+	{ "GET", true, "resources", APITOKEN_READ, api_resources },
+	{ "GET", true, "manifests", APITOKEN_READ, api_manifests },
+	{ "POST", true, "rollback", APITOKEN_SYNC, api_rollback },
+	{ "POST", false, NULL, APITOKEN_ADMIN, api_create },
+	{ "DELETE", true, NULL, APITOKEN_ADMIN, api_delete },
+};
+
+void agent_api_ops(struct httpd_ops *ops, struct agent *a)
+{
+	*ops = (struct httpd_ops){ api_ready, api_push, routes, sizeof(routes) / sizeof(routes[0]),
+				   a };
+}
