@@ -321,7 +321,11 @@ static int run_rollback(struct app_be *b, const struct cli_args *a)
 	if (!*a->pos[1] || *end || id <= 0)
 		return cli_usage_error(a->cmd->name, "ID must be a history id (a positive number), "
 						     "not '%s'", a->pos[1]);
-	op_args_from(&oa, a);
+	memset(&oa, 0, sizeof(oa));
+	oa.prune = cli_args_bool(a, "prune");
+	oa.dry_run = cli_args_bool(a, "dry-run");
+	oa.timeout_s = app_duration(cli_args_str(a, "timeout"));
+	oa.async = cli_args_bool(a, "async");
 	oa.rollback_id = id;
 	return run_op(b, a->pos[0], &oa);
 }

@@ -78,9 +78,8 @@ void cli_table_print(const struct cli_table *t, FILE *f)
 	for (r = 0; r < t->nrows; r++) {
 		size_t last = t->ncols;
 
-		/* trailing empty cells print nothing, not a run of blanks */
-		while (last > 1 && !*t->cells[r * t->ncols + last - 1])
-			last--;
+		/* every cell but the last is padded, empty ones too, as Go's
+		 * tabwriter does: "NAME  Synced  " keeps its columns for grep */
 		for (c = 0; c < last; c++) {
 			const char *s = t->cells[r * t->ncols + c];
 
