@@ -72,7 +72,7 @@ is set, through the agent's API with `GITSYNC_AUTH_TOKEN`. Options mean the same
 |---|---|---|
 | `read` | `GET` list, `GET /NAME`, `/NAME/resources`, `/NAME/diff`, `/NAME/manifests`, `/NAME/operation` | `app list`, `get`, `history`, `diff`, `manifests`, `wait` |
 | `sync` | read, and `POST /NAME/sync`, `/NAME/refresh`, `/NAME/rollback` | `app sync` (every option), `app rollback`, `app get --refresh`/`--hard-refresh` |
-| `admin` | sync, and `POST` (create), `DELETE /NAME[?cascade=false]` | `app create`, `app delete` |
+| `admin` | sync, and `POST` (create), `PATCH /NAME` (set), `DELETE /NAME[?cascade=false]` | `app create`, `app set`, `app delete` |
 
 A token without the scope a route needs gets 403 (exit 1, "token is read-only").
 

@@ -254,6 +254,20 @@ static int local_remove(struct app_be *b, const char *name, bool cascade, struct
 	return r;
 }
 
+static int local_set(struct app_be *b, const char *name, const struct mf_node *patch,
+		     struct gs_error *err)
+{
+	struct local *l = L(b);
+	struct mf_node *app = NULL;
+	int r;
+
+	/* a patch of a missing app would fail with the API server's words */
+	if ((r = get_app(l, &app, name, err)) == 0)
+		r = app_patch(l->kc, l->ns, name, patch, err);
+	mf_node_free(app);
+	return r;
+}
+
 static bool local_agent_running(struct app_be *b)
 {
 	struct local *l = L(b);
@@ -468,7 +482,7 @@ static void local_free(struct app_be *b)
 
 static const struct app_be_ops local_ops = {
 	"kubeconfig", local_list, local_get, local_compare, local_create, local_remove,
-	local_sync, local_operation, local_agent_running, local_manifests, local_free,
+	local_set, local_sync, local_operation, local_agent_running, local_manifests, local_free,
 };
 
 int app_be_local_new(struct app_be **out, const struct cli_args *a, struct gs_error *err)

@@ -172,6 +172,20 @@ static int remote_remove(struct app_be *b, const char *name, bool cascade, struc
 	return rc;
 }
 
+static int remote_set(struct app_be *b, const char *name, const struct mf_node *patch,
+		      struct gs_error *err)
+{
+	struct gs_buf body = GS_BUF_INIT;
+	char *rest = gs_asprintf("/%s", name);
+	int rc;
+
+	mf_json_emit(&body, patch, 0);
+	rc = call_json(R(b), NULL, "PATCH", rest, body.ptr, err);
+	gs_buf_release(&body);
+	free(rest);
+	return rc;
+}
+
 static int remote_sync(struct app_be *b, const char *name, const struct app_op_args *a,
 		       int *exit_here, struct gs_error *err)
 {
@@ -254,7 +268,7 @@ static void remote_free(struct app_be *b)
 
 static const struct app_be_ops remote_ops = {
 	"api", remote_list, remote_get, remote_compare, remote_create, remote_remove,
-	remote_sync, remote_operation, remote_agent_running, remote_manifests, remote_free,
+	remote_set, remote_sync, remote_operation, remote_agent_running, remote_manifests, remote_free,
 };
 
 static bool env_true(const char *name)

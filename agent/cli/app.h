@@ -10,7 +10,7 @@
  * returns, so one command line gives one layout whichever transport runs it.
  *
  * Files: app-read.c (list, get, history, manifests), app-ops.c (sync, wait,
- * diff, rollback), app-admin.c (create, delete), app-print.c (layouts).
+ * diff, rollback), app-admin.c (create, delete, set), app-print.c (layouts).
  */
 #ifndef GS_CLI_APP_H
 #define GS_CLI_APP_H
@@ -75,6 +75,9 @@ struct app_be_ops {
 		       const struct app_compare_args *a, struct gs_error *err);
 	int (*create)(struct app_be *b, const struct mf_node *app, bool upsert, struct gs_error *err);
 	int (*remove)(struct app_be *b, const char *name, bool cascade, struct gs_error *err);
+	/* JSON merge patch of the Application's spec (patch borrowed: {"spec": ...}). */
+	int (*set)(struct app_be *b, const char *name, const struct mf_node *patch,
+		   struct gs_error *err);
 	/* Request a sync (or rollback).  When this process ran it itself (local,
 	 * no agent), it printed the run and *exit_here is its exit status, else
 	 * *exit_here is -1 and the caller follows the operation. */
@@ -123,7 +126,7 @@ struct app_sub {
 };
 extern const struct app_sub app_sub_list, app_sub_get, app_sub_history, app_sub_manifests;
 extern const struct app_sub app_sub_sync, app_sub_wait, app_sub_diff, app_sub_rollback;
-extern const struct app_sub app_sub_create, app_sub_delete;
+extern const struct app_sub app_sub_create, app_sub_delete, app_sub_set;
 
 /* ---- app-local.c: rendering without the backend interface ---- */
 struct app_env;

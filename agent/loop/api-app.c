@@ -303,3 +303,47 @@ int api_app_delete(struct app_env *env, const char *ns, const char *name,
 	mf_node_free(app);
 	return rc;
 }
+
+int api_app_set(struct app_env *env, const char *ns, const char *name,
+		const struct httpd_api_request *req, struct httpd_api_response *resp,
+		struct gs_error *err)
+{
+	static const char *const allowed[] = { "source", "destination", "syncPolicy" };
+	struct mf_node *patch = NULL, *app = NULL;
+	const struct mf_node *spec;
+	size_t k, j;
+	int rc;
+
+	if ((rc = parse_body(&patch, req, err)))
+		return rc;
+	spec = mf_node_get(patch, "spec");
+	if (!patch || mf_node_len(patch) != 1 || mf_node_type(spec) != MF_MAP) {
+		rc = gs_error_set(err, GS_EINVAL, "body must be {\"spec\": {...}}");
+		goto cleanup;
+	}
+	for (k = 0; k < mf_node_len(spec); k++) {
+		const char *key = mf_node_key(spec, k);
+		bool ok = false;
+
+		for (j = 0; j < sizeof(allowed) / sizeof(allowed[0]); j++)
+			ok = ok || (key && !strcmp(key, allowed[j]));
+		if (!ok) {
+			rc = gs_error_set(err, GS_EINVAL, "spec.%s cannot be set through the API",
+					  key ? key : "?");
+			goto cleanup;
+		}
+	}
+	if (mf_node_dig(spec, "destination", "server", NULL)) {
+		rc = gs_error_set(err, GS_EINVAL, "spec.destination.server is not supported: one "
+						  "gitsync manages the cluster it runs in");
+		goto cleanup;
+	}
+	if ((rc = app_get(&app, env->kc, ns, name, err)) ||
+	    (rc = app_patch(env->kc, ns, name, patch, err)))
+		goto cleanup;
+	gs_buf_puts(&resp->body, "{\"updated\":true}\n");
+cleanup:
+	mf_node_free(app);
+	mf_node_free(patch);
+	return rc;
+}

@@ -35,6 +35,11 @@ int api_app_rollback(struct app_env *env, const char *ns, const char *name,
 /* POST /api/v1/applications[?upsert=true]: body an Application. */
 int api_app_create(struct app_env *env, const char *ns, const struct httpd_api_request *req,
 		   struct httpd_api_response *resp, struct gs_error *err);
+/* PATCH .../NAME: a JSON merge patch of spec.source, spec.destination and
+ * spec.syncPolicy only (`gitsync app set`); anything else is GS_EINVAL. */
+int api_app_set(struct app_env *env, const char *ns, const char *name,
+		const struct httpd_api_request *req, struct httpd_api_response *resp,
+		struct gs_error *err);
 /* DELETE .../NAME[?cascade=false]: prune the app's objects, then delete it. */
 int api_app_delete(struct app_env *env, const char *ns, const char *name,
 		   const struct httpd_api_request *req, struct httpd_api_response *resp,

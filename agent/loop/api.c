@@ -191,6 +191,7 @@ API_APP_ROUTE(api_diff, api_app_diff(&a->api.env, ns, req->name, req, resp, err)
 API_APP_ROUTE(api_resources, api_app_resources(&a->api.env, ns, req->name, req, resp, err))
 API_APP_ROUTE(api_manifests, api_app_manifests(&a->api.env, ns, req->name, req, resp, err))
 API_APP_ROUTE(api_create, api_app_create(&a->api.env, ns, req, resp, err))
+API_APP_ROUTE(api_set, api_app_set(&a->api.env, ns, req->name, req, resp, err))
 API_APP_ROUTE(api_delete, api_app_delete(&a->api.env, ns, req->name, req, resp, err))
 
 static int api_rollback(void *payload, const struct httpd_api_request *req,
@@ -335,6 +336,7 @@ static const struct httpd_api_route routes[] = {
 	{ "POST", true, "rollback", APITOKEN_SYNC, api_rollback },
 	{ "POST", false, NULL, APITOKEN_ADMIN, api_create },
 	{ "DELETE", true, NULL, APITOKEN_ADMIN, api_delete },
+	{ "PATCH", true, NULL, APITOKEN_ADMIN, api_set },
 };
 
 void agent_api_ops(struct httpd_ops *ops, struct agent *a)
