@@ -44,6 +44,13 @@ port=$(free_port)
 start_agent a1 "$port" --poll-interval 2s --self-heal-interval 1s --resync-interval 1s
 check "agent becomes ready" wait_for 30 ready "$port"
 check "agent takes the Lease" wait_for 30 eval '[ "$(lease_holder)" = a1 ]'
+api_code() {
+  curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$tmp/token.$1")" \
+    "http://127.0.0.1:$port/api/v1/applications"
+}
+check "the agent knows the read, sync and admin tokens" \
+  eval '[ "$(api_code read)/$(api_code sync)/$(api_code admin)" = 200/200/200 ]'
+diag "read/sync/admin: $(api_code read)/$(api_code sync)/$(api_code admin)"
 
 L() { "$G" "$@"; }
 R() {
@@ -67,10 +74,11 @@ parity() {
   L "$@" >"$tmp/l.out" 2>&1; local lrc=$?
   R "$@" >"$tmp/r.out" 2>&1; local rrc=$?
   mask "$tmp/l.out" >"$tmp/l.m"; mask "$tmp/r.out" >"$tmp/r.m"
+  rc=$lrc
   if [ "$lrc" -eq "$rrc" ] && cmp -s "$tmp/l.m" "$tmp/r.m"; then
-    ok "parity: app $* ($desc, exit $lrc)"
+    ok "parity: gitsync $* ($desc, exit $lrc)"
   else
-    not_ok "parity: app $* ($desc): exit $lrc (kubeconfig) vs $rrc (API)"
+    not_ok "parity: gitsync $* ($desc): exit $lrc (kubeconfig) vs $rrc (API)"
     diag "$(diff "$tmp/l.m" "$tmp/r.m" | head -n 30)"
   fi
   cp "$tmp/l.out" "$tmp/out"
