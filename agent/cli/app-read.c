@@ -269,3 +269,111 @@ static int run_manifests(struct app_be *b, const struct cli_args *a)
 }
 
 const struct app_sub app_sub_manifests = { "manifests", &manifests_cmd, run_manifests, true };
+
+/* ---- resources ---- */
+
+static const struct cli_opt resources_opts[] = {
+	{ "output", 'o', CLI_OPT_STRING, "FORMAT",
+	  "tree (by namespace), wide (the table), json or yaml (the rows)", NULL,
+	  "tree|wide|json|yaml", NULL },
+	{ "refresh", 0, CLI_OPT_BOOL, NULL, "resolve the target revision in Git again first", NULL,
+	  NULL, NULL },
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd resources_cmd = {
+	"app resources", "NAME [-o tree|wide|json|yaml] [--refresh]",
+	"List the objects of an Application with their sync status and health, compared\n"
+	"with the cluster now (at the commit last recorded, unless --refresh).\n",
+	resources_opts, "common options", app_common_opts,
+	COMMON_FOOTER EXAMPLES "  gitsync app resources postgres-operator\n"
+			       "  gitsync app resources postgres-operator -o tree\n",
+	1, 1,
+};
+
+static void print_tree(const struct app_view *v)
+{
+	size_t k, j, n = mf_node_len(v->resources);
+	const char **nss = gs_calloc(n + 1, sizeof(*nss));
+	size_t nns = 0;
+
+	printf("%s/%s (%s, %s)\n", mf_obj_namespace(v->app), mf_obj_name(v->app),
+	       app_s_or(v->sync, "Unknown"), app_s_or(v->health, "Unknown"));
+	/* namespaces in order of first appearance; "" (cluster-scoped) as its own */
+	for (k = 0; k < n; k++) {
+		const char *ns = app_s_or(mf_node_dig_str(mf_node_at(v->resources, k), "namespace",
+							  NULL), "");
+		bool seen = false;
+
+		for (j = 0; j < nns; j++)
+			seen = seen || !strcmp(nss[j], ns);
+		if (!seen)
+			nss[nns++] = ns;
+	}
+	for (j = 0; j < nns; j++) {
+		bool last_ns = j + 1 == nns;
+		size_t last = 0;
+
+		for (k = 0; k < n; k++)
+			if (!strcmp(app_s_or(mf_node_dig_str(mf_node_at(v->resources, k), "namespace",
+							     NULL), ""), nss[j]))
+				last = k;
+		printf("%s %s\n", last_ns ? "`--" : "|--", *nss[j] ? nss[j] : "(cluster)");
+		for (k = 0; k < n; k++) {
+			const struct mf_node *r = mf_node_at(v->resources, k);
+			const char *g = app_s_or(mf_node_dig_str(r, "group", NULL), "");
+			const char *h = app_s_or(mf_node_dig_str(r, "health", NULL), "");
+
+			if (strcmp(app_s_or(mf_node_dig_str(r, "namespace", NULL), ""), nss[j]))
+				continue;
+			printf("%s   %s %s%s%s %s  %s%s%s\n", last_ns ? " " : "|",
+			       k == last ? "`--" : "|--", g, *g ? "/" : "",
+			       app_s_or(mf_node_dig_str(r, "kind", NULL), ""),
+			       app_s_or(mf_node_dig_str(r, "name", NULL), ""),
+			       app_s_or(mf_node_dig_str(r, "status", NULL), ""), *h ? ", " : "", h);
+		}
+	}
+	free(nss);
+}
+
+static int run_resources(struct app_be *b, const struct cli_args *a)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	struct app_view v = APP_VIEW_INIT;
+	struct app_compare_args ca = { 0 };
+	const char *o = cli_args_str(a, "output");
+	int rc = CLI_EXIT_OK;
+
+	ca.refresh = cli_args_bool(a, "refresh");
+	ca.at_recorded = !ca.refresh;
+	if (b->ops->compare(b, &v, a->pos[0], &ca, &err)) {
+		rc = cli_error(&err);
+	} else if (o && (!strcmp(o, "json") || !strcmp(o, "yaml"))) {
+		struct mf_node *empty = mf_node_new(MF_SEQ);
+
+		app_emit(v.resources ? v.resources : empty, o);
+		mf_node_free(empty);
+	} else if (o && !strcmp(o, "tree")) {
+		print_tree(&v);
+	} else {
+		struct cli_table *t = cli_table_new(6);
+		size_t k;
+
+		cli_table_row(t, "GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH");
+		for (k = 0; k < mf_node_len(v.resources); k++) {
+			const struct mf_node *r = mf_node_at(v.resources, k);
+
+			cli_table_row(t, mf_node_dig_str(r, "group", NULL),
+				      mf_node_dig_str(r, "kind", NULL),
+				      mf_node_dig_str(r, "namespace", NULL),
+				      mf_node_dig_str(r, "name", NULL), mf_node_dig_str(r, "status", NULL),
+				      mf_node_dig_str(r, "health", NULL));
+		}
+		cli_table_print(t, stdout);
+		cli_table_free(t);
+	}
+	app_view_release(&v);
+	return rc;
+}
+
+const struct app_sub app_sub_resources = { "resources", &resources_cmd, run_resources, false };

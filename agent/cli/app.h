@@ -125,6 +125,7 @@ struct app_sub {
 	bool no_backend; /* runs without a backend (manifests --repo): b is NULL */
 };
 extern const struct app_sub app_sub_list, app_sub_get, app_sub_history, app_sub_manifests;
+extern const struct app_sub app_sub_resources;
 extern const struct app_sub app_sub_sync, app_sub_wait, app_sub_diff, app_sub_rollback;
 extern const struct app_sub app_sub_create, app_sub_delete, app_sub_set;
 

@@ -107,6 +107,15 @@ check "diff -o markdown: a summary table and collapsed diffs" \
 parity "manifests" app manifests demo
 parity "manifests of a branch" app manifests demo --revision feature
 parity "history, empty" app history demo
+parity "resources" app resources demo
+parity "resources as a tree" app resources demo -o tree
+check "app resources -o tree: the app, its namespace, its objects" \
+  eval 'out_has "^gitsync/demo \(OutOfSync" && out_has "demo-config +Missing"'
+parity "resources as json" app resources demo -o json
+parity "set: the same revision" app set demo --revision main
+check "app set through both transports" eval 'rc_is 0 && out_has "updated"'
+parity "set: --dest-server refused" app set demo --dest-server https://elsewhere
+check "app set --dest-server is a usage error" rc_is 129
 parity "not found" app get no-such-app
 check "app get no-such-app fails (exit 1)" rc_is 1
 
