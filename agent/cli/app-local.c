@@ -13,6 +13,7 @@
 #include "cli/cli-sync.h"
 #include "cli/cli.h"
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "kube/kube-config.h"
 #include "mf-diff.h"
 #include "mf-object.h"
@@ -424,7 +425,7 @@ static int local_operation(struct app_be *b, struct mf_node **out, const char *n
 			   double wait_s, struct gs_error *err)
 {
 	struct local *l = L(b);
-	double end = app_now() + wait_s;
+	double end = gs_time_mono() + wait_s;
 	struct mf_node *app = NULL, *st;
 	const struct mf_node *v;
 	int r;
@@ -432,7 +433,7 @@ static int local_operation(struct app_be *b, struct mf_node **out, const char *n
 	for (;;) {
 		if ((r = get_app(l, &app, name, err)))
 			return r;
-		if (op_finished(app) || app_now() >= end)
+		if (op_finished(app) || gs_time_mono() >= end)
 			break;
 		mf_node_free(app);
 		app = NULL;

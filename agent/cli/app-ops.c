@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "mf-object.h"
 
 #define EXAMPLES "\nexamples:\n"
@@ -113,7 +114,7 @@ static int wait_app(struct app_be *b, const char *name, const struct wait_for *w
 			if (rows == v.resources)
 				app_print_resources(rows);
 			rc = cli_error(&err);
-		} else if (w->deadline > 0 && app_now() >= w->deadline) {
+		} else if (w->deadline > 0 && gs_time_mono() >= w->deadline) {
 			gs_error_set(&err, GS_ERR,
 				     "timed out after %.0fs waiting for application '%s' (sync %s, "
 				     "health %s)",
@@ -166,7 +167,7 @@ static int run_wait(struct app_be *b, const struct cli_args *a)
 		w.sync = w.health = w.operation = true; /* argocd's default */
 	w.timeout_s = app_duration(cli_args_str(a, "timeout"));
 	if (w.timeout_s > 0)
-		w.deadline = app_now() + w.timeout_s;
+		w.deadline = gs_time_mono() + w.timeout_s;
 	return wait_app(b, a->pos[0], &w);
 }
 
@@ -180,7 +181,7 @@ static int run_op(struct app_be *b, const char *name, const struct app_op_args *
 {
 	struct gs_error err = GS_ERROR_INIT;
 	struct mf_node *st = NULL;
-	double start = app_now();
+	double start = gs_time_mono();
 	const char *phase;
 	int here = -1, rc;
 
@@ -196,7 +197,7 @@ static int run_op(struct app_be *b, const char *name, const struct app_op_args *
 			return cli_error(&err);
 		if (mf_node_bool(mf_node_get(st, "finished")))
 			break;
-		if (oa->timeout_s > 0 && app_now() - start >= oa->timeout_s) {
+		if (oa->timeout_s > 0 && gs_time_mono() - start >= oa->timeout_s) {
 			mf_node_free(st);
 			gs_error_set(&err, GS_ERR,
 				     "timed out after %.0fs waiting for the operation on '%s'",

@@ -8,9 +8,9 @@
 
 #include "app/app.h"
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "cli/cli-table.h"
 #include "gitsrc/gitsrc.h"
-#include "loop/agent.h"
 #include "mf-json.h"
 #include "mf-object.h"
 #include "mf-yaml.h"
@@ -20,22 +20,14 @@ const char *app_s_or(const char *s, const char *dflt)
 	return s && *s ? s : dflt;
 }
 
-double app_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 bool app_valid_duration(const char *v)
 {
-	return agent_parse_duration(v) >= 0;
+	return gs_time_parse_duration(v) >= 0;
 }
 
 double app_duration(const char *v)
 {
-	return v ? agent_parse_duration(v) : 0;
+	return v ? gs_time_parse_duration(v) : 0;
 }
 
 void app_view_release(struct app_view *v)

@@ -6,12 +6,13 @@
 #include "cli/cli-sync.h"
 #include "cli/cli.h"
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "loop/agent.h"
 #include "loop/alog.h"
 
 static bool positive_duration(const char *v)
 {
-	return agent_parse_duration(v) > 0;
+	return gs_time_parse_duration(v) > 0;
 }
 
 static bool valid_workers(const char *v)
@@ -41,8 +42,15 @@ static const struct cli_opt agent_opts[] = {
 	{ "namespace", 'n', CLI_OPT_STRING, "NS",
 	  "agent namespace: Lease, Secret gitsync-secret,\n"
 	  "default for API calls (default: gitsync)", NULL, NULL, NULL },
-	{ "app-namespace", 0, CLI_OPT_LIST, "NS",
-	  "watch Applications in NS only (repeatable;\ndefault: all namespaces)", NULL, NULL, NULL },
+	{ "app-namespaces", 0, CLI_OPT_LIST, "GLOB[,GLOB]",
+	  "also read Applications in these namespaces\n"
+	  "(default: the agent's namespace only; others are\nignored)", NULL, NULL, NULL },
+	{ "app-namespace", 0, CLI_OPT_LIST, "NS", "adds one namespace (repeatable)", NULL, NULL,
+	  NULL },
+	{ "default-service-account", 0, CLI_OPT_STRING, "NAME",
+	  "apps without a service account (project\n"
+	  "destinationServiceAccounts, spec.destination.\n"
+	  "serviceAccountName) write as NAME of their namespace", NULL, NULL, NULL },
 	{ "listen", 0, CLI_OPT_STRING, "ADDR:PORT", "HTTP(S) address (default :8080)", NULL, NULL,
 	  NULL },
 	{ "tls-cert", 0, CLI_OPT_STRING, "FILE", "serve HTTPS (with --tls-key)", NULL, NULL, NULL },
@@ -65,6 +73,9 @@ static const struct cli_opt agent_opts[] = {
 	  NULL, valid_bytes },
 	{ "cache-dir", 0, CLI_OPT_STRING, "DIR",
 	  "Git cache (default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache)", NULL, NULL, NULL },
+	{ "lua-dir", 0, CLI_OPT_STRING, "DIR",
+	  "Lua health checks, DIR/<group>/<kind>/health.lua (Argo CD's\n"
+	  "layout); the ConfigMap gitsync-health of the namespace wins", NULL, NULL, NULL },
 	{ "log-format", 0, CLI_OPT_STRING, "FORMAT", "json or logfmt", "json", "json|logfmt", NULL },
 	{ "log-level", 0, CLI_OPT_STRING, "LEVEL", "debug, info, warn or error", "info", NULL,
 	  valid_level },
@@ -83,7 +94,7 @@ static double dur(const struct cli_args *a, const char *name)
 {
 	const char *v = cli_args_str(a, name);
 
-	return v ? agent_parse_duration(v) : 0;
+	return v ? gs_time_parse_duration(v) : 0;
 }
 
 int cmd_agent(int argc, char **argv)
@@ -91,7 +102,9 @@ int cmd_agent(int argc, char **argv)
 	struct agent_config cfg = { 0 };
 	struct gs_error err = GS_ERROR_INIT;
 	struct cli_args args = CLI_ARGS_INIT;
-	const char *const *nss = NULL;
+	const char **nss = NULL;
+	char **globs = NULL;
+	size_t n1 = 0, n2 = 0, k;
 	size_t nns = 0;
 	int fmt = ALOG_JSON, lvl = ALOG_INFO;
 	int rc = CLI_EXIT_OK;
@@ -100,7 +113,30 @@ int cmd_agent(int argc, char **argv)
 	if ((rc = cli_opt_parse(&args, &agent_cmd, argc, argv)) || args.help)
 		goto out;
 	cfg.ns = cli_args_str(&args, "namespace");
-	nss = cli_args_list(&args, "app-namespace", &nns);
+	{
+		/* --app-namespace NS and --app-namespaces GLOB[,GLOB]: one list of
+		 * pointers into copies kept until the end */
+		const char *const *one = cli_args_list(&args, "app-namespace", &n1);
+		const char *const *many = cli_args_list(&args, "app-namespaces", &n2);
+
+		for (k = 0; k < n1; k++) {
+			nss = gs_realloc(nss, (nns + 1) * sizeof(*nss));
+			nss[nns++] = one[k];
+		}
+		globs = gs_calloc(n2 + 1, sizeof(*globs));
+		for (k = 0; k < n2; k++) {
+			char *item, *save = NULL;
+
+			globs[k] = gs_strdup(many[k]);
+			for (item = strtok_r(globs[k], ",", &save); item;
+			     item = strtok_r(NULL, ",", &save)) {
+				nss = gs_realloc(nss, (nns + 1) * sizeof(*nss));
+				nss[nns++] = item;
+			}
+		}
+	}
+	cfg.default_sa = cli_args_str(&args, "default-service-account");
+	cfg.lua_dir = cli_args_str(&args, "lua-dir");
 	cfg.listen = cli_args_str(&args, "listen");
 	cfg.tls_cert = cli_args_str(&args, "tls-cert");
 	cfg.tls_key = cli_args_str(&args, "tls-key");
@@ -132,6 +168,10 @@ int cmd_agent(int argc, char **argv)
 	if (agent_run(&cfg, &err))
 		rc = cli_error(&err);
 out:
+	for (k = 0; globs && globs[k]; k++)
+		free(globs[k]);
+	free(globs);
+	free(nss);
 	cli_args_release(&args);
 	return rc;
 }

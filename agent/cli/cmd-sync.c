@@ -10,10 +10,11 @@
 #include "cli/cli.h"
 #include "loop/agent.h"
 #include "gs-alloc.h"
+#include "gs-time.h"
 
 static bool valid_duration(const char *v)
 {
-	return agent_parse_duration(v) >= 0;
+	return gs_time_parse_duration(v) >= 0;
 }
 
 static const struct cli_opt sync_opts[] = {
@@ -92,7 +93,7 @@ int cmd_sync(int argc, char **argv)
 		flags |= SYNC_PRUNE | SYNC_FULL_SCAN;
 	if (cli_args_bool(&args, "dry-run"))
 		flags |= SYNC_DRY_RUN;
-	timeout = cli_args_str(&args, "timeout") ? agent_parse_duration(cli_args_str(&args, "timeout"))
+	timeout = cli_args_str(&args, "timeout") ? gs_time_parse_duration(cli_args_str(&args, "timeout"))
 						  : 0;
 	sopts = cli_args_list(&args, "sync-option", &nsopts);
 	if (!app) {
