@@ -38,7 +38,7 @@ missing argument) prints the usage and exits 129.
 |---|---|---|
 | `KUBECONFIG` | all cluster commands | kubeconfig files, `:`-separated and merged like kubectl (default `~/.kube/config`; in a pod the service account) |
 | `GITSYNC_APP_NAMESPACE` | `app` | namespace of the Application objects (default `gitsync`) |
-| `GITSYNC_SERVER`, `GITSYNC_AUTH_TOKEN` | `app list/get/sync/wait/diff` | talk to the agent's API instead of the cluster (CI without cluster credentials) |
+| `GITSYNC_SERVER`, `GITSYNC_AUTH_TOKEN` | every `app` subcommand | talk to the agent's API instead of the cluster (CI without cluster credentials): same options, same output, same exit codes |
 | `GITSYNC_SERVER_CA`, `GITSYNC_INSECURE`, `GITSYNC_PLAINTEXT` | same | CA bundle for the agent's certificate; `true` to skip verification; `true` for plain HTTP |
 | `GITSYNC_GIT_USERNAME`, `GITSYNC_GIT_PASSWORD`, `GITSYNC_GIT_SSH_KEY_FILE` | `app` (CLI side), `agent` | global Git credentials, sent only to the hosts in `GITSYNC_GIT_HOSTS` and never in place of a password the repoURL gives itself (an Application's `secretRef` or a `repo-creds` template comes first) |
 | `GITSYNC_GIT_HOSTS` | same | `host[:port],...` the global credentials are for (unset: none) |
@@ -49,9 +49,35 @@ missing argument) prints the usage and exits 129.
 
 ## Output formats
 
-`app list` takes `-o wide|json|yaml`, `app get` takes `-o json|yaml`, `render` takes
-`-o yaml|json`. JSON and YAML outputs are the objects as stored in the cluster (Git
-credentials in URLs redacted), for `jq` and scripts.
+Read commands take `-o`: `app list` `wide|json|yaml|name`, `app get` `wide|json|yaml|name`,
+`app history` `json|yaml`, `app manifests` `yaml`, `render` `yaml|json`. Any other value is a
+usage error (exit 129). JSON and YAML outputs are the objects as stored in the cluster (Git
+credentials in URLs redacted), for `jq` and scripts. Tables size their columns from their
+content. Colours are used only on a terminal and never when `NO_COLOR` is set.
+
+## Two transports, one meaning
+
+Each `app` subcommand runs either with a kubeconfig or, when `GITSYNC_SERVER` (or `--server`)
+is set, through the agent's API with `GITSYNC_AUTH_TOKEN`. Options mean the same both ways:
+
+- `app sync` hands every option to the agent (`--revision`, `--prune`, `--dry-run`,
+  `--resource`, `--sync-option`) and follows the operation until it finishes; `--timeout D`
+  then waits up to D for health (exit 1 when the app is not Healthy by then), both ways.
+- `app wait` has no time limit unless `--timeout` is given, both ways.
+- `app diff --revision R` compares R, `--hard-refresh` bypasses the caches, both ways;
+  `--local PATH` needs a kubeconfig (the directory is on this machine).
+- `app rollback ID` syncs the source recorded in that history entry (repository, path and
+  commit), not the app's current path at an old commit.
+
+### Token scopes
+
+| scope | routes (`/api/v1/applications...`) | CLI |
+|---|---|---|
+| `read` | `GET` list, `GET /NAME`, `/NAME/resources`, `/NAME/diff`, `/NAME/manifests`, `/NAME/operation` | `app list`, `get`, `history`, `diff`, `manifests`, `wait` |
+| `sync` | read, and `POST /NAME/sync`, `/NAME/refresh`, `/NAME/rollback` | `app sync` (every option), `app rollback`, `app get --refresh`/`--hard-refresh` |
+| `admin` | sync, and `POST` (create), `PATCH /NAME` (set), `DELETE /NAME[?cascade=false]` | `app create`, `app set`, `app delete` |
+
+A token without the scope a route needs gets 403 (exit 1, "token is read-only").
 
 EOF
 

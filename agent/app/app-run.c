@@ -278,8 +278,14 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		app_operation_state(status, "Error", buf, started, finished, src.git.rev.sha, NULL);
 		goto record;
 	}
-	if (req->dry_run)
-		goto cleanup;
+	if (req->dry_run) {
+		/* nothing changed, so sync status and history stay; the operation
+		 * still ends with a state, or whoever asked for it (an API client,
+		 * `app sync --dry-run` through the agent) would wait forever */
+		app_operation_state(status, sync_phase_str(rep->phase), rep->message, started,
+				    finished, src.git.rev.sha, rep);
+		goto record;
+	}
 	app_status_from_report(status, rep, src.git.rev.sha);
 	app_operation_state(status, sync_phase_str(rep->phase), rep->message, started, finished,
 			    src.git.rev.sha, rep);
@@ -293,7 +299,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	if (rev_out)
 		*rev_out = gs_strdup(src.git.rev.sha);
 record:
-	if (!req->dry_run) {
+	if (!req->dry_run || mf_node_type(mf_node_get(app, "operation")) == MF_MAP) {
 		if (patch_status(env->kc, app, status, &werr) < 0 && r == GS_OK)
 			r = gs_error_set(err, werr.code, "%s", werr.msg);
 		/* the request is done, whoever made it */

@@ -1,372 +1,309 @@
-/* app-remote.c - `gitsync app ...` through the agent's API, for CI jobs that
- * hold an API token and no kubeconfig (Argo CD's ARGOCD_SERVER /
+/* app-remote.c - the agent-API backend of `gitsync app` (app.h), for CI jobs
+ * that hold an API token and no kubeconfig (Argo CD's ARGOCD_SERVER /
  * ARGOCD_AUTH_TOKEN pattern):
  *
  *     GITSYNC_SERVER=gitsync.example.com GITSYNC_AUTH_TOKEN=gst_... \
  *         gitsync app sync web && gitsync app wait web --health
  *
- * main.c calls cmd_app_remote() before cmd_app(); it returns -1 when no
- * server is given (then the kubeconfig path runs), else the exit status.
- * Supported remotely: list, get, sync, wait, diff.
- */
-#include <stdio.h>
+ * Every option of a subcommand travels in the request (docs/cli.md lists the
+ * token scope each route needs); the agent runs what this process would run
+ * with a kubeconfig, so both print the same. */
+#include "cli/app.h"
+
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "cli/apiclient.h"
 #include "cli/cli.h"
-#include "gs-time.h"
-#include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
-#include "httpd/apiclient.h"
-#include "loop/agent.h"
 #include "mf-json.h"
-#include "mf-node.h"
 #include "mf-object.h"
-#include "mf-yaml.h"
 
 struct remote {
+	struct app_be be;
 	struct apiclient_opts o;
 	struct apiclient *c;
-	const char *cmd;
-	const char *name;
-	const char *output;
-	const char *revision;
-	const char **resources;
-	size_t nres;
-	bool prune, async, refresh;
-	bool w_sync, w_health, w_op, w_degraded;
-	double timeout_s;
 };
 
-static const char *s_or(const char *s, const char *def)
+static struct remote *R(struct app_be *b)
 {
-	return s && *s ? s : def;
+	return (struct remote *)b;
 }
 
-static const char *opt_val(int argc, char **argv, int *i, const char *name)
+static int call_json(struct remote *r, struct mf_node **out, const char *method, const char *rest,
+		     const char *body, struct gs_error *err)
 {
-	size_t n = strlen(name);
+	struct gs_buf b = GS_BUF_INIT;
+	int rc = apiclient_call(r->c, &b, method, rest, body, err);
 
-	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (!strcmp(argv[*i], name) && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
+	if (!rc && out) {
+		rc = mf_json_parse(out, b.ptr, b.len, "API answer", err);
+		if (rc)
+			gs_error_wrap(err, "%s /api/v1/applications%s", method, rest);
+	}
+	gs_buf_release(&b);
+	return rc;
 }
 
-static bool remote_wanted(int argc, char **argv)
+/* "?a=1&b=x" from npairs name/value pairs; a pair whose name or value is
+ * NULL is left out (owned). */
+static char *query(int npairs, ...)
 {
-	const char *env = getenv("GITSYNC_SERVER");
+	struct gs_buf q = GS_BUF_INIT;
+	va_list ap;
 	int i;
 
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--server") || !strncmp(argv[i], "--server=", 9))
-			return true;
-	return env && *env;
-}
+	va_start(ap, npairs);
+	for (i = 0; i < npairs; i++) {
+		const char *k = va_arg(ap, const char *), *v = va_arg(ap, const char *);
+		char *e;
 
-static void print_app(const struct mf_node *app)
-{
-	const struct mf_node *res = mf_node_dig(app, "status", "resources", NULL);
-	const char *rev = mf_node_dig_str(app, "status", "sync", "revision", NULL);
-	size_t i;
-
-	printf("%-20s%s\n", "Name:", s_or(mf_obj_name(app), ""));
-	printf("%-20s%s\n", "Namespace:", s_or(mf_obj_namespace(app), ""));
-	printf("%-20s%s\n", "Repo:", s_or(mf_node_dig_str(app, "spec", "source", "repoURL", NULL), ""));
-	printf("%-20s%s\n", "Target:",
-	       s_or(mf_node_dig_str(app, "spec", "source", "targetRevision", NULL), "HEAD"));
-	printf("%-20s%s\n", "Path:", s_or(mf_node_dig_str(app, "spec", "source", "path", NULL), ""));
-	printf("%-20s%s\n", "Sync Policy:",
-	       mf_node_dig(app, "spec", "syncPolicy", "automated", NULL) ? "Automated" : "<none>");
-	printf("%-20s%s (%.7s)\n", "Sync Status:",
-	       s_or(mf_node_dig_str(app, "status", "sync", "status", NULL), "Unknown"), s_or(rev, ""));
-	printf("%-20s%s\n", "Health Status:",
-	       s_or(mf_node_dig_str(app, "status", "health", "status", NULL), "Unknown"));
-	if (!mf_node_len(res))
-		return;
-	printf("\n%-20s %-12s %-14s %-30s %-10s %s\n", "GROUP", "KIND", "NAMESPACE", "NAME", "STATUS",
-	       "HEALTH");
-	for (i = 0; i < mf_node_len(res); i++) {
-		const struct mf_node *r = mf_node_at(res, i);
-		printf("%-20s %-12s %-14s %-30s %-10s %s\n", s_or(mf_node_dig_str(r, "group", NULL), ""),
-		       s_or(mf_node_dig_str(r, "kind", NULL), ""),
-		       s_or(mf_node_dig_str(r, "namespace", NULL), ""),
-		       s_or(mf_node_dig_str(r, "name", NULL), ""),
-		       s_or(mf_node_dig_str(r, "status", NULL), ""),
-		       s_or(mf_node_dig_str(r, "health", NULL), ""));
+		if (!k || !v)
+			continue;
+		e = apiclient_escape(v);
+		gs_buf_printf(&q, "%c%s=%s", q.len ? '&' : '?', k, e);
+		free(e);
 	}
+	va_end(ap);
+	return gs_buf_detach(&q, NULL);
 }
 
-static int emit(const struct mf_node *n, const char *output)
-{
-	struct gs_buf b = GS_BUF_INIT;
-
-	if (!strcmp(output, "yaml"))
-		mf_yaml_emit(&b, n, 0);
-	else
-		mf_json_emit(&b, n, MF_JSON_PRETTY);
-	fwrite(b.ptr, 1, b.len, stdout);
-	if (b.len && b.ptr[b.len - 1] != '\n')
-		putchar('\n');
-	gs_buf_release(&b);
-	return CLI_EXIT_OK;
-}
-
-static int do_list(struct remote *r, struct gs_error *err)
+static int remote_list(struct app_be *b, struct mf_node **out, struct gs_error *err)
 {
 	struct mf_node *l = NULL;
-	const struct mf_node *items;
-	size_t i;
-
-	if (apiclient_list(r->c, &l, err) == 0)
-		gitsrc_node_redact(l); /* an older server may not redact */
-	else
-		return cli_error(err);
-	if (r->output && strcmp(r->output, "wide")) {
-		emit(l, r->output);
-		mf_node_free(l);
-		return CLI_EXIT_OK;
-	}
-	items = mf_node_get(l, "items");
-	printf("%-20s %-12s %-40s %-20s %-10s %-10s %s\n", "NAME", "NAMESPACE", "REPO", "PATH",
-	       "TARGET", "STATUS", "HEALTH");
-	for (i = 0; i < mf_node_len(items); i++) {
-		const struct mf_node *a = mf_node_at(items, i);
-		printf("%-20s %-12s %-40s %-20s %-10s %-10s %s\n", s_or(mf_obj_name(a), ""),
-		       s_or(mf_obj_namespace(a), ""),
-		       s_or(mf_node_dig_str(a, "spec", "source", "repoURL", NULL), ""),
-		       s_or(mf_node_dig_str(a, "spec", "source", "path", NULL), ""),
-		       s_or(mf_node_dig_str(a, "spec", "source", "targetRevision", NULL), "HEAD"),
-		       s_or(mf_node_dig_str(a, "status", "sync", "status", NULL), "Unknown"),
-		       s_or(mf_node_dig_str(a, "status", "health", "status", NULL), "Unknown"));
-	}
-	mf_node_free(l);
-	return CLI_EXIT_OK;
-}
-
-static int do_get(struct remote *r, struct gs_error *err)
-{
-	struct mf_node *app = NULL, *op = NULL;
-
-	if (r->refresh) {
-		if (apiclient_refresh(r->c, r->name, err))
-			return cli_error(err);
-		sleep(1); /* the agent compares on its own schedule; give it a moment */
-		mf_node_free(op);
-	}
-	if (apiclient_get(r->c, &app, r->name, err) == 0)
-		gitsrc_node_redact(app); /* an older server may not redact */
-	else
-		return cli_error(err);
-	if (r->output)
-		emit(app, r->output);
-	else
-		print_app(app);
-	mf_node_free(app);
-	return CLI_EXIT_OK;
-}
-
-static int do_sync(struct remote *r, struct gs_error *err)
-{
-	struct apiclient_sync_req req = { r->revision, r->prune, r->resources, r->nres };
-	double deadline = gs_time_mono() + (r->timeout_s > 0 ? r->timeout_s : 600);
-	struct mf_node *st = NULL;
-	int rc = CLI_EXIT_OK;
-
-	if (apiclient_sync(r->c, r->name, &req, err))
-		return cli_error(err);
-	printf("operation requested: the agent runs it\n");
-	if (r->async)
-		return CLI_EXIT_OK;
-	for (;;) {
-		double left = deadline - gs_time_mono();
-		if (left <= 0) {
-			gs_error_set(err, GS_ERR, "timed out waiting for the operation on '%s'", r->name);
-			return cli_error(err);
-		}
-		if (apiclient_operation(r->c, &st, r->name, left < 30 ? left : 30, err))
-			return cli_error(err);
-		if (mf_node_bool(mf_node_get(st, "finished")))
-			break;
-		mf_node_free(st);
-		st = NULL;
-	}
-	{
-		const char *phase = mf_node_dig_str(st, "operationState", "phase", NULL);
-		printf("%-15s%s\n", "Operation:", "Sync");
-		printf("%-15s%s\n", "Sync Revision:",
-		       s_or(mf_node_dig_str(st, "operationState", "syncResult", "revision", NULL), ""));
-		printf("%-15s%s\n", "Phase:", s_or(phase, ""));
-		printf("%-15s%s\n", "Start:", s_or(mf_node_dig_str(st, "operationState", "startedAt", NULL), ""));
-		printf("%-15s%s\n", "Finished:",
-		       s_or(mf_node_dig_str(st, "operationState", "finishedAt", NULL), ""));
-		printf("%-15s%s\n", "Message:",
-		       s_or(mf_node_dig_str(st, "operationState", "message", NULL), ""));
-		if (!phase || strcmp(phase, "Succeeded"))
-			rc = CLI_EXIT_ERROR;
-	}
-	mf_node_free(st);
-	return rc;
-}
-
-static int do_wait(struct remote *r, struct gs_error *err)
-{
-	double deadline = gs_time_mono() + (r->timeout_s > 0 ? r->timeout_s : 600);
-
-	if (!r->w_sync && !r->w_health && !r->w_op && !r->w_degraded)
-		r->w_sync = r->w_health = r->w_op = true; /* argocd: all of them */
-	for (;;) {
-		struct mf_node *app = NULL;
-		const char *sync, *health, *phase;
-		bool ok = true;
-
-		if (apiclient_get(r->c, &app, r->name, err) == 0)
-		gitsrc_node_redact(app); /* an older server may not redact */
-	else
-			return cli_error(err);
-		sync = s_or(mf_node_dig_str(app, "status", "sync", "status", NULL), "Unknown");
-		health = s_or(mf_node_dig_str(app, "status", "health", "status", NULL), "Unknown");
-		phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
-		if (r->w_sync && strcmp(sync, "Synced"))
-			ok = false;
-		if (r->w_health && strcmp(health, "Healthy"))
-			ok = false;
-		if (r->w_degraded && strcmp(health, "Degraded"))
-			ok = false;
-		if (r->w_op && (mf_node_get(app, "operation") || (phase && !strcmp(phase, "Running"))))
-			ok = false;
-		if (ok) {
-			printf("application '%s': %s, %s\n", r->name, sync, health);
-			mf_node_free(app);
-			return CLI_EXIT_OK;
-		}
-		if (r->w_health && !r->w_degraded && !strcmp(health, "Degraded")) {
-			gs_error_set(err, GS_ERR, "application '%s' is Degraded: %s", r->name,
-				     s_or(mf_node_dig_str(app, "status", "health", "message", NULL), ""));
-			mf_node_free(app);
-			return cli_error(err);
-		}
-		mf_node_free(app);
-		if (gs_time_mono() >= deadline) {
-			gs_error_set(err, GS_ERR, "timed out waiting for '%s' (sync %s, health %s)",
-				     r->name, sync, health);
-			return cli_error(err);
-		}
-		sleep(1);
-	}
-}
-
-static int do_diff(struct remote *r, struct gs_error *err)
-{
-	struct gs_buf b = GS_BUF_INIT;
+	struct mf_node *items;
+	size_t k;
 	int rc;
 
-	if (apiclient_diff(r->c, &b, r->name, err)) {
-		cli_error(err);
-		return CLI_EXIT_DIFF_ERROR;
-	}
-	fwrite(b.ptr, 1, b.len, stdout);
-	rc = b.len ? CLI_EXIT_ERROR : CLI_EXIT_OK;
-	gs_buf_release(&b);
+	if ((rc = call_json(R(b), &l, "GET", "", NULL, err)))
+		return rc;
+	items = mf_node_get(l, "items");
+	*out = items ? mf_node_clone(items) : mf_node_new(MF_SEQ);
+	for (k = 0; k < mf_node_len(*out); k++)
+		app_redact(mf_node_at(*out, k));
+	mf_node_free(l);
+	return GS_OK;
+}
+
+static int remote_get(struct app_be *b, struct mf_node **out, const char *name,
+		      struct gs_error *err)
+{
+	char *rest = gs_asprintf("/%s", name);
+	int rc = call_json(R(b), out, "GET", rest, NULL, err);
+
+	free(rest);
+	if (!rc)
+		app_redact(*out);
 	return rc;
 }
 
-int cmd_app_remote(int argc, char **argv)
+static char *dup_str(const struct mf_node *n, const char *key)
 {
-	struct remote r = { 0 };
-	struct gs_error err = GS_ERROR_INIT;
-	const char *v, *e;
-	int i, rc;
+	const char *s = mf_node_dig_str(n, key, NULL);
 
-	if (argc < 2 || cli_wants_help(argc, argv) || !remote_wanted(argc, argv))
-		return -1;
-	r.cmd = argv[1];
-	if (strcmp(r.cmd, "list") && strcmp(r.cmd, "get") && strcmp(r.cmd, "sync") &&
-	    strcmp(r.cmd, "wait") && strcmp(r.cmd, "diff"))
-		return cli_usage_error("app",
-				       "'app %s' is not available through the API server "
-				       "(list, get, sync, wait, diff are)",
-				       r.cmd);
-	r.o.server = getenv("GITSYNC_SERVER");
-	r.o.token = getenv("GITSYNC_AUTH_TOKEN");
-	r.o.ca_file = getenv("GITSYNC_SERVER_CA");
-	r.o.insecure = (e = getenv("GITSYNC_INSECURE")) && !strcmp(e, "true");
-	r.o.plaintext = (e = getenv("GITSYNC_PLAINTEXT")) && !strcmp(e, "true");
-	r.o.ns = getenv("GITSYNC_APP_NAMESPACE");
-	for (i = 2; i < argc; i++) {
-		if ((v = opt_val(argc, argv, &i, "--server")))
-			r.o.server = v;
-		else if ((v = opt_val(argc, argv, &i, "--auth-token")))
-			r.o.token = v;
-		else if ((v = opt_val(argc, argv, &i, "--server-ca")))
-			r.o.ca_file = v;
-		else if (!strcmp(argv[i], "--insecure"))
-			r.o.insecure = true;
-		else if (!strcmp(argv[i], "--plaintext"))
-			r.o.plaintext = true;
-		else if ((v = opt_val(argc, argv, &i, "--app-namespace")))
-			r.o.ns = v;
-		else if ((v = opt_val(argc, argv, &i, "-o")) || (v = opt_val(argc, argv, &i, "--output")))
-			r.output = v;
-		else if ((v = opt_val(argc, argv, &i, "--revision")))
-			r.revision = v;
-		else if ((v = opt_val(argc, argv, &i, "--resource"))) {
-			r.resources = gs_realloc(r.resources, (r.nres + 1) * sizeof(*r.resources));
-			r.resources[r.nres++] = v;
-		} else if ((v = opt_val(argc, argv, &i, "--timeout"))) {
-			r.timeout_s = gs_time_parse_duration(v);
-			if (r.timeout_s <= 0) {
-				rc = cli_usage_error("app", "invalid duration '%s'", v);
-				goto out;
-			}
-		} else if (!strcmp(argv[i], "--prune"))
-			r.prune = true;
-		else if (!strcmp(argv[i], "--async"))
-			r.async = true;
-		else if (!strcmp(argv[i], "--refresh") || !strcmp(argv[i], "--hard-refresh"))
-			r.refresh = true;
-		else if (!strcmp(argv[i], "--sync"))
-			r.w_sync = true;
-		else if (!strcmp(argv[i], "--health"))
-			r.w_health = true;
-		else if (!strcmp(argv[i], "--operation"))
-			r.w_op = true;
-		else if (!strcmp(argv[i], "--degraded"))
-			r.w_degraded = true;
-		else if (argv[i][0] == '-') {
-			rc = cli_usage_error("app", "option '%s' is not available through the API server",
-					     argv[i]);
-			goto out;
-		} else if (!r.name)
-			r.name = argv[i];
-		else {
-			rc = cli_usage_error("app", "unexpected argument '%s'", argv[i]);
-			goto out;
-		}
+	return s ? gs_strdup(s) : NULL;
+}
+
+/* GET .../resources (the comparison, computed by the agent as this process
+ * would) or, with want_diff, GET .../diff. */
+static int remote_compare(struct app_be *b, struct app_view *out, const char *name,
+			  const struct app_compare_args *a, struct gs_error *err)
+{
+	struct remote *r = R(b);
+	struct mf_node *res = NULL;
+	char *q, *rest;
+	int rc;
+
+	if (a->local_dir)
+		return gs_error_set(err, GS_EINVAL,
+				    "--local renders a directory of this machine: it needs a "
+				    "kubeconfig, not GITSYNC_SERVER");
+	if ((rc = remote_get(b, &out->app, name, err)))
+		return rc;
+	q = query(4, a->want_diff ? "format" : NULL, "json", "revision", a->revision, "refresh",
+		  a->hard_refresh ? "hard" : a->refresh ? "normal" : NULL, "recorded",
+		  a->at_recorded && !a->revision ? "true" : NULL);
+	rest = gs_asprintf("/%s/%s%s", name, a->want_diff ? "diff" : "resources", q);
+	rc = call_json(r, &res, "GET", rest, NULL, err);
+	free(rest);
+	free(q);
+	if (rc || !res)
+		return rc;
+	if (mf_node_get(res, "resources"))
+		out->resources = mf_node_clone(mf_node_get(res, "resources"));
+	if (mf_node_get(res, "diffs"))
+		out->diffs = mf_node_clone(mf_node_get(res, "diffs"));
+	out->revision = dup_str(res, "revision");
+	out->sync = dup_str(res, "sync");
+	out->health = dup_str(res, "health");
+	out->different = a->want_diff ? mf_node_len(out->diffs) > 0
+				       : out->sync && strcmp(out->sync, "Synced");
+	if (a->refresh) {
+		/* the agent recorded the comparison: show the fresh object */
+		mf_node_free(out->app);
+		out->app = NULL;
+		rc = remote_get(b, &out->app, name, err);
 	}
-	if (strcmp(r.cmd, "list") && !r.name) {
-		rc = cli_usage_error("app", "missing application NAME");
-		goto out;
-	}
-	if (apiclient_new(&r.c, &r.o, &err)) {
-		rc = cli_error(&err);
-		goto out;
-	}
-	if (!strcmp(r.cmd, "list"))
-		rc = do_list(&r, &err);
-	else if (!strcmp(r.cmd, "get"))
-		rc = do_get(&r, &err);
-	else if (!strcmp(r.cmd, "sync"))
-		rc = do_sync(&r, &err);
-	else if (!strcmp(r.cmd, "wait"))
-		rc = do_wait(&r, &err);
-	else
-		rc = do_diff(&r, &err);
-out:
-	apiclient_free(r.c);
-	free(r.resources);
+	mf_node_free(res);
 	return rc;
+}
+
+static int remote_create(struct app_be *b, const struct mf_node *app, bool upsert,
+			 struct gs_error *err)
+{
+	struct gs_buf body = GS_BUF_INIT;
+	char *rest = gs_asprintf("%s", upsert ? "?upsert=true" : "");
+	int rc;
+
+	mf_json_emit(&body, app, 0);
+	rc = call_json(R(b), NULL, "POST", rest, body.ptr, err);
+	gs_buf_release(&body);
+	free(rest);
+	return rc;
+}
+
+static int remote_remove(struct app_be *b, const char *name, bool cascade, struct gs_error *err)
+{
+	char *rest = gs_asprintf("/%s%s", name, cascade ? "" : "?cascade=false");
+	int rc = call_json(R(b), NULL, "DELETE", rest, NULL, err);
+
+	free(rest);
+	return rc;
+}
+
+static int remote_set(struct app_be *b, const char *name, const struct mf_node *patch,
+		      struct gs_error *err)
+{
+	struct gs_buf body = GS_BUF_INIT;
+	char *rest = gs_asprintf("/%s", name);
+	int rc;
+
+	mf_json_emit(&body, patch, 0);
+	rc = call_json(R(b), NULL, "PATCH", rest, body.ptr, err);
+	gs_buf_release(&body);
+	free(rest);
+	return rc;
+}
+
+static int remote_sync(struct app_be *b, const char *name, const struct app_op_args *a,
+		       int *exit_here, struct gs_error *err)
+{
+	struct mf_node *body = mf_node_new(MF_MAP);
+	struct gs_buf text = GS_BUF_INIT;
+	char *rest;
+	size_t k;
+	int rc;
+
+	*exit_here = -1;
+	if (a->revision)
+		mf_node_set_str_value(body, "revision", a->revision);
+	mf_node_set(body, "prune", mf_node_new_bool(a->prune));
+	if (a->dry_run)
+		mf_node_set(body, "dryRun", mf_node_new_bool(true));
+	if (a->n_resources) {
+		struct mf_node *rs = mf_node_ensure(body, "resources", MF_SEQ);
+
+		for (k = 0; k < a->n_resources; k++)
+			mf_node_append(rs, mf_node_new_str(a->resources[k]));
+	}
+	if (a->n_sync_options) {
+		struct mf_node *so = mf_node_ensure(body, "syncOptions", MF_SEQ);
+
+		for (k = 0; k < a->n_sync_options; k++)
+			mf_node_append(so, mf_node_new_str(a->sync_options[k]));
+	}
+	if (a->rollback_id > 0) {
+		mf_node_set(body, "id", mf_node_new_int(a->rollback_id));
+		rest = gs_asprintf("/%s/rollback", name);
+	} else {
+		rest = gs_asprintf("/%s/sync", name);
+	}
+	mf_json_emit(&text, body, 0);
+	rc = call_json(R(b), NULL, "POST", rest, text.ptr, err);
+	gs_buf_release(&text);
+	mf_node_free(body);
+	free(rest);
+	return rc;
+}
+
+static int remote_operation(struct app_be *b, struct mf_node **out, const char *name,
+			    double wait_s, struct gs_error *err)
+{
+	/* the server caps one long poll at 60 s; the caller loops */
+	char *rest = wait_s > 0 ? gs_asprintf("/%s/operation?wait=%.0fs", name,
+					      wait_s > 30 ? 30 : wait_s < 1 ? 1 : wait_s)
+				: gs_asprintf("/%s/operation", name);
+	int rc = call_json(R(b), out, "GET", rest, NULL, err);
+
+	free(rest);
+	return rc;
+}
+
+static bool remote_agent_running(struct app_be *b)
+{
+	(void)b;
+	return true; /* it answers */
+}
+
+static int remote_manifests(struct app_be *b, struct gs_buf *out, const char *name,
+			    const char *revision, bool hard_refresh, struct gs_error *err)
+{
+	char *q = query(2, "revision", revision, "refresh", hard_refresh ? "hard" : NULL);
+	char *rest = gs_asprintf("/%s/manifests%s", name, q);
+	int rc = apiclient_call(R(b)->c, out, "GET", rest, NULL, err);
+
+	free(rest);
+	free(q);
+	return rc;
+}
+
+static void remote_free(struct app_be *b)
+{
+	struct remote *r = R(b);
+
+	apiclient_free(r->c);
+	free(r);
+}
+
+static const struct app_be_ops remote_ops = {
+	"api", remote_list, remote_get, remote_compare, remote_create, remote_remove,
+	remote_set, remote_sync, remote_operation, remote_agent_running, remote_manifests, remote_free,
+};
+
+static bool env_true(const char *name)
+{
+	const char *e = getenv(name);
+
+	return e && !strcmp(e, "true");
+}
+
+int app_be_remote_new(struct app_be **out, const struct cli_args *a, struct gs_error *err)
+{
+	struct remote *r = gs_calloc(1, sizeof(*r));
+	const char *e;
+	int rc;
+
+	r->be.ops = &remote_ops;
+	r->o.server = cli_args_str(a, "server");
+	if (!r->o.server)
+		r->o.server = getenv("GITSYNC_SERVER");
+	r->o.token = cli_args_str(a, "auth-token");
+	if (!r->o.token)
+		r->o.token = getenv("GITSYNC_AUTH_TOKEN");
+	r->o.ca_file = cli_args_str(a, "server-ca");
+	if (!r->o.ca_file)
+		r->o.ca_file = getenv("GITSYNC_SERVER_CA");
+	r->o.insecure = cli_args_bool(a, "insecure") || env_true("GITSYNC_INSECURE");
+	r->o.plaintext = cli_args_bool(a, "plaintext") || env_true("GITSYNC_PLAINTEXT");
+	r->o.ns = cli_args_str(a, "app-namespace");
+	if (!r->o.ns && (e = getenv("GITSYNC_APP_NAMESPACE")) && *e)
+		r->o.ns = e;
+	r->be.server = r->o.server;
+	if ((rc = apiclient_new(&r->c, &r->o, err))) {
+		free(r);
+		return rc;
+	}
+	*out = &r->be;
+	return GS_OK;
 }

@@ -13,39 +13,12 @@
 #include "gs-alloc.h"
 #include "kz-fs.h"
 
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (strncmp(a, name, n))
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n])
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
-bool cli_cluster_opt(struct cli_cluster *c, int argc, char **argv, int *i)
-{
-	bool missing = false;
-	const char *v;
-
-	if ((v = cli_opt_value(argc, argv, i, "--kubeconfig", &missing))) {
-		c->kubeconfig = v;
-		return true;
-	}
-	if ((v = cli_opt_value(argc, argv, i, "--context", &missing))) {
-		c->context = v;
-		return true;
-	}
-	return false;
-}
+const struct cli_opt cli_cluster_opts[] = {
+	{ "kubeconfig", 0, CLI_OPT_STRING, "F", "kubeconfig to use (default $KUBECONFIG, ~/.kube/config)",
+	  NULL, NULL, NULL },
+	{ "context", 0, CLI_OPT_STRING, "C", "kubeconfig context", NULL, NULL, NULL },
+	CLI_OPT_END,
+};
 
 int cli_cluster_connect(struct cli_cluster *c, struct gs_error *err)
 {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cli/cli-opt.h"
 #include "gs-error.h"
 #include "kube/kube-client.h"
 #include "kube/kube-config.h"
@@ -19,18 +20,13 @@ struct cli_cluster {
 	struct kube_client *kc;
 };
 
-/* Consume "--kubeconfig F", "--kubeconfig=F", "--context C" at argv[*i];
- * true when it was one of them (and *i advanced past a value). */
-bool cli_cluster_opt(struct cli_cluster *c, int argc, char **argv, int *i);
+/* --kubeconfig F and --context C, for a command's cli_cmd.common. */
+extern const struct cli_opt cli_cluster_opts[];
 int cli_cluster_connect(struct cli_cluster *c, struct gs_error *err);
 void cli_cluster_release(struct cli_cluster *c);
 
 /* Render PATH (a kustomization, a directory of manifests or a file). */
 int cli_render_path(struct kz_output *out, const char *path, struct gs_error *err);
-
-/* Value of "--name V" / "--name=V" at argv[*i] (advancing *i); NULL when
- * argv[*i] is not that option.  *missing set when the value is absent. */
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name, bool *missing);
 
 /* Table of resources: GROUP KIND NAMESPACE NAME STATUS HEALTH HOOK MESSAGE. */
 void cli_print_resource_table(FILE *f, const struct sync_report *rep);

@@ -39,9 +39,6 @@ int cmd_install(int argc, char **argv) __attribute__((weak));
 int cmd_agent(int argc, char **argv) __attribute__((weak));
 int cmd_token(int argc, char **argv) __attribute__((weak));
 int cmd_health(int argc, char **argv) __attribute__((weak));
-/* `gitsync app ...` through the agent API when --server/GITSYNC_SERVER is set;
- * returns -1 when not (cli/app-remote.c). */
-int cmd_app_remote(int argc, char **argv) __attribute__((weak));
 int cmd_version(int argc, char **argv);
 
 #endif

@@ -12,16 +12,26 @@
 #include "gs-alloc.h"
 #include "mf-diff.h"
 
-static const char usage_text[] =
-	"usage: gitsync diff PATH --app NAME [--namespace NS] [--show-secrets]\n"
-	"                    [--kubeconfig F] [--context C]\n"
-	"\n"
+static const struct cli_opt diff_opts[] = {
+	{ "app", 0, CLI_OPT_STRING, "NAME", "application name (tracking label), required", NULL, NULL,
+	  NULL },
+	{ "namespace", 'n', CLI_OPT_STRING, "NS",
+	  "namespace for namespaced objects without one (default: the\ncontext's namespace)", NULL,
+	  NULL, NULL },
+	{ "show-secrets", 0, CLI_OPT_BOOL, NULL, "show Secret values instead of masking them", NULL,
+	  NULL, NULL },
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd diff_cmd = {
+	"diff", "PATH --app NAME [--namespace NS] [--show-secrets] [--kubeconfig F] [--context C]",
 	"Compare PATH with the live cluster.  Prints a unified diff per object that is\n"
 	"out of sync (Secret values masked unless --show-secrets), then the table\n"
 	"GROUP KIND NAMESPACE NAME STATUS HEALTH, where STATUS is Synced, OutOfSync,\n"
-	"Missing (not in the cluster) or Prune (the app's, gone from PATH).\n"
-	"\n"
-	"Exit status: 0 in sync, 1 differences, 2 error.\n";
+	"Missing (not in the cluster) or Prune (the app's, gone from PATH).\n",
+	diff_opts, "cluster options", cli_cluster_opts,
+	"\nExit status: 0 in sync, 1 differences, 2 error.\n", 1, 1,
+};
 
 static char *label(const char *side, const struct sync_resource *r)
 {
@@ -38,43 +48,25 @@ int cmd_diff(int argc, char **argv)
 	struct sync_engine *se = NULL;
 	struct gs_error err = GS_ERROR_INIT;
 	struct gs_buf text = GS_BUF_INIT;
-	const char *path = NULL, *app = NULL, *ns = NULL, *v;
+	struct cli_args args = CLI_ARGS_INIT;
+	const char *path = NULL, *app = NULL, *ns = NULL;
 	unsigned dflags = 0;
 	bool different = false, failed = false;
 	size_t k;
-	int i, rc, ret = CLI_EXIT_DIFF_ERROR;
+	int rc, ret;
 
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage_text, stdout);
-		return CLI_EXIT_OK;
-	}
-	for (i = 1; i < argc; i++) {
-		bool missing = false;
-
-		if (cli_cluster_opt(&cl, argc, argv, &i))
-			continue;
-		if ((v = cli_opt_value(argc, argv, &i, "--app", &missing)))
-			app = v;
-		else if ((v = cli_opt_value(argc, argv, &i, "--namespace", &missing)) ||
-			 (v = cli_opt_value(argc, argv, &i, "-n", &missing)))
-			ns = v;
-		else if (missing) {
-			ret = cli_usage_error("diff", "option '%s' needs a value", argv[i]);
-			goto cleanup;
-		} else if (!strcmp(argv[i], "--show-secrets"))
-			dflags |= MF_DIFF_SHOW_SECRETS;
-		else if (argv[i][0] == '-' && argv[i][1]) {
-			ret = cli_usage_error("diff", "unknown option '%s'", argv[i]);
-			goto cleanup;
-		} else if (!path)
-			path = argv[i];
-		else {
-			ret = cli_usage_error("diff", "unexpected argument '%s'", argv[i]);
-			goto cleanup;
-		}
-	}
-	if (!path || !app) {
-		ret = cli_usage_error("diff", "PATH and --app NAME are required");
+	if ((ret = cli_opt_parse(&args, &diff_cmd, argc, argv)) || args.help)
+		goto cleanup;
+	ret = CLI_EXIT_DIFF_ERROR;
+	path = args.pos[0];
+	app = cli_args_str(&args, "app");
+	ns = cli_args_str(&args, "namespace");
+	cl.kubeconfig = cli_args_str(&args, "kubeconfig");
+	cl.context = cli_args_str(&args, "context");
+	if (cli_args_bool(&args, "show-secrets"))
+		dflags |= MF_DIFF_SHOW_SECRETS;
+	if (!app) {
+		ret = cli_usage_error("diff", "--app NAME is required");
 		goto cleanup;
 	}
 	if (cli_render_path(&out, path, &err) < 0 || cli_cluster_connect(&cl, &err) < 0) {
@@ -127,6 +119,7 @@ cleanup:
 	sync_engine_free(se);
 	cli_cluster_release(&cl);
 	kz_output_release(&out);
+	cli_args_release(&args);
 	curl_global_cleanup();
 	return ret;
 }

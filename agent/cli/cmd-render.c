@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli-opt.h"
 #include "cli/cli.h"
 #include "gs-alloc.h"
 #include "gs-buf.h"
@@ -17,19 +18,54 @@
 #include "mf-yaml.h"
 #include "render/render.h"
 
-static void render_usage(FILE *f)
+static bool valid_number(const char *v)
 {
-	fprintf(f, "usage: gitsync render PATH [--recurse] [-o yaml|json]\n\n"
-		   "Render a kustomization directory (like `kubectl kustomize PATH`), a directory\n"
-		   "of plain manifests (*.yaml, *.yml, *.json; --recurse descends) or one file.\n\n"
-		   "  -o, --output FORMAT   yaml (default: a --- separated stream) or json (a List)\n"
-		   "  --recurse             descend into subdirectories of a plain manifests directory\n"
-		   "  --root DIR            files may not be read outside DIR (default: the enclosing Git\n"
-		   "                        checkout, else PATH itself; .git is never read)\n");
+	char *end = NULL;
+	double d = strtod(v, &end);
+
+	return end != v && !*end && d >= 0 && d <= 1e15;
 }
+
+static double number(const struct cli_args *a, const char *name)
+{
+	const char *v = cli_args_str(a, name);
+
+	return v ? strtod(v, NULL) : 0;
+}
+
+static const struct cli_opt render_opts[] = {
+	{ "output", 'o', CLI_OPT_STRING, "FORMAT",
+	  "yaml (default: a --- separated stream) or json (a List)", "yaml", "yaml|json", NULL },
+	{ "recurse", 0, CLI_OPT_BOOL, NULL, "descend into subdirectories of a plain manifests directory",
+	  NULL, NULL, NULL },
+	{ "root", 0, CLI_OPT_STRING, "DIR",
+	  "files may not be read outside DIR (default: the enclosing\n"
+	  "Git checkout, else PATH itself; .git is never read)", NULL,
+	  NULL, NULL },
+	/* the agent's render child (render/render.c) */
+	{ "framed", 0, CLI_OPT_BOOL, NULL, "the agent's render child: framed output with the cost",
+	  NULL, NULL, NULL },
+	{ "max-nodes", 0, CLI_OPT_STRING, "N", "render budget: YAML nodes (default 1000000)", NULL,
+	  NULL, valid_number },
+	{ "max-files", 0, CLI_OPT_STRING, "N", "render budget: files read (default 200000)", NULL,
+	  NULL, valid_number },
+	{ "max-output", 0, CLI_OPT_STRING, "N", "render budget: output bytes (default 67108864)",
+	  NULL, NULL, valid_number },
+	{ "timeout", 0, CLI_OPT_STRING, "SECONDS", "render budget: wall time (default 60)", NULL,
+	  NULL, valid_number },
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd render_cmd = {
+	"render", "PATH [--recurse] [-o yaml|json]",
+	"Render a kustomization directory (like `kubectl kustomize PATH`), a directory\n"
+	"of plain manifests (*.yaml, *.yml, *.json; --recurse descends) or one file.\n",
+	render_opts, NULL, NULL, NULL, 1, 1,
+};
 
 int cmd_render(int argc, char **argv)
 {
+	struct cli_args args = CLI_ARGS_INIT;
 	const char *path = NULL, *format = "yaml", *root_opt = NULL;
 	unsigned flags = 0;
 	/* --framed and the limits: the agent's render child (render/render.c) */
@@ -42,57 +78,21 @@ int cmd_render(int argc, char **argv)
 	struct kz_fs *fs = NULL;
 	struct gs_buf buf = GS_BUF_INIT;
 	char *abs = NULL, *root = NULL, *rel = NULL;
-	int i, ret = CLI_EXIT_ERROR;
+	int ret;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			render_usage(stdout);
-			return CLI_EXIT_OK;
-		} else if (!strcmp(a, "--recurse")) {
-			flags |= KZ_RENDER_RECURSE;
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			if (++i >= argc)
-				return cli_usage_error("render", "%s needs a value", a);
-			format = argv[i];
-		} else if (!strncmp(a, "--output=", 9)) {
-			format = a + 9;
-		} else if (!strncmp(a, "-o", 2) && a[2]) {
-			format = a + 2;
-		} else if (!strcmp(a, "--framed")) {
-			framed = true;
-		} else if ((!strcmp(a, "--max-nodes") || !strcmp(a, "--max-files") ||
-			    !strcmp(a, "--max-output") || !strcmp(a, "--timeout")) && i + 1 < argc) {
-			char *end = NULL;
-			double v = strtod(argv[++i], &end);
-
-			if (end == argv[i] || *end || !(v >= 0) || v > 1e15)
-				return cli_usage_error("render", "invalid %s '%s'", a, argv[i]);
-			if (!strcmp(a, "--max-nodes"))
-				budget.max_nodes = (size_t)v;
-			else if (!strcmp(a, "--max-files"))
-				budget.max_files = (size_t)v;
-			else if (!strcmp(a, "--max-output"))
-				max_output = (size_t)v;
-			else
-				budget.max_seconds = v;
-		} else if (!strcmp(a, "--root")) {
-			if (++i >= argc)
-				return cli_usage_error("render", "--root needs a value");
-			root_opt = argv[i];
-		} else if (a[0] == '-' && a[1]) {
-			return cli_usage_error("render", "unknown option '%s'", a);
-		} else if (path) {
-			return cli_usage_error("render", "only one PATH is accepted");
-		} else {
-			path = a;
-		}
-	}
-	if (!path)
-		return cli_usage_error("render", "PATH is required");
-	if (strcmp(format, "yaml") && strcmp(format, "json"))
-		return cli_usage_error("render", "unknown output format '%s' (yaml or json)", format);
+	if ((ret = cli_opt_parse(&args, &render_cmd, argc, argv)) || args.help)
+		goto cleanup_args;
+	ret = CLI_EXIT_ERROR;
+	path = args.pos[0];
+	format = cli_args_str(&args, "output");
+	root_opt = cli_args_str(&args, "root");
+	if (cli_args_bool(&args, "recurse"))
+		flags |= KZ_RENDER_RECURSE;
+	framed = cli_args_bool(&args, "framed");
+	budget.max_nodes = (size_t)number(&args, "max-nodes");
+	budget.max_files = (size_t)number(&args, "max-files");
+	max_output = (size_t)number(&args, "max-output");
+	budget.max_seconds = number(&args, "timeout");
 
 	abs = realpath(path, NULL);
 	if (!abs) {
@@ -192,5 +192,7 @@ cleanup:
 	free(abs);
 	free(root);
 	free(rel);
+cleanup_args:
+	cli_args_release(&args);
 	return ret;
 }

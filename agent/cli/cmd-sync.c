@@ -12,27 +12,41 @@
 #include "gs-alloc.h"
 #include "gs-time.h"
 
-static const char usage_text[] =
-	"usage: gitsync sync PATH --app NAME [--namespace NS] [--prune] [--dry-run]\n"
-	"                    [--timeout D] [--sync-option K=V]... [--kubeconfig F] [--context C]\n"
-	"\n"
+static bool valid_duration(const char *v)
+{
+	return gs_time_parse_duration(v) >= 0;
+}
+
+static const struct cli_opt sync_opts[] = {
+	{ "app", 0, CLI_OPT_STRING, "NAME", "application name (tracking label), required", NULL, NULL,
+	  NULL },
+	{ "namespace", 'n', CLI_OPT_STRING, "NS",
+	  "namespace for namespaced objects without one (default: the\ncontext's namespace)", NULL,
+	  NULL, NULL },
+	{ "prune", 0, CLI_OPT_BOOL, NULL, "delete objects of the app that left PATH", NULL, NULL,
+	  NULL },
+	{ "dry-run", 0, CLI_OPT_BOOL, NULL, "validate and report, write nothing", NULL, NULL, NULL },
+	{ "timeout", 0, CLI_OPT_STRING, "D",
+	  "wait up to D (90s, 5m) for every object to become healthy;\n"
+	  "the sync fails when they are not", NULL, NULL, valid_duration },
+	{ "sync-option", 0, CLI_OPT_LIST, "K=V",
+	  "Prune=false, PruneLast=true, Replace=true,\n"
+	  "ApplyOutOfSyncOnly=false, CreateNamespace=true; repeatable", NULL, NULL, NULL },
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd sync_cmd = {
+	"sync",
+	"PATH --app NAME [--namespace NS] [--prune] [--dry-run]\n"
+	"                    [--timeout D] [--sync-option K=V]... [--kubeconfig F] [--context C]",
 	"Render PATH (a kustomization, a directory of manifests or a file) and apply it\n"
 	"with server-side apply (field manager gitsync): Namespaces and CRDs first, then\n"
 	"hooks, sync waves and Kubernetes' kind order.  Every object is validated by a\n"
 	"dry-run before anything is written.  Objects get the label gitsync.io/app=NAME\n"
-	"and the annotation gitsync.io/tracking-id.\n"
-	"\n"
-	"  --app NAME          application name (tracking label), required\n"
-	"  --namespace NS      namespace for namespaced objects without one (default: the\n"
-	"                      context's namespace)\n"
-	"  --prune             delete objects of the app that left PATH\n"
-	"  --dry-run           validate and report, write nothing\n"
-	"  --timeout D         wait up to D (90s, 5m) for every object to become healthy;\n"
-	"                      the sync fails when they are not\n"
-	"  --sync-option K=V   Prune=false, PruneLast=true, Replace=true,\n"
-	"                      ApplyOutOfSyncOnly=false, CreateNamespace=true\n"
-	"\n"
-	"Exit status: 0 when the sync succeeded, 1 otherwise.\n";
+	"and the annotation gitsync.io/tracking-id.\n",
+	sync_opts, "cluster options", cli_cluster_opts,
+	"\nExit status: 0 when the sync succeeded, 1 otherwise.\n", 1, 1,
+};
 
 static void print_summary(const char *app, const struct sync_report *rep)
 {
@@ -59,55 +73,31 @@ int cmd_sync(int argc, char **argv)
 	struct sync_options so;
 	struct sync_engine *se = NULL;
 	struct gs_error err = GS_ERROR_INIT;
-	const char *path = NULL, *app = NULL, *ns = NULL, *v;
-	const char **sopts = NULL;
-	size_t nsopts = 0, aso = 0;
+	struct cli_args args = CLI_ARGS_INIT;
+	const char *path = NULL, *app = NULL, *ns = NULL;
+	const char *const *sopts = NULL;
+	size_t nsopts = 0;
 	double timeout = 0;
 	unsigned flags = 0;
-	int i, rc, ret = CLI_EXIT_ERROR;
+	int rc, ret;
 
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage_text, stdout);
-		return CLI_EXIT_OK;
-	}
-	for (i = 1; i < argc; i++) {
-		bool missing = false;
-
-		if (cli_cluster_opt(&cl, argc, argv, &i))
-			continue;
-		if ((v = cli_opt_value(argc, argv, &i, "--app", &missing)))
-			app = v;
-		else if ((v = cli_opt_value(argc, argv, &i, "--namespace", &missing)) ||
-			 (v = cli_opt_value(argc, argv, &i, "-n", &missing)))
-			ns = v;
-		else if ((v = cli_opt_value(argc, argv, &i, "--timeout", &missing))) {
-			timeout = gs_time_parse_duration(v);
-			if (timeout < 0) {
-				ret = cli_usage_error("sync", "invalid duration '%s'", v);
-				goto cleanup;
-			}
-		} else if ((v = cli_opt_value(argc, argv, &i, "--sync-option", &missing))) {
-			GS_ALLOC_GROW(sopts, nsopts + 1, aso);
-			sopts[nsopts++] = v;
-		} else if (missing) {
-			ret = cli_usage_error("sync", "option '%s' needs a value", argv[i]);
-			goto cleanup;
-		} else if (!strcmp(argv[i], "--prune"))
-			flags |= SYNC_PRUNE | SYNC_FULL_SCAN;
-		else if (!strcmp(argv[i], "--dry-run"))
-			flags |= SYNC_DRY_RUN;
-		else if (argv[i][0] == '-' && argv[i][1]) {
-			ret = cli_usage_error("sync", "unknown option '%s'", argv[i]);
-			goto cleanup;
-		} else if (!path)
-			path = argv[i];
-		else {
-			ret = cli_usage_error("sync", "unexpected argument '%s'", argv[i]);
-			goto cleanup;
-		}
-	}
-	if (!path || !app) {
-		ret = cli_usage_error("sync", "PATH and --app NAME are required");
+	if ((ret = cli_opt_parse(&args, &sync_cmd, argc, argv)) || args.help)
+		goto cleanup;
+	ret = CLI_EXIT_ERROR;
+	path = args.pos[0];
+	app = cli_args_str(&args, "app");
+	ns = cli_args_str(&args, "namespace");
+	cl.kubeconfig = cli_args_str(&args, "kubeconfig");
+	cl.context = cli_args_str(&args, "context");
+	if (cli_args_bool(&args, "prune"))
+		flags |= SYNC_PRUNE | SYNC_FULL_SCAN;
+	if (cli_args_bool(&args, "dry-run"))
+		flags |= SYNC_DRY_RUN;
+	timeout = cli_args_str(&args, "timeout") ? gs_time_parse_duration(cli_args_str(&args, "timeout"))
+						  : 0;
+	sopts = cli_args_list(&args, "sync-option", &nsopts);
+	if (!app) {
+		ret = cli_usage_error("sync", "--app NAME is required");
 		goto cleanup;
 	}
 	if (timeout > 0)
@@ -150,7 +140,7 @@ cleanup:
 	sync_engine_free(se);
 	cli_cluster_release(&cl);
 	kz_output_release(&out);
-	free(sopts);
+	cli_args_release(&args);
 	curl_global_cleanup();
 	return ret;
 }

@@ -6,18 +6,28 @@
 
 #include <openssl/crypto.h>
 
+#include "cli/cli-opt.h"
 #include "cli/cli.h"
 #include "httpd/apitoken.h"
 
-static const char usage[] =
-	"usage: gitsync token create NAME [--scope read|sync]\n"
-	"\n"
+static const struct cli_opt token_opts[] = {
+	{ "scope", 0, CLI_OPT_STRING, "SCOPE", "read, sync or admin", "sync", "read|sync|admin", NULL },
+	{ "output", 'o', CLI_OPT_STRING, "FORMAT",
+	  "line: only the api.tokens line to stdout, the token to\nstderr (for scripts)", NULL,
+	  "line", NULL },
+	CLI_OPT_END,
+};
+
+static const struct cli_cmd token_cmd = {
+	"token", "create NAME [--scope read|sync|admin] [-o line]",
 	"Print a new API token (once: it is not stored anywhere) and the line\n"
 	"`NAME SCOPE sha256:HEX` to append to the key api.tokens of the Secret\n"
 	"gitsync-secret.  The agent keeps only that hash.  Scope `read` lists,\n"
-	"gets, diffs and follows apps; `sync` may also request syncs (default).\n"
-	"With -o line only the api.tokens line goes to stdout and the token to\n"
-	"stderr, for scripts.\n";
+	"gets, diffs and follows apps; `sync` may also request syncs and rollbacks\n"
+	"(default); `admin` may also create and delete apps (docs/cli.md lists the\n"
+	"scope of each route).\n",
+	token_opts, NULL, NULL, NULL, 2, 2,
+};
 
 int cmd_token(int argc, char **argv)
 {
@@ -25,40 +35,23 @@ int cmd_token(int argc, char **argv)
 	enum apitoken_scope scope = APITOKEN_SYNC;
 	const char *name = NULL;
 	char *tok = NULL, *line = NULL;
+	struct cli_args args = CLI_ARGS_INIT;
 	bool line_only = false;
-	int i;
+	int rc;
 
-	if (cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return CLI_EXIT_OK;
+	if ((rc = cli_opt_parse(&args, &token_cmd, argc, argv)) || args.help)
+		goto out;
+	if (strcmp(args.pos[0], "create")) {
+		rc = cli_usage_error("token", "expected 'create NAME', not '%s'", args.pos[0]);
+		goto out;
 	}
-	if (argc < 2 || strcmp(argv[1], "create"))
-		return cli_usage_error("token", "expected 'create NAME'");
-	for (i = 2; i < argc; i++) {
-		const char *v = NULL;
-		if (!strcmp(argv[i], "--scope") && i + 1 < argc)
-			v = argv[++i];
-		else if (!strncmp(argv[i], "--scope=", 8))
-			v = argv[i] + 8;
-		if (v) {
-			scope = apitoken_scope_parse(v);
-			if (scope == APITOKEN_NONE)
-				return cli_usage_error("token", "--scope wants read or sync, not '%s'", v);
-		} else if (!strcmp(argv[i], "-o") && i + 1 < argc && !strcmp(argv[i + 1], "line")) {
-			line_only = true;
-			i++;
-		} else if (argv[i][0] == '-') {
-			return cli_usage_error("token", "unknown option '%s'", argv[i]);
-		} else if (!name) {
-			name = argv[i];
-		} else {
-			return cli_usage_error("token", "unexpected argument '%s'", argv[i]);
-		}
+	name = args.pos[1];
+	scope = apitoken_scope_parse(cli_args_str(&args, "scope"));
+	line_only = cli_args_str(&args, "output") != NULL;
+	if (apitoken_generate(&tok, &line, name, scope, &err)) {
+		rc = cli_error(&err);
+		goto out;
 	}
-	if (!name)
-		return cli_usage_error("token", "missing token NAME");
-	if (apitoken_generate(&tok, &line, name, scope, &err))
-		return cli_error(&err);
 	if (line_only) {
 		fprintf(stderr, "%s\n", tok);
 		printf("%s\n", line);
@@ -72,5 +65,7 @@ int cmd_token(int argc, char **argv)
 	OPENSSL_cleanse(tok, strlen(tok));
 	free(tok);
 	free(line);
-	return CLI_EXIT_OK;
+out:
+	cli_args_release(&args);
+	return rc;
 }

@@ -103,12 +103,6 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "app") && cmd_app_remote) {
-		/* CI without a kubeconfig: the agent's API (GITSYNC_SERVER) */
-		int rc = cmd_app_remote(argc - 1, argv + 1);
-		if (rc >= 0)
-			return rc;
-	}
 	for (i = 0; i < n; i++) {
 		if (strcmp(argv[1], cmds[i].name))
 			continue;

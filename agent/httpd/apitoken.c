@@ -33,6 +33,8 @@ const char *apitoken_scope_name(enum apitoken_scope s)
 		return "read";
 	case APITOKEN_SYNC:
 		return "sync";
+	case APITOKEN_ADMIN:
+		return "admin";
 	case APITOKEN_NONE:
 		break;
 	}
@@ -45,6 +47,8 @@ enum apitoken_scope apitoken_scope_parse(const char *s)
 		return APITOKEN_READ;
 	if (s && !strcmp(s, "sync"))
 		return APITOKEN_SYNC;
+	if (s && !strcmp(s, "admin"))
+		return APITOKEN_ADMIN;
 	return APITOKEN_NONE;
 }
 
@@ -146,7 +150,7 @@ static int parse_line(struct apitoken_entry *e, const char *p, const char *end, 
 	e->scope = apitoken_scope_parse(scope);
 	if (e->scope == APITOKEN_NONE)
 		return gs_error_set(err, GS_EINVAL,
-				    "api.tokens line %u: scope must be 'read' or 'sync'", lineno);
+				    "api.tokens line %u: scope must be 'read', 'sync' or 'admin'", lineno);
 	/* Never echo the third field: someone may have pasted the token itself. */
 	if (n[2] != 7 + 64 || memcmp(f[2], "sha256:", 7))
 		return gs_error_set(err, GS_EINVAL,

@@ -29,11 +29,12 @@ enum apitoken_scope {
 	APITOKEN_NONE = 0, /* unknown token */
 	APITOKEN_READ = 1,
 	APITOKEN_SYNC = 2, /* implies READ */
+	APITOKEN_ADMIN = 3, /* implies SYNC: create and delete Applications */
 };
 
-/* "read", "sync" (NULL for NONE). */
+/* "read", "sync", "admin" (NULL for NONE). */
 const char *apitoken_scope_name(enum apitoken_scope s);
-/* Parse "read"/"sync"; APITOKEN_NONE otherwise. */
+/* Parse "read"/"sync"/"admin"; APITOKEN_NONE otherwise. */
 enum apitoken_scope apitoken_scope_parse(const char *s);
 
 struct apitoken_table;

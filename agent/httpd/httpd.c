@@ -254,6 +254,11 @@ static enum apitoken_scope authenticate(struct httpd *h, struct MHD_Connection *
 	return s;
 }
 
+const char *httpd_api_query(const struct httpd_api_request *req, const char *key)
+{
+	return req->conn ? MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key) : NULL;
+}
+
 /* The route of (named, action, method); *path_out = a route of that path
  * whatever its method (NULL: no such endpoint). */
 static const struct httpd_api_route *find_api_route(const struct httpd_ops *ops, bool named,
@@ -292,6 +297,7 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	int rc;
 
 	req.method = method;
+	req.conn = conn;
 	req.body = rq->body.ptr;
 	req.body_len = rq->body.len;
 	if (*p == '/') {
@@ -351,8 +357,10 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 		goto out;
 	}
 	if (req.scope < route->scope) {
-		char msg[64];
-		snprintf(msg, sizeof(msg), "token is read-only (scope '%s' needed)",
+		char msg[80];
+		snprintf(msg, sizeof(msg), "%s (scope '%s' needed)",
+			 route->scope == APITOKEN_ADMIN ? "token may not create or delete applications"
+							: "token is read-only",
 			 apitoken_scope_name(route->scope));
 		ret = respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN, msg);
 		goto out;

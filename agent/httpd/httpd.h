@@ -11,6 +11,8 @@
  *   GET  /api/v1/applications/NAME/operation   |  need the sync scope.
  *   POST /api/v1/applications/NAME/sync        |  ?namespace=NS selects the
  *   POST /api/v1/applications/NAME/refresh    /   Application's namespace.
+ *   (and the routes of agent/loop/api.c: resources, manifests, rollback,
+ *   create and delete; docs/cli.md lists each one's scope)
  *
  * The API routes are a table the agent passes in (agent/loop/api.c).  The
  * server knows nothing about Applications: it authenticates, limits and
@@ -50,7 +52,11 @@ struct httpd_api_request {
 	const char *token_name; /* which token authenticated (for logs) */
 	const char *projects;   /* the token's projects ("a,b"), NULL = all (see
 				 * apitoken_projects_allow) */
+	void *conn;             /* for httpd_api_query() */
 };
+
+/* Value of query parameter key of req (?key=value, unescaped), or NULL. */
+const char *httpd_api_query(const struct httpd_api_request *req, const char *key);
 
 /* What ops->api answers: status (200, 202, 400, 404, 409 ...), a body and
  * its content type (NULL = application/json).  body is caller-initialised. */
@@ -67,7 +73,7 @@ struct httpd_api_response {
  * GS_EINVAL → 400, GS_EAUTH → 403, GS_ECONFLICT → 409, anything else →
  * 500 with the error's message.  It runs on a connection thread. */
 struct httpd_api_route {
-	const char *method;        /* "GET", "POST" */
+	const char *method;        /* "GET", "POST", "DELETE" */
 	bool named;                /* .../NAME[/ACTION]; false = the collection */
 	const char *action;        /* NULL or "diff", "sync", ... (at most 15 chars) */
 	enum apitoken_scope scope; /* least scope the token needs */

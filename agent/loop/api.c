@@ -11,6 +11,7 @@
 #include "gs-alloc.h"
 #include "gs-buf.h"
 #include "loop/alog.h"
+#include "loop/api-app.h"
 #include "loop/loop-private.h"
 #include "loop/workq.h"
 #include "mf-diff.h"
@@ -165,14 +166,13 @@ static int on_list_item(const struct mf_node *app, void *payload)
 }
 
 /* Body of POST .../sync: {"revision":"", "prune":bool, "dryRun":bool,
- * "resources":["GROUP:KIND:NAME"]}; all optional. */
+ * "resources":["GROUP:KIND:NAME"], "syncOptions":["K=V"]}; all optional. */
 static int api_sync(void *payload, const struct httpd_api_request *req,
 		    struct httpd_api_response *resp, struct gs_error *err)
 {
 	struct agent *a = payload;
 	const char *ns = api_namespace(a, req), *name = req->name;
-	struct mf_node *body = NULL, *app = NULL, *patch = NULL, *s, *op;
-	const struct mf_node *v;
+	struct mf_node *body = NULL, *app = NULL, *patch = NULL;
 	char *who = NULL;
 	int rc;
 
@@ -192,16 +192,9 @@ static int api_sync(void *payload, const struct httpd_api_request *req,
 				  "another operation is already in progress on '%s'", name);
 		goto cleanup;
 	}
-	patch = mf_node_new(MF_MAP);
-	op = mf_node_ensure(patch, "operation", MF_MAP);
-	s = mf_node_ensure(op, "sync", MF_MAP);
-	if ((v = mf_node_get(body, "revision")) && mf_node_str(v) && *mf_node_str(v))
-		mf_node_set_str_value(s, "revision", mf_node_str(v));
-	mf_node_set(s, "prune", mf_node_new_bool(mf_node_bool(mf_node_get(body, "prune"))));
-	if ((v = mf_node_get(body, "resources")) && mf_node_type(v) == MF_SEQ)
-		mf_node_set(s, "resources", mf_node_clone(v));
 	who = gs_asprintf("api:%s", req->token_name ? req->token_name : "");
-	mf_node_set_str_value(mf_node_ensure(op, "initiatedBy", MF_MAP), "username", who);
+	/* every option of the request travels (api-app.c) */
+	patch = api_app_operation_patch(body, who, NULL);
 	rc = app_patch(a->api.kc, ns, name, patch, err);
 	if (rc)
 		goto cleanup;
@@ -225,42 +218,75 @@ cleanup:
 	return rc;
 }
 
-static int api_diff(void *payload, const struct httpd_api_request *req,
-		    struct httpd_api_response *resp, struct gs_error *err)
+/* A named route's app must be visible to the token (api_visible); a create
+ * must name a project the token lists. */
+static int api_check_visible(struct agent *a, const struct httpd_api_request *req,
+			     struct gs_error *err)
+{
+	struct mf_node *app = NULL;
+	int rc;
+
+	if (req->name) {
+		rc = api_get_app(&app, a, req, err);
+		mf_node_free(app);
+		return rc;
+	}
+	if (mf_json_parse(&app, req->body, req->body_len, "request", err) ||
+	    mf_node_type(app) != MF_MAP) {
+		mf_node_free(app);
+		return gs_error_set(err, GS_EINVAL, "request body must be an Application (JSON)");
+	}
+	mf_node_set_str_value(mf_node_ensure(app, "metadata", MF_MAP), "namespace",
+			      api_namespace(a, req));
+	rc = api_visible(a, req->projects, app)
+		     ? 0
+		     : gs_error_set(err, GS_EAUTH, "this token may not create applications of "
+						   "project '%s' in namespace '%s'",
+				    app_project_name(app), api_namespace(a, req));
+	mf_node_free(app);
+	return rc;
+}
+
+/* The routes of api-app.c (what `gitsync app` computes with a kubeconfig),
+ * each under api_lock, after the visibility check. */
+#define API_APP_ROUTE(fn, call)                                                            \
+	static int fn(void *payload, const struct httpd_api_request *req,                  \
+		      struct httpd_api_response *resp, struct gs_error *err)               \
+	{                                                                                  \
+		struct agent *a = payload;                                                 \
+		const char *ns = api_namespace(a, req);                                    \
+		int rc;                                                                    \
+		pthread_mutex_lock(&a->api_lock);                                          \
+		rc = api_check_visible(a, req, err);                                       \
+		if (!rc)                                                                   \
+			rc = call;                                                         \
+		pthread_mutex_unlock(&a->api_lock);                                        \
+		return rc;                                                                 \
+	}
+API_APP_ROUTE(api_diff, api_app_diff(&a->api.env, ns, req->name, req, resp, err))
+API_APP_ROUTE(api_resources, api_app_resources(&a->api.env, ns, req->name, req, resp, err))
+API_APP_ROUTE(api_manifests, api_app_manifests(&a->api.env, ns, req->name, req, resp, err))
+API_APP_ROUTE(api_create, api_app_create(&a->api.env, ns, req, resp, err))
+API_APP_ROUTE(api_set, api_app_set(&a->api.env, ns, req->name, req, resp, err))
+API_APP_ROUTE(api_delete, api_app_delete(&a->api.env, ns, req->name, req, resp, err))
+
+static int api_rollback(void *payload, const struct httpd_api_request *req,
+			struct httpd_api_response *resp, struct gs_error *err)
 {
 	struct agent *a = payload;
-	struct mf_node *app = NULL;
-	struct sync_report rep = SYNC_REPORT_INIT;
-	struct app_sync_req sreq = { 0 };
-	char *rev = NULL;
-	size_t i;
+	const char *ns = api_namespace(a, req);
 	int rc;
 
 	pthread_mutex_lock(&a->api_lock);
-	rc = api_get_app(&app, a, req, err);
+	rc = api_check_visible(a, req, err);
 	if (!rc)
-		rc = app_compare(&rep, &rev, &a->api.env, app, &sreq, SYNC_KEEP_DIFF, false, err);
-	if (rc)
-		goto cleanup;
-	for (i = 0; i < rep.n; i++) {
-		const struct sync_resource *r = &rep.v[i];
-		char *label;
-		if (r->status == SYNC_STATUS_SYNCED)
-			continue;
-		label = gs_asprintf("%s%s%s/%s %s/%s", r->group, *r->group ? "/" : "", r->version,
-				    r->kind, *r->ns ? r->ns : "-", r->name);
-		gs_buf_printf(&resp->body, "===== %s (%s)\n", label, sync_status_str(r->status));
-		mf_diff_text(&resp->body, r->live, r->target, "live", "desired", 0);
-		free(label);
-	}
-	resp->content_type = "text/plain; charset=utf-8";
-	/* the CLI's exit code convention travels as a header-less status:
-	 * 200 in sync, 200 with a body when different */
-cleanup:
+		rc = api_app_rollback(&a->api.env, ns, req->name, req, resp, err);
 	pthread_mutex_unlock(&a->api_lock);
-	free(rev);
-	sync_report_release(&rep);
-	mf_node_free(app);
+	if (!rc && agent_is_leader(a)) {
+		char *key = agent_app_key(ns, req->name);
+		workq_add(a->q, key, WORKQ_URGENT);
+		free(key);
+	}
 	return rc;
 }
 
@@ -390,6 +416,12 @@ static const struct httpd_api_route routes[] = {
 	{ "GET", true, "operation", APITOKEN_READ, api_operation },
 	{ "POST", true, "sync", APITOKEN_SYNC, api_sync },
 	{ "POST", true, "refresh", APITOKEN_SYNC, api_refresh },
+	{ "GET", true, "resources", APITOKEN_READ, api_resources },
+	{ "GET", true, "manifests", APITOKEN_READ, api_manifests },
+	{ "POST", true, "rollback", APITOKEN_SYNC, api_rollback },
+	{ "POST", false, NULL, APITOKEN_ADMIN, api_create },
+	{ "DELETE", true, NULL, APITOKEN_ADMIN, api_delete },
+	{ "PATCH", true, NULL, APITOKEN_ADMIN, api_set },
 };
 
 void agent_api_ops(struct httpd_ops *ops, struct agent *a)

@@ -145,6 +145,23 @@ static bool sync_would_act(const struct sync_report *rep, bool prune)
 	return false;
 }
 
+/* A rollback's recorded source and a request's sync options apply to this
+ * run only: they change the in-memory copy of app, never its spec. */
+static void operation_overrides(struct mf_node *app, const struct mf_node *op)
+{
+	const struct mf_node *src = mf_node_dig(op, "sync", "source", NULL);
+	const struct mf_node *so = mf_node_dig(op, "sync", "syncOptions", NULL);
+	struct mf_node *spec = mf_node_ensure(app, "spec", MF_MAP);
+	size_t i;
+
+	if (mf_node_type(src) == MF_MAP)
+		mf_node_set(spec, "source", mf_node_clone(src));
+	for (i = 0; i < mf_node_len(so); i++)
+		mf_node_append(mf_node_ensure(mf_node_ensure(spec, "syncPolicy", MF_MAP),
+					      "syncOptions", MF_SEQ),
+			       mf_node_clone(mf_node_at(so, i)));
+}
+
 static void run_sync(struct worker *w, const char *key, const struct mf_node *app,
 		     const struct app_sync_req *req, const char *why)
 {
@@ -209,6 +226,8 @@ static void reconcile(struct worker *w, const char *key)
 		if (req.revision && !*req.revision)
 			req.revision = NULL;
 		req.prune = mf_node_bool(mf_node_dig(op, "sync", "prune", NULL));
+		req.dry_run = mf_node_bool(mf_node_dig(op, "sync", "dryRun", NULL));
+		operation_overrides(app, op);
 		if (mf_node_len(rs)) {
 			res = gs_calloc(mf_node_len(rs), sizeof(*res));
 			for (i = 0; i < mf_node_len(rs); i++)

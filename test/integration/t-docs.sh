@@ -188,7 +188,8 @@ try:
     import yaml
 except ImportError:
     yaml = None
-ci = [("examples/ci/.gitlab-ci.yml", "gitlab"), ("examples/ci/.github/workflows/deploy.yml", "github")]
+ci = [("examples/ci/.gitlab-ci.yml", "gitlab"), ("examples/ci/.github/workflows/deploy.yml", "github"),
+      ("examples/ci/.github/workflows/preview.yml", "github")]
 for rel, kind in ci:
     path = os.path.join(src, rel)
     if not os.path.exists(path):

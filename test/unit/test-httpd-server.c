@@ -20,11 +20,12 @@
 #include <sys/socket.h>
 
 #include "gs-alloc.h"
-#include "httpd/apiclient.h"
+#include "cli/apiclient.h"
 #include "httpd/httpd.h"
 
 #define SYNC_TOKEN "gst_sync-token-for-tests"
 #define READ_TOKEN "gst_read-token-for-tests"
+#define ADMIN_TOKEN "gst_admin-token-for-tests"
 #define GH_SECRET "gh-secret"
 
 struct fixture {
@@ -36,6 +37,7 @@ struct fixture {
 	pthread_mutex_t lock;
 	unsigned refreshes;     /* pushes that matched our app */
 	char last_body[256];   /* body of the last API call */
+	char last_query[64];   /* its ?cascade= */
 	char last_token[64];
 	bool fail_push;         /* fx_push answers an error (the forge retries) */
 };
@@ -72,6 +74,8 @@ static int fx_api(void *payload, const struct httpd_api_request *req,
 	pthread_mutex_lock(&fx->lock);
 	snprintf(fx->last_body, sizeof(fx->last_body), "%s", req->body);
 	snprintf(fx->last_token, sizeof(fx->last_token), "%s", req->token_name);
+	snprintf(fx->last_query, sizeof(fx->last_query), "%s",
+		 httpd_api_query(req, "cascade") ? httpd_api_query(req, "cascade") : "");
 	pthread_mutex_unlock(&fx->lock);
 	if (req->name && !strcmp(req->name, "missing"))
 		return gs_error_set(err, GS_ENOTFOUND, "application 'missing' not found");
@@ -94,16 +98,23 @@ static const struct httpd_api_route fx_routes[] = {
 	{ "GET", true, "operation", APITOKEN_READ, fx_api },
 	{ "POST", true, "sync", APITOKEN_SYNC, fx_api },
 	{ "POST", true, "refresh", APITOKEN_SYNC, fx_api },
+	{ "GET", true, "resources", APITOKEN_READ, fx_api },
+	{ "GET", true, "manifests", APITOKEN_READ, fx_api },
+	{ "POST", true, "rollback", APITOKEN_SYNC, fx_api },
+	{ "POST", false, NULL, APITOKEN_ADMIN, fx_api },
+	{ "DELETE", true, NULL, APITOKEN_ADMIN, fx_api },
 };
 
 static struct apitoken_table *tokens(void)
 {
-	char h1[65], h2[65], *text;
+	char h1[65], h2[65], h3[65], *text;
 	struct apitoken_table *t = NULL;
 
 	apitoken_sha256_hex(h1, SYNC_TOKEN, strlen(SYNC_TOKEN));
 	apitoken_sha256_hex(h2, READ_TOKEN, strlen(READ_TOKEN));
-	text = gs_asprintf("ci sync sha256:%s\nviewer read sha256:%s\n", h1, h2);
+	apitoken_sha256_hex(h3, ADMIN_TOKEN, strlen(ADMIN_TOKEN));
+	text = gs_asprintf("ci sync sha256:%s\nviewer read sha256:%s\nops admin sha256:%s\n", h1, h2,
+			   h3);
 	assert_int_equal(apitoken_table_parse(&t, text, strlen(text), NULL), 0);
 	free(text);
 	return t;
@@ -360,7 +371,38 @@ static void test_httpd__api_needs_a_token_and_the_sync_scope_to_sync(void **stat
 	assert_int_equal(http(fx, "GET", "/api/v1/applications/web-?namespace=a.b", rd, NULL, 0, &b), 400);
 	assert_int_equal(http(fx, "GET", "/api/v1/applications/web/delete", rd, NULL, 0, &b), 404);
 	assert_int_equal(http(fx, "GET", "/api/v1/applications/web/sync", sy, NULL, 0, &b), 405);
-	assert_int_equal(http(fx, "DELETE", "/api/v1/applications/web", sy, NULL, 0, &b), 405);
+	assert_int_equal(http(fx, "DELETE", "/api/v1/applications/web/sync", sy, NULL, 0, &b), 405);
+	gs_buf_release(&b);
+}
+
+/* each route has one method and one scope: read < sync < admin */
+static void test_httpd__api_routes_need_their_scope(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_buf b = GS_BUF_INIT;
+	const char *rd[] = { "Authorization: Bearer " READ_TOKEN, NULL };
+	const char *sy[] = { "Authorization: Bearer " SYNC_TOKEN, NULL };
+	const char *ad[] = { "Authorization: Bearer " ADMIN_TOKEN, NULL };
+
+	assert_int_equal(http(fx, "GET", "/api/v1/applications/web/resources?revision=x", rd, NULL, 0,
+			      &b), 200);
+	assert_non_null(strstr(b.ptr, "\"action\":\"resources\""));
+	assert_int_equal(http(fx, "GET", "/api/v1/applications/web/manifests", rd, NULL, 0, &b), 200);
+	assert_int_equal(http(fx, "POST", "/api/v1/applications/web/rollback", rd, "{\"id\":1}", 0,
+			      &b), 403);
+	assert_int_equal(http(fx, "POST", "/api/v1/applications/web/rollback", sy, "{\"id\":1}", 0,
+			      &b), 200);
+	assert_int_equal(http(fx, "DELETE", "/api/v1/applications/web", sy, NULL, 0, &b), 403);
+	assert_int_equal(http(fx, "POST", "/api/v1/applications", sy, "{}", 0, &b), 403);
+	gs_buf_reset(&b);
+	assert_int_equal(http(fx, "DELETE", "/api/v1/applications/web?cascade=false", ad, NULL, 0,
+			      &b), 200);
+	assert_string_equal(fx->last_query, "false");
+	assert_string_equal(fx->last_token, "ops");
+	assert_int_equal(http(fx, "POST", "/api/v1/applications", ad, "{}", 0, &b), 200);
+	assert_int_equal(http(fx, "PUT", "/api/v1/applications/web", ad, "{}", 0, &b), 405);
+	assert_int_equal(http(fx, "POST", "/api/v1/applications/web/resources", ad, "{}", 0, &b),
+			 405);
 	gs_buf_release(&b);
 }
 
@@ -622,6 +664,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_httpd__api_needs_a_token_and_the_sync_scope_to_sync,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_httpd__api_routes_need_their_scope, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_httpd__new_secrets_replace_old_tokens, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_httpd__api_client_round_trip_and_errors, setup,

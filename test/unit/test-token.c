@@ -48,7 +48,7 @@ static void test_token__malformed_lines_name_the_line_and_never_echo_it(void **s
 {
 	static const char *bad[] = {
 		"ci sync",
-		"ci admin sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		"ci root sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		"ci sync gst_plaintext-token-pasted-here",
 		"ci sync sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0",
 		"ci sync sha256:zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
@@ -142,7 +142,8 @@ static void test_token__generate_rejects_bad_name_and_scope(void **state)
 	assert_null(tok);
 	assert_int_equal(apitoken_generate(&tok, &line, "ok", APITOKEN_NONE, &err), GS_EINVAL);
 	assert_int_equal(apitoken_scope_parse("sync"), APITOKEN_SYNC);
-	assert_int_equal(apitoken_scope_parse("admin"), APITOKEN_NONE);
+	assert_int_equal(apitoken_scope_parse("admin"), APITOKEN_ADMIN);
+	assert_int_equal(apitoken_scope_parse("root"), APITOKEN_NONE);
 }
 
 int main(void)

@@ -1,5 +1,5 @@
 /* apiclient.c - client of the agent's API (see apiclient.h). */
-#include "httpd/apiclient.h"
+#include "cli/apiclient.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -199,6 +199,13 @@ int apiclient_sync(struct apiclient *c, const char *name, const struct apiclient
 	if (req->revision)
 		cJSON_AddStringToObject(o, "revision", req->revision);
 	cJSON_AddBoolToObject(o, "prune", req->prune);
+	if (req->dry_run)
+		cJSON_AddBoolToObject(o, "dryRun", true);
+	if (req->n_sync_options) {
+		res = cJSON_AddArrayToObject(o, "syncOptions");
+		for (i = 0; i < req->n_sync_options; i++)
+			cJSON_AddItemToArray(res, cJSON_CreateString(req->sync_options[i]));
+	}
 	if (req->n_resources) {
 		res = cJSON_AddArrayToObject(o, "resources");
 		for (i = 0; i < req->n_resources; i++)
@@ -241,4 +248,35 @@ int apiclient_diff(struct apiclient *c, struct gs_buf *out, const char *name,
 
 	free(p);
 	return rc;
+}
+
+int apiclient_call(struct apiclient *c, struct gs_buf *out, const char *method, const char *rest,
+		   const char *body, struct gs_error *err)
+{
+	char *p = gs_asprintf("/api/v1/applications%s", rest);
+	int rc = request(c, method, p, body, out, err);
+
+	free(p);
+	return rc;
+}
+
+char *apiclient_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = gs_malloc(strlen(s) * 3 + 1), *o = out;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    strchr("-._~", ch)) {
+			*o++ = (char)ch;
+		} else {
+			*o++ = '%';
+			*o++ = hex[ch >> 4];
+			*o++ = hex[ch & 15];
+		}
+	}
+	*o = '\0';
+	return out;
 }

@@ -1,4 +1,4 @@
-/* apiclient.h - a client for the agent's API (httpd.h), for CI pipelines
+/* apiclient.h - the CLI's client for the agent's API (httpd/httpd.h), for CI pipelines
  * that hold an API token but no cluster credentials:
  *
  *     GITSYNC_SERVER=https://gitsync.example.com GITSYNC_AUTH_TOKEN=gst_... \
@@ -48,6 +48,9 @@ struct apiclient_sync_req {
 	bool prune;
 	const char *const *resources; /* "GROUP:KIND:NAME" */
 	size_t n_resources;
+	bool dry_run;
+	const char *const *sync_options; /* "Key=Value" */
+	size_t n_sync_options;
 };
 /* POST .../sync: records the operation (the agent's leader runs it). */
 int apiclient_sync(struct apiclient *c, const char *name, const struct apiclient_sync_req *req,
@@ -61,5 +64,12 @@ int apiclient_operation(struct apiclient *c, struct mf_node **out, const char *n
 /* GET .../diff: the unified diff text appended to out (empty when in sync). */
 int apiclient_diff(struct apiclient *c, struct gs_buf *out, const char *name,
 		   struct gs_error *err);
+
+/* Any route: METHOD /api/v1/applications + rest (e.g. "/web/history?x=1");
+ * body JSON or NULL; the answer's body appended to out. */
+int apiclient_call(struct apiclient *c, struct gs_buf *out, const char *method, const char *rest,
+		   const char *body, struct gs_error *err);
+/* A query-string value, %-escaped (owned). */
+char *apiclient_escape(const char *s);
 
 #endif
