@@ -31,9 +31,6 @@ bool cli_wants_help(int argc, char **argv);
  * never read, see kz-fs.h), else abs itself (its directory for a file);
  * never "/".  `--root DIR` widens it.  Returns an owned string. */
 char *cli_confinement_root(const char *abs);
-/* Colours: only on a terminal and when NO_COLOR is unset. */
-bool cli_color(FILE *f);
-
 int cmd_render(int argc, char **argv) __attribute__((weak));
 int cmd_diff(int argc, char **argv) __attribute__((weak));
 int cmd_sync(int argc, char **argv) __attribute__((weak));
@@ -41,6 +38,7 @@ int cmd_app(int argc, char **argv) __attribute__((weak));
 int cmd_install(int argc, char **argv) __attribute__((weak));
 int cmd_agent(int argc, char **argv) __attribute__((weak));
 int cmd_token(int argc, char **argv) __attribute__((weak));
+int cmd_health(int argc, char **argv) __attribute__((weak));
 /* `gitsync app ...` through the agent API when --server/GITSYNC_SERVER is set;
  * returns -1 when not (cli/app-remote.c). */
 int cmd_app_remote(int argc, char **argv) __attribute__((weak));

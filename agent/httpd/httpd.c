@@ -221,24 +221,27 @@ static bool valid_k8s_name(const char *s, size_t n)
 
 /* Authenticate before reading any body: 401 without a known token. */
 static enum apitoken_scope authenticate(struct httpd *h, struct MHD_Connection *conn,
-					char *name_out, size_t name_size)
+					char *name_out, size_t name_size, char **projects_out)
 {
 	const char *auth = conn_header(conn, "Authorization");
-	const char *name = NULL;
+	const char *name = NULL, *projects = NULL;
 	enum apitoken_scope s;
 
 	name_out[0] = '\0';
+	*projects_out = NULL;
 	if (!auth || strncasecmp(auth, "Bearer ", 7))
 		return APITOKEN_NONE;
 	auth += 7;
 	while (*auth == ' ')
 		auth++;
 	pthread_rwlock_rdlock(&h->lock);
-	s = apitoken_table_check(h->tokens, auth, strlen(auth), &name);
+	s = apitoken_table_lookup(h->tokens, auth, strlen(auth), &name, &projects);
 	/* The name is borrowed from the table, which a Secret update may free
 	 * as soon as the lock is released. */
 	if (name)
 		snprintf(name_out, name_size, "%s", name);
+	if (projects)
+		*projects_out = gs_strdup(projects);
 	pthread_rwlock_unlock(&h->lock);
 	return s;
 }
@@ -273,6 +276,7 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	const char *p = url + strlen("/api/v1/applications");
 	char name[254] = "", action[16] = "", ns[254] = "", token_name[130];
 	const struct httpd_api_route *route, *path_known;
+	char *projects = NULL;
 	const char *q;
 	MHD_RESULT ret;
 	unsigned status;
@@ -317,21 +321,25 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	}
 	req.query_wait = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait");
 
-	req.scope = authenticate(h, conn, token_name, sizeof(token_name));
+	req.scope = authenticate(h, conn, token_name, sizeof(token_name), &projects);
 	req.token_name = token_name;
+	req.projects = projects;
 	if (req.scope == APITOKEN_NONE) {
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
-					  "missing or invalid bearer token");
+		ret = respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
+					 "missing or invalid bearer token");
+		goto out;
 	}
 	if (req.scope < route->scope) {
 		char msg[64];
 		snprintf(msg, sizeof(msg), "token is read-only (scope '%s' needed)",
 			 apitoken_scope_name(route->scope));
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN, msg);
+		ret = respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN, msg);
+		goto out;
 	}
 	if (rq->too_big) {
-		return respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,
-					  "request body too large");
+		ret = respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,
+					 "request body too large");
+		goto out;
 	}
 	rc = route->handle(h->ops->payload, &req, &resp, &err);
 	if (rc) {
@@ -342,12 +350,15 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 			 : rc == GS_EAUTH   ? MHD_HTTP_FORBIDDEN
 					    : MHD_HTTP_INTERNAL_SERVER_ERROR;
 		gs_buf_release(&resp.body);
-		return respond_json_error(h, conn, ROUTE_API, status,
-					  gs_error_str(&err, buf, sizeof(buf)));
+		ret = respond_json_error(h, conn, ROUTE_API, status,
+					 gs_error_str(&err, buf, sizeof(buf)));
+		goto out;
 	}
 	ret = respond(h, conn, ROUTE_API, resp.status ? resp.status : 200, resp.content_type,
 		      resp.body.ptr, resp.body.len);
 	gs_buf_release(&resp.body);
+out:
+	free(projects);
 	return ret;
 }
 

@@ -48,6 +48,8 @@ struct httpd_api_request {
 	size_t body_len;
 	enum apitoken_scope scope;
 	const char *token_name; /* which token authenticated (for logs) */
+	const char *projects;   /* the token's projects ("a,b"), NULL = all (see
+				 * apitoken_projects_allow) */
 };
 
 /* What ops->api answers: status (200, 202, 400, 404, 409 ...), a body and

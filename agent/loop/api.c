@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/app-project.h"
 #include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "gs-buf.h"
@@ -99,6 +100,35 @@ static const char *api_namespace(const struct agent *a, const struct httpd_api_r
 	return req->namespace ? req->namespace : a->cfg->ns;
 }
 
+/* Is app one this request may see: read by this agent (its namespace or
+ * --app-namespaces) and of a project the token lists?  Otherwise it does
+ * not exist for the caller (404, the same answer as a missing one, so a
+ * token learns nothing about other projects). */
+static bool api_visible(const struct agent *a, const char *token_projects,
+			const struct mf_node *app)
+{
+	const char *ns = mf_obj_namespace(app);
+
+	return ns && agent_app_namespace_allowed(a->cfg, ns) &&
+	       apitoken_projects_allow(token_projects, app_project_name(app));
+}
+
+/* GET the request's app (under api_lock) if visible; see api_visible. */
+static int api_get_app(struct mf_node **out, struct agent *a, const struct httpd_api_request *req,
+		       struct gs_error *err)
+{
+	const char *ns = api_namespace(a, req);
+	int rc = app_get(out, a->api.kc, ns, req->name, err);
+
+	if (!rc && !api_visible(a, req->projects, *out)) {
+		mf_node_free(*out);
+		*out = NULL;
+		rc = gs_error_set(err, GS_ENOTFOUND, "application '%s' not found in namespace '%s'",
+				  req->name, ns);
+	}
+	return rc;
+}
+
 /* Every object the API serves passes here or on_list_item: Git credentials
  * in a repoURL (spec, status, history) are redacted on the way out. */
 static void emit_json(struct gs_buf *out, const struct mf_node *n)
@@ -114,14 +144,18 @@ static void emit_json(struct gs_buf *out, const struct mf_node *n)
 struct list_out {
 	struct gs_buf *out;
 	size_t n;
+	const struct agent *a;
+	const char *projects;
 };
 
 static int on_list_item(const struct mf_node *app, void *payload)
 {
 	struct list_out *lo = payload;
+	struct mf_node *safe;
 
-	struct mf_node *safe = mf_node_clone(app);
-
+	if (!api_visible(lo->a, lo->projects, app))
+		return 0;
+	safe = mf_node_clone(app);
 	if (lo->n++)
 		gs_buf_putc(lo->out, ',');
 	gitsrc_node_redact(safe);
@@ -150,7 +184,7 @@ static int api_sync(void *payload, const struct httpd_api_request *req,
 			goto cleanup;
 		}
 	}
-	rc = app_get(&app, a->api.kc, ns, name, err);
+	rc = api_get_app(&app, a, req, err);
 	if (rc)
 		goto cleanup;
 	if (mf_node_type(mf_node_get(app, "operation")) == MF_MAP) {
@@ -203,7 +237,7 @@ static int api_diff(void *payload, const struct httpd_api_request *req,
 	int rc;
 
 	pthread_mutex_lock(&a->api_lock);
-	rc = app_get(&app, a->api.kc, api_namespace(a, req), req->name, err);
+	rc = api_get_app(&app, a, req, err);
 	if (!rc)
 		rc = app_compare(&rep, &rev, &a->api.env, app, &sreq, SYNC_KEEP_DIFF, false, err);
 	if (rc)
@@ -245,7 +279,6 @@ static int api_operation(void *payload, const struct httpd_api_request *req,
 			 struct httpd_api_response *resp, struct gs_error *err)
 {
 	struct agent *a = payload;
-	const char *ns = api_namespace(a, req), *name = req->name;
 	double wait = req->query_wait ? agent_parse_duration(req->query_wait) : 0;
 	double end = workq_now() + (wait > 60 ? 60 : wait);
 	struct mf_node *app = NULL, *out = NULL;
@@ -254,7 +287,7 @@ static int api_operation(void *payload, const struct httpd_api_request *req,
 
 	for (;;) {
 		pthread_mutex_lock(&a->api_lock);
-		rc = app_get(&app, a->api.kc, ns, name, err);
+		rc = api_get_app(&app, a, req, err);
 		pthread_mutex_unlock(&a->api_lock);
 		if (rc)
 			return rc;
@@ -287,7 +320,7 @@ static int api_list(void *payload, const struct httpd_api_request *req,
 {
 	struct agent *a = payload;
 	const struct kube_resource *res;
-	struct list_out lo = { &resp->body, 0 };
+	struct list_out lo = { &resp->body, 0, a, req->projects };
 	int rc;
 
 	pthread_mutex_lock(&a->api_lock);
@@ -309,7 +342,7 @@ static int api_get(void *payload, const struct httpd_api_request *req,
 	int rc;
 
 	pthread_mutex_lock(&a->api_lock);
-	rc = app_get(&app, a->api.kc, api_namespace(a, req), req->name, err);
+	rc = api_get_app(&app, a, req, err);
 	pthread_mutex_unlock(&a->api_lock);
 	if (!rc)
 		emit_json(&resp->body, app);
@@ -322,12 +355,16 @@ static int api_refresh(void *payload, const struct httpd_api_request *req,
 {
 	struct agent *a = payload;
 	const char *ns = api_namespace(a, req);
+	struct mf_node *app = NULL;
 	char *key;
 	int rc;
 
 	pthread_mutex_lock(&a->api_lock);
-	rc = mark_refresh(a->api.kc, ns, req->name, err);
+	rc = api_get_app(&app, a, req, err);
+	if (!rc)
+		rc = mark_refresh(a->api.kc, ns, req->name, err);
 	pthread_mutex_unlock(&a->api_lock);
+	mf_node_free(app);
 	if (rc)
 		return rc;
 	key = agent_app_key(ns, req->name);

@@ -6,6 +6,8 @@
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "app/app-project.h"
+#include "loop/alog.h"
 #include "loop/loop-private.h"
 #include "loop/workq.h"
 #include "mf-object.h"
@@ -124,7 +126,7 @@ static void want_kinds_add(struct agent *a, const struct mf_node *app)
  * asks for a refresh or carries an .operation.  Its own status writes
  * change none of these, so they queue nothing.  Called under the
  * watcher's lock: takes a->lock only, never calls back into the watcher. */
-void agent_index_update(struct agent *a, const struct mf_node *app)
+void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 {
 	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
 	const char *poll = mf_obj_annotation(app, POLL_ANNOTATION), *refresh;
@@ -132,16 +134,16 @@ void agent_index_update(struct agent *a, const struct mf_node *app)
 	long long gen = 0;
 	char *key;
 	bool urgent = false;
-	size_t i;
 
 	if (!ns || !name)
 		return;
-	if (a->cfg->n_app_namespaces) {
-		for (i = 0; i < a->cfg->n_app_namespaces; i++)
-			if (!strcmp(a->cfg->app_namespaces[i], ns))
-				break;
-		if (i == a->cfg->n_app_namespaces)
-			return;
+	if (!agent_app_namespace_allowed(a->cfg, ns)) {
+		if (added)
+			alog(ALOG_WARN, name, NULL,
+			     "application %s/%s ignored: namespace '%s' is not the agent's nor in "
+			     "--app-namespaces",
+			     ns, name, ns);
+		return;
 	}
 	key = agent_app_key(ns, name);
 	mf_node_int(mf_node_dig(app, "metadata", "generation", NULL), &gen);
@@ -210,4 +212,16 @@ void agent_index_forget(struct agent *a, const char *ns, const char *name)
 	}
 	pthread_mutex_unlock(&a->lock);
 	free(key);
+}
+
+bool agent_app_namespace_allowed(const struct agent_config *cfg, const char *ns)
+{
+	size_t i;
+
+	if (!strcmp(ns, cfg->ns))
+		return true;
+	for (i = 0; i < cfg->n_app_namespaces; i++)
+		if (app_glob_match(cfg->app_namespaces[i], ns))
+			return true;
+	return false;
 }

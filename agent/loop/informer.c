@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app-project.h"
 #include "gs-alloc.h"
 #include "kube/kube-watch.h"
 #include "loop/alog.h"
@@ -21,7 +22,7 @@ static uint64_t on_app_event(enum kube_event ev, const struct mf_node *obj,
 		agent_index_forget(a, obj ? mf_obj_namespace(obj) : prev ? prev->ns : NULL,
 			   obj ? mf_obj_name(obj) : prev ? prev->name : NULL);
 	else if (obj)
-		agent_index_update(a, obj);
+		agent_index_update(a, obj, ev == KUBE_EVENT_ADDED);
 	return 0;
 }
 
@@ -38,7 +39,7 @@ static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 	struct kind_watch *kw = payload;
 	struct agent *a = kw->a;
 	const char *label = obj ? mf_obj_label(obj, SYNC_LABEL_APP) : NULL;
-	uint64_t health = ev == KUBE_EVENT_DELETED ? 0 : sync_cache_fn(ev, obj, prev, NULL) & 0xff;
+	uint64_t health = ev == KUBE_EVENT_DELETED ? 0 : sync_cache_fn(ev, obj, prev, a->health) & 0xff;
 	uint32_t h = label ? agent_name_hash(label) : prev ? (uint32_t)(prev->user >> 32) : 0;
 	long long gen = 0;
 	bool news;
@@ -160,6 +161,37 @@ static void queue_due(struct agent *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* One namespace to watch (the agent's, when --app-namespaces adds none
+ * other), or NULL: all, filtered by agent_app_namespace_allowed(). */
+static const char *watched_namespace(const struct agent_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_app_namespaces; i++)
+		if (strcmp(cfg->app_namespaces[i], cfg->ns))
+			return NULL;
+	return cfg->ns;
+}
+
+/* Apps without spec.project use `default`: make it when missing, as Argo CD
+ * does (never overwriting an administrator's edits).  True once it exists. */
+static bool ensure_default_project(struct agent *a, struct kube_client *kc)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	bool made = false;
+
+	if (app_project_ensure_default(kc, a->cfg->ns, &made, &err)) {
+		alog_ratelimit(300, ALOG_WARN, NULL, NULL,
+			       "cannot ensure project '%s' in namespace '%s': %s", APP_PROJECT_DEFAULT,
+			       a->cfg->ns, err.msg);
+		return false;
+	}
+	if (made)
+		alog(ALOG_INFO, NULL, NULL, "created project '%s' in namespace '%s'",
+		     APP_PROJECT_DEFAULT, a->cfg->ns);
+	return true;
+}
+
 void *agent_informer_main(void *arg)
 {
 	struct agent *a = arg;
@@ -170,7 +202,8 @@ void *agent_informer_main(void *arg)
 	struct kind_watch **kws = NULL;
 	size_t nkw = 0, akw = 0, i;
 	double last_secret = -1e9;
-	const char *ns = a->cfg->n_app_namespaces == 1 ? a->cfg->app_namespaces[0] : NULL;
+	bool have_default_project = false;
+	const char *ns = watched_namespace(a->cfg);
 
 	if (kube_client_new(&kc, a->kcfg, NULL, &err) || kube_watcher_new(&w, kc, &err)) {
 		alog(ALOG_ERROR, NULL, NULL, "informer: %s", err.msg);
@@ -181,6 +214,8 @@ void *agent_informer_main(void *arg)
 	while (!agent_stopping(a)) {
 		if (workq_now() - last_secret >= 10) {
 			agent_secret_load(a, kc);
+			if (!have_default_project)
+				have_default_project = ensure_default_project(a, kc);
 			last_secret = workq_now();
 		}
 		if (!apps) {

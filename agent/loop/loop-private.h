@@ -112,6 +112,8 @@ struct agent {
 	struct lease *lease;
 	struct kube_client *elector_kc;
 	struct kube_client_stats informer_stats, elector_stats;
+	struct hl_set *health; /* users' health checks (--lua-dir, ConfigMap gitsync-health);
+				* read-only once the threads run */
 };
 
 /* ---- agent.c ---- */
@@ -134,9 +136,11 @@ struct app_entry *agent_index_find(struct agent *a, const char *key);
 void agent_index_entry_release(struct app_entry *e);
 /* FNV-1a of an app name (the objects' gitsync.io/app label). */
 uint32_t agent_name_hash(const char *s);
-/* An Application added or changed: index it, queue it when needed.
- * Takes a->lock. */
-void agent_index_update(struct agent *a, const struct mf_node *app);
+/* An Application added (added: first seen, logs when ignored) or changed:
+ * index it, queue it when needed.  Takes a->lock. */
+void agent_index_update(struct agent *a, const struct mf_node *app, bool added);
+/* Are Applications of ns read: the agent's namespace or --app-namespaces? */
+bool agent_app_namespace_allowed(const struct agent_config *cfg, const char *ns);
 /* An Application deleted.  Takes a->lock. */
 void agent_index_forget(struct agent *a, const char *ns, const char *name);
 
