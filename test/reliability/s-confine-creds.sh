@@ -21,6 +21,16 @@ GLOBAL_PASS="rel-GlobalPassw0rd-77aa"
 printf '%s\n' "$PASS" "$TOKEN" "$GLOBAL_PASS" >>"$REL_ENV/secret-values"
 AGNS=rel-confine-agentns
 k create namespace "$AGNS" >/dev/null 2>&1
+# the apps live outside the agent's namespace: the default project must list theirs
+k apply -f - >/dev/null <<Y
+apiVersion: gitsync.io/v1alpha1
+kind: Project
+metadata: {name: default, namespace: $AGNS}
+spec:
+  sourceRepos: ['*']
+  sourceNamespaces: [$RNS]
+  destinations: [{namespace: '*', server: '*'}]
+Y
 k -n "$AGNS" create secret generic gitsync-secret --from-file=api.tokens="$REL_ENV/api.tokens" \
   --from-literal=webhook.github.secret="$REL_WEBHOOK_SECRET" >/dev/null 2>&1
 
