@@ -2,13 +2,14 @@
  * the sync options derived from its spec. */
 #include "app/app.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
+#include "gs-time.h"
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "kz-build.h"
 #include "kz-fs.h"
 #include "mf-object.h"
@@ -44,27 +45,17 @@ static void creds_release(struct creds *c)
 	}
 }
 
+/* A Secret's data value as a C string (NULL when not base64) */
 static char *b64_value(const char *s)
 {
-	size_t len = strlen(s), n;
-	unsigned char *out;
-	int got;
+	struct gs_buf b = GS_BUF_INIT;
+	struct gs_error err = GS_ERROR_INIT;
 
-	if (len % 4)
-		return NULL;
-	out = gs_malloc(len / 4 * 3 + 1);
-	got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (got < 0) {
-		free(out);
+	if (gs_base64_decode(&b, s, strlen(s), 0, &err) < 0) {
+		gs_buf_release(&b);
 		return NULL;
 	}
-	n = (size_t)got;
-	if (len && s[len - 1] == '=')
-		n--;
-	if (len > 1 && s[len - 2] == '=')
-		n--;
-	out[n] = '\0';
-	return (char *)out;
+	return gs_buf_detach(&b, NULL);
 }
 
 static int load_secret_creds(struct creds *c, struct gitsrc_auth *auth, struct kube_client *kc,
@@ -158,14 +149,11 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		if (!revision || !*revision)
 			revision = app_revision(app);
 		{
-			struct timespec t0, t1;
+			double t0 = gs_time_mono();
 
-			clock_gettime(CLOCK_MONOTONIC, &t0);
 			r = gitsrc_get(&s.git, env->git, app_repo(app), revision, &auth, git_flags,
 				       err);
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			env->git_s = (double)(t1.tv_sec - t0.tv_sec) +
-				     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+			env->git_s = gs_time_mono() - t0;
 			env->git_fetched = r >= 0 && s.git.fetched;
 			if (env->git_observe)
 				env->git_observe(env->git_s, r >= 0, env->git_fetched,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "mf-json.h"
 #include "mf-object.h"
@@ -251,26 +252,13 @@ cleanup:
 	return r;
 }
 
-static double parse_time(const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	if (!s)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return 0;
-	return (double)timegm(&tm);
-}
-
 bool app_agent_running(struct kube_client *kc, const char *ns)
 {
 	const struct kube_resource *res;
 	struct mf_node *lease = NULL;
 	struct gs_error err = GS_ERROR_INIT;
 	const char *holder, *renew;
+	double renewed;
 	long long dur = 15;
 	bool running = false;
 
@@ -281,7 +269,8 @@ bool app_agent_running(struct kube_client *kc, const char *ns)
 	holder = mf_node_dig_str(lease, "spec", "holderIdentity", NULL);
 	renew = mf_node_dig_str(lease, "spec", "renewTime", NULL);
 	mf_node_int(mf_node_dig(lease, "spec", "leaseDurationSeconds", NULL), &dur);
-	if (holder && *holder && renew && parse_time(renew) + (double)dur >= (double)time(NULL))
+	if (holder && *holder && renew && !gs_time_parse_rfc3339(&renewed, renew, &err) &&
+	    renewed + (double)dur >= gs_time_wall())
 		running = true;
 	mf_node_free(lease);
 	return running;
@@ -301,11 +290,9 @@ const char *app_health_str(enum sync_health h)
 
 const char *app_time_str(char *buf, size_t n, double t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char tmp[GS_TIME_RFC3339_SIZE];
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, n, "%s", gs_time_rfc3339(tmp, t));
 	return buf;
 }
 

@@ -42,15 +42,6 @@ bool cli_wants_help(int argc, char **argv)
 	return false;
 }
 
-bool cli_color(FILE *f)
-{
-	const char *nc = getenv("NO_COLOR");
-
-	if (nc && *nc)
-		return false;
-	return isatty(fileno(f));
-}
-
 int cmd_version(int argc, char **argv)
 {
 	(void)argc;

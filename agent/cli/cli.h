@@ -30,9 +30,6 @@ bool cli_wants_help(int argc, char **argv);
  * path to a file or directory): the Git checkout holding it, else "/" (a
  * kustomization may use ../base).  Returns an owned string. */
 char *cli_confinement_root(const char *abs);
-/* Colours: only on a terminal and when NO_COLOR is unset. */
-bool cli_color(FILE *f);
-
 int cmd_render(int argc, char **argv) __attribute__((weak));
 int cmd_diff(int argc, char **argv) __attribute__((weak));
 int cmd_sync(int argc, char **argv) __attribute__((weak));

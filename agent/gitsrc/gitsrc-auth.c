@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "gs-buf.h"
 
 bool gitsrc_is_sha(const char *s)
@@ -193,26 +194,18 @@ char *gitsrc_url_redact(const char *url)
 
 /* --- known_hosts ------------------------------------------------------- */
 
+/* known_hosts fields: strict base64, at most 64 KiB; NULL otherwise */
 static unsigned char *b64_decode(const char *s, size_t len, size_t *out_len)
 {
-	unsigned char *out;
-	int n;
+	struct gs_buf b = GS_BUF_INIT;
+	struct gs_error err = GS_ERROR_INIT;
 
-	if (len == 0 || len > 65536 || len % 4)
-		return NULL;
-	out = gs_malloc(len / 4 * 3 + 1);
-	n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (n < 0) {
-		free(out);
+	b.max = 65536;
+	if (!len || gs_base64_decode(&b, s, len, 0, &err) < 0) {
+		gs_buf_release(&b);
 		return NULL;
 	}
-	/* EVP_DecodeBlock counts the '=' padding as zero bytes */
-	if (len >= 1 && s[len - 1] == '=')
-		n--;
-	if (len >= 2 && s[len - 2] == '=')
-		n--;
-	*out_len = (size_t)n;
-	return out;
+	return (unsigned char *)gs_buf_detach(&b, out_len);
 }
 
 /* Does one comma-separated host pattern list (or a |1|salt|hash entry) name host? */

@@ -446,11 +446,6 @@ void gitsrc_free(struct gitsrc *src)
 	git_libgit2_shutdown();
 }
 
-const char *gitsrc_cache_dir(const struct gitsrc *src)
-{
-	return src->cache_dir;
-}
-
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files)
 {
 	src->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES;
@@ -997,71 +992,3 @@ cleanup:
 	return rc;
 }
 
-int gitsrc_export(char **dir_out, struct gitsrc *src, const char *url, const char *sha,
-		  struct gs_error *err)
-{
-	struct gitsrc_url u = GITSRC_URL_INIT;
-	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	char *base = NULL;
-	int lock_fd = -1, r;
-
-	if ((r = gitsrc_url_parse(&u, url, err)) < 0)
-		return r;
-	base = repo_base(src, u.clean);
-	if ((r = lock_repo(&lock_fd, base, err)) < 0)
-		goto cleanup;
-	if ((r = open_cache_repo(&repo, &remote, base, u.clean, err)) < 0)
-		goto cleanup;
-	r = export_locked(dir_out, src, repo, sha, NULL, false, err, NULL);
-cleanup:
-	git_remote_free(remote);
-	git_repository_free(repo);
-	unlock_repo(lock_fd);
-	free(base);
-	gitsrc_url_release(&u);
-	return r;
-}
-
-int gitsrc_commit_info(struct gitsrc_commit *out, struct gitsrc *src, const char *url,
-		       const char *sha, struct gs_error *err)
-{
-	struct gitsrc_url u = GITSRC_URL_INIT;
-	git_repository *repo = NULL;
-	git_commit *commit = NULL;
-	char *base = NULL, *path = NULL;
-	const git_signature *sig;
-	git_oid oid;
-	int r;
-
-	if ((r = gitsrc_url_parse(&u, url, err)) < 0)
-		return r;
-	base = repo_base(src, u.clean);
-	path = gs_asprintf("%s.git", base);
-	if (git_repository_open_bare(&repo, path) < 0 || git_oid_fromstr(&oid, sha) < 0 ||
-	    git_commit_lookup(&commit, repo, &oid) < 0) {
-		r = gs_error_set(err, GS_ENOTFOUND, "commit %.40s is not in the Git cache", sha);
-		goto cleanup;
-	}
-	*out = (struct gitsrc_commit)GITSRC_COMMIT_INIT;
-	git_oid_tostr(out->sha, sizeof(out->sha), &oid);
-	out->summary = gs_strdup(git_commit_summary(commit) ? git_commit_summary(commit) : "");
-	sig = git_commit_author(commit);
-	out->author = sig ? gs_asprintf("%s <%s>", sig->name, sig->email) : gs_strdup("");
-	out->time = (long long)git_commit_time(commit);
-	r = GS_OK;
-cleanup:
-	git_commit_free(commit);
-	git_repository_free(repo);
-	free(path);
-	free(base);
-	gitsrc_url_release(&u);
-	return r;
-}
-
-void gitsrc_commit_release(struct gitsrc_commit *c)
-{
-	free(c->summary);
-	free(c->author);
-	*c = (struct gitsrc_commit)GITSRC_COMMIT_INIT;
-}

@@ -58,9 +58,6 @@ struct gitsrc_auth {
 int gitsrc_new(struct gitsrc **out, const char *cache_dir, struct gs_error *err);
 void gitsrc_free(struct gitsrc *src); /* NULL is a no-op */
 
-/* The cache directory (borrowed from src). */
-const char *gitsrc_cache_dir(const struct gitsrc *src);
-
 /* A revision resolved to a commit. */
 struct gitsrc_rev {
 	char sha[41];  /* full commit id, lower-case hex */
@@ -104,23 +101,6 @@ void gitsrc_result_release(struct gitsrc_result *res);
 int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
 	       struct gs_error *err);
-
-/* Export the tree of a cached commit to <cache>/trees/<sha> (reused when
- * present).  *dir_out owned.  GS_ENOTFOUND when the commit is not cached. */
-int gitsrc_export(char **dir_out, struct gitsrc *src, const char *url, const char *sha,
-		  struct gs_error *err);
-
-/* Commit metadata from the cache (after gitsrc_get). */
-struct gitsrc_commit {
-	char sha[41];
-	char *summary; /* owned: first line of the message */
-	char *author;  /* owned: "Name <email>" */
-	long long time; /* commit time, seconds since the epoch */
-};
-#define GITSRC_COMMIT_INIT { "", NULL, NULL, 0 }
-int gitsrc_commit_info(struct gitsrc_commit *out, struct gitsrc *src, const char *url,
-		       const char *sha, struct gs_error *err);
-void gitsrc_commit_release(struct gitsrc_commit *c);
 
 /* Limits on one export (defaults: 1 GiB, 200,000 files).  0 keeps the default. */
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files);

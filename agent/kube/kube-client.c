@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "kube/kube-private.h"
 
@@ -43,7 +44,6 @@ struct kube_client {
 	double file_token_read;
 	char *exec_token;
 	double exec_expiry;      /* monotonic seconds; 0 = no expiry */
-	bool exec_has_cert;
 	struct kube_disc disc;
 	kube_request_observer observer; /* optional, see kube_client_set_observer */
 	void *observer_payload;
@@ -77,14 +77,6 @@ struct kube_client_stats *kube_client_stats_mut(struct kube_client *kc)
 	return &kc->stats;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(double ms)
 {
 	struct timespec ts;
@@ -106,11 +98,6 @@ void kube_response_release(struct kube_response *r)
 const struct kube_client_stats *kube_client_stats(const struct kube_client *kc)
 {
 	return &kc->stats;
-}
-
-const struct kube_config *kube_client_config(const struct kube_client *kc)
-{
-	return kc->cfg;
 }
 
 static void free_gv(struct kube_gv_entry *gv)
@@ -302,7 +289,7 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		kc->opts.max_inflight = KUBE_DEFAULT_INFLIGHT;
 	kc->cfg = cfg;
 	kc->tokens = kc->opts.burst;
-	kc->last_refill = now_s();
+	kc->last_refill = gs_time_mono();
 	kc->rng = (unsigned)getpid() ^ (unsigned)time(NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	kc->share = curl_share_init();
@@ -325,7 +312,7 @@ static int read_token_file(struct kube_client *kc, bool force, struct gs_error *
 {
 	struct gs_buf b = GS_BUF_INIT;
 	struct stat st;
-	double t = now_s();
+	double t = gs_time_mono();
 
 	/* re-read when the file changed, at most once a second unless forced
 	 * (kubelet rotates projected tokens well before expiry) */
@@ -350,17 +337,6 @@ static int read_token_file(struct kube_client *kc, bool force, struct gs_error *
 	kc->file_token = gs_buf_detach(&b, NULL);
 	kc->file_token_mtime = st.st_mtime;
 	return GS_OK;
-}
-
-/* Parse an RFC 3339 UTC time into seconds since the epoch. */
-static time_t parse_rfc3339(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
 }
 
 /* Run the exec credential plugin and read status.token. */
@@ -450,10 +426,12 @@ static int run_exec(struct kube_client *kc, struct gs_error *err)
 	kc->exec_token = gs_strdup(tok->valuestring);
 	kc->exec_expiry = 0;
 	if (cJSON_IsString(exp)) {
-		time_t t = parse_rfc3339(exp->valuestring);
+		struct gs_error terr = GS_ERROR_INIT;
+		double t;
 
-		if (t)
-			kc->exec_expiry = now_s() + (double)(t - time(NULL)) - 10;
+		/* expiry is wall time; the deadline is kept on the monotonic clock */
+		if (!gs_time_parse_rfc3339(&t, exp->valuestring, &terr))
+			kc->exec_expiry = gs_time_mono() + (t - gs_time_wall()) - 10;
 	}
 cleanup:
 	if (pipefd[0] >= 0)
@@ -476,7 +454,7 @@ static int current_token(struct kube_client *kc, const char **tok, bool force,
 
 	*tok = NULL;
 	if (kc->cfg->exec) {
-		if (force || !kc->exec_token || (kc->exec_expiry && now_s() >= kc->exec_expiry))
+		if (force || !kc->exec_token || (kc->exec_expiry && gs_time_mono() >= kc->exec_expiry))
 			if ((rc = run_exec(kc, err)) < 0)
 				return rc;
 		*tok = kc->exec_token;
@@ -508,7 +486,7 @@ bool kube_client_rate_take(struct kube_client *kc, double *wait_ms)
 	 * bounds what one client asks at once. */
 	if (kc->opts.qps < 0 || (kc->qps_default && kc->apf))
 		return true;
-	t = now_s();
+	t = gs_time_mono();
 	kc->tokens += (t - kc->last_refill) * kc->opts.qps;
 	if (kc->tokens > kc->opts.burst)
 		kc->tokens = kc->opts.burst;

@@ -7,9 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "gs-buf.h"
 #include "kube/kube-private.h"
 #include "mf-yaml.h"
@@ -53,35 +52,17 @@ void kube_config_free(struct kube_config *cfg)
 	free(cfg);
 }
 
+/* kubeconfig *-data fields: base64 as kubectl writes it, or wrapped like PEM */
 int kube_base64_decode(char **out, size_t *len_out, const char *in, struct gs_error *err)
 {
-	size_t n = 0, i, pad = 0;
-	char *clean = NULL, *res = NULL;
-	int rc;
+	struct gs_buf b = GS_BUF_INIT;
+	int rc = gs_base64_decode(&b, in, strlen(in), GS_BASE64_LENIENT, err);
 
-	/* EVP_DecodeBlock wants no whitespace and a multiple of 4 */
-	clean = gs_malloc(strlen(in) + 4);
-	for (i = 0; in[i]; i++)
-		if (in[i] != '\n' && in[i] != '\r' && in[i] != ' ' && in[i] != '\t')
-			clean[n++] = in[i];
-	while (n % 4)
-		clean[n++] = '=';
-	clean[n] = '\0';
-	if (n >= 1 && clean[n - 1] == '=')
-		pad++;
-	if (n >= 2 && clean[n - 2] == '=')
-		pad++;
-	res = gs_malloc(n / 4 * 3 + 1);
-	rc = EVP_DecodeBlock((unsigned char *)res, (const unsigned char *)clean, (int)n);
 	if (rc < 0) {
-		free(clean);
-		free(res);
-		return gs_error_set(err, GS_EINVAL, "invalid base64 data");
+		gs_buf_release(&b);
+		return rc;
 	}
-	*len_out = (size_t)rc - pad;
-	res[*len_out] = '\0';
-	*out = res;
-	free(clean);
+	*out = gs_buf_detach(&b, len_out);
 	return GS_OK;
 }
 

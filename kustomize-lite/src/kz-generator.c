@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "kz-private.h"
 #include "mf-object.h"
 
@@ -56,24 +57,10 @@ static bool valid_utf8(const unsigned char *s, size_t n)
 
 static char *base64_wrapped(const unsigned char *s, size_t n)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct gs_buf enc = GS_BUF_INIT, out = GS_BUF_INIT;
 	size_t i;
 
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
-		char q[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], tbl[v & 63] };
-		gs_buf_add(&enc, q, 4);
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned)s[i] << 16;
-		char q[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], '=', '=' };
-		gs_buf_add(&enc, q, 4);
-	} else if (n - i == 2) {
-		unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8;
-		char q[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], '=' };
-		gs_buf_add(&enc, q, 4);
-	}
+	gs_base64_encode(&enc, s, n, 0);
 	if (enc.len < 70)
 		return gs_buf_detach(&enc, NULL);
 	for (i = 0; i < enc.len; i += 70) {

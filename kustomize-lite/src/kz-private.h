@@ -26,7 +26,6 @@ struct kz_res {
 	char **prev_name, **prev_ns;
 	size_t nprev, aprev;
 	unsigned flags;
-	int behavior; /* generators: enum kz_behavior */
 	/* buildMetadata bookkeeping (only when the top kustomization asks for
 	 * it): where the object came from, and which transformers ran over it
 	 * (both kustomize resource.Origin maps; NULL = none) */
@@ -40,12 +39,11 @@ struct kz_resmap {
 	/* Id index, live only while resources accumulate (kz_resmap_index_begin
 	 * .. _end): ids do not change then, so duplicate checks stay O(1).
 	 * Transformers rename in place, so outside that window there is none. */
-	struct kz_residx *idx;
+	struct gs_hidx *idx; /* gs-hash.h */
 };
 
 struct kz_res *kz_res_new(struct mf_node *obj); /* takes obj */
 void kz_res_free(struct kz_res *r);
-struct kz_res *kz_res_clone(const struct kz_res *r);
 /* Remember the current id as a previous one (kustomize StorePreviousId). */
 void kz_res_store_id(struct kz_res *r);
 /* Change name / namespace, remembering the old id. */
@@ -170,8 +168,6 @@ int kz_kustomization_validate(const struct mf_node *k, const char *file, struct 
 extern const char *const kz_kustomization_names[3];
 
 /* ---- generators (kz-generator.c) ---- */
-
-enum kz_behavior { KZ_BEHAVIOR_CREATE = 0, KZ_BEHAVIOR_MERGE, KZ_BEHAVIOR_REPLACE };
 
 /* Run configMapGenerator and secretGenerator of kustomization k (in dir)
  * against m. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-hash.h"
 #include "kz-private.h"
 #include "mf-object.h"
 
@@ -32,27 +33,6 @@ void kz_res_free(struct kz_res *r)
 	mf_node_free(r->origin);
 	mf_node_free(r->transforms);
 	free(r);
-}
-
-struct kz_res *kz_res_clone(const struct kz_res *r)
-{
-	struct kz_res *c = kz_res_new(mf_node_clone(r->obj));
-	size_t i;
-
-	c->flags = r->flags;
-	c->behavior = r->behavior;
-	c->origin = mf_node_clone(r->origin);
-	c->transforms = mf_node_clone(r->transforms);
-	c->aprev = c->nprev = r->nprev;
-	if (r->nprev) {
-		c->prev_name = gs_malloc(r->nprev * sizeof(char *));
-		c->prev_ns = gs_malloc(r->nprev * sizeof(char *));
-		for (i = 0; i < r->nprev; i++) {
-			c->prev_name[i] = gs_strdup(r->prev_name[i]);
-			c->prev_ns[i] = gs_strdup(r->prev_ns[i]);
-		}
-	}
-	return c;
 }
 
 static void remember(struct kz_res *r)
@@ -251,89 +231,41 @@ char *kz_res_id_str(const struct kz_res *r)
 			   ns && *ns ? ns : "[noNs]");
 }
 
-/* Open-addressing table of positions in m->v, keyed by an FNV-1a hash of
- * the id fields same_id() compares; a hit is confirmed with same_id(). */
-struct kz_residx {
-	uint64_t *hash;
-	size_t *pos;
-	size_t cap, used;
-};
-
-static uint64_t fnv(uint64_t h, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return (h ^ 0xff) * 1099511628211ull; /* field separator */
-}
-
+/* The index (a gs_hidx of positions in m->v) is keyed by a hash of the id
+ * fields same_id() compares; a hit is confirmed with same_id(). */
 static uint64_t id_hash(const struct kz_res *r)
 {
 	const char *av = mf_obj_api_version(r->obj), *kind = mf_obj_kind(r->obj);
 	const char *name = mf_obj_name(r->obj), *ns = mf_obj_namespace(r->obj);
-	uint64_t h = 14695981039346656037ull;
+	uint64_t h = gs_fnv1a_field_n(GS_FNV1A_INIT, av ? av : "", group_len(av));
 
-	h = fnv(h, av ? av : "", group_len(av));
-	h = fnv(h, kind ? kind : "", kind ? strlen(kind) : 0);
-	h = fnv(h, name ? name : "", name ? strlen(name) : 0);
-	if (!kz_res_cluster_scoped(r))
-		h = fnv(h, ns ? ns : "", ns ? strlen(ns) : 0);
-	return h;
-}
-
-static void idx_put(struct kz_residx *x, uint64_t h, size_t pos)
-{
-	size_t i = (size_t)h & (x->cap - 1);
-
-	while (x->pos[i] != SIZE_MAX)
-		i = (i + 1) & (x->cap - 1);
-	x->hash[i] = h;
-	x->pos[i] = pos;
-	x->used++;
-}
-
-static void idx_grow(struct kz_resmap *m)
-{
-	struct kz_residx *x = m->idx;
-	size_t cap = x->cap ? x->cap * 2 : 64, i;
-
-	free(x->hash);
-	free(x->pos);
-	x->hash = gs_malloc(cap * sizeof(*x->hash));
-	x->pos = gs_malloc(cap * sizeof(*x->pos));
-	x->cap = cap;
-	x->used = 0;
-	for (i = 0; i < cap; i++)
-		x->pos[i] = SIZE_MAX;
-	for (i = 0; i < m->n; i++)
-		idx_put(x, id_hash(m->v[i]), i);
+	h = gs_fnv1a_field(gs_fnv1a_field(h, kind), name);
+	return kz_res_cluster_scoped(r) ? h : gs_fnv1a_field(h, ns);
 }
 
 void kz_resmap_index_begin(struct kz_resmap *m)
 {
+	size_t i;
+
 	if (m->idx)
 		return;
 	m->idx = gs_calloc(1, sizeof(*m->idx));
-	while (m->idx->cap < 2 * (m->n + 1))
-		idx_grow(m);
+	for (i = 0; i < m->n; i++)
+		gs_hidx_put(m->idx, id_hash(m->v[i]), i);
 }
 
 void kz_resmap_index_end(struct kz_resmap *m)
 {
 	if (!m->idx)
 		return;
-	free(m->idx->hash);
-	free(m->idx->pos);
+	gs_hidx_release(m->idx);
 	free(m->idx);
 	m->idx = NULL;
 }
 
 static bool find_dup(const struct kz_resmap *m, const struct kz_res *r, uint64_t h)
 {
-	size_t i;
+	size_t i, it = 0;
 
 	if (!m->idx) {
 		for (i = 0; i < m->n; i++)
@@ -341,9 +273,8 @@ static bool find_dup(const struct kz_resmap *m, const struct kz_res *r, uint64_t
 				return true;
 		return false;
 	}
-	for (i = (size_t)h & (m->idx->cap - 1); m->idx->pos[i] != SIZE_MAX;
-	     i = (i + 1) & (m->idx->cap - 1))
-		if (m->idx->hash[i] == h && same_id(m->v[m->idx->pos[i]], r))
+	while ((i = gs_hidx_next(m->idx, h, &it)) != SIZE_MAX)
+		if (same_id(m->v[i], r))
 			return true;
 	return false;
 }
@@ -362,12 +293,8 @@ int kz_resmap_add(struct kz_resmap *m, struct kz_res *r, struct gs_error *err)
 	}
 	GS_ALLOC_GROW(m->v, m->n + 1, m->alloc);
 	m->v[m->n++] = r;
-	if (m->idx) {
-		if (2 * (m->idx->used + 1) > m->idx->cap)
-			idx_grow(m); /* re-inserts every item, this one included */
-		else
-			idx_put(m->idx, h, m->n - 1);
-	}
+	if (m->idx)
+		gs_hidx_put(m->idx, h, m->n - 1);
 	return GS_OK;
 }
 

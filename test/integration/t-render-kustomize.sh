@@ -8,10 +8,8 @@ gitsync="${GITSYNC:?GITSYNC must point at the gitsync binary}"
 src="${GS_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
 shared="${GS_SHARED:-$src/../shared}"
 data="$src/test/data/kustomize"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
+# shellcheck source=tap-lib.sh
+. "$src/test/integration/tap-lib.sh"
 
 have_pyyaml=1
 python3 -c 'import yaml' 2>/dev/null || have_pyyaml=0
@@ -52,7 +50,7 @@ for c in "$data"/*/; do
       not_ok "$name: expected exit 1, stderr and empty stdout (got $rc)"
     fi
   elif [ $have_pyyaml = 0 ]; then
-    skip "$name: python3-yaml missing"
+    skip "$name" "python3-yaml missing"
   elif [ $rc -eq 0 ] && same_yaml "$c/expected.yaml" "$tmp/out"; then
     ok "$name: same objects as kubectl kustomize"
   else
@@ -111,6 +109,6 @@ if [ -x "$shared/corpus/kustomize/run.sh" ] && [ $have_pyyaml = 1 ]; then
     not_ok "shared kustomize corpus below 95%: $summary"
   fi
 else
-  skip "shared kustomize corpus not available"
+  skip "shared kustomize corpus" "not available ($shared)"
 fi
 echo "1..$n"

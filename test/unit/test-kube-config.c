@@ -266,10 +266,28 @@ static void test_kube_config__base64_tolerates_newlines_and_rejects_garbage(void
 	assert_int_equal(kube_base64_decode(&out, &len, "a$$$", &err), GS_EINVAL);
 }
 
+/* Request bodies are the engine's JSON (mf_json_emit): YAML-only number
+ * spellings reach the API server as the values go-yaml v2 reads. */
+static void test_kube_config__request_body_numbers_read_like_go_yaml(void **state)
+{
+	static const char y[] = "a: [1_000, 0o17, -0b101, 0x1F, .5, .nan, '0o17']\n";
+	struct mf_docs d = MF_DOCS_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct gs_buf b = GS_BUF_INIT;
+	(void)state;
+
+	assert_int_equal(mf_yaml_parse(&d, y, strlen(y), "n.yaml", NULL, &err), GS_OK);
+	assert_int_equal(kube_node_to_json(&b, d.docs[0]), GS_OK);
+	assert_string_equal(b.ptr, "{\"a\":[1000,15,-5,31,0.5,null,\"0o17\"]}");
+	gs_buf_release(&b);
+	mf_docs_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kube_config__current_context_token_and_ca_data),
+		cmocka_unit_test(test_kube_config__request_body_numbers_read_like_go_yaml),
 		cmocka_unit_test(test_kube_config__context_option_resolves_relative_paths),
 		cmocka_unit_test(test_kube_config__exec_plugin_args_and_env),
 		cmocka_unit_test(test_kube_config__unknown_context_and_cluster_are_clear_errors),
