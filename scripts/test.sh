@@ -7,7 +7,7 @@
 # Ends with one line "N passed, M failed[, K skipped]" counting every TAP case.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
+cd "$root" || exit 1
 status=0
 step() { printf '\n== %s\n' "$*"; }
 
