@@ -37,6 +37,7 @@ int cmd_app(int argc, char **argv) __attribute__((weak));
 int cmd_install(int argc, char **argv) __attribute__((weak));
 int cmd_agent(int argc, char **argv) __attribute__((weak));
 int cmd_token(int argc, char **argv) __attribute__((weak));
+int cmd_health(int argc, char **argv) __attribute__((weak));
 /* `gitsync app ...` through the agent API when --server/GITSYNC_SERVER is set;
  * returns -1 when not (cli/app-remote.c). */
 int cmd_app_remote(int argc, char **argv) __attribute__((weak));

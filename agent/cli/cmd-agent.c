@@ -17,8 +17,12 @@ static const char usage[] =
 	"\n"
 	"  --namespace NS           agent namespace: Lease, Secret gitsync-secret,\n"
 	"                           default for API calls (default: gitsync)\n"
-	"  --app-namespace NS       watch Applications in NS only (repeatable;\n"
-	"                           default: all namespaces)\n"
+	"  --app-namespaces GLOB[,GLOB]  also read Applications in these namespaces\n"
+	"                           (default: the agent's namespace only; others are\n"
+	"                           ignored); --app-namespace NS adds one (repeatable)\n"
+	"  --default-service-account NAME  apps without a service account (project\n"
+	"                           destinationServiceAccounts, spec.destination.\n"
+	"                           serviceAccountName) write as NAME of their namespace\n"
 	"  --listen ADDR:PORT       HTTP(S) address (default :8080)\n"
 	"  --tls-cert FILE --tls-key FILE   serve HTTPS\n"
 	"  --poll-interval D        fetch interval per app (default 3m; an app may set\n"
@@ -32,6 +36,8 @@ static const char usage[] =
 	"  --shutdown-grace D       time to finish work in flight on SIGTERM (25s)\n"
 	"  --webhook-max-bytes N    webhook body limit (default 2097152)\n"
 	"  --cache-dir DIR          Git cache (default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache)\n"
+	"  --lua-dir DIR            Lua health checks, DIR/<group>/<kind>/health.lua (Argo CD's\n"
+	"                           layout); the ConfigMap gitsync-health of the namespace wins\n"
 	"  --log-format json|logfmt (default json)\n"
 	"  --log-level debug|info|warn|error (default info)\n"
 	"  --kubeconfig FILE --context NAME\n";
@@ -60,7 +66,8 @@ int cmd_agent(int argc, char **argv)
 	struct agent_config cfg = { 0 };
 	struct gs_error err = GS_ERROR_INIT;
 	const char **nss = NULL;
-	size_t nns = 0;
+	char **globs = NULL;
+	size_t nns = 0, nglobs = 0, k;
 	int fmt = ALOG_JSON, lvl = ALOG_INFO;
 	int i, rc = CLI_EXIT_OK;
 	const char *v;
@@ -77,6 +84,18 @@ int cmd_agent(int argc, char **argv)
 		} else if ((v = opt_value(argc, argv, &i, "--app-namespace"))) {
 			nss = gs_realloc(nss, (nns + 1) * sizeof(*nss));
 			nss[nns++] = v;
+		} else if ((v = opt_value(argc, argv, &i, "--app-namespaces"))) {
+			/* GLOB[,GLOB]: pointers into a copy kept until the end */
+			char *item, *save = NULL;
+			globs = gs_realloc(globs, (nglobs + 1) * sizeof(*globs));
+			globs[nglobs] = gs_strdup(v);
+			for (item = strtok_r(globs[nglobs++], ",", &save); item;
+			     item = strtok_r(NULL, ",", &save)) {
+				nss = gs_realloc(nss, (nns + 1) * sizeof(*nss));
+				nss[nns++] = item;
+			}
+		} else if ((v = opt_value(argc, argv, &i, "--default-service-account"))) {
+			cfg.default_sa = v;
 		} else if ((v = opt_value(argc, argv, &i, "--listen"))) {
 			cfg.listen = v;
 		} else if ((v = opt_value(argc, argv, &i, "--tls-cert"))) {
@@ -130,6 +149,8 @@ int cmd_agent(int argc, char **argv)
 			cfg.identity = v;
 		} else if ((v = opt_value(argc, argv, &i, "--cache-dir"))) {
 			cfg.cache_dir = v;
+		} else if ((v = opt_value(argc, argv, &i, "--lua-dir"))) {
+			cfg.lua_dir = v;
 		} else if ((v = opt_value(argc, argv, &i, "--log-format"))) {
 			if ((fmt = alog_format_parse(v)) < 0) {
 				rc = cli_usage_error("agent", "--log-format wants json or logfmt");
@@ -159,6 +180,9 @@ int cmd_agent(int argc, char **argv)
 	if (agent_run(&cfg, &err))
 		rc = cli_error(&err);
 out:
+	for (k = 0; k < nglobs; k++)
+		free(globs[k]);
+	free(globs);
 	free(nss);
 	return rc;
 }

@@ -67,6 +67,17 @@ const struct kube_client_stats *kube_client_stats(const struct kube_client *kc);
 typedef void (*kube_request_observer)(const char *method, long status, void *payload);
 void kube_client_set_observer(struct kube_client *kc, kube_request_observer fn, void *payload);
 
+/* Send every write of this client (POST, PUT, PATCH, DELETE; dry-runs
+ * included) with the header Impersonate-User: user, e.g.
+ * "system:serviceaccount:team-a:deployer", so the cluster's RBAC for that
+ * account bounds what it changes; the API server adds the account's
+ * groups.  Reads keep the client's own identity.  user is copied; NULL or
+ * "" turns it off.  The client's credentials need the `impersonate` verb
+ * on serviceaccounts. */
+void kube_client_set_impersonation(struct kube_client *kc, const char *user);
+/* The current setting (borrowed) or NULL. */
+const char *kube_client_impersonation(const struct kube_client *kc);
+
 /* A raw response.  body is capped (GS_ELIMIT beyond 512 MiB). */
 struct kube_response {
 	long status;           /* HTTP status, 0 when no response */
@@ -189,6 +200,10 @@ void kube_batch_get(struct kube_batch *b, const struct kube_resource *res, const
  * non-zero callback return.  The batch is empty afterwards and may be
  * reused. */
 int kube_batch_run(struct kube_batch *b);
+
+/* An object as compact JSON appended to out (the body of apply requests;
+ * the sync engine hashes it).  Returns GS_OK. */
+int kube_node_to_json(struct gs_buf *out, const struct mf_node *n);
 
 /* JSON pointer-ish request path for an object: /api/v1/namespaces/NS/RES/NAME
  * (name may be NULL for the collection).  Owned. */

@@ -20,9 +20,6 @@ int kube_base64_decode(char **out, size_t *len_out, const char *in, struct gs_er
  * cJSON parsed them as doubles, so integers beyond 2^53 would lose
  * precision: the API server sends none in the objects we manage. */
 struct mf_node *kube_json_to_node(const cJSON *j);
-/* mf_node -> compact JSON appended to out: mf_json_emit(out, n, 0), which
- * new code calls directly (this name stays until agent/sync switches). */
-int kube_node_to_json(struct gs_buf *out, const struct mf_node *n);
 
 /* Walk a LIST response without building its tree: fn gets the text of
  * each element of "items" in turn (borrowed; a non-zero return stops the

@@ -34,8 +34,13 @@
 
 struct agent_config {
 	const char *ns;                /* agent namespace: Lease, Secret, default app namespace */
-	const char *const *app_namespaces; /* Applications watched; NULL/0 = all namespaces */
+	/* Namespaces (globs) whose Applications are read besides ns; NULL/0 =
+	 * ns only.  An Application elsewhere is ignored (one log line). */
+	const char *const *app_namespaces;
 	size_t n_app_namespaces;
+	const char *default_sa;        /* --default-service-account: apps without a
+					* service account write as this one (in
+					* the app's namespace); NULL = the agent */
 	const char *listen;            /* default ":8080" */
 	const char *tls_cert, *tls_key;
 	double poll_s;                 /* default 180 */
@@ -47,6 +52,7 @@ struct agent_config {
 	const char *identity;          /* default hostname_pid */
 	const char *kubeconfig, *context;
 	const char *cache_dir;         /* Git cache; default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache */
+	const char *lua_dir;           /* users' Lua health checks, Argo CD's folder layout (may be NULL) */
 	size_t webhook_max_bytes;
 	double lease_s, renew_s, retry_s; /* 15, 10, 2 */
 };

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gs-alloc.h"
 #include "mf-object.h"
-#include "sync/sync.h"
+#include "sync/sync-private.h"
 
 /* Kubernetes' usual apply order (Helm's InstallOrder, as gitops-engine
  * uses it): what others depend on comes first. */
@@ -184,4 +185,80 @@ const char *sync_hook_str(enum sync_hook h)
 const char *sync_phase_str(enum sync_phase p)
 {
 	return p <= SYNC_PHASE_ERROR ? phase_names[p] : "";
+}
+
+/* ---- the plan: which tasks, in which order ---- */
+
+static enum sync_task_phase hook_phase(enum sync_hook h)
+{
+	switch (h) {
+	case SYNC_HOOK_PRESYNC: return SYNC_TASK_PRESYNC;
+	case SYNC_HOOK_POSTSYNC: return SYNC_TASK_POSTSYNC;
+	case SYNC_HOOK_SYNCFAIL: return SYNC_TASK_SYNCFAIL;
+	default: return SYNC_TASK_SYNC;
+	}
+}
+
+/* A task with what its order depends on: qsort's comparison gets no
+ * context, and a file-scope pointer to the run would be shared by every
+ * thread running a sync (two workers sorting at once crashed the agent). */
+struct task {
+	size_t i;
+	const struct target *t;
+	const struct sync_resource *r;
+};
+
+static int task_cmp(const void *a, const void *b)
+{
+	const struct task *tx = a, *ty = b;
+	const struct target *x = tx->t, *y = ty->t;
+	const struct sync_resource *rx = tx->r, *ry = ty->r;
+	int c;
+
+	if (x->phase != y->phase)
+		return x->phase < y->phase ? -1 : 1;
+	if (x->wave != y->wave)
+		return x->wave < y->wave ? -1 : 1;
+	if (x->kind_order != y->kind_order)
+		return x->kind_order < y->kind_order ? -1 : 1;
+	if ((c = strcmp(rx->kind, ry->kind)) != 0)
+		return c;
+	if ((c = strcmp(rx->ns, ry->ns)) != 0)
+		return c;
+	return strcmp(rx->name, ry->name);
+}
+
+/* The tasks of a sync, in order (order: indexes into run->t, room for
+ * run->nt); returns their number. */
+size_t sync_plan(struct run *run, size_t *order)
+{
+	const struct sync_options *o = run->opts;
+	struct task *tasks = gs_calloc(run->nt + 1, sizeof(*tasks));
+	size_t ntasks = 0, i;
+
+	/* tasks: everything out of sync (or all with ApplyOutOfSyncOnly=false)
+	 * and every hook except Skip */
+	for (i = 0; i < run->nt; i++) {
+		struct target *t = &run->t[i];
+		struct sync_resource *r = &run->rep->v[t->ri];
+
+		if (r->hook == SYNC_HOOK_SKIP)
+			continue;
+		if (!r->hook && r->status == SYNC_STATUS_SYNCED && !(o->flags & SYNC_APPLY_ALL) &&
+		    !t->apply_always)
+			continue;
+		t->phase = hook_phase(r->hook);
+		/* Namespaces and CRDs before everything, hooks included: the
+		 * rest cannot even be validated before they exist */
+		if (!r->hook &&
+		    (!strcmp(r->kind, "Namespace") || !strcmp(r->kind, "CustomResourceDefinition")) &&
+		    !t->wave_annotated)
+			t->phase = SYNC_TASK_PREREQ;
+		tasks[ntasks++] = (struct task){ i, t, r };
+	}
+	qsort(tasks, ntasks, sizeof(*tasks), task_cmp);
+	for (i = 0; i < ntasks; i++)
+		order[i] = tasks[i].i;
+	free(tasks);
+	return ntasks;
 }

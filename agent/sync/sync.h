@@ -146,7 +146,8 @@ enum sync_flags {
 /* Live state from watch caches (kube-watch.h) instead of LISTs.  The caller
  * (the agent) keeps a kube_watcher and, per app, one cache per kind it
  * manages, selected by SYNC_LABEL_APP=app and made with sync_cache_fn as
- * the callback (payload NULL); the run asks this lookup for the cache of
+ * the callback (payload: the engine's health checks, see
+ * sync_engine_set_health_checks, or NULL); the run asks this lookup for the cache of
  * each kind (NULL, or a cache not synced: the run LISTs that kind).  An
  * object whose desired hash and cached resourceVersion match the engine's
  * memo is then decided without any request; the others are fetched (GET). */
@@ -162,6 +163,12 @@ struct sync_resource;
 /* Called as work proceeds (resource borrowed, valid during the call). */
 typedef void (*sync_progress_fn)(const struct sync_resource *res, void *payload);
 
+/* A policy over what a run may write (the agent's Projects): asked for
+ * every desired object and hook before anything is dry-run (prune false),
+ * and for every object the run would prune (prune true).  An error fails
+ * that object with err's message, so sync_run writes nothing. */
+typedef int (*sync_policy_fn)(const struct sync_resource *res, bool prune, void *payload,
+			      struct gs_error *err);
 struct sync_options {
 	const char *app;           /* required: tracking label value */
 	const char *ns;            /* namespace for namespaced objects without one */
@@ -178,6 +185,8 @@ struct sync_options {
 	void *payload;
 	sync_cache_lookup_fn live_cache; /* optional, see above */
 	void *live_cache_payload;
+	sync_policy_fn policy;     /* optional, see above */
+	void *policy_payload;
 };
 
 struct sync_engine;
@@ -185,6 +194,12 @@ struct sync_engine;
 /* kc borrowed, must outlive the engine. */
 struct sync_engine *sync_engine_new(struct kube_client *kc);
 void sync_engine_free(struct sync_engine *se);
+/* Users' Lua health checks (health/health-lua.h), consulted before the
+ * built-in rules by every run of se; borrowed, must outlive the engine;
+ * NULL: built-in rules only.  The set is only read (one set may serve the
+ * engines of several threads). */
+struct hl_set;
+void sync_engine_set_health_checks(struct sync_engine *se, const struct hl_set *checks);
 
 /* Compare objs (n borrowed objects) with the cluster; fill rep (statuses,
  * health, live/target with SYNC_KEEP_DIFF).  Writes nothing.  Returns GS_OK

@@ -155,6 +155,40 @@ static char *disk_resolve(const struct kz_fs *fs, const char *path, bool *escape
 	return real;
 }
 
+/* Root-relative path of what path names once symlinks are followed; owned,
+ * NULL when missing or outside the root.  A memory tree has no links. */
+static char *fs_real(const struct kz_fs *fs, const char *path)
+{
+	bool escapes;
+	char *real, *rel;
+	size_t n;
+
+	if (!fs->root)
+		return gs_strdup(path);
+	if (!(real = disk_resolve(fs, path, &escapes)))
+		return NULL;
+	n = strcmp(fs->root, "/") ? strlen(fs->root) : 0;
+	rel = gs_strdup(real[n] == '/' ? real + n + 1 : real + n);
+	free(real);
+	return rel;
+}
+
+bool kz_fs_within(const struct kz_fs *fs, const char *path, const char *dir)
+{
+	char *rp, *rd;
+	bool ok;
+
+	if (!kz_path_within(path, dir))
+		return false;
+	rp = fs_real(fs, path);
+	rd = fs_real(fs, dir);
+	/* missing: the read that follows reports it */
+	ok = !rp || !rd || kz_path_within(rp, rd);
+	free(rp);
+	free(rd);
+	return ok;
+}
+
 enum kz_fs_kind kz_fs_stat(const struct kz_fs *fs, const char *path)
 {
 	size_t i, n = strlen(path);

@@ -44,6 +44,8 @@ struct kz_resmap {
 
 struct kz_res *kz_res_new(struct mf_node *obj); /* takes obj */
 void kz_res_free(struct kz_res *r);
+/* Remember the current id as a previous one (kustomize StorePreviousId). */
+void kz_res_store_id(struct kz_res *r);
 /* Change name / namespace, remembering the old id. */
 void kz_res_set_name(struct kz_res *r, const char *name);
 void kz_res_set_ns(struct kz_res *r, const char *ns);
@@ -220,8 +222,8 @@ int kz_sort(struct kz_resmap *m, const struct mf_node *sort_options, struct gs_e
 int kz_normalize(struct mf_node *obj, struct gs_error *err);
 
 /* ---- misc helpers shared across files ---- */
-int kz_join_restricted(char **out, const char *dir, const struct mf_node *entry,
-		       struct gs_error *err);
+int kz_join_restricted(struct kz_ctx *ctx, char **out, const char *dir,
+		       const struct mf_node *entry, struct gs_error *err);
 int kz_load_openapi(struct kz_ctx *ctx, const char *dir, const struct mf_node *openapi,
 		    const struct mf_node *crds, struct gs_error *err);
 int kz_build_metadata(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *opts,

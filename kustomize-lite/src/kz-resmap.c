@@ -50,6 +50,11 @@ static void remember(struct kz_res *r)
 	r->nprev++;
 }
 
+void kz_res_store_id(struct kz_res *r)
+{
+	remember(r);
+}
+
 void kz_res_set_name(struct kz_res *r, const char *name)
 {
 	const char *cur = mf_obj_name(r->obj);
@@ -117,17 +122,61 @@ const char *kz_obj_group(const struct mf_node *obj, char *buf, size_t size)
 	return buf;
 }
 
+/* The cluster-scoped types of kustomize's built-in schema (Kubernetes
+ * v1.21.2, kyaml's openapi): by apiVersion AND kind, since scope is known
+ * per group/version.  Any other type is namespaced for kustomize, even when
+ * a later Kubernetes serves it cluster-scoped (flowcontrol/v1 FlowSchema,
+ * ValidatingAdmissionPolicy): output must match kustomize's. */
+static const char *const kz_cluster_types[][2] = {
+	{ "admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration" },
+	{ "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration" },
+	{ "admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration" },
+	{ "admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration" },
+	{ "apiextensions.k8s.io/v1", "CustomResourceDefinition" },
+	{ "apiextensions.k8s.io/v1beta1", "CustomResourceDefinition" },
+	{ "apiregistration.k8s.io/v1", "APIService" },
+	{ "apiregistration.k8s.io/v1beta1", "APIService" },
+	{ "certificates.k8s.io/v1", "CertificateSigningRequest" },
+	{ "certificates.k8s.io/v1beta1", "CertificateSigningRequest" },
+	{ "flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema" },
+	{ "flowcontrol.apiserver.k8s.io/v1beta1", "PriorityLevelConfiguration" },
+	{ "networking.k8s.io/v1", "IngressClass" },
+	{ "networking.k8s.io/v1beta1", "IngressClass" },
+	{ "node.k8s.io/v1", "RuntimeClass" },
+	{ "node.k8s.io/v1beta1", "RuntimeClass" },
+	{ "policy/v1beta1", "PodSecurityPolicy" },
+	{ "rbac.authorization.k8s.io/v1", "ClusterRole" },
+	{ "rbac.authorization.k8s.io/v1", "ClusterRoleBinding" },
+	{ "rbac.authorization.k8s.io/v1beta1", "ClusterRole" },
+	{ "rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding" },
+	{ "scheduling.k8s.io/v1", "PriorityClass" },
+	{ "scheduling.k8s.io/v1beta1", "PriorityClass" },
+	{ "storage.k8s.io/v1", "CSIDriver" },
+	{ "storage.k8s.io/v1", "CSINode" },
+	{ "storage.k8s.io/v1", "StorageClass" },
+	{ "storage.k8s.io/v1", "VolumeAttachment" },
+	{ "storage.k8s.io/v1beta1", "CSIDriver" },
+	{ "storage.k8s.io/v1beta1", "CSINode" },
+	{ "storage.k8s.io/v1beta1", "StorageClass" },
+	{ "storage.k8s.io/v1beta1", "VolumeAttachment" },
+	{ "v1", "ComponentStatus" },
+	{ "v1", "Namespace" },
+	{ "v1", "Node" },
+	{ "v1", "NodeProxyOptions" },
+	{ "v1", "PersistentVolume" },
+};
+
 bool kz_res_cluster_scoped(const struct kz_res *r)
 {
-	const char *av = mf_obj_api_version(r->obj);
-	const char *slash = av ? strchr(av, '/') : NULL;
-	char group[256] = "";
+	const char *av = mf_obj_api_version(r->obj), *kind = mf_obj_kind(r->obj);
+	size_t i;
 
-	if (slash && (size_t)(slash - av) < sizeof(group)) {
-		memcpy(group, av, (size_t)(slash - av));
-		group[slash - av] = '\0';
-	}
-	return mf_kind_is_cluster_scoped(group, mf_obj_kind(r->obj));
+	if (!av || !kind)
+		return false;
+	for (i = 0; i < sizeof(kz_cluster_types) / sizeof(kz_cluster_types[0]); i++)
+		if (!strcmp(kz_cluster_types[i][1], kind) && !strcmp(kz_cluster_types[i][0], av))
+			return true;
+	return false;
 }
 
 void kz_resmap_release(struct kz_resmap *m)
@@ -155,10 +204,9 @@ static bool str_eq0(const char *a, const char *b)
 
 static bool same_id(const struct kz_res *a, const struct kz_res *b)
 {
-	const char *ava = mf_obj_api_version(a->obj), *avb = mf_obj_api_version(b->obj);
-	size_t ga = group_len(ava), gb = group_len(avb);
-
-	if (ga != gb || (ga && strncmp(ava, avb, ga)))
+	/* kustomize's Gvk.Equals: group, version and kind (a CRD's v1 and v2
+	 * samples may share a name) */
+	if (!str_eq0(mf_obj_api_version(a->obj), mf_obj_api_version(b->obj)))
 		return false;
 	if (!str_eq0(mf_obj_kind(a->obj), mf_obj_kind(b->obj)) ||
 	    !str_eq0(mf_obj_name(a->obj), mf_obj_name(b->obj)))

@@ -66,6 +66,14 @@ else
   not_ok "unknown field error names file:line: $(cat "$tmp/err")"
 fi
 
+# an inline JSON patch's error points at the failing operation's line
+"$gitsync" render "$data/err-jsonpatch-missing-parent" 2>"$tmp/err" >/dev/null
+if grep -q 'kustomization.yaml:10: .*json patch operation 1' "$tmp/err"; then
+  ok "inline json patch error names the operation's line"
+else
+  not_ok "inline json patch error line: $(cat "$tmp/err")"
+fi
+
 # plain manifests: sorted files, List expanded, non-Kubernetes YAML skipped, --recurse
 mkdir -p "$tmp/plain/sub"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n' >"$tmp/plain/b.yaml"

@@ -1,6 +1,7 @@
 /* test-kube-watch.c - LIST bodies item by item, batches of requests in
- * flight, and LIST+WATCH caches, against a fake API server on loopback
- * (libmicrohttpd, one thread per connection so requests really overlap). */
+ * flight, and LIST+WATCH caches, against the fake API server of
+ * fake-apiserver.c with a handler of this test's own (watch streams,
+ * failures, requests in flight counted). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,10 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <microhttpd.h>
-
+#include "fake-apiserver.h"
 #include "gs-alloc.h"
 #include "kube/kube-client.h"
 #include "kube/kube-config.h"
@@ -31,8 +29,7 @@
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct MHD_Daemon *d;
-	unsigned port;
+	struct fake_apiserver *fs;
 	/* LIST */
 	char *list_items; /* JSON array text */
 	char *list_rv;
@@ -50,10 +47,6 @@ static struct {
 	size_t nobjs;
 	unsigned gets;
 } fk;
-
-struct upload {
-	struct gs_buf body;
-};
 
 static void put_obj(const char *name, const char *json)
 {
@@ -137,33 +130,18 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return ret;
 }
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
-			       const char *method, const char *version, const char *data,
-			       size_t *data_size, void **con_cls)
+static bool handler(struct MHD_Connection *conn, const char *method, const char *url,
+		    const char *body, size_t len, enum MHD_Result *ret_out, void *payload)
 {
 	const char *watch = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "watch");
 	enum MHD_Result ret;
 
-	(void)cls;
-	(void)version;
+	(void)payload;
+	(void)len;
 	if (!strcmp(method, "PATCH")) {
-		struct upload *u = *con_cls;
 		const char *name = strrchr(url, '/') + 1;
 		unsigned n;
-		char *body;
 
-		if (!u) {
-			u = gs_calloc(1, sizeof(*u));
-			u->body = (struct gs_buf)GS_BUF_INIT;
-			*con_cls = u;
-			return MHD_YES;
-		}
-		if (*data_size) {
-			gs_buf_add(&u->body, data, *data_size);
-			*data_size = 0;
-			return MHD_YES;
-		}
-		*con_cls = NULL;
 		pthread_mutex_lock(&fk.lock);
 		n = ++fk.patches;
 		if (++fk.inflight > fk.max_inflight)
@@ -173,8 +151,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		pthread_mutex_lock(&fk.lock);
 		fk.inflight--;
 		pthread_mutex_unlock(&fk.lock);
-		body = gs_buf_detach(&u->body, NULL);
-		free(u);
 		if (n <= fk.fail_first)
 			ret = reply(conn, 500, "{\"kind\":\"Status\",\"message\":\"try again\"}");
 		else if (!strcmp(name, "bad"))
@@ -182,30 +158,33 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 					       "\"message\":\"data: Invalid value\"}");
 		else
 			ret = reply(conn, 200, body);
-		free(body);
-		return ret;
+		*ret_out = ret;
+		return true;
 	}
-	if (!strcmp(url, "/api/v1"))
-		return reply(conn, 200, "{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\","
+	if (!strcmp(url, "/api/v1")) {
+		*ret_out = reply(conn, 200, "{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\","
 					"\"resources\":[{\"name\":\"configmaps\",\"namespaced\":true,"
 					"\"kind\":\"ConfigMap\",\"verbs\":[\"get\",\"list\",\"watch\","
 					"\"patch\",\"delete\",\"create\"]}]}");
+		return true;
+	}
 	if (!watch && strlen(url) > 11 && strcmp(url + strlen(url) - 11, "/configmaps")) {
 		const char *name = strrchr(url, '/') + 1;
-		char *body = NULL;
+		char *out = NULL;
 		size_t i;
 
 		pthread_mutex_lock(&fk.lock);
 		fk.gets++;
 		for (i = 0; i < fk.nobjs; i++)
 			if (!strcmp(fk.objs[i][0], name))
-				body = gs_strdup(fk.objs[i][1]);
+				out = gs_strdup(fk.objs[i][1]);
 		pthread_mutex_unlock(&fk.lock);
-		ret = body ? reply(conn, 200, body)
+		ret = out ? reply(conn, 200, out)
 			   : reply(conn, 404, "{\"kind\":\"Status\",\"code\":404,"
 					      "\"message\":\"not found\"}");
-		free(body);
-		return ret;
+		free(out);
+		*ret_out = ret;
+		return true;
 	}
 	if (watch) {
 		struct MHD_Response *r;
@@ -223,20 +202,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		MHD_add_response_header(r, "Content-Type", "application/json");
 		ret = MHD_queue_response(conn, 200, r);
 		MHD_destroy_response(r);
-		return ret;
+		*ret_out = ret;
+		return true;
 	}
 	{
-		char *body;
+		char *out;
 
 		pthread_mutex_lock(&fk.lock);
 		fk.lists++;
-		body = gs_asprintf("{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":"
+		out = gs_asprintf("{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":"
 				   "{\"resourceVersion\":\"%s\"},\"items\":%s}",
 				   fk.list_rv, fk.list_items);
 		pthread_mutex_unlock(&fk.lock);
-		ret = reply(conn, 200, body);
-		free(body);
-		return ret;
+		ret = reply(conn, 200, out);
+		free(out);
+		*ret_out = ret;
+		return true;
 	}
 }
 
@@ -249,47 +230,23 @@ static struct kube_resource cm_res = { g_empty, g_v1, g_kind, g_plural, true,
 static int setup(void **state)
 {
 	struct gs_error err = GS_ERROR_INIT;
-	struct mf_docs docs = MF_DOCS_INIT;
-	const union MHD_DaemonInfo *info;
-	struct sockaddr_in sa;
-	char *yaml;
-	int rc;
+	struct kube_client_opts o = { 0 };
 
 	(void)state;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	memset(&fk, 0, sizeof(fk));
 	pthread_mutex_init(&fk.lock, NULL);
 	pthread_cond_init(&fk.cond, NULL);
 	set_list("[]", "1");
-	fk.d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-				0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-				MHD_OPTION_END);
-	if (!fk.d)
+	if (!(fk.fs = fake_apiserver_start()))
 		return -1;
-	info = MHD_get_daemon_info(fk.d, MHD_DAEMON_INFO_BIND_PORT);
-	fk.port = info->port;
-	yaml = gs_asprintf("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-			   "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%u'}}]\n"
-			   "users: [{name: u, user: {token: t0k}}]\n"
-			   "contexts: [{name: c, context: {cluster: k, user: u}}]\n",
-			   fk.port);
-	rc = mf_yaml_parse(&docs, yaml, strlen(yaml), "kubeconfig", NULL, &err);
-	if (rc == GS_OK)
-		rc = kube_config_from_node(&cfg, docs.docs[0], NULL, NULL, &err);
-	mf_docs_release(&docs);
-	free(yaml);
-	if (rc == GS_OK) {
-		struct kube_client_opts o = { 0 };
-
-		o.max_inflight = 8;
-		o.backoff_base_ms = 20;
-		rc = kube_client_new(&kc, cfg, &o, &err);
-	}
-	if (rc < 0)
+	fake_apiserver_set_handler(fk.fs, handler, NULL);
+	o.max_inflight = 8;
+	o.backoff_base_ms = 20;
+	if (fake_apiserver_client(fk.fs, &o, &cfg, &kc, &err) < 0) {
 		fprintf(stderr, "setup: %s\n", err.msg);
-	return rc < 0 ? -1 : 0;
+		return -1;
+	}
+	return 0;
 }
 
 static int teardown(void **state)
@@ -303,7 +260,7 @@ static int teardown(void **state)
 	pthread_mutex_unlock(&fk.lock);
 	kube_client_free(kc);
 	kube_config_free(cfg);
-	MHD_stop_daemon(fk.d);
+	fake_apiserver_stop(fk.fs);
 	for (i = 0; i < fk.nevents; i++)
 		free(fk.events[i]);
 	for (i = 0; i < fk.nobjs; i++) {

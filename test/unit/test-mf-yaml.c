@@ -117,6 +117,21 @@ static void test_mf_yaml__null_forms(void **state)
 	assert_int_equal(value_type("''", text, sizeof(text)), MF_STR);
 }
 
+/* kustomize drops `key:` (written as nothing) from patched objects but keeps
+ * `key: null` and `key: ~`, so the parser tells them apart */
+static void test_mf_yaml__implicit_null_is_marked(void **state)
+{
+	struct mf_node *n = parse_one("a:\nb: null\nc: ~\nd: !!null\ne: [x, ]\n");
+	(void)state;
+
+	assert_true(mf_node_null_implicit(mf_node_get(n, "a")));
+	assert_false(mf_node_null_implicit(mf_node_get(n, "b")));
+	assert_false(mf_node_null_implicit(mf_node_get(n, "c")));
+	assert_false(mf_node_null_implicit(mf_node_get(n, "d")));
+	assert_false(mf_node_null_implicit(mf_node_get(n, "e")));
+	mf_node_free(n);
+}
+
 static void test_mf_yaml__ints_keep_their_text(void **state)
 {
 	static const char *const ints[] = { "0", "42", "-7", "+7", "0x1F", "0X1f", "-0x10", "0o17",
@@ -851,6 +866,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mf_yaml__bool_forms_follow_go_yaml_v2_table),
 		cmocka_unit_test(test_mf_yaml__null_forms),
+		cmocka_unit_test(test_mf_yaml__implicit_null_is_marked),
 		cmocka_unit_test(test_mf_yaml__ints_keep_their_text),
 		cmocka_unit_test(test_mf_yaml__int_spellings_read_as_their_value),
 		cmocka_unit_test(test_mf_yaml__floats_and_near_misses),

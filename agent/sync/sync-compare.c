@@ -1,0 +1,569 @@
+/* sync-compare.c - live state (LIST by label, watch cache, GET), the
+ * local verdict, the memo and the server's dry-run as judge; prune rows for
+ * tracked objects gone from the source. */
+#include "sync/sync-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "gs-alloc.h"
+#include "health/health-lua.h"
+#include "mf-object.h"
+
+/* A Secret's stringData is stored base64-encoded into data: compare with
+ * that.  NULL when obj is not a Secret with stringData. */
+static struct mf_node *secret_as_stored(const struct mf_node *obj)
+{
+	const struct mf_node *sd = mf_node_get(obj, "stringData");
+	struct mf_node *copy, *data;
+	size_t i;
+
+	if (!mf_obj_kind(obj) || strcmp(mf_obj_kind(obj), "Secret") ||
+	    mf_node_type(sd) != MF_MAP)
+		return NULL;
+	copy = mf_node_clone(obj);
+	data = mf_node_ensure(copy, "data", MF_MAP);
+	for (i = 0; i < mf_node_len(sd); i++) {
+		const char *v = mf_node_str(mf_node_at(sd, i));
+		size_t len = v ? mf_node_strlen(mf_node_at(sd, i)) : 0;
+		unsigned char *enc = gs_malloc(4 * (len / 3 + 1) + 1);
+
+		EVP_EncodeBlock(enc, (const unsigned char *)(v ? v : ""), (int)len);
+		mf_node_set_str_value(data, mf_node_key(sd, i), (const char *)enc);
+		free(enc);
+	}
+	mf_node_remove(copy, "stringData");
+	return copy;
+}
+
+/* The live object of target t is known: decide locally, by memo, or mark
+ * for a dry-run. */
+static void evaluate(struct run *run, struct target *t, const struct mf_node *live)
+{
+	struct sync_resource *r = &run->rep->v[t->ri];
+	const char *rv = mf_node_dig_str(live, "metadata", "resourceVersion", NULL);
+	const char *other = mf_obj_label(live, SYNC_LABEL_APP);
+	struct memo *m;
+	size_t i;
+
+	t->exists = true;
+	free(t->live_rv);
+	t->live_rv = rv ? gs_strdup(rv) : NULL;
+	sync_set_health(run, t->ri, live);
+	if (other && strcmp(other, run->opts->app))
+		sync_set_msg(r, "also managed by app '%s'", other);
+	t->takeover = false;
+	{
+		const struct mf_node *mfs = mf_node_dig(live, "metadata", "managedFields", NULL);
+
+		for (i = 0; i < mf_node_len(mfs); i++) {
+			const char *mgr = mf_node_dig_str(mf_node_at(mfs, i), "manager", NULL);
+
+			if (mgr && (!strcmp(mgr, "kubectl-client-side-apply") ||
+				    !strcmp(mgr, "kubectl-create")))
+				t->takeover = true;
+		}
+	}
+	{
+		struct mf_node *tmp = NULL, *cmp;
+		const struct mf_node *want = sync_target_desired(t, &tmp);
+		bool same;
+
+		cmp = want ? secret_as_stored(want) : NULL;
+		same = !t->takeover && want && sync_subset_equal(cmp ? cmp : want, live) &&
+		       sync_owned_fields_desired(live, want, MANAGER);
+		mf_node_free(cmp);
+		mf_node_free(tmp);
+		if (same) {
+			r->status = SYNC_STATUS_SYNCED;
+			sync_memo_store(run->se, t->key, t->hash, rv, true);
+			return;
+		}
+	}
+	m = sync_memo_find(run->se, t->key);
+	if (m && !t->takeover && m->hash == t->hash && rv && !strcmp(m->rv, rv)) {
+		r->status = m->synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
+		if (m->synced || !(run->opts->flags & SYNC_KEEP_DIFF))
+			return;
+	}
+	t->need_dry_run = true;
+	mf_node_free(t->live);
+	t->live = sync_normalize(live);
+	/* managedFields are needed for manager-based ignoreDifferences */
+	if (run->opts->n_ignore && mf_node_dig(live, "metadata", "managedFields", NULL))
+		mf_node_set(mf_node_get(t->live, "metadata"), "managedFields",
+			    mf_node_clone(mf_node_dig(live, "metadata", "managedFields", NULL)));
+}
+
+static bool ignore_matches(const struct sync_ignore *ig, const struct sync_resource *r)
+{
+	return (!ig->group || !strcmp(ig->group, r->group)) &&
+	       (!ig->kind || !strcmp(ig->kind, r->kind)) &&
+	       (!ig->name || !strcmp(ig->name, r->name)) && (!ig->ns || !strcmp(ig->ns, r->ns));
+}
+
+/* Compare predicted (dry-run result) with the live object kept in t. */
+static void judge(struct run *run, struct target *t, const struct mf_node *predicted)
+{
+	struct sync_resource *r = &run->rep->v[t->ri];
+	struct mf_node *p = sync_normalize(predicted), *l = t->live;
+	size_t i;
+	bool same;
+
+	if (l) {
+		for (i = 0; i < run->opts->n_ignore; i++)
+			if (ignore_matches(&run->opts->ignore[i], r)) {
+				sync_apply_ignore(p, &run->opts->ignore[i], l);
+				sync_apply_ignore(l, &run->opts->ignore[i], l);
+			}
+		mf_node_remove(mf_node_get(l, "metadata"), "managedFields");
+	}
+	same = l && mf_node_equal(p, l);
+	if (!l)
+		r->status = SYNC_STATUS_MISSING;
+	else
+		r->status = same && !t->takeover ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
+	if (l && !t->takeover)
+		sync_memo_store(run->se, t->key, t->hash, t->live_rv, same);
+	if (run->opts->flags & SYNC_KEEP_DIFF && r->status != SYNC_STATUS_SYNCED) {
+		r->target = p;
+		r->live = l;
+		p = NULL;
+		t->live = NULL;
+	}
+	mf_node_free(p);
+	mf_node_free(t->live);
+	t->live = NULL;
+}
+
+/* A batch callback hit an error that stops the whole run (cluster
+ * unreachable, credentials refused): keep the first one. */
+int sync_stop_run(struct run *run, int rc, const struct gs_error *e)
+{
+	if (!run->net_err.code)
+		run->net_err = *e;
+	return rc;
+}
+
+static int on_dry_run(int rc, struct mf_node *out, const struct gs_error *e, void *payload)
+{
+	struct target *t = payload;
+	struct run *run = t->run;
+
+	t->need_dry_run = false;
+	if (rc == GS_ENET || rc == GS_EAUTH)
+		return sync_stop_run(run, rc, e);
+	if (rc < 0) {
+		sync_fail_target(run, t, e);
+		mf_node_free(t->live);
+		t->live = NULL;
+		return 0;
+	}
+	judge(run, t, out);
+	mf_node_free(out);
+	return 0;
+}
+
+/* Run the batch; a callback's stop is returned as an error in err. */
+int sync_run_batch(struct run *run, struct gs_error *err)
+{
+	int rc;
+
+	gs_error_clear(&run->net_err);
+	rc = kube_batch_run(run->batch);
+	if (rc < 0) {
+		*err = run->net_err;
+		return rc;
+	}
+	return GS_OK;
+}
+
+void sync_queue_dry_run(struct run *run, struct target *t)
+{
+	t->run = run;
+	kube_batch_apply_json(run->batch, t->res, run->rep->v[t->ri].ns, run->rep->v[t->ri].name,
+			      t->json, t->json_len, MANAGER, KUBE_APPLY_DRY_RUN | KUBE_APPLY_FORCE,
+			      on_dry_run, t);
+}
+
+struct list_ctx {
+	struct run *run;
+	const struct kube_resource *res;
+};
+
+static void add_prune_row(struct run *run, const struct mf_node *item, const char *key)
+{
+	size_t ri = sync_add_row(run->rep, item);
+	struct sync_resource *r = &run->rep->v[ri];
+	char *msg = NULL;
+
+	r->status = SYNC_STATUS_PRUNE;
+	r->requires_pruning = true;
+	r->health = hl_health_of(run->se->checks, item, &msg, NULL);
+	r->health_msg = msg;
+	r->wave = sync_wave_of(item);
+	if (sync_option_is(item, run->opts, "Prune", "false"))
+		sync_set_msg(r, "ignored (Prune=false)");
+	if (run->opts->flags & SYNC_KEEP_DIFF)
+		r->live = sync_normalize(item);
+	sync_smap_put(&run->pruneidx, key, ri);
+}
+
+static int on_item(const struct mf_node *item, void *payload)
+{
+	struct list_ctx *lc = payload;
+	struct run *run = lc->run;
+	struct mf_id id = MF_ID_INIT;
+	char *key, *tid;
+	size_t *ti;
+
+	mf_id_from_object(&id, item);
+	key = sync_key(id.group, id.kind, id.ns, id.name);
+	ti = sync_smap_get(&run->idx, key);
+	if (ti && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
+		run->t[*ti].seen = true;
+		evaluate(run, &run->t[*ti], item);
+	} else if (!ti && !sync_smap_get(&run->pruneidx, key)) {
+		const char *have = mf_obj_annotation(item, SYNC_ANNOTATION_TRACKING);
+
+		/* ours only when the tracking id names this very object: a
+		 * label copied by a controller onto its children is not
+		 * enough, and owned objects are their owner's business */
+		tid = sync_tracking_id(run->opts->app, id.group, id.kind, id.ns, id.name);
+		if (have && !strcmp(have, tid) &&
+		    !mf_node_len(mf_node_dig(item, "metadata", "ownerReferences", NULL)) &&
+		    sync_hook_of(item, NULL) == SYNC_HOOK_NONE)
+			add_prune_row(run, item, key);
+		free(tid);
+	}
+	free(key);
+	mf_id_release(&id);
+	return 0;
+}
+
+static int on_unlabelled_item(const struct mf_node *item, void *payload)
+{
+	struct run *run = payload;
+	struct mf_id id = MF_ID_INIT;
+	char *key;
+	size_t *ti;
+
+	mf_id_from_object(&id, item);
+	key = sync_key(id.group, id.kind, id.ns, id.name);
+	ti = sync_smap_get(&run->idx, key);
+	if (ti && !run->t[*ti].seen && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
+		run->t[*ti].seen = true;
+		evaluate(run, &run->t[*ti], item);
+	}
+	free(key);
+	mf_id_release(&id);
+	return 0;
+}
+
+static bool listed_already(struct run *run, const struct kube_resource *res)
+{
+	size_t i;
+
+	for (i = 0; i < run->nlisted; i++)
+		if (run->listed[i] == res ||
+		    (!strcmp(run->listed[i]->group, res->group) &&
+		     !strcmp(run->listed[i]->kind, res->kind)))
+			return true;
+	return false;
+}
+
+/* ---- live state from a watch cache ---- */
+
+uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
+		       const struct kube_cache_entry *prev, void *payload)
+{
+	(void)prev;
+	if (ev == KUBE_EVENT_DELETED || !obj)
+		return 0;
+	{
+		char *msg = NULL;
+		/* payload: the users' health checks (const struct hl_set *) */
+		enum sync_health h = hl_health_of(payload, obj, &msg, NULL);
+
+		free(msg);
+		/* health + 1: 0 stays "nothing known" */
+		return (uint64_t)h + 1;
+	}
+}
+
+struct cache_ctx {
+	struct run *run;
+	const struct kube_resource *res;
+	char **others;      /* "ns\0name" of cached objects not desired */
+	size_t nothers, aothers;
+};
+
+/* Called under the watcher's lock: decide or collect, request nothing. */
+static int on_cache_entry(const struct kube_cache_entry *e, void *payload)
+{
+	struct cache_ctx *cc = payload;
+	struct run *run = cc->run;
+	char *key = sync_key(cc->res->group, cc->res->kind, e->ns, e->name);
+	size_t *ti = sync_smap_get(&run->idx, key);
+
+	if (ti && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
+		struct target *t = &run->t[*ti];
+		struct sync_resource *r = &run->rep->v[t->ri];
+		struct memo *m = sync_memo_find(run->se, t->key);
+
+		t->seen = true;
+		if (m && m->hash == t->hash && !strcmp(m->rv, e->rv) && (e->user & 0xff) &&
+		    (m->synced || !(run->opts->flags & SYNC_KEEP_DIFF))) {
+			/* neither side changed since the last comparison */
+			t->exists = true;
+			free(t->live_rv);
+			t->live_rv = gs_strdup(e->rv);
+			r->status = m->synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
+			r->health = (enum sync_health)((e->user & 0xff) - 1);
+		} else {
+			t->fetch = true;
+		}
+	} else if (!ti && !sync_smap_get(&run->pruneidx, key)) {
+		size_t a = strlen(e->ns) + 1, b = strlen(e->name) + 1;
+		char *nn = gs_malloc(a + b);
+
+		memcpy(nn, e->ns, a);
+		memcpy(nn + a, e->name, b);
+		GS_ALLOC_GROW(cc->others, cc->nothers + 1, cc->aothers);
+		cc->others[cc->nothers++] = nn;
+	}
+	free(key);
+	return 0;
+}
+
+struct prune_get {
+	struct run *run;
+	const struct kube_resource *res;
+};
+
+static int on_get(int rc, struct mf_node *live, const struct gs_error *e, void *payload);
+
+static int on_other_get(int rc, struct mf_node *live, const struct gs_error *e, void *payload)
+{
+	struct prune_get *pg = payload;
+	struct list_ctx lc = { pg->run, pg->res };
+
+	if (rc == GS_ENET || rc == GS_EAUTH)
+		return sync_stop_run(pg->run, rc, e);
+	if (rc == GS_OK)
+		on_item(live, &lc); /* a prune candidate when it is ours */
+	mf_node_free(live);
+	return 0; /* gone meanwhile, or unreadable: not ours to prune now */
+}
+
+static int from_cache(struct run *run, const struct kube_resource *res, struct kube_cache *c,
+		      struct gs_error *err)
+{
+	struct cache_ctx cc = { run, res, NULL, 0, 0 };
+	struct prune_get pg = { run, res };
+	size_t i;
+	int rc;
+
+	kube_cache_foreach(c, on_cache_entry, &cc);
+	for (i = 0; i < run->nt; i++) {
+		struct target *t = &run->t[i];
+
+		if (t->fetch && t->res == res) {
+			t->fetch = false;
+			t->run = run;
+			kube_batch_get(run->batch, res, run->rep->v[t->ri].ns,
+				       run->rep->v[t->ri].name, on_get, t);
+		}
+	}
+	for (i = 0; i < cc.nothers; i++)
+		kube_batch_get(run->batch, res, cc.others[i],
+			       cc.others[i] + strlen(cc.others[i]) + 1, on_other_get, &pg);
+	rc = sync_run_batch(run, err);
+	for (i = 0; i < cc.nothers; i++)
+		free(cc.others[i]);
+	free(cc.others);
+	return rc;
+}
+
+static int list_kind(struct run *run, const struct kube_resource *res, struct gs_error *err)
+{
+	struct list_ctx lc = { run, res };
+	struct kube_cache *cache;
+	char *sel;
+	int rc;
+
+	if (listed_already(run, res) || !(res->verbs & KUBE_VERB_LIST))
+		return GS_OK;
+	GS_ALLOC_GROW(run->listed, run->nlisted + 1, run->alisted);
+	run->listed[run->nlisted++] = res;
+	if (run->opts->live_cache &&
+	    (cache = run->opts->live_cache(res, run->opts->live_cache_payload)) &&
+	    kube_cache_synced(cache))
+		return from_cache(run, res, cache, err);
+	sel = gs_asprintf("%s=%s", SYNC_LABEL_APP, run->opts->app);
+	rc = kube_client_list(run->kc, res, NULL, sel, on_item, &lc, NULL, err);
+	free(sel);
+	return rc;
+}
+
+/* Is ns a namespace that does not exist yet and that this sync creates
+ * (a desired Namespace, or the destination with CreateNamespace=true)? */
+static bool namespace_pending(struct run *run, const char *ns)
+{
+	char *key = sync_key("", "Namespace", "", ns);
+	size_t *ti = sync_smap_get(&run->idx, key);
+	bool pending = false;
+
+	free(key);
+	if (ti)
+		pending = run->rep->v[run->t[*ti].ri].status == SYNC_STATUS_MISSING;
+	else if (run->create_ns && !strcmp(ns, run->opts->ns))
+		pending = true;
+	return pending;
+}
+
+static int on_get(int rc, struct mf_node *live, const struct gs_error *e, void *payload)
+{
+	struct target *t = payload;
+	struct run *run = t->run;
+	struct sync_resource *r = &run->rep->v[t->ri];
+
+	if (rc == GS_ENOTFOUND) {
+		r->status = SYNC_STATUS_MISSING;
+		r->health = SYNC_HEALTH_MISSING;
+		t->need_dry_run = true;
+		return 0;
+	}
+	if (rc == GS_ENET || rc == GS_EAUTH)
+		return sync_stop_run(run, rc, e);
+	if (rc < 0) {
+		sync_fail_target(run, t, e);
+		return 0;
+	}
+	evaluate(run, t, live);
+	mf_node_free(live);
+	return 0;
+}
+
+int sync_compare_live(struct run *run, struct gs_error *err)
+{
+	const struct sync_options *o = run->opts;
+	size_t i;
+	int rc, pass;
+
+	if (o->ns && o->ns[0] && sync_option_is(NULL, o, "CreateNamespace", "true")) {
+		const struct kube_resource *res = NULL;
+		struct mf_node *live = NULL;
+
+		if ((rc = kube_client_resource(run->kc, &res, "", "v1", "Namespace", err)) < 0)
+			return rc;
+		rc = kube_client_get(run->kc, &live, res, "", o->ns, err);
+		mf_node_free(live);
+		if (rc < 0 && rc != GS_ENOTFOUND)
+			return rc;
+		gs_error_clear(err);
+		run->create_ns = rc == GS_ENOTFOUND;
+	}
+	/* one LIST per kind the app uses (by tracking label) */
+	for (i = 0; i < run->nt; i++)
+		if (run->t[i].res && (rc = list_kind(run, run->t[i].res, err)) < 0)
+			return rc;
+	for (i = 0; i < o->n_managed_kinds; i++) {
+		const struct kube_resource *res = NULL;
+		struct gs_error e = GS_ERROR_INIT;
+
+		if (kube_client_resource(run->kc, &res, o->managed_kinds[i].group,
+					 o->managed_kinds[i].version, o->managed_kinds[i].kind,
+					 &e) == GS_OK &&
+		    (rc = list_kind(run, res, err)) < 0)
+			return rc;
+	}
+	if (o->flags & SYNC_FULL_SCAN) {
+		const struct kube_resource **all = NULL;
+		size_t nall = 0;
+
+		if ((rc = kube_client_all_resources(run->kc, &all, &nall, err)) < 0)
+			return rc;
+		for (i = 0; i < nall; i++) {
+			const struct kube_resource *res = all[i];
+
+			/* events and the like are never ours */
+			if (!(res->verbs & KUBE_VERB_DELETE) || !strcmp(res->kind, "Event"))
+				continue;
+			if ((rc = list_kind(run, res, err)) < 0)
+				return rc;
+		}
+	}
+	/* many objects of one kind not found by label (a first sync): one
+	 * unfiltered LIST per kind and namespace instead of a GET each (per
+	 * namespace, so that its cost follows the app, not the cluster) */
+	for (i = 0; i < run->nt; i++) {
+		const struct kube_resource *res = run->t[i].res;
+		const char *ns = run->rep->v[run->t[i].ri].ns;
+		size_t j, unseen = 0;
+
+#define SAME_LIST(t) ((t)->res == res && !(t)->seen && !(t)->deferred && \
+		      (!res->namespaced || !strcmp(run->rep->v[(t)->ri].ns, ns)))
+		if (!res || run->t[i].seen || run->t[i].deferred || run->t[i].failed ||
+		    !(res->verbs & KUBE_VERB_LIST))
+			continue;
+		for (j = i; j < run->nt; j++)
+			if (SAME_LIST(&run->t[j]))
+				unseen++;
+		if (unseen < 16)
+			continue;
+		if ((rc = kube_client_list(run->kc, res, res->namespaced ? ns : NULL, NULL,
+					   on_unlabelled_item, run, NULL, err)) < 0)
+			return rc;
+		/* what is still unseen does not exist: no GET needed */
+		for (j = i; j < run->nt; j++) {
+			struct target *t = &run->t[j];
+
+			if (SAME_LIST(t) && !t->failed && !run->rep->v[t->ri].hook) {
+				t->seen = true;
+				run->rep->v[t->ri].status = SYNC_STATUS_MISSING;
+				run->rep->v[t->ri].health = SYNC_HEALTH_MISSING;
+				t->need_dry_run = true;
+			}
+		}
+#undef SAME_LIST
+	}
+	/* objects not labelled yet (created by kubectl, or not at all): GET,
+	 * many at once; Namespaces first, so that objects in a namespace this
+	 * sync creates are known missing without asking */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < run->nt; i++) {
+			struct target *t = &run->t[i];
+			struct sync_resource *r = &run->rep->v[t->ri];
+			bool is_ns = !r->group[0] && !strcmp(r->kind, "Namespace");
+
+			if (t->failed || t->deferred || r->hook || is_ns != (pass == 0))
+				continue;
+			if (pass == 1 && r->ns[0] && namespace_pending(run, r->ns)) {
+				t->ns_pending = true;
+				r->status = SYNC_STATUS_MISSING;
+				r->health = SYNC_HEALTH_MISSING;
+				continue;
+			}
+			if (t->seen)
+				continue;
+			t->run = run;
+			kube_batch_get(run->batch, t->res, r->ns, r->name, on_get, t);
+		}
+		if ((rc = sync_run_batch(run, err)) < 0)
+			return rc;
+	}
+	/* the server decides what could not be decided locally */
+	for (i = 0; i < run->nt; i++) {
+		struct target *t = &run->t[i];
+
+		if (t->need_dry_run && !t->failed && !t->deferred && !t->ns_pending &&
+		    !run->rep->v[t->ri].hook)
+			sync_queue_dry_run(run, t);
+	}
+	if ((rc = sync_run_batch(run, err)) < 0)
+		return rc;
+	return GS_OK;
+}

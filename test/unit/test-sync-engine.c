@@ -1,0 +1,381 @@
+/* test-sync-engine.c - the sync pipeline (compare, plan, converge: order of
+ * kinds and waves, hooks, prune, the memo) against the in-memory API server
+ * of fake-apiserver.c, and two engines running at once on two threads. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fake-apiserver.h"
+#include "gs-alloc.h"
+#include "kube/kube-client.h"
+#include "mf-yaml.h"
+#include "sync/sync.h"
+
+/* Jobs complete when stored, unless their name starts with "fail". */
+static void complete_jobs(cJSON *obj, const char *plural, void *payload)
+{
+	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name"));
+	bool failed = name && !strncmp(name, "fail", 4);
+	cJSON *st, *conds, *c;
+
+	(void)payload;
+	if (strcmp(plural, "jobs"))
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
+	st = cJSON_AddObjectToObject(obj, "status");
+	conds = cJSON_AddArrayToObject(st, "conditions");
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "type", failed ? "Failed" : "Complete");
+	cJSON_AddStringToObject(c, "status", "True");
+	cJSON_AddStringToObject(c, "reason", failed ? "BackoffLimitExceeded" : "Done");
+	cJSON_AddItemToArray(conds, c);
+	cJSON_AddNumberToObject(st, failed ? "failed" : "succeeded", 1);
+}
+
+struct fixture {
+	struct fake_apiserver *fs;
+	struct kube_config *cfg;
+	struct kube_client *kc;
+	struct sync_engine *se;
+	struct mf_docs docs;
+	struct sync_report rep;
+	struct sync_options so;
+};
+
+static int fixture_init(struct fixture *f)
+{
+	struct gs_error err = GS_ERROR_INIT;
+
+	memset(f, 0, sizeof(*f));
+	f->docs = (struct mf_docs)MF_DOCS_INIT;
+	f->rep = (struct sync_report)SYNC_REPORT_INIT;
+	if (!(f->fs = fake_apiserver_start()))
+		return -1;
+	fake_apiserver_on_store(f->fs, complete_jobs, NULL);
+	if (fake_apiserver_client(f->fs, NULL, &f->cfg, &f->kc, &err) < 0) {
+		fprintf(stderr, "fixture: %s\n", err.msg);
+		return -1;
+	}
+	f->se = sync_engine_new(f->kc);
+	f->so.app = "app";
+	f->so.ns = "t";
+	f->so.timeout_s = 10;
+	return 0;
+}
+
+static void fixture_release(struct fixture *f)
+{
+	sync_report_release(&f->rep);
+	mf_docs_release(&f->docs);
+	sync_engine_free(f->se);
+	kube_client_free(f->kc);
+	kube_config_free(f->cfg);
+	fake_apiserver_stop(f->fs);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = gs_calloc(1, sizeof(*f));
+
+	*state = f;
+	return fixture_init(f);
+}
+
+static int teardown(void **state)
+{
+	fixture_release(*state);
+	free(*state);
+	return 0;
+}
+
+static void load(struct fixture *f, const char *yaml)
+{
+	struct gs_error err = GS_ERROR_INIT;
+
+	mf_docs_release(&f->docs);
+	f->docs = (struct mf_docs)MF_DOCS_INIT;
+	assert_int_equal(mf_yaml_parse(&f->docs, yaml, strlen(yaml), "src.yaml", NULL, &err), 0);
+}
+
+static int sync_run_yaml(struct fixture *f, const char *yaml)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	int rc;
+
+	load(f, yaml);
+	sync_report_release(&f->rep);
+	f->rep = (struct sync_report)SYNC_REPORT_INIT;
+	rc = sync_run(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err);
+	if (rc < 0)
+		fprintf(stderr, "sync_run: %s\n", err.msg);
+	return rc;
+}
+
+static const struct sync_resource *row(const struct sync_report *rep, const char *kind,
+				       const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++)
+		if (!strcmp(rep->v[i].kind, kind) && !strcmp(rep->v[i].name, name))
+			return &rep->v[i];
+	fail_msg("no row for %s %s", kind, name);
+	return NULL;
+}
+
+#define CM(name, extra) \
+	"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: " name extra "}\ndata: {k: v}\n"
+#define WAVE(w) ", annotations: {argocd.argoproj.io/sync-wave: '" w "'}"
+/* first line of the log that applies (not dry-runs) the object at path */
+static long applied_at(struct fake_apiserver *fs, const char *path)
+{
+	char *log = fake_apiserver_log(fs), *line = log, *nl;
+	size_t n = strlen(path);
+	long i = 0, found = -1;
+
+	for (; (nl = strchr(line, '\n')); line = nl + 1, i++) {
+		*nl = '\0';
+		if (!strncmp(line, "PATCH ", 6) && !strncmp(line + 6, path, n) &&
+		    (line[6 + n] == '\0' || line[6 + n] == ' ') && !strstr(line, " dry")) {
+			found = i;
+			break;
+		}
+	}
+	free(log);
+	return found;
+}
+
+/* ---- plan and converge: order ---- */
+
+static void test_sync_engine__applies_by_phase_wave_then_kind_order(void **state)
+{
+	struct fixture *f = *state;
+	long ns, sa, sec, cm0, cm1, cm2;
+
+	/* written in the reverse of the order wanted */
+	assert_int_equal(sync_run_yaml(f, CM("late", WAVE("2")) CM("mid", WAVE("1")) CM("a", "")
+				       "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
+				       "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\n"
+				       "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: t}\n"),
+			 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	ns = applied_at(f->fs, "/api/v1/namespaces/t");
+	sa = applied_at(f->fs, "/api/v1/namespaces/t/serviceaccounts/sa");
+	sec = applied_at(f->fs, "/api/v1/namespaces/t/secrets/s");
+	cm0 = applied_at(f->fs, "/api/v1/namespaces/t/configmaps/a");
+	cm1 = applied_at(f->fs, "/api/v1/namespaces/t/configmaps/mid");
+	cm2 = applied_at(f->fs, "/api/v1/namespaces/t/configmaps/late");
+	assert_true(ns >= 0 && sa >= 0 && sec >= 0 && cm0 >= 0 && cm1 >= 0 && cm2 >= 0);
+	/* Namespace first, kind order inside wave 0, then waves 1 and 2 */
+	assert_true(ns < sa);
+	assert_true(sa < sec);
+	assert_true(sec < cm0);
+	assert_true(cm0 < cm1);
+	assert_true(cm1 < cm2);
+	assert_int_equal(f->rep.status, SYNC_STATUS_SYNCED);
+}
+
+static void test_sync_engine__validates_everything_before_the_first_write(void **state)
+{
+	struct fixture *f = *state;
+
+	/* a kind the server does not serve: nothing at all is written */
+	assert_int_equal(sync_run_yaml(f, CM("a", "") "---\napiVersion: example.com/v1\n"
+					   "kind: Widget\nmetadata: {name: w}\n"),
+			 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_FAILED);
+	assert_int_equal(row(&f->rep, "Widget", "w")->result, SYNC_RESULT_FAILED);
+	assert_int_equal(applied_at(f->fs, "/api/v1/namespaces/t/configmaps/a"), -1);
+	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+}
+
+/* ---- hooks ---- */
+
+#define JOB(name, hook, extra) \
+	"---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: " name ", annotations: " \
+	"{argocd.argoproj.io/hook: " hook extra "}}\nspec: {template: {spec: {containers: " \
+	"[{name: c, image: busybox}], restartPolicy: Never}}}\n"
+
+static void test_sync_engine__hooks_run_around_the_sync_and_are_deleted_by_policy(void **state)
+{
+	struct fixture *f = *state;
+	long pre, cm, post;
+
+	assert_int_equal(sync_run_yaml(f, JOB("post", "PostSync", "") CM("a", "")
+				       JOB("pre", "PreSync",
+					   ", argocd.argoproj.io/hook-delete-policy: HookSucceeded")),
+			 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	pre = applied_at(f->fs, "/apis/batch/v1/namespaces/t/jobs/pre");
+	cm = applied_at(f->fs, "/api/v1/namespaces/t/configmaps/a");
+	post = applied_at(f->fs, "/apis/batch/v1/namespaces/t/jobs/post");
+	assert_true(pre >= 0 && pre < cm && cm < post);
+	/* HookSucceeded: deleted once complete; the other one stays */
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE /apis/batch/v1/namespaces/t/jobs/pre"), 1);
+	assert_null(fake_apiserver_get(f->fs, "/apis/batch/v1/namespaces/t/jobs/pre"));
+	assert_non_null(strstr(row(&f->rep, "Job", "post")->message, "completed"));
+}
+
+static void test_sync_engine__failed_presync_hook_stops_and_runs_syncfail(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(sync_run_yaml(f, CM("a", "") JOB("fail-pre", "PreSync", "")
+				       JOB("cleanup", "SyncFail", "")),
+			 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_FAILED);
+	assert_int_equal(row(&f->rep, "Job", "fail-pre")->result, SYNC_RESULT_FAILED);
+	assert_int_equal(applied_at(f->fs, "/api/v1/namespaces/t/configmaps/a"), -1);
+	assert_true(applied_at(f->fs, "/apis/batch/v1/namespaces/t/jobs/cleanup") >= 0);
+}
+
+/* ---- compare, memo, prune ---- */
+
+#define LIVE_CM(name, annotations) \
+	"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" name "\"," \
+	"\"namespace\":\"t\",\"labels\":{\"gitsync.io/app\":\"app\"},\"annotations\":{" \
+	"\"gitsync.io/tracking-id\":\"app:/ConfigMap:t/" name "\"" annotations "}}," \
+	"\"data\":{\"k\":\"v\"}}"
+
+static void test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object(void **state)
+{
+	struct fixture *f = *state;
+	struct gs_error err = GS_ERROR_INIT;
+
+	assert_int_equal(sync_run_yaml(f, CM("a", "") CM("b", "")), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	fake_apiserver_log_clear(f->fs);
+	sync_report_release(&f->rep);
+	f->rep = (struct sync_report)SYNC_REPORT_INIT;
+	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
+	assert_int_equal(f->rep.status, SYNC_STATUS_SYNCED);
+	/* one LIST, no dry-run, no write */
+	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH"), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "GET /api/v1/namespaces/t/configmaps"), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "GET /api/v1/configmaps"), 1);
+
+	/* an edit by hand changes the resourceVersion: asked again, OutOfSync */
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/b",
+			   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+			   "\"b\",\"labels\":{\"gitsync.io/app\":\"app\"}},\"data\":{\"k\":\"x\"}}");
+	sync_report_release(&f->rep);
+	f->rep = (struct sync_report)SYNC_REPORT_INIT;
+	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
+	assert_int_equal(row(&f->rep, "ConfigMap", "a")->status, SYNC_STATUS_SYNCED);
+	assert_int_equal(row(&f->rep, "ConfigMap", "b")->status, SYNC_STATUS_OUT_OF_SYNC);
+	assert_int_equal(f->rep.status, SYNC_STATUS_OUT_OF_SYNC);
+}
+
+static void test_sync_engine__prunes_only_with_prune_and_never_prune_false(void **state)
+{
+	struct fixture *f = *state;
+	const struct sync_resource *r;
+
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/gone", LIVE_CM("gone", ""));
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/keep",
+			   LIVE_CM("keep", ",\"argocd.argoproj.io/sync-options\":\"Prune=false\""));
+	/* not ours: same label, no tracking id naming it */
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/other",
+			   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+			   "\"other\",\"labels\":{\"gitsync.io/app\":\"app\"}}}");
+
+	assert_int_equal(sync_run_yaml(f, CM("a", "")), 0);
+	r = row(&f->rep, "ConfigMap", "gone");
+	assert_int_equal(r->status, SYNC_STATUS_PRUNE);
+	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
+	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
+
+	f->so.flags |= SYNC_PRUNE;
+	assert_int_equal(sync_run_yaml(f, CM("a", "")), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_int_equal(row(&f->rep, "ConfigMap", "gone")->result, SYNC_RESULT_PRUNED);
+	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
+	r = row(&f->rep, "ConfigMap", "keep");
+	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
+	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/keep"));
+	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/other"));
+	f->so.flags &= ~(unsigned)SYNC_PRUNE;
+}
+
+/* ---- two engines at once ---- */
+
+struct worker {
+	struct fixture f;
+	char *yaml;
+	int failures;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		struct fake_apiserver *fs = w->f.fs;
+
+		fake_apiserver_log_clear(fs);
+		/* ApplyOutOfSyncOnly=false: every run plans and applies all */
+		w->f.so.flags = SYNC_APPLY_ALL;
+		if (sync_run_yaml(&w->f, w->yaml) < 0 || w->f.rep.phase != SYNC_PHASE_SUCCEEDED ||
+		    !(applied_at(fs, "/api/v1/namespaces/t/serviceaccounts/sa") <
+		      applied_at(fs, "/api/v1/namespaces/t/configmaps/w0-0")) ||
+		    !(applied_at(fs, "/api/v1/namespaces/t/configmaps/w0-0") <
+		      applied_at(fs, "/api/v1/namespaces/t/configmaps/w3-0")))
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void test_sync_engine__two_engines_run_at_once_on_two_threads(void **state)
+{
+	struct worker w[2];
+	pthread_t th[2];
+	struct gs_buf y = GS_BUF_INIT;
+	int i, j, wave;
+
+	(void)state;
+	/* many tasks in many groups: a lot of sorting and planning */
+	gs_buf_puts(&y, "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\n");
+	for (wave = 0; wave < 4; wave++)
+		for (j = 0; j < 30; j++)
+			gs_buf_printf(&y, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: "
+					  "w%d-%d, annotations: {gitsync.io/sync-wave: '%d'}}\n"
+					  "data: {k: v}\n",
+				      wave, j, wave);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(fixture_init(&w[i].f), 0);
+		w[i].yaml = y.ptr;
+		w[i].failures = 0;
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(w[i].failures, 0);
+		fixture_release(&w[i].f);
+	}
+	gs_buf_release(&y);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sync_engine__applies_by_phase_wave_then_kind_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__validates_everything_before_the_first_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__hooks_run_around_the_sync_and_are_deleted_by_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__failed_presync_hook_stops_and_runs_syncfail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__prunes_only_with_prune_and_never_prune_false, setup, teardown),
+		cmocka_unit_test(test_sync_engine__two_engines_run_at_once_on_two_threads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
