@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # pid_NAME is set by start_agent (lib-agent.sh) through eval
 # The agent under load (issue 9): APPS Applications x OBJS ConfigMaps each
 # (default 100 x 50 = 5,000 objects) from one Git repository (a monorepo:
 # every push webhook matches every app), on the test cluster.  Measures:

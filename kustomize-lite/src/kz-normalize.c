@@ -35,7 +35,7 @@ static void go_format_float(char *out, size_t size, double v)
 			digits[nd++] = *p;
 	digits[nd] = '\0';
 	if (*p == 'e')
-		exp10 = atoi(p + 1);
+		exp10 = (int)strtol(p + 1, NULL, 10); /* printf's own exponent */
 	while (nd > 1 && digits[nd - 1] == '0')
 		digits[--nd] = '\0';
 	if (exp10 < -4 || exp10 >= 6) {

@@ -617,7 +617,7 @@ static void format_float32_key(char *buf, size_t size, const char *text)
 			break;
 	}
 	snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, (double)f);
-	exp10 = atoi(strchr(tmp, 'e') + 1);
+	exp10 = (int)strtol(strchr(tmp, 'e') + 1, NULL, 10); /* printf's own exponent */
 	if (exp10 < -4 || exp10 >= 21 || (exp10 >= prec && exp10 >= 6))
 		snprintf(buf, size, "%s", tmp);
 	else

@@ -3,7 +3,7 @@
 #   . "$GS_SOURCE_ROOT/test/cluster/harness.sh"
 #   gs_cluster_require            # "1..0 # SKIP ..." and exit 0 when unavailable;
 #                                 # sets KUBECTL (kubectl v1.35)
-#   gs_cluster_start [ARGS...]    # start a fresh cluster (ARGS for test/cluster/start)
+#   gs_cluster_start [ARGS...]    # start a fresh cluster (ARGS for test/cluster/start.py)
 #                                 # in a temp dir; exports its DIR/env variables
 #                                 # (KUBECONFIG, GS_APISERVER, GS_PROXY_*...);
 #                                 # stops it on EXIT (call gs_cluster_stop yourself
@@ -36,7 +36,7 @@ gs_cluster_stop() {
 gs_cluster_start() {
   GS_CLUSTER_TMP="$(mktemp -d "${TMPDIR:-/tmp}/gs-cluster.XXXXXX")"
   trap gs_cluster_stop EXIT
-  if ! "$GS_CLUSTER_BIN_DIR/start" "$GS_CLUSTER_TMP/cluster" --leash $$ "$@" >"$GS_CLUSTER_TMP/start.out" 2>&1; then
+  if ! "$GS_CLUSTER_BIN_DIR/start.py" "$GS_CLUSTER_TMP/cluster" --leash $$ "$@" >"$GS_CLUSTER_TMP/start.out" 2>&1; then
     sed 's/^/# /' "$GS_CLUSTER_TMP/start.out"
     echo "Bail out! the test cluster did not start"
     exit 1

@@ -3,7 +3,7 @@
 script) is gone without calling test/cluster/stop — killed by a timeout, say —
 or the cluster directory was deleted, stop the cluster's recorded processes,
 so nothing keeps running on a shared machine.  Started by
-`test/cluster/start DIR --leash PID`; `stop` ends it first.
+`test/cluster/start.py DIR --leash PID`; `stop` ends it first.
 
 usage: watchdog.py DIR PID
 """

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib-agent.sh - shared by test/integration/t-agent-*.sh (sourced, not run).
 #
 # Starts a test cluster, a smart-HTTP Git server on loopback with one
@@ -68,7 +69,7 @@ cm_color() { k get configmap demo-config -n demo -o jsonpath='{.data.color}' 2>/
 cm_is() { [ "$(cm_color)" = "$1" ]; }
 
 start_cluster() {
-  run "$cl/start" "$D" --nodes 1 --no-proxy
+  run "$cl/start.py" "$D" --nodes 1 --no-proxy
   if [ "$rc" -ne 0 ]; then
     diag "$(cat "$tmp/out")"
     echo "Bail out! the test cluster did not start"

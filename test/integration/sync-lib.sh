@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # sync-lib.sh - shared by the t-sync-*.sh integration tests (sourced, not run):
 # a fresh test cluster, TAP helpers, kubectl and the fault proxy's counters.
 set -uo pipefail
@@ -48,7 +49,7 @@ rule() { curl -s -X POST "$GS_PROXY_CONTROL/rules" -d "$1" >/dev/null; }
 jp() { k get "$@" 2>/dev/null; }
 
 start_cluster() {
-  run "$cl/start" "$D" --ready-delay "${1:-0.5}"
+  run "$cl/start.py" "$D" --ready-delay "${1:-0.5}"
   if [ "$rc" -ne 0 ]; then
     diag "$(cat "$tmp/out")"
     echo "Bail out! the test cluster did not start"

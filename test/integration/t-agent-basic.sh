@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # read inside check's eval strings; pid_NAME set by start_agent through eval
 # The agent end to end (issue 9): a test cluster, a smart-HTTP Git server and
 # one `gitsync agent`: an automated app follows commits on its own, a signed
 # GitHub push webhook syncs at once (latency printed), unsigned or wrongly

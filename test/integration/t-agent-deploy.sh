@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # pid_NAME is set by start_agent (lib-agent.sh) through eval
 # examples/deploy (issue 9): the kustomization renders with gitsync's own
 # renderer, the API server accepts every object (server dry-run), the
 # Deployment has the promised shape, and an agent running with exactly the

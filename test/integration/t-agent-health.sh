@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # pid_NAME is set by start_agent (lib-agent.sh) through eval
 # The agent keeps status.health and status.sync current for every app, not
 # only selfHeal ones (issue 9): an automated app without selfHeal whose
 # Deployment is still rolling out after the sync becomes Healthy in its

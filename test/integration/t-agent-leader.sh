@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154  # read inside check's eval strings; pid_NAME set by start_agent through eval
 # Two agent replicas and the Lease (issue 9): one leader, one standby; a
 # webhook taken by the standby is handed to the leader through the API
 # server; killing the leader (SIGKILL: no release) hands over to the

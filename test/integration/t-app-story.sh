@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # variables read inside check's eval strings
 # The seed's story end to end with `gitsync app`: Applications from a local
 # Git server (bare repositories over file://, and smart HTTP through
 # `git http-backend` behind test/integration/git-http-server.py with basic
@@ -36,7 +37,7 @@ trap cleanup EXIT
 k() { "$KUBECTL" --kubeconfig "$D/kubeconfig" "$@"; }
 gs() { "$G" "$@"; }
 
-run "$cl/start" "$D" --no-proxy
+run "$cl/start.py" "$D" --no-proxy
 if [ "$rc" -ne 0 ]; then
   echo "1..0 # SKIP the test cluster did not start: $(tail -n 1 "$tmp/out")"
   exit 0

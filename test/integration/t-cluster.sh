@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # variables read inside check's eval strings
 # Acceptance suite of the test cluster (issue 3), TAP: a fresh cluster from
-# test/cluster/start driven by the real kubectl v1.35 — server-side apply,
+# test/cluster/start.py driven by the real kubectl v1.35 — server-side apply,
 # field managers, diff, dry-run, CRDs, workloads made Ready by the node
 # simulator, storage, namespace deletion — and every fault of the proxy.
 # Skips (1..0) when the binaries or kubectl are not available.
@@ -35,7 +36,7 @@ jp() { k get "$@" 2>/dev/null; }    # jp KIND NAME -n NS -o jsonpath=...
 
 # ---------------------------------------------------------------- cluster
 t0=$(date +%s.%N)
-run "$cl/start" "$D" --ready-delay 1 --leash $$
+run "$cl/start.py" "$D" --ready-delay 1 --leash $$
 check "start: a fresh cluster is ready (exit 0)" eval 'rc_is 0 && out_has "test cluster ready"'
 diag "$(cat "$tmp/out")"
 if [ "$rc" -ne 0 ]; then
@@ -437,8 +438,8 @@ run k apply --server-side -f "$tmp/pdb.yaml"
 check "v1.20 does not serve policy/v1 (no matches for kind)" eval 'rc_is 1 && out_has "no matches for kind \"PodDisruptionBudget\" in version \"policy/v1\""'
 
 # --------------------------------------------------- API server restart
-run "$cl/restart" "$D" kube-apiserver --down 1
-check "restart: the API server comes back (test/cluster/restart)" eval 'rc_is 0 && out_has "restarted kube-apiserver"'
+run "$cl/restart.py" "$D" kube-apiserver --down 1
+check "restart: the API server comes back (test/cluster/restart.py)" eval 'rc_is 0 && out_has "restarted kube-apiserver"'
 k create deployment after -n px --image=nginx:1.19 --replicas=2 >/dev/null 2>&1
 run k rollout status deployment/after -n px --timeout=90s
 check "restart: simulator and controllers reconnected (new Deployment rolls out)" eval 'rc_is 0 && out_has "successfully rolled out"'

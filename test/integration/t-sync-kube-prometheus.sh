@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # variables read inside check's eval strings
 # kube-prometheus v0.7 in one run: Namespace and 8 CRDs first, CRDs waited
 # Established before their custom resources are validated and applied,
 # Services without `protocol` (rejected by v1.20's SSA unless defaulted),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # pid_NAME is set by start_agent through eval
 # Multi-tenancy (issue 12): two tenant namespaces, two Projects, two service
 # accounts whose RBAC covers ConfigMaps of their own namespace only, and one
 # agent reading Applications from its namespace and --app-namespaces 'team-*'.

@@ -47,6 +47,7 @@ todo()   { _tap_next; echo "not ok $n - ${TAP_PREFIX:-}$1 # TODO $2"; _tap_hook 
 diag()   { sed 's/^/# /' <<<"$*"; }
 tap_plan() { echo "1..$n"; }
 
+# shellcheck disable=SC2154  # $tmp is the sourcing script's
 run() { last="$tmp/out"; "$@" >"$last" 2>&1; rc=$?; }
 check() {
   local desc="$1" f="${last:-${tmp:-}/out}"; shift

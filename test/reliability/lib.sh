@@ -98,7 +98,7 @@ rel_env_up() {
   mkdir -p "$REL_OUT" "$t/git" "$t/work"
   : >"$t/pids"
   out="$REL_OUT/env-start.out"
-  if ! "$rel_cl/start" "$t/cluster" --nodes 1 --ready-delay 0.2 --leash "${REL_LEASH:-$$}" >"$out" 2>&1; then
+  if ! "$rel_cl/start.py" "$t/cluster" --nodes 1 --ready-delay 0.2 --leash "${REL_LEASH:-$$}" >"$out" 2>&1; then
     sed 's/^/# /' "$out"; echo "Bail out! the test cluster did not start"; return 1
   fi
   # git server + fault proxy in front of it

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2034,SC2154  # variables are read inside eval strings and set by lib.sh
 # The API server, then etcd, restarted in the middle of a sync
-# (test/cluster/restart): a commit touching every object is being applied
+# (test/cluster/restart.py): a commit touching every object is being applied
 # (the applies of half the objects held in the fault proxy, so the restart
 # lands mid-way, with requests in flight) when the component
 # goes down for 2 s; the agent must finish the job: every object at the
@@ -35,7 +35,7 @@ for comp in kube-apiserver etcd; do
   if wait_for 120 held; then
     sleep 1
     done_before=$(count_at "$val")
-    run "$rel_cl/restart" "$D" "$comp" --down 2
+    run "$rel_cl/restart.py" "$D" "$comp" --down 2
     check "$comp restarted mid-sync ($done_before of $N objects applied, the rest held, when it went down)" \
       eval 'rc_is 0 && [ "$done_before" -lt "$N" ]'
     count_fault "$comp restart"

@@ -5,7 +5,7 @@ Everything listens on 127.0.0.1 on free ports, so several clusters can run at
 once; every PID is recorded in DIR/pids and `test/cluster/stop DIR` ends
 exactly those.  See test/cluster/README.md for what DIR holds afterwards.
 
-usage: test/cluster/start DIR [--nodes N] [--ready-delay SECONDS] [--no-apf]
+usage: test/cluster/start.py DIR [--nodes N] [--ready-delay SECONDS] [--no-apf]
                               [--no-proxy] [--no-nodesim] [--leash PID] [--timeout SECONDS]
 env:   GS_ETCD_DATA_DIR (etcd data elsewhere than DIR/etcd, e.g. on tmpfs),
        GS_APISERVER_EXTRA (more kube-apiserver flags), GOGC (default 400)
@@ -129,7 +129,7 @@ class Cluster:
                              env=None if env is None else dict(os.environ, **env))
         logf.close()
         self.procs.append((name, p))
-        # What test/cluster/restart needs to start it again the same way.
+        # What test/cluster/restart.py needs to start it again the same way.
         os.makedirs(os.path.join(self.dir, "cmd"), exist_ok=True)
         with open(os.path.join(self.dir, "cmd", name + ".json"), "w") as f:
             json.dump({"argv": cmd, "env": env or {}}, f, indent=1)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Restart one process of a test cluster started by test/cluster/start, the
+"""Restart one process of a test cluster started by test/cluster/start.py, the
 same way it was started (DIR/cmd/NAME.json), to test clients against an API
 server (or etcd, the simulator, the proxy) that goes away and comes back.
 
-usage: test/cluster/restart DIR NAME [--down SECONDS]
+usage: test/cluster/restart.py DIR NAME [--down SECONDS]
   NAME: etcd | kube-apiserver | kube-controller-manager | nodesim | faultproxy
   --down: stay stopped that long before starting again (default 0)
 Waits until the restarted API server is ready (/readyz) again.
