@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # pid_NAME is set by start_agent through eval
 # The agent runs users' Lua health checks (issue 19): scripts from
 # --lua-dir (Argo CD's folder layout) and from the ConfigMap gitsync-health
 # of its namespace, the ConfigMap winning for the same kind, decide the
