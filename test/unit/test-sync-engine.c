@@ -15,6 +15,7 @@
 #include "gs-alloc.h"
 #include "kube/kube-client.h"
 #include "mf-yaml.h"
+#include "sync/sync-private.h"
 #include "sync/sync.h"
 
 /* Jobs complete when stored, unless their name starts with "fail". */
@@ -365,6 +366,90 @@ static void test_sync_engine__two_engines_run_at_once_on_two_threads(void **stat
 	gs_buf_release(&y);
 }
 
+/* The plan alone, many times on two threads: its sort once shared a
+ * file-scope pointer to the run being sorted, so one thread compared its
+ * tasks with the other's (or with NULL). */
+struct planner {
+	struct run run;
+	struct sync_report rep;
+	struct sync_options so;
+	int misordered;
+};
+
+static void planner_init(struct planner *p, size_t n)
+{
+	static const char *const kinds[] = { "ConfigMap", "Secret", "ServiceAccount", "Namespace" };
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->so.app = "app";
+	p->run.opts = &p->so;
+	p->run.rep = &p->rep;
+	p->run.t = gs_calloc(n, sizeof(*p->run.t));
+	p->rep.v = gs_calloc(n, sizeof(*p->rep.v));
+	p->run.nt = p->rep.n = n;
+	for (i = 0; i < n; i++) {
+		struct sync_resource *r = &p->rep.v[i];
+		struct target *t = &p->run.t[i];
+
+		r->kind = gs_strdup(kinds[i % 4]);
+		r->group = gs_strdup("");
+		r->ns = gs_strdup("t");
+		r->name = gs_asprintf("o%05zu", n - i); /* reverse order */
+		r->status = SYNC_STATUS_OUT_OF_SYNC;
+		t->ri = i;
+		t->wave = t->wave_annotated = (int)(i % 3);
+		t->kind_order = sync_kind_order("", r->kind);
+	}
+}
+
+static void *plan_many(void *arg)
+{
+	struct planner *p = arg;
+	size_t *order = gs_calloc(p->run.nt, sizeof(*order));
+	int iter;
+
+	for (iter = 0; iter < 300; iter++) {
+		size_t k, n = sync_plan(&p->run, order);
+
+		if (n != p->run.nt)
+			p->misordered++;
+		for (k = 1; k < n; k++) {
+			const struct target *a = &p->run.t[order[k - 1]], *b = &p->run.t[order[k]];
+
+			if (a->phase > b->phase ||
+			    (a->phase == b->phase && a->wave > b->wave) ||
+			    (a->phase == b->phase && a->wave == b->wave &&
+			     a->kind_order > b->kind_order)) {
+				p->misordered++;
+				break;
+			}
+		}
+	}
+	free(order);
+	return NULL;
+}
+
+static void test_sync_engine__two_threads_plan_at_once(void **state)
+{
+	struct planner p[2];
+	pthread_t th[2];
+	int i;
+
+	(void)state;
+	planner_init(&p[0], 3000);
+	planner_init(&p[1], 200);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, plan_many, &p[i]), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(p[i].misordered, 0);
+		free(p[i].run.t);
+		sync_report_release(&p[i].rep);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +460,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prunes_only_with_prune_and_never_prune_false, setup, teardown),
 		cmocka_unit_test(test_sync_engine__two_engines_run_at_once_on_two_threads),
+		cmocka_unit_test(test_sync_engine__two_threads_plan_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
