@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/app-project.h"
 #include "gs-alloc.h"
 #include "mf-object.h"
 
@@ -134,6 +135,50 @@ static struct mf_node *status_copy(const struct mf_node *app)
 	return mf_node_type(st) == MF_MAP ? mf_node_clone(st) : mf_node_new(MF_MAP);
 }
 
+/* The app's Project and who its writes impersonate, while it runs. */
+struct tenancy {
+	struct mf_node *project; /* NULL: no Projects (env->projects_ns unset) */
+	char *user;              /* Impersonate-User, NULL = the caller's identity */
+};
+
+static int project_policy(const struct sync_resource *r, bool prune, void *payload,
+			  struct gs_error *err)
+{
+	int rc = app_project_check_object(payload, r->group, r->kind, r->ns, err);
+
+	if (rc && prune)
+		gs_error_wrap(err, "cannot prune");
+	return rc;
+}
+
+/* Before anything is fetched: the app may use its project, its repository
+ * and destination; then the per-object policy goes into so. */
+static int tenancy_begin(struct tenancy *t, struct app_env *env, const struct mf_node *app,
+			 struct app_sync_opts *so, struct gs_error *err)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (!env->projects_ns)
+		return GS_OK;
+	rc = app_project_get(&t->project, env->kc, env->projects_ns, app_project_name(app), err);
+	if (!rc)
+		rc = app_project_check_app(t->project, app, env->projects_ns, err);
+	if (rc)
+		return rc;
+	t->user = app_project_impersonation(t->project, app, env->default_sa);
+	so->o.policy = project_policy;
+	so->o.policy_payload = t->project;
+	return GS_OK;
+}
+
+static void tenancy_release(struct tenancy *t)
+{
+	mf_node_free(t->project);
+	free(t->user);
+	memset(t, 0, sizeof(*t));
+}
+
 int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 		const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
 		bool write_status, struct gs_error *err)
@@ -141,17 +186,23 @@ int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 	struct app_source src = APP_SOURCE_INIT;
 	struct app_sync_opts so;
 	struct mf_node *status = NULL;
+	struct tenancy ten;
 	size_t n;
 	int r;
 
 	app_sync_opts_init(&so, app);
+	r = tenancy_begin(&ten, env, app, &so, err);
+	if (r < 0)
+		goto record;
 	r = app_source_load(&src, env, app, pick_revision(app, req), req ? req->local_dir : NULL,
 			    git_flags(req), err);
 	if (r < 0)
 		goto record;
 	n = filter_objs(src.objs, src.n, req);
 	so.o.flags = sync_flags;
+	kube_client_set_impersonation(env->kc, ten.user); /* dry-runs */
 	r = sync_compare(env->se, rep, src.objs, n, &so.o, err);
+	kube_client_set_impersonation(env->kc, NULL);
 record:
 	if (write_status) {
 		struct gs_error werr = GS_ERROR_INIT;
@@ -181,6 +232,7 @@ record:
 	if (r == GS_OK && rev_out)
 		*rev_out = gs_strdup(src.git.rev.sha);
 	mf_node_free(status);
+	tenancy_release(&ten);
 	app_sync_opts_release(&so);
 	app_source_release(&src);
 	return r;
@@ -196,6 +248,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
 	char started[32], finished[32];
 	struct gs_error werr = GS_ERROR_INIT;
+	struct tenancy ten = { NULL, NULL };
 	char buf[1100];
 	size_t n;
 	int r;
@@ -207,8 +260,10 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		if ((r = patch_status(env->kc, app, status, err)) < 0)
 			goto cleanup;
 	}
-	r = app_source_load(&src, env, app, pick_revision(app, req), req->local_dir, git_flags(req),
-			    err);
+	r = tenancy_begin(&ten, env, app, &so, err);
+	if (r >= 0)
+		r = app_source_load(&src, env, app, pick_revision(app, req), req->local_dir,
+				    git_flags(req), err);
 	if (r < 0) {
 		/* nothing was applied: the cluster keeps the last good state */
 		app_time_str(finished, sizeof(finished), (double)time(NULL));
@@ -223,7 +278,10 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	so.o.timeout_s = req->timeout_s;
 	so.o.progress = progress;
 	so.o.payload = payload;
+	/* dry-runs, applies, prunes and hooks as the app's account */
+	kube_client_set_impersonation(env->kc, ten.user);
 	r = sync_run(env->se, rep, src.objs, n, &so.o, err);
+	kube_client_set_impersonation(env->kc, NULL);
 	app_time_str(finished, sizeof(finished), (double)time(NULL));
 	if (r < 0) {
 		gs_error_str(err, buf, sizeof(buf));
@@ -255,6 +313,7 @@ record:
 		app_patch(env->kc, ns, name, clear, &werr);
 	}
 cleanup:
+	tenancy_release(&ten);
 	mf_node_free(clear);
 	mf_node_free(status);
 	app_sync_opts_release(&so);

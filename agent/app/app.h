@@ -124,6 +124,14 @@ struct app_env {
 	bool git_fetched;
 	void (*git_observe)(double seconds, bool ok, bool fetched, void *payload);
 	void *git_observe_payload;
+	/* Tenancy (app-project.h), set by the agent: Projects are read from
+	 * projects_ns (the agent's namespace) and bound each app's source and
+	 * objects, and writes impersonate the app's service account, if any
+	 * (default_sa: --default-service-account, may be NULL).  NULL
+	 * projects_ns: no Projects; the caller's own rights bound what it
+	 * applies (the CLI with the user's kubeconfig). */
+	const char *projects_ns;
+	const char *default_sa;
 };
 
 struct app_source {

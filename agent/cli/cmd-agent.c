@@ -17,8 +17,12 @@ static const char usage[] =
 	"\n"
 	"  --namespace NS           agent namespace: Lease, Secret gitsync-secret,\n"
 	"                           default for API calls (default: gitsync)\n"
-	"  --app-namespace NS       watch Applications in NS only (repeatable;\n"
-	"                           default: all namespaces)\n"
+	"  --app-namespaces GLOB[,GLOB]  also read Applications in these namespaces\n"
+	"                           (default: the agent's namespace only; others are\n"
+	"                           ignored); --app-namespace NS adds one (repeatable)\n"
+	"  --default-service-account NAME  apps without a service account (project\n"
+	"                           destinationServiceAccounts, spec.destination.\n"
+	"                           serviceAccountName) write as NAME of their namespace\n"
 	"  --listen ADDR:PORT       HTTP(S) address (default :8080)\n"
 	"  --tls-cert FILE --tls-key FILE   serve HTTPS\n"
 	"  --poll-interval D        fetch interval per app (default 3m; an app may set\n"
@@ -60,7 +64,8 @@ int cmd_agent(int argc, char **argv)
 	struct agent_config cfg = { 0 };
 	struct gs_error err = GS_ERROR_INIT;
 	const char **nss = NULL;
-	size_t nns = 0;
+	char **globs = NULL;
+	size_t nns = 0, nglobs = 0, k;
 	int fmt = ALOG_JSON, lvl = ALOG_INFO;
 	int i, rc = CLI_EXIT_OK;
 	const char *v;
@@ -77,6 +82,18 @@ int cmd_agent(int argc, char **argv)
 		} else if ((v = opt_value(argc, argv, &i, "--app-namespace"))) {
 			nss = gs_realloc(nss, (nns + 1) * sizeof(*nss));
 			nss[nns++] = v;
+		} else if ((v = opt_value(argc, argv, &i, "--app-namespaces"))) {
+			/* GLOB[,GLOB]: pointers into a copy kept until the end */
+			char *item, *save = NULL;
+			globs = gs_realloc(globs, (nglobs + 1) * sizeof(*globs));
+			globs[nglobs] = gs_strdup(v);
+			for (item = strtok_r(globs[nglobs++], ",", &save); item;
+			     item = strtok_r(NULL, ",", &save)) {
+				nss = gs_realloc(nss, (nns + 1) * sizeof(*nss));
+				nss[nns++] = item;
+			}
+		} else if ((v = opt_value(argc, argv, &i, "--default-service-account"))) {
+			cfg.default_sa = v;
 		} else if ((v = opt_value(argc, argv, &i, "--listen"))) {
 			cfg.listen = v;
 		} else if ((v = opt_value(argc, argv, &i, "--tls-cert"))) {
@@ -159,6 +176,9 @@ int cmd_agent(int argc, char **argv)
 	if (agent_run(&cfg, &err))
 		rc = cli_error(&err);
 out:
+	for (k = 0; k < nglobs; k++)
+		free(globs[k]);
+	free(globs);
 	free(nss);
 	return rc;
 }

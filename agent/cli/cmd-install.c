@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/app-project.h"
 #include "app/app.h"
 #include "gs-alloc.h"
 #include "kube/kube-config.h"
@@ -38,6 +39,9 @@ static const char install_yaml[] =
 	"- apiGroups: ['*']\n"
 	"  resources: ['*']\n"
 	"  verbs: [get, list, watch, create, update, patch, delete]\n"
+	"- apiGroups: ['']\n"
+	"  resources: [serviceaccounts]\n"
+	"  verbs: [impersonate]\n"
 	"- nonResourceURLs: ['*']\n"
 	"  verbs: [get]\n"
 	"---\n"
@@ -160,7 +164,8 @@ static int apply_docs(struct kube_client *kc, struct mf_docs *docs, struct gs_er
 	return GS_OK;
 }
 
-/* The CRD must be Established before Applications can be written. */
+/* The CRDs must be Established before Applications and Projects can be
+ * written. */
 static int wait_crd(struct kube_client *kc, struct gs_error *err)
 {
 	int tries;
@@ -169,13 +174,15 @@ static int wait_crd(struct kube_client *kc, struct gs_error *err)
 		const struct kube_resource *res;
 
 		kube_client_invalidate(kc, APP_GROUP, APP_VERSION);
-		if (kube_client_resource(kc, &res, APP_GROUP, APP_VERSION, APP_KIND, err) == GS_OK) {
+		if (kube_client_resource(kc, &res, APP_GROUP, APP_VERSION, APP_KIND, err) == GS_OK &&
+		    kube_client_resource(kc, &res, APP_GROUP, APP_VERSION, APP_PROJECT_KIND,
+					 err) == GS_OK) {
 			gs_error_clear(err);
 			return GS_OK;
 		}
 		usleep(500 * 1000);
 	}
-	return gs_error_set(err, GS_ERR, "the Application CRD was not served within 30s");
+	return gs_error_set(err, GS_ERR, "the Application and Project CRDs were not served within 30s");
 }
 
 int cmd_install(int argc, char **argv)
@@ -192,8 +199,9 @@ int cmd_install(int argc, char **argv)
 	if (cli_wants_help(argc, argv)) {
 		printf("usage: gitsync install [--namespace NS] [--dry-run] [--crd-only]\n"
 		       "                      [--kubeconfig F] [--context C]\n\n"
-		       "Apply (or print, with --dry-run) the Application CRD, the agent's\n"
-		       "Namespace, ServiceAccount, RBAC, Deployment and Service.\n\n"
+		       "Apply (or print, with --dry-run) the Application and Project CRDs,\n"
+		       "the `default` Project (unless one exists), the agent's Namespace,\n"
+		       "ServiceAccount, RBAC, Deployment and Service.\n\n"
 		       "options:\n"
 		       "  -n, --namespace NS   namespace of the agent and the Applications\n"
 		       "                       (default gitsync)\n"
@@ -228,13 +236,20 @@ int cmd_install(int argc, char **argv)
 	}
 	text = expand_ns(ns);
 	if (dry_run) {
+		char *proj = app_project_default_yaml(ns);
+
 		fputs(app_crd_yaml(), stdout);
+		printf("---\n%s", app_project_crd_yaml());
 		if (!crd_only)
 			printf("---\n%s", text);
+		printf("---\n%s", proj);
+		free(proj);
 		goto cleanup;
 	}
 	if (mf_yaml_parse(&crd, app_crd_yaml(), strlen(app_crd_yaml()), "crd-application.yaml",
 			  NULL, &err) < 0 ||
+	    mf_yaml_parse(&crd, app_project_crd_yaml(), strlen(app_project_crd_yaml()),
+			  "crd-project.yaml", NULL, &err) < 0 ||
 	    mf_yaml_parse(&rest, text, strlen(text), "install.yaml", NULL, &err) < 0) {
 		rc = cli_error(&err);
 		goto cleanup;
@@ -252,8 +267,13 @@ int cmd_install(int argc, char **argv)
 		/* --crd-only still creates the namespace Applications live in (doc 0) */
 		struct mf_docs view = { rest.docs, crd_only && rest.n ? 1 : rest.n, 0 };
 
-		if (apply_docs(kc, &view, &err) < 0)
+		bool made = false;
+
+		if (apply_docs(kc, &view, &err) < 0 ||
+		    app_project_ensure_default(kc, ns, &made, &err) < 0)
 			rc = cli_error(&err);
+		else
+			printf("Project/%s %s\n", APP_PROJECT_DEFAULT, made ? "created" : "unchanged");
 	}
 cleanup:
 	mf_docs_release(&crd);

@@ -15,6 +15,7 @@
 
 struct apitoken_entry {
 	char *name;
+	char *projects; /* "a,b"; NULL = every project */
 	enum apitoken_scope scope;
 	unsigned char hash[32];
 };
@@ -108,18 +109,31 @@ static int next_field(const char **p, const char *end, const char **start, size_
 static int parse_line(struct apitoken_entry *e, const char *p, const char *end, unsigned lineno,
 		      struct gs_error *err)
 {
-	const char *f[3], *extra;
-	size_t n[3], nextra, i;
+	const char *f[4], *extra;
+	size_t n[4], nextra, i, nf = 0;
 	char scope[8];
 
-	for (i = 0; i < 3; i++)
-		if (!next_field(&p, end, &f[i], &n[i]))
-			return gs_error_set(err, GS_EINVAL,
-					    "api.tokens line %u: expected 'NAME SCOPE sha256:HEX'",
-					    lineno);
+	while (nf < 4 && next_field(&p, end, &f[nf], &n[nf]))
+		nf++;
+	if (nf < 3)
+		return gs_error_set(err, GS_EINVAL,
+				    "api.tokens line %u: expected 'NAME SCOPE [PROJECT,...] sha256:HEX'",
+				    lineno);
 	if (next_field(&p, end, &extra, &nextra))
 		return gs_error_set(err, GS_EINVAL,
 				    "api.tokens line %u: unexpected text after the hash", lineno);
+	if (nf == 4) {
+		/* NAME SCOPE PROJECTS HASH: the projects are names, comma-separated */
+		for (i = 0; i < n[2]; i++)
+			if (f[2][i] != ',' && !valid_name(f[2] + i, 1))
+				return gs_error_set(err, GS_EINVAL,
+						    "api.tokens line %u: bad project list (names "
+						    "separated by commas)",
+						    lineno);
+		e->projects = gs_strndup(f[2], n[2]);
+		f[2] = f[3];
+		n[2] = n[3];
+	}
 	if (!valid_name(f[0], n[0]))
 		return gs_error_set(err, GS_EINVAL,
 				    "api.tokens line %u: bad token name (use letters, digits, '.', '_', '-')",
@@ -179,8 +193,10 @@ int apitoken_table_parse(struct apitoken_table **out, const char *text, size_t l
 			goto cleanup;
 		}
 		rc = parse_line(&entry, s, e, lineno, err);
-		if (rc)
+		if (rc) {
+			free(entry.projects);
 			goto cleanup;
+		}
 		GS_ALLOC_GROW(t->v, t->nr + 1, t->alloc);
 		t->v[t->nr++] = entry;
 	}
@@ -197,8 +213,10 @@ void apitoken_table_free(struct apitoken_table *t)
 
 	if (!t)
 		return;
-	for (i = 0; i < t->nr; i++)
+	for (i = 0; i < t->nr; i++) {
 		free(t->v[i].name);
+		free(t->v[i].projects);
+	}
 	free(t->v);
 	free(t);
 }
@@ -211,12 +229,40 @@ size_t apitoken_table_count(const struct apitoken_table *t)
 enum apitoken_scope apitoken_table_check(const struct apitoken_table *t, const char *token,
 					 size_t len, const char **name_out)
 {
+	return apitoken_table_lookup(t, token, len, name_out, NULL);
+}
+
+bool apitoken_projects_allow(const char *projects, const char *project)
+{
+	size_t n = strlen(project);
+	const char *p = projects;
+
+	if (!projects)
+		return true;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && !memcmp(p, project, n))
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+enum apitoken_scope apitoken_table_lookup(const struct apitoken_table *t, const char *token,
+					  size_t len, const char **name_out,
+					  const char **projects_out)
+{
 	enum apitoken_scope scope = APITOKEN_NONE;
 	unsigned char h[32];
 	size_t i;
 
 	if (name_out)
 		*name_out = NULL;
+	if (projects_out)
+		*projects_out = NULL;
 	if (!t || !token || !len)
 		return APITOKEN_NONE;
 	sha256(h, token, len);
@@ -227,6 +273,8 @@ enum apitoken_scope apitoken_table_check(const struct apitoken_table *t, const c
 			scope = t->v[i].scope;
 			if (name_out)
 				*name_out = t->v[i].name;
+			if (projects_out)
+				*projects_out = t->v[i].projects;
 		}
 	}
 	OPENSSL_cleanse(h, sizeof(h));

@@ -7,7 +7,12 @@
  *     ci-prod sync   sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
  *
  * SCOPE is `read` (list/get/diff/follow) or `sync` (read + request syncs and
- * refreshes).  Blank lines and lines starting with '#' are ignored.  A token
+ * refreshes).  A line may name the projects (projects.gitsync.io) whose
+ * Applications the token sees and acts on, comma-separated, before the
+ * hash; without that field the token reaches every project:
+ *
+ *     team-a-ci sync team-a,shared sha256:...
+ *  Blank lines and lines starting with '#' are ignored.  A token
  * is checked by hashing it and comparing against every entry in constant
  * time (CRYPTO_memcmp, no early exit), so neither the hash nor which entry
  * matched leaks through timing.
@@ -15,6 +20,7 @@
 #ifndef GS_APITOKEN_H
 #define GS_APITOKEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "gs-error.h"
@@ -46,6 +52,15 @@ size_t apitoken_table_count(const struct apitoken_table *t);
  * Thread-safe for concurrent readers. */
 enum apitoken_scope apitoken_table_check(const struct apitoken_table *t, const char *token,
 					 size_t len, const char **name_out);
+
+/* As apitoken_table_check, and *projects_out (may be NULL) = the entry's
+ * project list ("a,b", borrowed from t) or NULL for every project. */
+enum apitoken_scope apitoken_table_lookup(const struct apitoken_table *t, const char *token,
+					  size_t len, const char **name_out,
+					  const char **projects_out);
+/* Does a project list (as from apitoken_table_lookup; NULL = all) hold
+ * project? */
+bool apitoken_projects_allow(const char *projects, const char *project);
 
 /* Make a new random token (32 bytes from the OpenSSL CSPRNG, base64url,
  * prefixed "gst_") and its `NAME SCOPE sha256:HEX` line.  name must be

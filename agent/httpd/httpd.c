@@ -214,26 +214,50 @@ static bool valid_k8s_name(const char *s, size_t n)
 
 /* Authenticate before reading any body: 401 without a known token. */
 static enum apitoken_scope authenticate(struct httpd *h, struct MHD_Connection *conn,
-					char *name_out, size_t name_size)
+					char *name_out, size_t name_size, char **projects_out)
 {
 	const char *auth = conn_header(conn, "Authorization");
-	const char *name = NULL;
+	const char *name = NULL, *projects = NULL;
 	enum apitoken_scope s;
 
 	name_out[0] = '\0';
+	*projects_out = NULL;
 	if (!auth || strncasecmp(auth, "Bearer ", 7))
 		return APITOKEN_NONE;
 	auth += 7;
 	while (*auth == ' ')
 		auth++;
 	pthread_rwlock_rdlock(&h->lock);
-	s = apitoken_table_check(h->tokens, auth, strlen(auth), &name);
+	s = apitoken_table_lookup(h->tokens, auth, strlen(auth), &name, &projects);
 	/* The name is borrowed from the table, which a Secret update may free
 	 * as soon as the lock is released. */
 	if (name)
 		snprintf(name_out, name_size, "%s", name);
+	if (projects)
+		*projects_out = gs_strdup(projects);
 	pthread_rwlock_unlock(&h->lock);
 	return s;
+}
+
+/* The route of (named, action, method); *path_out = a route of that path
+ * whatever its method (NULL: no such endpoint). */
+static const struct httpd_api_route *find_api_route(const struct httpd_ops *ops, bool named,
+						    const char *action, const char *method,
+						    const struct httpd_api_route **path_out)
+{
+	size_t i;
+
+	*path_out = NULL;
+	for (i = 0; i < ops->n_routes; i++) {
+		const struct httpd_api_route *r = &ops->routes[i];
+		if (r->named != named || (!r->action != !action) ||
+		    (action && strcmp(r->action, action)))
+			continue;
+		*path_out = r;
+		if (!strcmp(r->method, method))
+			return r;
+	}
+	return NULL;
 }
 
 static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const char *method,
@@ -244,8 +268,9 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	struct gs_error err = GS_ERROR_INIT;
 	const char *p = url + strlen("/api/v1/applications");
 	char name[254] = "", action[16] = "", ns[254] = "", token_name[130];
+	const struct httpd_api_route *route, *path_known;
+	char *projects = NULL;
 	const char *q;
-	bool write;
 	MHD_RESULT ret;
 	unsigned status;
 	int rc;
@@ -271,13 +296,14 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	} else if (*p) {
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_NOT_FOUND, "no such endpoint");
 	}
-	if (req.action && strcmp(action, "diff") && strcmp(action, "operation") &&
-	    strcmp(action, "sync") && strcmp(action, "refresh"))
+	route = find_api_route(h->ops, req.name != NULL, req.action, method, &path_known);
+	if (!path_known)
 		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_NOT_FOUND, "no such endpoint");
-	write = req.action && (!strcmp(action, "sync") || !strcmp(action, "refresh"));
-	if (write != !strcmp(method, "POST") || (!write && strcmp(method, "GET")))
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED,
-					  write ? "use POST" : "use GET");
+	if (!route) {
+		char msg[32];
+		snprintf(msg, sizeof(msg), "use %s", path_known->method);
+		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_METHOD_NOT_ALLOWED, msg);
+	}
 	q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "namespace");
 	if (q && *q) {
 		if (!valid_k8s_name(q, strlen(q)) || strlen(q) > 63)
@@ -288,22 +314,27 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 	}
 	req.query_wait = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "wait");
 
-	req.scope = authenticate(h, conn, token_name, sizeof(token_name));
+	req.scope = authenticate(h, conn, token_name, sizeof(token_name), &projects);
 	req.token_name = token_name;
+	req.projects = projects;
 	if (req.scope == APITOKEN_NONE) {
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
-					  "missing or invalid bearer token");
+		ret = respond_json_error(h, conn, ROUTE_API, MHD_HTTP_UNAUTHORIZED,
+					 "missing or invalid bearer token");
+		goto out;
 	}
-	if (write && req.scope != APITOKEN_SYNC) {
-		return respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN,
-					  "token is read-only (scope 'sync' needed)");
+	if (req.scope < route->scope) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "token is read-only (scope '%s' needed)",
+			 apitoken_scope_name(route->scope));
+		ret = respond_json_error(h, conn, ROUTE_API, MHD_HTTP_FORBIDDEN, msg);
+		goto out;
 	}
 	if (rq->too_big) {
-		return respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,
-					  "request body too large");
+		ret = respond_json_error(h, conn, ROUTE_API, HTTP_TOO_LARGE,
+					 "request body too large");
+		goto out;
 	}
-	rc = h->ops->api ? h->ops->api(h->ops->payload, &req, &resp, &err)
-			 : gs_error_set(&err, GS_ENOTFOUND, "no API in this server");
+	rc = route->handle(h->ops->payload, &req, &resp, &err);
 	if (rc) {
 		char buf[1100];
 		status = rc == GS_ENOTFOUND ? MHD_HTTP_NOT_FOUND
@@ -312,12 +343,15 @@ static MHD_RESULT handle_api(struct httpd *h, struct MHD_Connection *conn, const
 			 : rc == GS_EAUTH   ? MHD_HTTP_FORBIDDEN
 					    : MHD_HTTP_INTERNAL_SERVER_ERROR;
 		gs_buf_release(&resp.body);
-		return respond_json_error(h, conn, ROUTE_API, status,
-					  gs_error_str(&err, buf, sizeof(buf)));
+		ret = respond_json_error(h, conn, ROUTE_API, status,
+					 gs_error_str(&err, buf, sizeof(buf)));
+		goto out;
 	}
 	ret = respond(h, conn, ROUTE_API, resp.status ? resp.status : 200, resp.content_type,
 		      resp.body.ptr, resp.body.len);
 	gs_buf_release(&resp.body);
+out:
+	free(projects);
 	return ret;
 }
 

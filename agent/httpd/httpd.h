@@ -12,7 +12,8 @@
  *   POST /api/v1/applications/NAME/sync        |  ?namespace=NS selects the
  *   POST /api/v1/applications/NAME/refresh    /   Application's namespace.
  *
- * The server knows nothing about Applications: it authenticates, limits and
+ * The API routes are a table the agent passes in (agent/loop/api.c).  The
+ * server knows nothing about Applications: it authenticates, limits and
  * routes, and hands verified requests to the callbacks in struct httpd_ops,
  * which the agent implements.  Callbacks run on the server's connection
  * threads (one per connection, capped) and must be thread-safe; a slow one
@@ -41,12 +42,14 @@ struct httpd_api_request {
 	const char *method;    /* "GET", "POST" */
 	const char *namespace; /* ?namespace=, NULL when absent */
 	const char *name;      /* NULL for the list */
-	const char *action;    /* NULL, "diff", "operation", "sync", "refresh" */
+	const char *action;    /* NULL or the route's action */
 	const char *query_wait; /* ?wait=DURATION for long polls, or NULL */
 	const char *body;      /* request body (NUL-terminated), "" when none */
 	size_t body_len;
 	enum apitoken_scope scope;
 	const char *token_name; /* which token authenticated (for logs) */
+	const char *projects;   /* the token's projects ("a,b"), NULL = all (see
+				 * apitoken_projects_allow) */
 };
 
 /* What ops->api answers: status (200, 202, 400, 404, 409 ...), a body and
@@ -57,6 +60,21 @@ struct httpd_api_response {
 	struct gs_buf body;
 };
 
+/* One API endpoint: METHOD /api/v1/applications[/NAME[/ACTION]].  The
+ * server finds the route by path (404 when none), then checks the method
+ * (405), the token (401) and its scope (403) before calling handle.
+ * handle returns 0 with resp filled in, or an error: GS_ENOTFOUND → 404,
+ * GS_EINVAL → 400, GS_EAUTH → 403, GS_ECONFLICT → 409, anything else →
+ * 500 with the error's message.  It runs on a connection thread. */
+struct httpd_api_route {
+	const char *method;        /* "GET", "POST" */
+	bool named;                /* .../NAME[/ACTION]; false = the collection */
+	const char *action;        /* NULL or "diff", "sync", ... (at most 15 chars) */
+	enum apitoken_scope scope; /* least scope the token needs */
+	int (*handle)(void *payload, const struct httpd_api_request *req,
+		      struct httpd_api_response *resp, struct gs_error *err);
+};
+
 struct httpd_ops {
 	/* True once caches are synced (readiness).  NULL = always ready. */
 	bool (*ready)(void *payload);
@@ -64,11 +82,9 @@ struct httpd_ops {
 	 * = how many.  Errors become 500 (the forge retries). */
 	int (*push)(void *payload, const struct webhook_push *push, size_t *matched_out,
 		    struct gs_error *err);
-	/* An authenticated API call.  Return 0 with resp filled in, or an
-	 * error: GS_ENOTFOUND → 404, GS_EINVAL → 400, GS_ECONFLICT → 409,
-	 * anything else → 500 with the error's message. */
-	int (*api)(void *payload, const struct httpd_api_request *req,
-		   struct httpd_api_response *resp, struct gs_error *err);
+	/* The API: n_routes entries (borrowed; none = every path is 404). */
+	const struct httpd_api_route *routes;
+	size_t n_routes;
 	void *payload;
 };
 

@@ -47,7 +47,19 @@ struct kube_client {
 	struct kube_disc disc;
 	kube_request_observer observer; /* optional, see kube_client_set_observer */
 	void *observer_payload;
+	char *impersonate;       /* Impersonate-User of writes, NULL = none */
 };
+
+void kube_client_set_impersonation(struct kube_client *kc, const char *user)
+{
+	free(kc->impersonate);
+	kc->impersonate = user && *user ? gs_strdup(user) : NULL;
+}
+
+const char *kube_client_impersonation(const struct kube_client *kc)
+{
+	return kc->impersonate;
+}
 
 void kube_client_set_observer(struct kube_client *kc, kube_request_observer fn, void *payload)
 {
@@ -162,6 +174,7 @@ void kube_client_free(struct kube_client *kc)
 		curl_multi_cleanup(kc->multi);
 	if (kc->share)
 		curl_share_cleanup(kc->share);
+	free(kc->impersonate);
 	free(kc->file_token);
 	free(kc->exec_token);
 	free(kc);
@@ -620,6 +633,14 @@ int kube_xfer_setup(struct kube_client *kc, struct kube_xfer *x, CURL *c, struct
 	x->hdrs = curl_slist_append(NULL, "Accept: application/json");
 	if (tok && tok[0]) {
 		line = gs_asprintf("Authorization: Bearer %s", tok);
+		x->hdrs = curl_slist_append(x->hdrs, line);
+		free(line);
+	}
+	if (kc->impersonate && strcmp(x->method, "GET")) {
+		/* writes only: reads (LIST by label, GET, discovery, watches)
+		 * stay the agent's, so a tenant's account needs no cluster-wide
+		 * read rights for the agent to find what its app manages */
+		line = gs_asprintf("Impersonate-User: %s", kc->impersonate);
 		x->hdrs = curl_slist_append(x->hdrs, line);
 		free(line);
 	}

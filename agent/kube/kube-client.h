@@ -68,6 +68,17 @@ const struct kube_config *kube_client_config(const struct kube_client *kc);
 typedef void (*kube_request_observer)(const char *method, long status, void *payload);
 void kube_client_set_observer(struct kube_client *kc, kube_request_observer fn, void *payload);
 
+/* Send every write of this client (POST, PUT, PATCH, DELETE; dry-runs
+ * included) with the header Impersonate-User: user, e.g.
+ * "system:serviceaccount:team-a:deployer", so the cluster's RBAC for that
+ * account bounds what it changes; the API server adds the account's
+ * groups.  Reads keep the client's own identity.  user is copied; NULL or
+ * "" turns it off.  The client's credentials need the `impersonate` verb
+ * on serviceaccounts. */
+void kube_client_set_impersonation(struct kube_client *kc, const char *user);
+/* The current setting (borrowed) or NULL. */
+const char *kube_client_impersonation(const struct kube_client *kc);
+
 /* A raw response.  body is capped (GS_ELIMIT beyond 512 MiB). */
 struct kube_response {
 	long status;           /* HTTP status, 0 when no response */

@@ -34,8 +34,13 @@
 
 struct agent_config {
 	const char *ns;                /* agent namespace: Lease, Secret, default app namespace */
-	const char *const *app_namespaces; /* Applications watched; NULL/0 = all namespaces */
+	/* Namespaces (globs) whose Applications are read besides ns; NULL/0 =
+	 * ns only.  An Application elsewhere is ignored (one log line). */
+	const char *const *app_namespaces;
 	size_t n_app_namespaces;
+	const char *default_sa;        /* --default-service-account: apps without a
+					* service account write as this one (in
+					* the app's namespace); NULL = the agent */
 	const char *listen;            /* default ":8080" */
 	const char *tls_cert, *tls_key;
 	double poll_s;                 /* default 180 */

@@ -306,6 +306,46 @@ static void run_init(struct run *run, struct sync_engine *se, struct sync_report
 	run->batch = kube_batch_new(se->kc);
 }
 
+/* opts->policy (Projects): desired objects before any request about them,
+ * prune candidates once compare() found them.  A refusal fails the object
+ * like a dry-run rejection, so nothing is written. */
+static void check_policy(struct run *run, bool prune_rows)
+{
+	size_t i;
+
+	if (!run->opts->policy)
+		return;
+	if (!prune_rows) {
+		for (i = 0; i < run->nt; i++) {
+			struct target *t = &run->t[i];
+			struct gs_error e = GS_ERROR_INIT;
+
+			if (!t->failed &&
+			    run->opts->policy(&run->rep->v[t->ri], false, run->opts->policy_payload,
+					      &e))
+				sync_fail_target(run, t, &e);
+		}
+		return;
+	}
+	if (!(run->opts->flags & SYNC_PRUNE))
+		return;
+	for (i = 0; i < run->rep->n; i++) {
+		struct sync_resource *r = &run->rep->v[i];
+		struct gs_error e = GS_ERROR_INIT;
+
+		if (r->status != SYNC_STATUS_PRUNE || r->result != SYNC_RESULT_NONE ||
+		    (r->message && strstr(r->message, "Prune=false")))
+			continue;
+		if (run->opts->policy(r, true, run->opts->policy_payload, &e)) {
+			r->result = SYNC_RESULT_FAILED;
+			sync_set_msg(r, "%s", e.msg);
+			run->any_failed = true;
+			gs_buf_printf(&run->failures, "%s%s %s: %s", run->failures.len ? "; " : "",
+				      r->kind, r->name, e.msg);
+		}
+	}
+}
+
 static int run_compare(struct run *run, struct mf_node *const *objs, size_t n,
 		       struct gs_error *err)
 {
@@ -316,7 +356,11 @@ static int run_compare(struct run *run, struct mf_node *const *objs, size_t n,
 	run->requests0 = kube_client_stats(run->kc)->requests;
 	if ((rc = sync_prepare(run, objs, n, err)) < 0)
 		return rc;
-	return sync_compare_live(run, err);
+	check_policy(run, false);
+	if ((rc = sync_compare_live(run, err)) < 0)
+		return rc;
+	check_policy(run, true);
+	return GS_OK;
 }
 
 int sync_compare(struct sync_engine *se, struct sync_report *rep, struct mf_node *const *objs,

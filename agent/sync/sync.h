@@ -162,6 +162,12 @@ struct sync_resource;
 /* Called as work proceeds (resource borrowed, valid during the call). */
 typedef void (*sync_progress_fn)(const struct sync_resource *res, void *payload);
 
+/* A policy over what a run may write (the agent's Projects): asked for
+ * every desired object and hook before anything is dry-run (prune false),
+ * and for every object the run would prune (prune true).  An error fails
+ * that object with err's message, so sync_run writes nothing. */
+typedef int (*sync_policy_fn)(const struct sync_resource *res, bool prune, void *payload,
+			      struct gs_error *err);
 struct sync_options {
 	const char *app;           /* required: tracking label value */
 	const char *ns;            /* namespace for namespaced objects without one */
@@ -178,6 +184,8 @@ struct sync_options {
 	void *payload;
 	sync_cache_lookup_fn live_cache; /* optional, see above */
 	void *live_cache_payload;
+	sync_policy_fn policy;     /* optional, see above */
+	void *policy_payload;
 };
 
 struct sync_engine;

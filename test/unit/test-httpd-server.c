@@ -80,6 +80,16 @@ static int fx_api(void *payload, const struct httpd_api_request *req,
 	return 0;
 }
 
+/* The agent's routes (loop/api.c), all answered by fx_api. */
+static const struct httpd_api_route fx_routes[] = {
+	{ "GET", false, NULL, APITOKEN_READ, fx_api },
+	{ "GET", true, NULL, APITOKEN_READ, fx_api },
+	{ "GET", true, "diff", APITOKEN_READ, fx_api },
+	{ "GET", true, "operation", APITOKEN_READ, fx_api },
+	{ "POST", true, "sync", APITOKEN_SYNC, fx_api },
+	{ "POST", true, "refresh", APITOKEN_SYNC, fx_api },
+};
+
 static struct apitoken_table *tokens(void)
 {
 	char h1[65], h2[65], *text;
@@ -101,7 +111,8 @@ static int setup(void **state)
 
 	pthread_mutex_init(&fx->lock, NULL);
 	fx->m = metrics_registry_new();
-	fx->ops = (struct httpd_ops){ fx_ready, fx_push, fx_api, fx };
+	fx->ops = (struct httpd_ops){ fx_ready, fx_push, fx_routes,
+				      sizeof(fx_routes) / sizeof(fx_routes[0]), fx };
 	fx->cfg.listen = "127.0.0.1:0";
 	fx->cfg.webhook_max_bytes = 4096;
 	if (httpd_start(&fx->h, &fx->cfg, &fx->ops, fx->m, &err)) {
@@ -396,7 +407,7 @@ static void make_cert(const char *cert_path, const char *key_path)
 
 static void test_httpd__tls_when_given_a_certificate(void **state)
 {
-	struct httpd_ops ops = { NULL, NULL, NULL, NULL };
+	struct httpd_ops ops = { NULL, NULL, NULL, 0, NULL };
 	struct httpd_config cfg = { 0 };
 	struct gs_error err = GS_ERROR_INIT;
 	struct httpd *h = NULL;

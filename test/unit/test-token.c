@@ -94,6 +94,44 @@ static void test_token__generate_gives_unique_token_whose_line_checks(void **sta
 	free(line2);
 }
 
+static void test_token__project_list_limits_a_token_two_fields_reach_all(void **state)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	struct apitoken_table *t = NULL;
+	char *l1 = line_for("team-a-ci", "sync team-a,shared", "tok-a");
+	char *l2 = line_for("admin", "read", "tok-admin");
+	char *text = gs_asprintf("%s\n%s\n", l1, l2);
+	const char *name = NULL, *projects = NULL;
+	(void)state;
+
+	assert_int_equal(apitoken_table_parse(&t, text, strlen(text), &err), 0);
+	assert_int_equal(apitoken_table_lookup(t, "tok-a", 5, &name, &projects), APITOKEN_SYNC);
+	assert_string_equal(name, "team-a-ci");
+	assert_string_equal(projects, "team-a,shared");
+	assert_true(apitoken_projects_allow(projects, "team-a"));
+	assert_true(apitoken_projects_allow(projects, "shared"));
+	assert_false(apitoken_projects_allow(projects, "team-b"));
+	assert_false(apitoken_projects_allow(projects, "team"));
+	assert_false(apitoken_projects_allow(projects, "team-a,shared"));
+	/* the two-field form (before projects existed): every project */
+	assert_int_equal(apitoken_table_lookup(t, "tok-admin", 9, &name, &projects), APITOKEN_READ);
+	assert_null(projects);
+	assert_true(apitoken_projects_allow(projects, "team-b"));
+	apitoken_table_free(t);
+	free(text);
+	free(l1);
+
+	/* a malformed list is refused, naming the line */
+	l1 = line_for("x", "read team a", "tok");
+	assert_int_equal(apitoken_table_parse(&t, l1, strlen(l1), &err), GS_EINVAL);
+	free(l1);
+	l1 = line_for("x", "read team/a", "tok");
+	assert_int_equal(apitoken_table_parse(&t, l1, strlen(l1), &err), GS_EINVAL);
+	assert_non_null(strstr(err.msg, "line 1: bad project list"));
+	free(l1);
+	free(l2);
+}
+
 static void test_token__generate_rejects_bad_name_and_scope(void **state)
 {
 	struct gs_error err = GS_ERROR_INIT;
@@ -114,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_token__malformed_lines_name_the_line_and_never_echo_it),
 		cmocka_unit_test(test_token__generate_gives_unique_token_whose_line_checks),
 		cmocka_unit_test(test_token__generate_rejects_bad_name_and_scope),
+		cmocka_unit_test(test_token__project_list_limits_a_token_two_fields_reach_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

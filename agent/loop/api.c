@@ -1,0 +1,384 @@
+/* api.c - the HTTP callbacks (server threads): readiness, push webhooks and
+ * the API for CI pipelines. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app/app-project.h"
+#include "gs-alloc.h"
+#include "gs-buf.h"
+#include "loop/alog.h"
+#include "loop/loop-private.h"
+#include "loop/workq.h"
+#include "mf-diff.h"
+#include "mf-json.h"
+#include "mf-object.h"
+#include "sync/sync.h"
+
+/* Mark an app for refresh through the API server (a standby's webhook). */
+static int mark_refresh(struct kube_client *kc, const char *ns, const char *name,
+			struct gs_error *err)
+{
+	struct mf_node *p = mf_node_new(MF_MAP);
+	char now[40];
+	int rc;
+
+	app_time_str(now, sizeof(now), (double)time(NULL));
+	mf_node_set_str_value(
+		mf_node_ensure(mf_node_ensure(p, "metadata", MF_MAP), "annotations", MF_MAP),
+		REFRESH_ANNOTATION, now);
+	rc = app_patch(kc, ns, name, p, err);
+	mf_node_free(p);
+	return rc;
+}
+
+static bool api_ready(void *payload)
+{
+	struct agent *a = payload;
+	bool r;
+
+	pthread_mutex_lock(&a->lock);
+	r = a->synced;
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
+static int api_push(void *payload, const struct webhook_push *push, size_t *matched_out,
+		    struct gs_error *err)
+{
+	struct agent *a = payload;
+	char **keys = NULL;
+	size_t n = 0, i;
+	bool leader;
+	int rc = 0;
+
+	pthread_mutex_lock(&a->lock);
+	leader = a->leader && !a->stopping;
+	keys = gs_calloc(a->napps + 1, sizeof(char *));
+	for (i = 0; i < a->napps; i++) {
+		if (!webhook_push_matches(push, a->apps[i].repo, a->apps[i].revision))
+			continue;
+		/* monorepos: an app that names its paths skips pushes elsewhere */
+		if (a->apps[i].npaths &&
+		    !webhook_push_touches(push, (const char *const *)a->apps[i].paths,
+					  a->apps[i].npaths))
+			continue;
+		if (leader) {
+			/* a webhook overrides a retry backoff: the fix may be this push */
+			a->apps[i].attempts = 0;
+			a->apps[i].next_retry = 0;
+			workq_add(a->q, a->apps[i].key, WORKQ_URGENT);
+		}
+		keys[n++] = gs_strdup(a->apps[i].key);
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (!leader && n) {
+		pthread_mutex_lock(&a->api_lock);
+		for (i = 0; i < n && !rc; i++) {
+			char ns[254], name[254];
+			agent_split_key(keys[i], ns, sizeof(ns), name, sizeof(name));
+			rc = mark_refresh(a->api.kc, ns, name, err);
+		}
+		pthread_mutex_unlock(&a->api_lock);
+	}
+	for (i = 0; i < n; i++) {
+		alog(ALOG_INFO, keys[i], NULL, "%s push webhook: refresh%s",
+		     webhook_forge_name(push->forge), leader ? "" : " (marked for the leader)");
+		free(keys[i]);
+	}
+	free(keys);
+	*matched_out = n;
+	return rc;
+}
+
+/* The Application's namespace: ?namespace=, else the agent's. */
+static const char *api_namespace(const struct agent *a, const struct httpd_api_request *req)
+{
+	return req->namespace ? req->namespace : a->cfg->ns;
+}
+
+/* Is app one this request may see: read by this agent (its namespace or
+ * --app-namespaces) and of a project the token lists?  Otherwise it does
+ * not exist for the caller (404, the same answer as a missing one, so a
+ * token learns nothing about other projects). */
+static bool api_visible(const struct agent *a, const char *token_projects,
+			const struct mf_node *app)
+{
+	const char *ns = mf_obj_namespace(app);
+
+	return ns && agent_app_namespace_allowed(a->cfg, ns) &&
+	       apitoken_projects_allow(token_projects, app_project_name(app));
+}
+
+/* GET the request's app (under api_lock) if visible; see api_visible. */
+static int api_get_app(struct mf_node **out, struct agent *a, const struct httpd_api_request *req,
+		       struct gs_error *err)
+{
+	const char *ns = api_namespace(a, req);
+	int rc = app_get(out, a->api.kc, ns, req->name, err);
+
+	if (!rc && !api_visible(a, req->projects, *out)) {
+		mf_node_free(*out);
+		*out = NULL;
+		rc = gs_error_set(err, GS_ENOTFOUND, "application '%s' not found in namespace '%s'",
+				  req->name, ns);
+	}
+	return rc;
+}
+
+static void emit_json(struct gs_buf *out, const struct mf_node *n)
+{
+	mf_json_emit(out, n, 0);
+	gs_buf_putc(out, '\n');
+}
+
+struct list_out {
+	struct gs_buf *out;
+	size_t n;
+	const struct agent *a;
+	const char *projects;
+};
+
+static int on_list_item(const struct mf_node *app, void *payload)
+{
+	struct list_out *lo = payload;
+
+	if (!api_visible(lo->a, lo->projects, app))
+		return 0;
+	if (lo->n++)
+		gs_buf_putc(lo->out, ',');
+	mf_json_emit(lo->out, app, 0);
+	return 0;
+}
+
+/* Body of POST .../sync: {"revision":"", "prune":bool, "dryRun":bool,
+ * "resources":["GROUP:KIND:NAME"]}; all optional. */
+static int api_sync(void *payload, const struct httpd_api_request *req,
+		    struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req), *name = req->name;
+	struct mf_node *body = NULL, *app = NULL, *patch = NULL, *s, *op;
+	const struct mf_node *v;
+	char *who = NULL;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	if (req->body_len) {
+		rc = mf_json_parse(&body, req->body, req->body_len, "request", err);
+		if (rc || mf_node_type(body) != MF_MAP) {
+			rc = gs_error_set(err, GS_EINVAL, "request body must be a JSON object");
+			goto cleanup;
+		}
+	}
+	rc = api_get_app(&app, a, req, err);
+	if (rc)
+		goto cleanup;
+	if (mf_node_type(mf_node_get(app, "operation")) == MF_MAP) {
+		rc = gs_error_set(err, GS_ECONFLICT,
+				  "another operation is already in progress on '%s'", name);
+		goto cleanup;
+	}
+	patch = mf_node_new(MF_MAP);
+	op = mf_node_ensure(patch, "operation", MF_MAP);
+	s = mf_node_ensure(op, "sync", MF_MAP);
+	if ((v = mf_node_get(body, "revision")) && mf_node_str(v) && *mf_node_str(v))
+		mf_node_set_str_value(s, "revision", mf_node_str(v));
+	mf_node_set(s, "prune", mf_node_new_bool(mf_node_bool(mf_node_get(body, "prune"))));
+	if ((v = mf_node_get(body, "resources")) && mf_node_type(v) == MF_SEQ)
+		mf_node_set(s, "resources", mf_node_clone(v));
+	who = gs_asprintf("api:%s", req->token_name ? req->token_name : "");
+	mf_node_set_str_value(mf_node_ensure(op, "initiatedBy", MF_MAP), "username", who);
+	rc = app_patch(a->api.kc, ns, name, patch, err);
+	if (rc)
+		goto cleanup;
+	if (agent_is_leader(a)) {
+		char *key = agent_app_key(ns, name);
+		workq_add(a->q, key, WORKQ_URGENT);
+		free(key);
+	}
+	alog(ALOG_INFO, name, NULL, "sync requested through the API by token '%s'",
+	     req->token_name ? req->token_name : "");
+	resp->status = 202;
+	mf_node_set_str_value(patch, "application", name);
+	mf_node_set_str_value(patch, "namespace", ns);
+	emit_json(&resp->body, patch);
+cleanup:
+	pthread_mutex_unlock(&a->api_lock);
+	free(who);
+	mf_node_free(body);
+	mf_node_free(app);
+	mf_node_free(patch);
+	return rc;
+}
+
+static int api_diff(void *payload, const struct httpd_api_request *req,
+		    struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	struct mf_node *app = NULL;
+	struct sync_report rep = SYNC_REPORT_INIT;
+	struct app_sync_req sreq = { 0 };
+	char *rev = NULL;
+	size_t i;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	rc = api_get_app(&app, a, req, err);
+	if (!rc)
+		rc = app_compare(&rep, &rev, &a->api.env, app, &sreq, SYNC_KEEP_DIFF, false, err);
+	if (rc)
+		goto cleanup;
+	for (i = 0; i < rep.n; i++) {
+		const struct sync_resource *r = &rep.v[i];
+		char *label;
+		if (r->status == SYNC_STATUS_SYNCED)
+			continue;
+		label = gs_asprintf("%s%s%s/%s %s/%s", r->group, *r->group ? "/" : "", r->version,
+				    r->kind, *r->ns ? r->ns : "-", r->name);
+		gs_buf_printf(&resp->body, "===== %s (%s)\n", label, sync_status_str(r->status));
+		mf_diff_text(&resp->body, r->live, r->target, "live", "desired", 0);
+		free(label);
+	}
+	resp->content_type = "text/plain; charset=utf-8";
+	/* the CLI's exit code convention travels as a header-less status:
+	 * 200 in sync, 200 with a body when different */
+cleanup:
+	pthread_mutex_unlock(&a->api_lock);
+	free(rev);
+	sync_report_release(&rep);
+	mf_node_free(app);
+	return rc;
+}
+
+static bool op_finished(const struct mf_node *app)
+{
+	const char *phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
+
+	return mf_node_type(mf_node_get(app, "operation")) != MF_MAP && phase &&
+	       strcmp(phase, "Running");
+}
+
+/* GET .../operation[?wait=30s]: the operation (if pending) and its state;
+ * with wait, answer as soon as no operation is pending and the last one
+ * finished, or when the wait ends (long poll, capped at 60 s). */
+static int api_operation(void *payload, const struct httpd_api_request *req,
+			 struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	double wait = req->query_wait ? agent_parse_duration(req->query_wait) : 0;
+	double end = workq_now() + (wait > 60 ? 60 : wait);
+	struct mf_node *app = NULL, *out = NULL;
+	const struct mf_node *v;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&a->api_lock);
+		rc = api_get_app(&app, a, req, err);
+		pthread_mutex_unlock(&a->api_lock);
+		if (rc)
+			return rc;
+		if (wait <= 0 || op_finished(app) || workq_now() >= end || agent_stopping(a))
+			break;
+		mf_node_free(app);
+		app = NULL;
+		agent_nap(a, 0.25);
+	}
+	out = mf_node_new(MF_MAP);
+	mf_node_set(out, "operation",
+		    (v = mf_node_get(app, "operation")) ? mf_node_clone(v) : mf_node_new_null());
+	v = mf_node_dig(app, "status", "operationState", NULL);
+	mf_node_set(out, "operationState", v ? mf_node_clone(v) : mf_node_new_null());
+	v = mf_node_dig(app, "status", "sync", NULL);
+	mf_node_set(out, "sync", v ? mf_node_clone(v) : mf_node_new_null());
+	v = mf_node_dig(app, "status", "health", NULL);
+	mf_node_set(out, "health", v ? mf_node_clone(v) : mf_node_new_null());
+	mf_node_set(out, "finished", mf_node_new_bool(op_finished(app)));
+	emit_json(&resp->body, out);
+	mf_node_free(out);
+	mf_node_free(app);
+	return 0;
+}
+
+/* GET /api/v1/applications[?namespace=NS]: every Application (all
+ * namespaces without ?namespace). */
+static int api_list(void *payload, const struct httpd_api_request *req,
+		    struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const struct kube_resource *res;
+	struct list_out lo = { &resp->body, 0, a, req->projects };
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	gs_buf_puts(&resp->body, "{\"items\":[");
+	rc = app_resource(&res, a->api.kc, err);
+	if (!rc)
+		rc = kube_client_list(a->api.kc, res, req->namespace, NULL, on_list_item, &lo, NULL,
+				      err);
+	gs_buf_puts(&resp->body, "]}\n");
+	pthread_mutex_unlock(&a->api_lock);
+	return rc;
+}
+
+static int api_get(void *payload, const struct httpd_api_request *req,
+		   struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	struct mf_node *app = NULL;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	rc = api_get_app(&app, a, req, err);
+	pthread_mutex_unlock(&a->api_lock);
+	if (!rc)
+		emit_json(&resp->body, app);
+	mf_node_free(app);
+	return rc;
+}
+
+static int api_refresh(void *payload, const struct httpd_api_request *req,
+		       struct httpd_api_response *resp, struct gs_error *err)
+{
+	struct agent *a = payload;
+	const char *ns = api_namespace(a, req);
+	struct mf_node *app = NULL;
+	char *key;
+	int rc;
+
+	pthread_mutex_lock(&a->api_lock);
+	rc = api_get_app(&app, a, req, err);
+	if (!rc)
+		rc = mark_refresh(a->api.kc, ns, req->name, err);
+	pthread_mutex_unlock(&a->api_lock);
+	mf_node_free(app);
+	if (rc)
+		return rc;
+	key = agent_app_key(ns, req->name);
+	if (agent_is_leader(a))
+		workq_add(a->q, key, WORKQ_URGENT);
+	free(key);
+	resp->status = 202;
+	gs_buf_puts(&resp->body, "{\"refresh\":true}\n");
+	return 0;
+}
+
+/* Every API endpoint: adding one is a line here and its handler above.
+ * Handlers run on the server's connection threads; each takes api_lock
+ * around its use of a->api (the long poll only around each read). */
+static const struct httpd_api_route routes[] = {
+	{ "GET", false, NULL, APITOKEN_READ, api_list },
+	{ "GET", true, NULL, APITOKEN_READ, api_get },
+	{ "GET", true, "diff", APITOKEN_READ, api_diff },
+	{ "GET", true, "operation", APITOKEN_READ, api_operation },
+	{ "POST", true, "sync", APITOKEN_SYNC, api_sync },
+	{ "POST", true, "refresh", APITOKEN_SYNC, api_refresh },
+};
+
+void agent_api_ops(struct httpd_ops *ops, struct agent *a)
+{
+	*ops = (struct httpd_ops){ api_ready, api_push, routes, sizeof(routes) / sizeof(routes[0]),
+				   a };
+}

@@ -1,0 +1,227 @@
+/* index.c - the Application index: one entry per Application the informer
+ * saw, what the queue, webhooks and metrics need of it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gs-alloc.h"
+#include "gs-buf.h"
+#include "app/app-project.h"
+#include "loop/alog.h"
+#include "loop/loop-private.h"
+#include "loop/workq.h"
+#include "mf-object.h"
+
+struct app_entry *agent_index_find(struct agent *a, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < a->napps; i++)
+		if (!strcmp(a->apps[i].key, key))
+			return &a->apps[i];
+	return NULL;
+}
+
+static void free_paths(struct app_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->npaths; i++)
+		free(e->paths[i]);
+	free(e->paths);
+	e->paths = NULL;
+	e->npaths = 0;
+}
+
+/* "a/b" + "../c/./d" -> "a/c/d"; "/x" is from the repository root.  ".."
+ * above the root stays at the root. */
+static char *join_repo_path(const char *base, const char *rel)
+{
+	struct gs_buf b = GS_BUF_INIT;
+	char *in = gs_asprintf("%s/%s", *rel == '/' ? "" : base, rel), *save = NULL, *seg;
+
+	for (seg = strtok_r(in, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(seg, "."))
+			continue;
+		if (!strcmp(seg, "..")) {
+			char *slash = strrchr(b.ptr, '/');
+			if (slash) {
+				b.len = (size_t)(slash - b.ptr);
+				b.ptr[b.len] = '\0';
+			} else {
+				gs_buf_reset(&b);
+			}
+			continue;
+		}
+		if (b.len)
+			gs_buf_putc(&b, '/');
+		gs_buf_puts(&b, seg);
+	}
+	free(in);
+	return gs_buf_detach(&b, NULL);
+}
+
+static void set_paths(struct app_entry *e, const char *app_path, const char *annotation)
+{
+	char *copy, *save = NULL, *item;
+	size_t alloc = 0;
+
+	free_paths(e);
+	if (!annotation || !*annotation)
+		return;
+	copy = gs_strdup(annotation);
+	for (item = strtok_r(copy, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+		while (*item == ' ')
+			item++;
+		item[strcspn(item, " ")] = '\0';
+		if (!*item)
+			continue;
+		GS_ALLOC_GROW(e->paths, e->npaths + 1, alloc);
+		e->paths[e->npaths++] = join_repo_path(app_path ? app_path : "", item);
+	}
+	free(copy);
+}
+
+void agent_index_entry_release(struct app_entry *e)
+{
+	free_paths(e);
+	free(e->key);
+	free(e->repo);
+	free(e->revision);
+}
+
+/* FNV-1a, 32 bits: an app name kept in a watch cache entry's 64 user bits. */
+uint32_t agent_name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void want_kinds_add(struct agent *a, const struct mf_node *app)
+{
+	const struct mf_node *kinds = mf_node_dig(app, "status", "managedKinds", NULL);
+	size_t i, j;
+
+	for (i = 0; i < mf_node_len(kinds); i++) {
+		const char *k = mf_node_str(mf_node_at(kinds, i));
+		if (!k || !*k)
+			continue;
+		for (j = 0; j < a->nwant && strcmp(a->want_kinds[j], k); j++)
+			;
+		if (j < a->nwant)
+			continue;
+		GS_ALLOC_GROW(a->want_kinds, a->nwant + 1, a->awant);
+		a->want_kinds[a->nwant++] = gs_strdup(k);
+		a->kinds_watched = false; /* until its cache is synced */
+	}
+}
+
+/* An Application added or changed (watch event, or the first LIST): index
+ * it and, on the leader, queue it when it is new, its spec changed, it
+ * asks for a refresh or carries an .operation.  Its own status writes
+ * change none of these, so they queue nothing.  Called under the
+ * watcher's lock: takes a->lock only, never calls back into the watcher. */
+void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
+{
+	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
+	const char *poll = mf_obj_annotation(app, POLL_ANNOTATION), *refresh;
+	struct app_entry *e;
+	long long gen = 0;
+	char *key;
+	bool urgent = false;
+
+	if (!ns || !name)
+		return;
+	if (!agent_app_namespace_allowed(a->cfg, ns)) {
+		if (added)
+			alog(ALOG_WARN, name, NULL,
+			     "application %s/%s ignored: namespace '%s' is not the agent's nor in "
+			     "--app-namespaces",
+			     ns, name, ns);
+		return;
+	}
+	key = agent_app_key(ns, name);
+	mf_node_int(mf_node_dig(app, "metadata", "generation", NULL), &gen);
+	refresh = mf_obj_annotation(app, REFRESH_ANNOTATION);
+	pthread_mutex_lock(&a->lock);
+	e = agent_index_find(a, key);
+	if (!e) {
+		GS_ALLOC_GROW(a->apps, a->napps + 1, a->aapps);
+		e = &a->apps[a->napps++];
+		memset(e, 0, sizeof(*e));
+		e->key = key;
+		key = NULL; /* now owned by the index */
+		e->name_hash = agent_name_hash(name);
+		snprintf(e->sync_status, sizeof(e->sync_status), "%s",
+			 mf_node_dig_str(app, "status", "sync", "status", NULL)
+				 ? mf_node_dig_str(app, "status", "sync", "status", NULL)
+				 : "Unknown");
+		snprintf(e->health_status, sizeof(e->health_status), "%s",
+			 mf_node_dig_str(app, "status", "health", "status", NULL)
+				 ? mf_node_dig_str(app, "status", "health", "status", NULL)
+				 : "Unknown");
+		urgent = true;
+	}
+	free(e->repo);
+	free(e->revision);
+	e->repo = gs_strdup(app_repo(app) ? app_repo(app) : "");
+	e->revision = gs_strdup(app_revision(app) ? app_revision(app) : "");
+	set_paths(e, app_path(app), mf_obj_annotation(app, PATHS_ANNOTATION));
+	e->automated = app_automated(app);
+	e->self_heal = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated", "selfHeal", NULL));
+	if (e->generation != gen)
+		urgent = true;
+	e->generation = gen;
+	e->refresh = refresh && *refresh;
+	e->has_op = mf_node_type(mf_node_get(app, "operation")) == MF_MAP;
+	e->poll_s = poll ? agent_parse_duration(poll) : -1;
+	if (e->poll_s <= 0)
+		e->poll_s = a->cfg->poll_s;
+	if (e->refresh || e->has_op)
+		urgent = true;
+	if (e->attempts && e->next_retry > workq_now())
+		urgent = e->has_op || e->refresh; /* backing off unless asked */
+	if (urgent && a->leader && !a->stopping) {
+		if (e->has_op)
+			e->last_op_queued = workq_now();
+		workq_add(a->q, e->key, WORKQ_URGENT);
+	}
+	want_kinds_add(a, app);
+	pthread_mutex_unlock(&a->lock);
+	free(key);
+}
+
+void agent_index_forget(struct agent *a, const char *ns, const char *name)
+{
+	char *key = agent_app_key(ns ? ns : "", name ? name : "");
+	size_t i;
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->napps; i++) {
+		if (!strcmp(a->apps[i].key, key)) {
+			agent_index_entry_release(&a->apps[i]);
+			memmove(&a->apps[i], &a->apps[i + 1], (a->napps - i - 1) * sizeof(a->apps[0]));
+			a->napps--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	free(key);
+}
+
+bool agent_app_namespace_allowed(const struct agent_config *cfg, const char *ns)
+{
+	size_t i;
+
+	if (!strcmp(ns, cfg->ns))
+		return true;
+	for (i = 0; i < cfg->n_app_namespaces; i++)
+		if (app_glob_match(cfg->app_namespaces[i], ns))
+			return true;
+	return false;
+}

@@ -1,0 +1,175 @@
+/* loop-private.h - what the files of the agent loop share (see agent.h and
+ * docs/internals/agent-loop.md).
+ *
+ *   agent.c          threads, leader flag, shutdown; agent_run()
+ *   index.c          the Application index (struct app_entry), under a->lock
+ *   informer.c       watches: Applications, managed kinds; what is due
+ *   reconcile.c      workers: compare, sync, retry backoff, settling
+ *   api.c            HTTP callbacks: readiness, push webhooks, the API routes
+ *   secret.c         the Secret gitsync-secret (webhook secrets, API tokens)
+ *   agent-metrics.c  /metrics families and the scrape-time collector
+ *
+ * Not for use outside agent/loop/.
+ */
+#ifndef GS_LOOP_PRIVATE_H
+#define GS_LOOP_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "httpd/httpd.h"
+#include "kube/kube-client.h"
+#include "loop/agent.h"
+
+#define SECRET_NAME "gitsync-secret"
+#define REFRESH_ANNOTATION "gitsync.io/refresh"
+#define POLL_ANNOTATION "gitsync.io/poll-interval"
+#define PATHS_ANNOTATION "gitsync.io/refresh-paths"
+
+/* One Application as the informer last saw it. */
+struct app_entry {
+	char *key; /* "namespace/name" */
+	char *repo, *revision;
+	bool automated, self_heal;
+	long long generation;
+	bool refresh, has_op;
+	double poll_s;
+	double last_reconcile; /* monotonic; 0 = never */
+	double next_retry;     /* backoff after a failure; 0 = none */
+	unsigned attempts;
+	unsigned settle;       /* re-assessments while Progressing (see settle_delay) */
+	char sync_status[16], health_status[16];
+	size_t nresources;
+	char **paths; /* gitsync.io/refresh-paths, repository-relative; NULL = any */
+	size_t npaths;
+	uint32_t name_hash; /* of the name: the objects' gitsync.io/app label */
+	double last_op_queued; /* an .operation re-queued at most every 10 s */
+};
+
+/* One kind the apps manage, watched cluster-wide for objects carrying the
+ * tracking label (any app): one stream per kind, not per app and kind. */
+struct kind_watch {
+	struct agent *a;
+	char *gvk;               /* "group/version/Kind" as in status.managedKinds */
+	struct kube_cache *c;    /* NULL until made (or after a failure) */
+	double next_try;         /* after a failure (kind unknown, forbidden) */
+	bool listing;            /* the first LIST: the objects are not news */
+};
+
+/* Per-thread tools: none of these is thread-safe. */
+struct tools {
+	struct kube_client *kc;
+	struct gitsrc *git;
+	struct sync_engine *se;
+	struct app_env env;
+};
+
+struct agent;
+
+struct worker {
+	struct agent *a;
+	pthread_t thread;
+	struct tools t;
+	struct kube_client_stats stats; /* snapshot, under a->lock */
+	unsigned id;
+};
+
+struct agent {
+	const struct agent_config *cfg;
+	struct kube_config *kcfg;
+	struct workq *q;
+	struct metrics_registry *m;
+	struct metrics_family *m_apps, *m_ops, *m_reconcile, *m_reconciles, *m_kube,
+		*m_resources, *m_leader, *m_queue;
+	struct httpd *h;
+	struct httpd_ops ops;
+
+	pthread_mutex_t lock; /* index, leader flag, stats, wanted kinds */
+	struct app_entry *apps;
+	size_t napps, aapps;
+	bool leader;
+	bool synced; /* first Application list done */
+	bool stopping;
+	char *secret_rv;
+	char **want_kinds;     /* managedKinds of every app (never shrinks) */
+	size_t nwant, awant;
+	bool kinds_watched;    /* every wanted kind's cache synced: drift comes
+				* from events, no periodic self-heal compare */
+	size_t watch_objects;  /* objects in the watch caches (for /metrics) */
+	struct metrics_family *m_watch, *m_kube_codes, *m_git;
+
+	pthread_mutex_t api_lock; /* the API's own tools */
+	struct tools api;
+
+	struct worker *workers;
+	unsigned nworkers, workers_done;
+	pthread_cond_t workers_cond;
+	pthread_t informer, elector;
+	bool have_elector;
+	struct lease *lease;
+	struct kube_client *elector_kc;
+	struct kube_client_stats informer_stats, elector_stats;
+};
+
+/* ---- agent.c ---- */
+
+/* "ns/name", owned by the caller. */
+char *agent_app_key(const char *ns, const char *name);
+/* "ns/name" -> ns, name (truncated to the buffers). */
+void agent_split_key(const char *key, char *ns, size_t nsz, char *name, size_t namesz);
+/* Leader and not stopping (takes a->lock). */
+bool agent_is_leader(struct agent *a);
+/* Shutdown has begun (takes a->lock). */
+bool agent_stopping(struct agent *a);
+/* Sleep up to s seconds, waking early on shutdown. */
+void agent_nap(struct agent *a, double s);
+
+/* ---- index.c (every function here expects a->lock held, but update and forget) ---- */
+
+/* The entry of "ns/name", borrowed from the index, or NULL. */
+struct app_entry *agent_index_find(struct agent *a, const char *key);
+void agent_index_entry_release(struct app_entry *e);
+/* FNV-1a of an app name (the objects' gitsync.io/app label). */
+uint32_t agent_name_hash(const char *s);
+/* An Application added (added: first seen, logs when ignored) or changed:
+ * index it, queue it when needed.  Takes a->lock. */
+void agent_index_update(struct agent *a, const struct mf_node *app, bool added);
+/* Are Applications of ns read: the agent's namespace or --app-namespaces? */
+bool agent_app_namespace_allowed(const struct agent_config *cfg, const char *ns);
+/* An Application deleted.  Takes a->lock. */
+void agent_index_forget(struct agent *a, const char *ns, const char *name);
+
+/* ---- informer.c ---- */
+
+/* Thread body: watches and the periodic queueing, until shutdown. */
+void *agent_informer_main(void *arg);
+
+/* ---- reconcile.c ---- */
+
+/* Thread body of a worker (arg: struct worker). */
+void *agent_worker_main(void *arg);
+
+/* ---- secret.c ---- */
+
+/* Read the Secret gitsync-secret and hand it to the server when it changed
+ * (informer thread). */
+void agent_secret_load(struct agent *a, struct kube_client *kc);
+
+/* ---- api.c (server threads) ---- */
+
+/* The server's callbacks: readiness, push webhooks, the API routes. */
+void agent_api_ops(struct httpd_ops *ops, struct agent *a);
+
+/* ---- agent-metrics.c ---- */
+
+/* Make the registry and its families (a->m, a->m_*). */
+void agent_metrics_register(struct agent *a);
+/* kube_client observer: every attempt of every request (payload: agent). */
+void agent_observe_kube(const char *method, long status, void *payload);
+/* app_env git observer (payload: agent). */
+void agent_observe_git(double seconds, bool ok, bool fetched, void *payload);
+
+#endif

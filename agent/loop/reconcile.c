@@ -1,0 +1,333 @@
+/* reconcile.c - the workers: run an operation, or compare and sync when
+ * automated, with the app's retry backoff. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gs-alloc.h"
+#include "loop/alog.h"
+#include "loop/loop-private.h"
+#include "loop/workq.h"
+#include "mf-object.h"
+#include "sync/sync.h"
+
+/* Remove the refresh annotation, keeping everything else. */
+static void clear_refresh(struct kube_client *kc, const char *ns, const char *name)
+{
+	struct mf_node *p = mf_node_new(MF_MAP);
+	struct gs_error err = GS_ERROR_INIT;
+
+	mf_node_set(mf_node_ensure(mf_node_ensure(p, "metadata", MF_MAP), "annotations", MF_MAP),
+		    REFRESH_ANNOTATION, mf_node_new_null());
+	if (app_patch(kc, ns, name, p, &err))
+		alog_ratelimit(60, ALOG_WARN, name, NULL, "cannot clear refresh annotation: %s",
+			       err.msg);
+	mf_node_free(p);
+}
+
+/* Retry backoff of an app: spec.syncPolicy.retry.backoff (duration 5s,
+ * factor 2, maxDuration 3m, as Argo CD defaults). */
+static double backoff_s(const struct mf_node *app, unsigned attempts)
+{
+	const struct mf_node *b = mf_node_dig(app, "spec", "syncPolicy", "retry", "backoff", NULL);
+	double base = agent_parse_duration(mf_node_dig_str(b, "duration", NULL));
+	double max = agent_parse_duration(mf_node_dig_str(b, "maxDuration", NULL));
+	long long factor = 2;
+	double d;
+
+	if (base <= 0)
+		base = 5;
+	if (max <= 0)
+		max = 180;
+	mf_node_int(mf_node_dig(b, "factor", NULL), &factor);
+	if (factor < 1)
+		factor = 1;
+	d = base * pow((double)factor, attempts > 0 ? attempts - 1 : 0);
+	return d < max ? d : max;
+}
+
+static long long retry_limit(const struct mf_node *app)
+{
+	long long limit = -1; /* unset: keep retrying with the capped backoff */
+
+	mf_node_int(mf_node_dig(app, "spec", "syncPolicy", "retry", "limit", NULL), &limit);
+	return limit;
+}
+
+enum outcome { OUTCOME_COMPARED, OUTCOME_SYNCED, OUTCOME_FAILED };
+
+/* Note what a reconcile found.  Only a sync resets the retry backoff; a
+ * comparison keeps it, so a failing revision backs off 5 s, 10 s, 20 s ... */
+static void record(struct agent *a, const char *key, const struct sync_report *rep,
+		   enum outcome outcome, const struct mf_node *app)
+{
+	struct app_entry *e;
+
+	pthread_mutex_lock(&a->lock);
+	e = agent_index_find(a, key);
+	if (e) {
+		e->last_reconcile = workq_now();
+		if (rep) {
+			snprintf(e->sync_status, sizeof(e->sync_status), "%s",
+				 sync_status_str(rep->status));
+			snprintf(e->health_status, sizeof(e->health_status), "%s",
+				 rep->health == SYNC_HEALTH_NONE ? "Healthy"
+								 : sync_health_str(rep->health));
+			e->nresources = rep->n;
+		}
+		if (outcome == OUTCOME_FAILED) {
+			e->attempts++;
+			e->next_retry = workq_now() + backoff_s(app, e->attempts);
+		} else if (outcome == OUTCOME_SYNCED) {
+			e->attempts = 0;
+			e->next_retry = 0;
+			e->settle = 0;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* 2 s, 4 s, 8 s ... up to 30 s: quick after a sync, cheap for an app that
+ * stays Progressing (a Deployment that never becomes available). */
+static double settle_delay(unsigned n)
+{
+	double d = 2 * pow(2, n < 4 ? n : 4);
+
+	return d < 30 ? d : 30;
+}
+
+static bool may_retry(struct agent *a, const char *key, const struct mf_node *app, double *wait)
+{
+	struct app_entry *e;
+	long long limit = retry_limit(app);
+	bool ok = true;
+
+	*wait = 0;
+	pthread_mutex_lock(&a->lock);
+	e = agent_index_find(a, key);
+	if (e && e->attempts) {
+		if (limit >= 0 && e->attempts > (unsigned long long)limit)
+			ok = false;
+		else if (e->next_retry > workq_now()) {
+			*wait = e->next_retry - workq_now();
+			ok = false;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ok;
+}
+
+/* Whether syncing again could change anything: an object to apply, or one
+ * to prune when the app prunes and the object does not opt out.  An object
+ * that only "requires pruning" but is protected (Prune=false) or kept
+ * because the app does not prune leaves the app OutOfSync, as in Argo CD,
+ * yet a sync would do nothing: self-heal must not re-run it at every drift
+ * check (found by test/reliability/s-agent-kill.sh: a sync and a history
+ * entry every interval, forever). */
+static bool sync_would_act(const struct sync_report *rep, bool prune)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++) {
+		const struct sync_resource *r = &rep->v[i];
+
+		if (r->status == SYNC_STATUS_SYNCED)
+			continue;
+		if (r->status == SYNC_STATUS_PRUNE) {
+			if (prune && !(r->message && strstr(r->message, "Prune=false")))
+				return true;
+			continue;
+		}
+		return true;
+	}
+	return false;
+}
+
+static void run_sync(struct worker *w, const char *key, const struct mf_node *app,
+		     const struct app_sync_req *req, const char *why)
+{
+	struct agent *a = w->a;
+	struct sync_report rep = SYNC_REPORT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *rev = NULL;
+	const char *name = mf_obj_name(app);
+	int rc;
+
+	alog(ALOG_INFO, name, req->revision, "sync started (%s)", why);
+	rc = app_run_sync(&rep, &rev, &w->t.env, app, req, NULL, NULL, &err);
+	if (rc) {
+		metrics_add(a->m_ops, 1, "Error");
+		alog(ALOG_ERROR, name, rev, "sync could not run: %s", err.msg);
+		record(a, key, NULL, OUTCOME_FAILED, app);
+	} else {
+		metrics_add(a->m_ops, 1, sync_phase_str(rep.phase));
+		alog(rep.phase == SYNC_PHASE_SUCCEEDED ? ALOG_INFO : ALOG_WARN, name, rev,
+		     "sync %s: %s (%zu resources, %lu requests)", sync_phase_str(rep.phase),
+		     rep.message ? rep.message : "", rep.n, rep.requests);
+		record(a, key, &rep,
+		       rep.phase == SYNC_PHASE_SUCCEEDED ? OUTCOME_SYNCED : OUTCOME_FAILED, app);
+	}
+	free(rev);
+	sync_report_release(&rep);
+}
+
+static void reconcile(struct worker *w, const char *key)
+{
+	struct agent *a = w->a;
+	struct gs_error err = GS_ERROR_INIT;
+	struct mf_node *app = NULL;
+	struct sync_report rep = SYNC_REPORT_INIT;
+	const struct mf_node *op;
+	char ns[254], name[254], *rev = NULL;
+	double t0 = workq_now(), wait;
+	const char **res = NULL;
+	int rc;
+
+	agent_split_key(key, ns, sizeof(ns), name, sizeof(name));
+	rc = app_get(&app, w->t.kc, ns, name, &err);
+	if (rc == GS_ENOTFOUND) {
+		metrics_add(a->m_reconciles, 1, "deleted");
+		goto cleanup;
+	}
+	if (rc) {
+		metrics_add(a->m_reconciles, 1, "error");
+		alog_ratelimit(30, ALOG_ERROR, name, NULL, "cannot read application: %s", err.msg);
+		workq_add(a->q, key, 5);
+		goto cleanup;
+	}
+
+	op = mf_node_get(app, "operation");
+	if (mf_node_type(op) == MF_MAP) {
+		/* A requested operation (CLI, API, rollback): run it as asked. */
+		struct app_sync_req req = { 0 };
+		const struct mf_node *rs = mf_node_dig(op, "sync", "resources", NULL);
+		size_t i, n = 0;
+
+		req.revision = mf_node_dig_str(op, "sync", "revision", NULL);
+		if (req.revision && !*req.revision)
+			req.revision = NULL;
+		req.prune = mf_node_bool(mf_node_dig(op, "sync", "prune", NULL));
+		if (mf_node_len(rs)) {
+			res = gs_calloc(mf_node_len(rs), sizeof(*res));
+			for (i = 0; i < mf_node_len(rs); i++)
+				if (mf_node_str(mf_node_at(rs, i)))
+					res[n++] = mf_node_str(mf_node_at(rs, i));
+			req.resources = res;
+			req.n_resources = n;
+		}
+		run_sync(w, key, app, &req,
+			 mf_node_dig_str(op, "initiatedBy", "username", NULL)
+				 ? mf_node_dig_str(op, "initiatedBy", "username", NULL)
+				 : "operation");
+		metrics_add(a->m_reconciles, 1, "operation");
+		goto done;
+	}
+
+	{
+		struct app_sync_req req = { 0 };
+		const char *last, *phase, *why;
+		bool changed, drifted, interrupted;
+
+		rc = app_compare(&rep, &rev, &w->t.env, app, &req, 0, true, &err);
+		if (rc) {
+			metrics_add(a->m_reconciles, 1, "error");
+			alog_ratelimit(30, ALOG_ERROR, name, NULL, "comparison failed: %s", err.msg);
+			record(a, key, NULL, OUTCOME_FAILED, app);
+			goto done;
+		}
+		record(a, key, &rep, OUTCOME_COMPARED, app);
+		metrics_add(a->m_reconciles, 1, "compared");
+		phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
+		/* Running while no worker here runs it (one worker per app, and
+		 * only the leader syncs): a sync interrupted by a crash or a
+		 * SIGKILL.  Run it again, whatever selfHeal says, and even when
+		 * the cluster already matches, so the operation is recorded as
+		 * finished (found by test/reliability/s-agent-kill.sh: the app
+		 * stayed Running forever, the commit possibly half applied). */
+		interrupted = phase && !strcmp(phase, "Running");
+		if (!app_automated(app) || (rep.status == SYNC_STATUS_SYNCED && !interrupted))
+			goto done;
+		last = mf_node_dig_str(app, "status", "operationState", "syncResult", "revision",
+				       NULL);
+		changed = !last || !rev || strcmp(last, rev);
+		drifted = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated",
+						   "selfHeal", NULL));
+		if (!changed && phase && (!strcmp(phase, "Failed") || !strcmp(phase, "Error"))) {
+			/* this revision failed before: retry on the app's backoff */
+			if (!may_retry(a, key, app, &wait)) {
+				if (wait > 0)
+					workq_add(a->q, key, wait);
+				goto done;
+			}
+			why = "retry";
+		} else if (!changed && !interrupted &&
+			   (!drifted ||
+			    !sync_would_act(&rep, mf_node_bool(mf_node_dig(app, "spec", "syncPolicy",
+									   "automated", "prune",
+									   NULL))))) {
+			goto done; /* same revision, changed by hand, no selfHeal: leave it */
+		} else {
+			why = changed ? "new revision" : interrupted ? "interrupted sync" : "self-heal";
+		}
+		req.revision = rev;
+		req.prune = mf_node_bool(
+			mf_node_dig(app, "spec", "syncPolicy", "automated", "prune", NULL));
+		/* the compare just wrote status: sync from a fresh copy */
+		mf_node_free(app);
+		app = NULL;
+		if (app_get(&app, w->t.kc, ns, name, &err) == 0)
+			run_sync(w, key, app, &req, why);
+	}
+done:
+	if (app && mf_obj_annotation(app, REFRESH_ANNOTATION))
+		clear_refresh(w->t.kc, ns, name);
+	metrics_observe(a->m_reconcile, workq_now() - t0);
+	pthread_mutex_lock(&a->lock);
+	{
+		struct app_entry *e = agent_index_find(a, key);
+		if (e && e->attempts && e->next_retry > 0) {
+			workq_add(a->q, key, e->next_retry - workq_now());
+		} else if (e && (!strcmp(e->health_status, "Progressing") ||
+				 !strcmp(e->health_status, "Missing"))) {
+			/* not settled yet (a rollout after a sync, a Job running):
+			 * look again soon, whatever the app's policy, so that
+			 * status.health follows the cluster and `app wait
+			 * --health` returns; watch events bring it sooner */
+			workq_add(a->q, key, settle_delay(e->settle++));
+		} else if (e) {
+			e->settle = 0;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+cleanup:
+	free(res);
+	free(rev);
+	sync_report_release(&rep);
+	mf_node_free(app);
+}
+
+void *agent_worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct agent *a = w->a;
+	char *key;
+
+	while ((key = workq_get(a->q))) {
+		/* A standby (or a leader that lost its lease) takes no action:
+		 * the new leader lists every app and queues what it needs. */
+		if (agent_is_leader(a))
+			reconcile(w, key);
+		workq_done(a->q, key);
+		free(key);
+		pthread_mutex_lock(&a->lock);
+		w->stats = *kube_client_stats(w->t.kc);
+		pthread_mutex_unlock(&a->lock);
+	}
+	pthread_mutex_lock(&a->lock);
+	a->workers_done++;
+	pthread_cond_broadcast(&a->workers_cond);
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
