@@ -274,6 +274,10 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	}
 	n = filter_objs(src.objs, src.n, req);
 	so.o.flags = (req->prune && !req->n_resources ? SYNC_PRUNE : 0) |
+		     (req->allow_empty || mf_node_bool(mf_node_dig(app, "spec", "syncPolicy",
+								    "automated", "allowEmpty", NULL))
+			      ? SYNC_ALLOW_EMPTY
+			      : 0) |
 		     (req->dry_run ? SYNC_DRY_RUN : 0) | (req->timeout_s > 0 ? SYNC_WAIT_HEALTHY : 0);
 	so.o.timeout_s = req->timeout_s;
 	so.o.progress = progress;

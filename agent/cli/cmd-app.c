@@ -652,7 +652,7 @@ static int app_delete_cmd(int argc, char **argv)
 		struct app_sync_opts so;
 
 		app_sync_opts_init(&so, app);
-		so.o.flags = SYNC_PRUNE | SYNC_FULL_SCAN;
+		so.o.flags = SYNC_PRUNE | SYNC_FULL_SCAN | SYNC_ALLOW_EMPTY;
 		if (sync_run(c.env.se, &rep, NULL, 0, &so.o, &err) < 0 ||
 		    rep.phase != SYNC_PHASE_SUCCEEDED) {
 			if (!err.code)
@@ -745,6 +745,8 @@ static int do_sync(struct app_cli *c, struct mf_node *app, struct app_sync_req *
 		if (req->revision)
 			mf_node_set_str_value(s, "revision", req->revision);
 		mf_node_set(s, "prune", mf_node_new_bool(req->prune));
+		if (req->allow_empty)
+			mf_node_set(s, "allowEmpty", mf_node_new_bool(true));
 		mf_node_set_str_value(mf_node_ensure(mf_node_get(op, "operation"), "initiatedBy",
 						     MF_MAP), "username", "gitsync-cli");
 		if (app_patch(c->kc, c->ns, name, op, &err) < 0) {
@@ -799,6 +801,8 @@ static int app_sync_cmd(int argc, char **argv)
 			}
 		} else if (!strcmp(argv[i], "--prune"))
 			req.prune = true;
+		else if (!strcmp(argv[i], "--allow-empty"))
+			req.allow_empty = true;
 		else if (!strcmp(argv[i], "--dry-run"))
 			req.dry_run = true;
 		else if (!strcmp(argv[i], "--async"))

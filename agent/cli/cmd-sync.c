@@ -25,10 +25,14 @@ static const char usage_text[] =
 	"  --namespace NS      namespace for namespaced objects without one (default: the\n"
 	"                      context's namespace)\n"
 	"  --prune             delete objects of the app that left PATH\n"
+	"  --allow-empty       with --prune, prune even when PATH has no objects\n"
+	"                      (else such a sync deletes nothing and fails)\n"
 	"  --dry-run           validate and report, write nothing\n"
 	"  --timeout D         wait up to D (90s, 5m) for every object to become healthy;\n"
 	"                      the sync fails when they are not\n"
-	"  --sync-option K=V   Prune=false, PruneLast=true, Replace=true,\n"
+	"  --sync-option K=V   Prune=false, PruneLast=true, Replace=true (PUT),\n"
+	"                      Force=true,Replace=true (delete, create; never for\n"
+	"                      Namespaces and CRDs),\n"
 	"                      ApplyOutOfSyncOnly=false, CreateNamespace=true\n"
 	"\n"
 	"Exit status: 0 when the sync succeeded, 1 otherwise.\n";
@@ -93,6 +97,8 @@ int cmd_sync(int argc, char **argv)
 			goto cleanup;
 		} else if (!strcmp(argv[i], "--prune"))
 			flags |= SYNC_PRUNE | SYNC_FULL_SCAN;
+		else if (!strcmp(argv[i], "--allow-empty"))
+			flags |= SYNC_ALLOW_EMPTY;
 		else if (!strcmp(argv[i], "--dry-run"))
 			flags |= SYNC_DRY_RUN;
 		else if (argv[i][0] == '-' && argv[i][1]) {

@@ -136,7 +136,7 @@ static bool sync_would_act(const struct sync_report *rep, bool prune)
 		if (r->status == SYNC_STATUS_SYNCED)
 			continue;
 		if (r->status == SYNC_STATUS_PRUNE) {
-			if (prune && !(r->message && strstr(r->message, "Prune=false")))
+			if (prune && !r->prune_disabled)
 				return true;
 			continue;
 		}
@@ -209,6 +209,7 @@ static void reconcile(struct worker *w, const char *key)
 		if (req.revision && !*req.revision)
 			req.revision = NULL;
 		req.prune = mf_node_bool(mf_node_dig(op, "sync", "prune", NULL));
+		req.allow_empty = mf_node_bool(mf_node_dig(op, "sync", "allowEmpty", NULL));
 		if (mf_node_len(rs)) {
 			res = gs_calloc(mf_node_len(rs), sizeof(*res));
 			for (i = 0; i < mf_node_len(rs); i++)

@@ -19,7 +19,7 @@ int sync_prune(struct run *run, bool last, struct gs_error *err)
 
 		if (r->status != SYNC_STATUS_PRUNE || r->result != SYNC_RESULT_NONE)
 			continue;
-		if (r->message && strstr(r->message, "Prune=false")) {
+		if (r->prune_disabled) {
 			r->result = SYNC_RESULT_PRUNE_SKIPPED;
 			sync_progress(run, i);
 			continue;

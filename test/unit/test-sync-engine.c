@@ -305,6 +305,90 @@ static void test_sync_engine__prunes_only_with_prune_and_never_prune_false(void 
 	f->so.flags &= ~(unsigned)SYNC_PRUNE;
 }
 
+/* ---- what must never be deleted by surprise ---- */
+
+static void test_sync_engine__empty_source_never_prunes_without_allow_empty(void **state)
+{
+	struct fixture *f = *state;
+	const struct sync_resource *r;
+
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/a", LIVE_CM("a", ""));
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/b", LIVE_CM("b", ""));
+	f->so.flags = SYNC_PRUNE;
+	f->so.managed_kinds = (const struct sync_gvk[]){ { "", "v1", "ConfigMap" } };
+	f->so.n_managed_kinds = 1;
+	assert_int_equal(sync_run_yaml(f, ""), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_FAILED);
+	assert_non_null(strstr(f->rep.message, "allowEmpty"));
+	r = row(&f->rep, "ConfigMap", "a");
+	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE"), 0);
+	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+
+	/* asked for: pruned */
+	f->so.flags = SYNC_PRUNE | SYNC_ALLOW_EMPTY;
+	assert_int_equal(sync_run_yaml(f, ""), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/b"));
+	f->so.flags = 0;
+	f->so.n_managed_kinds = 0;
+}
+
+static void test_sync_engine__prune_protection_is_a_field_not_a_message(void **state)
+{
+	struct fixture *f = *state;
+
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/keep",
+			   LIVE_CM("keep", ",\"gitsync.io/sync-options\":\"Prune=false\""));
+	assert_int_equal(sync_run_yaml(f, CM("a", "")), 0);
+	assert_true(row(&f->rep, "ConfigMap", "keep")->prune_disabled);
+	assert_false(row(&f->rep, "ConfigMap", "a")->prune_disabled);
+}
+
+#define LIVE_NS(name) \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"" name "\"," \
+	"\"labels\":{\"gitsync.io/app\":\"app\",\"by\":\"hand\"},\"annotations\":{" \
+	"\"gitsync.io/tracking-id\":\"app:/Namespace:/" name "\"}}}"
+
+static void test_sync_engine__replace_is_a_put_and_only_force_recreates(void **state)
+{
+	struct fixture *f = *state;
+	char *live;
+
+	/* Replace=true: PUT of the whole object (the hand label goes), no DELETE */
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/r",
+			   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+			   "\"name\":\"r\",\"labels\":{\"by\":\"hand\"}},\"data\":{\"k\":\"old\"}}");
+	assert_int_equal(sync_run_yaml(f, CM("r", ", annotations: {argocd.argoproj.io/sync-options: "
+					      "Replace=true}")), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE"), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "PUT /api/v1/namespaces/t/configmaps/r"), 1);
+	live = fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/r");
+	assert_null(strstr(live, "hand"));
+	assert_non_null(strstr(live, "uid-1\""));
+	free(live);
+
+	/* Force=true,Replace=true: deleted and created again */
+	fake_apiserver_log_clear(f->fs);
+	assert_int_equal(sync_run_yaml(f, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: r,"
+				       " annotations: {argocd.argoproj.io/sync-options: "
+				       "'Force=true,Replace=true'}}\ndata: {k: new}\n"), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE /api/v1/namespaces/t/configmaps/r"), 1);
+
+	/* ... but never a Namespace (nor a CRD): replaced in place */
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/keep", LIVE_NS("keep"));
+	fake_apiserver_log_clear(f->fs);
+	assert_int_equal(sync_run_yaml(f, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: keep,"
+				       " annotations: {argocd.argoproj.io/sync-options: "
+				       "'Force=true,Replace=true'}}\n"), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE"), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "PUT /api/v1/namespaces/keep"), 1);
+}
+
 /* ---- two engines at once ---- */
 
 struct worker {
@@ -459,6 +543,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_engine__failed_presync_hook_stops_and_runs_syncfail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prunes_only_with_prune_and_never_prune_false, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__empty_source_never_prunes_without_allow_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__prune_protection_is_a_field_not_a_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__replace_is_a_put_and_only_force_recreates, setup, teardown),
 		cmocka_unit_test(test_sync_engine__two_engines_run_at_once_on_two_threads),
 		cmocka_unit_test(test_sync_engine__two_threads_plan_at_once),
 	};
