@@ -181,7 +181,7 @@ static void reconcile(struct worker *w, const char *key)
 	struct sync_report rep = SYNC_REPORT_INIT;
 	const struct mf_node *op;
 	char ns[254], name[254], *rev = NULL;
-	double t0 = workq_now(), wait;
+	double t0 = workq_now(), wait = 0;
 	const char **res = NULL;
 	int rc;
 
@@ -256,8 +256,14 @@ static void reconcile(struct worker *w, const char *key)
 		drifted = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated",
 						   "selfHeal", NULL));
 		if (!changed && phase && (!strcmp(phase, "Failed") || !strcmp(phase, "Error"))) {
-			/* this revision failed before: retry on the app's backoff */
-			if (!may_retry(a, key, app, &wait)) {
+			/* this revision failed before: retry on the app's backoff.
+			 * Without spec.syncPolicy.retry, a Failed sync (objects
+			 * rejected: the same commit fails the same way) is not
+			 * retried, as in Argo CD; an Error (cluster or Git
+			 * unreachable) still is, on the default backoff. */
+			if ((!strcmp(phase, "Failed") &&
+			     !mf_node_dig(app, "spec", "syncPolicy", "retry", NULL)) ||
+			    !may_retry(a, key, app, &wait)) {
 				if (wait > 0)
 					workq_add(a->q, key, wait);
 				goto done;

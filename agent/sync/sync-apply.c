@@ -191,15 +191,28 @@ static int replace(struct run *run, struct target *t, struct gs_error *e)
 	struct gs_buf body = GS_BUF_INIT;
 	char *base = kube_resource_path(t->res, r->ns, r->name);
 	char *path = gs_asprintf("%s?fieldManager=%s", base, MANAGER);
-	int rc;
+	struct mf_node *copy = mf_node_clone(t->obj), *live = NULL;
+	const char *rv = t->live_rv;
+	int rc = GS_OK;
 
-	kube_node_to_json(&body, t->obj);
+	/* some kinds (CRDs) refuse an update without the version it replaces */
+	if (!rv && (rc = kube_client_get(run->kc, &live, t->res, r->ns, r->name, e)) == GS_OK)
+		rv = mf_node_dig_str(live, "metadata", "resourceVersion", NULL);
+	if (rc < 0)
+		goto cleanup;
+	if (rv)
+		mf_node_set_str_value(mf_node_ensure(copy, "metadata", MF_MAP), "resourceVersion",
+				      rv);
+	kube_node_to_json(&body, copy);
 	rc = kube_client_request(run->kc, "PUT", path, "application/json", body.ptr, body.len,
 				 &resp, e);
 	if (rc == GS_OK && resp.status != 200 && resp.status != 201) {
 		rc = kube_status_error(&resp, e);
 		gs_error_wrap(e, "Replace=true (PUT)");
 	}
+cleanup:
+	mf_node_free(copy);
+	mf_node_free(live);
 	kube_response_release(&resp);
 	gs_buf_release(&body);
 	free(path);
