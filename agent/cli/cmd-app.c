@@ -248,7 +248,7 @@ static const char help_create[] =
 	"                           sshPrivateKey, knownHosts, caBundle\n"
 	"  --directory-recurse      plain manifests: descend into subdirectories\n"
 	"  --upsert                 replace the spec of an existing app with another spec\n"
-	"  --dest-server URL        accepted for argocd compatibility (one cluster)\n\n"
+	"  --dest-server URL        only https://kubernetes.default.svc (one cluster)\n\n"
 	COMMON_HELP
 	"\nexamples:\n"
 	"  # the seed's postgres-operator, synced by hand or by CI\n"
@@ -419,8 +419,15 @@ static int app_create_cmd(int argc, char **argv)
 			p.revision = v;
 		else if ((v = opt_val(argc, argv, &i, "--dest-namespace")))
 			p.dest_namespace = v;
-		else if ((v = opt_val(argc, argv, &i, "--dest-server")))
-			; /* one cluster per gitsync: accepted for argocd compatibility */
+		else if ((v = opt_val(argc, argv, &i, "--dest-server"))) {
+			/* one cluster per gitsync: only that one is accepted */
+			if (v[0] && strcmp(v, "https://kubernetes.default.svc")) {
+				rc = cli_usage_error(c.cmd, "--dest-server '%s': gitsync deploys only "
+							    "to the cluster it runs in "
+							    "(https://kubernetes.default.svc)", v);
+				goto cleanup;
+			}
+		}
 		else if ((v = opt_val(argc, argv, &i, "--repo-secret")))
 			p.secret_name = v;
 		else if ((v = opt_val(argc, argv, &i, "--sync-policy"))) {

@@ -3,6 +3,8 @@
 # without --allow-empty; Replace=true replaces in place (PUT), only
 # Force=true,Replace=true deletes and creates again, and never a CRD (whose
 # deletion takes every custom resource of its kind) nor a Namespace.
+# Nothing deployed by surprise: an Application using a field gitsync does
+# not implement, or naming another cluster, is refused with a condition.
 . "$(dirname "${BASH_SOURCE[0]}")/sync-lib.sh"
 start_cluster 0.5
 k create namespace safe >/dev/null
@@ -77,5 +79,29 @@ check "Replace=true: a field set by hand is gone (whole object replaced)" eval '
 sed -i 's/sync-options: Replace=true/sync-options: "Force=true,Replace=true"/; s/a: "2"/a: "3"/' "$tmp/r.yaml"
 run gs sync "$tmp/r.yaml" --app rep --namespace safe
 check "Force=true,Replace=true: recreated (new uid)" eval 'rc_is 0 && [ "$(jp cm r -n safe -o jsonpath={.metadata.uid})" != "$uid_r" ] && [ "$(jp cm r -n safe -o jsonpath={.data.a})" = 3 ]'
+
+# ---- Applications: unsupported fields and other clusters are refused
+run gs install --crd-only
+k create namespace gitsync >/dev/null 2>&1
+app() {
+  cat <<A | k apply -f - >/dev/null
+apiVersion: gitsync.io/v1alpha1
+kind: Application
+metadata: {name: $1, namespace: gitsync}
+spec:
+  source: {repoURL: "file://$tmp/no-repo.git", path: ., $2}
+  destination: {namespace: safe$3}
+A
+}
+conds() { jp application "$1" -n gitsync -o jsonpath='{.status.conditions[*].type}'; }
+app helm 'helm: {releaseName: x}' ''
+check "CRD keeps spec.source.helm (not pruned by the schema)" eval 'jp application helm -n gitsync -o jsonpath={.spec.source.helm.releaseName} | grep -qx x'
+run gs app sync helm
+check "app sync of an app with spec.source.helm: refused, says which field" eval 'rc_is 1 && out_has "spec.source.helm is not supported"'
+check "... with an UnsupportedField condition" eval 'conds helm | grep -q UnsupportedField'
+app other 'directory: {recurse: true}' ', server: "https://other.example:6443"'
+run gs app sync other
+check "app sync to another cluster: refused, names it" eval 'rc_is 1 && out_has "https://other.example:6443. is not the cluster"'
+check "... with an InvalidSpecError condition" eval 'conds other | grep -q InvalidSpecError'
 
 finish
