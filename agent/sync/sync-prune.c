@@ -1,9 +1,9 @@
 /* sync-prune.c - deleting objects that left the source. */
 #include "sync/sync-private.h"
 
-#include "mf-object.h"
-
 #include <string.h>
+
+#include "mf-object.h"
 
 int sync_prune(struct run *run, bool last, struct gs_error *err)
 {

@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "gs-alloc.h"
-#include "mf-object.h"
 #include "kube/kube-client.h"
+#include "mf-object.h"
 
 /* ---- a string -> size_t hash map (open addressing) ---- */
 
