@@ -153,6 +153,16 @@ static long applied_at(struct fake_apiserver *fs, const char *path)
 	return found;
 }
 
+/* Does the server hold an object at path? */
+static bool stored(struct fake_apiserver *fs, const char *path)
+{
+	char *json = fake_apiserver_get(fs, path);
+	bool found = json != NULL;
+
+	free(json);
+	return found;
+}
+
 /* ---- plan and converge: order ---- */
 
 static void test_sync_engine__applies_by_phase_wave_then_kind_order(void **state)
@@ -194,7 +204,7 @@ static void test_sync_engine__validates_everything_before_the_first_write(void *
 	assert_int_equal(f->rep.phase, SYNC_PHASE_FAILED);
 	assert_int_equal(row(&f->rep, "Widget", "w")->result, SYNC_RESULT_FAILED);
 	assert_int_equal(applied_at(f->fs, "/api/v1/namespaces/t/configmaps/a"), -1);
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
 }
 
 /* ---- hooks ---- */
@@ -220,7 +230,7 @@ static void test_sync_engine__hooks_run_around_the_sync_and_are_deleted_by_polic
 	assert_true(pre >= 0 && pre < cm && cm < post);
 	/* HookSucceeded: deleted once complete; the other one stays */
 	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE /apis/batch/v1/namespaces/t/jobs/pre"), 1);
-	assert_null(fake_apiserver_get(f->fs, "/apis/batch/v1/namespaces/t/jobs/pre"));
+	assert_false(stored(f->fs, "/apis/batch/v1/namespaces/t/jobs/pre"));
 	assert_non_null(strstr(row(&f->rep, "Job", "post")->message, "completed"));
 }
 
@@ -291,17 +301,17 @@ static void test_sync_engine__prunes_only_with_prune_and_never_prune_false(void 
 	r = row(&f->rep, "ConfigMap", "gone");
 	assert_int_equal(r->status, SYNC_STATUS_PRUNE);
 	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
 
 	f->so.flags |= SYNC_PRUNE;
 	assert_int_equal(sync_run_yaml(f, CM("a", "")), 0);
 	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
 	assert_int_equal(row(&f->rep, "ConfigMap", "gone")->result, SYNC_RESULT_PRUNED);
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
 	r = row(&f->rep, "ConfigMap", "keep");
 	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/keep"));
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/other"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/keep"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/other"));
 	f->so.flags &= ~(unsigned)SYNC_PRUNE;
 }
 
@@ -323,14 +333,14 @@ static void test_sync_engine__empty_source_never_prunes_without_allow_empty(void
 	r = row(&f->rep, "ConfigMap", "a");
 	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
 	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE"), 0);
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
 
 	/* asked for: pruned */
 	f->so.flags = SYNC_PRUNE | SYNC_ALLOW_EMPTY;
 	assert_int_equal(sync_run_yaml(f, ""), 0);
 	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/b"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/b"));
 	f->so.flags = 0;
 	f->so.n_managed_kinds = 0;
 }
