@@ -316,6 +316,8 @@ static const char help_sync[] =
 	"options:\n"
 	"  --revision R             sync this branch, tag or commit instead of the target\n"
 	"  --prune                  delete the app's objects that are no longer in Git\n"
+	"  --allow-empty            with --prune, prune even when the source has no\n"
+	"                           objects (else such a sync deletes nothing and fails)\n"
 	"  --dry-run                show what would change, change nothing\n"
 	"  --resource G:K:NAME      sync only these objects (group empty for core kinds,\n"
 	"                           e.g. :ConfigMap:postgres-operator); repeatable\n"
