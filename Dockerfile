@@ -4,7 +4,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential meson ninja-build pkg-config \
-      libgit2-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libmicrohttpd-dev libssl-dev \
+      libgit2-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libmicrohttpd-dev libssl-dev liblua5.1-0-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -12,7 +12,7 @@ RUN meson setup /build -Dtests=false -Dbuildtype=release && ninja -C /build agen
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      ca-certificates libgit2-1.5 libcurl4 libcjson1 libyaml-0-2 libmicrohttpd12 libssl3 \
+      ca-certificates libgit2-1.5 libcurl4 libcjson1 libyaml-0-2 libmicrohttpd12 libssl3 liblua5.1-0 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/agent/gitsync /build/agent/gitsync-core /usr/local/bin/
 USER 65532:65532

@@ -4,7 +4,7 @@
 # Builds gitsync, then runs scripts/quickstart.sh (test cluster, Git server,
 # Applications, agent, webhook; arguments are passed on, e.g. --keep).  Without
 # quickstart.sh, or with GS_DEMO_RENDER_ONLY=1, it renders the bundled example
-# (examples/monsterstack prod overlay, or the shared corpus copy) instead.
+# (the examples/monsterstack prod overlay) instead.
 # Env: GITSYNC (a built binary: skip install and build), GS_BUILD_DIR (default build).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,7 +33,6 @@ if [ -x scripts/quickstart.sh ] && [ "${GS_DEMO_RENDER_ONLY:-0}" != 1 ]; then
 fi
 
 example="$root/examples/monsterstack/k8s/prod"
-[ -d "$example" ] || example="$root/../shared/corpus/repos/monsterstack/k8s/prod"
 say "rendering $example"
 "$gitsync" render "$example"
 printf '%s%s%s\n' "$G" "rendered OK" "$R"

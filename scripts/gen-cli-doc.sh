@@ -40,7 +40,10 @@ missing argument) prints the usage and exits 129.
 | `GITSYNC_APP_NAMESPACE` | `app` | namespace of the Application objects (default `gitsync`) |
 | `GITSYNC_SERVER`, `GITSYNC_AUTH_TOKEN` | `app list/get/sync/wait/diff` | talk to the agent's API instead of the cluster (CI without cluster credentials) |
 | `GITSYNC_SERVER_CA`, `GITSYNC_INSECURE`, `GITSYNC_PLAINTEXT` | same | CA bundle for the agent's certificate; `true` to skip verification; `true` for plain HTTP |
-| `GITSYNC_GIT_USERNAME`, `GITSYNC_GIT_PASSWORD`, `GITSYNC_GIT_SSH_KEY_FILE`, `GITSYNC_GIT_KNOWN_HOSTS_FILE`, `GITSYNC_GIT_CA_FILE` | `app` (CLI side) | Git credentials when the CLI fetches itself |
+| `GITSYNC_GIT_USERNAME`, `GITSYNC_GIT_PASSWORD`, `GITSYNC_GIT_SSH_KEY_FILE` | `app` (CLI side), `agent` | global Git credentials, sent only to the hosts in `GITSYNC_GIT_HOSTS` and never in place of a password the repoURL gives itself (an Application's `secretRef` or a `repo-creds` template comes first) |
+| `GITSYNC_GIT_HOSTS` | same | `host[:port],...` the global credentials are for (unset: none) |
+| `GITSYNC_GIT_KNOWN_HOSTS_FILE`, `GITSYNC_GIT_CA_FILE` | same | SSH known hosts and HTTPS CA for Git |
+| `GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY` | same | `true` skips SSH host key checks; `false` or unset keeps them; anything else is an error |
 | `GITSYNC_CACHE_DIR` | `app`, `agent` | Git cache directory |
 | `NO_COLOR` | all | no colours (colours are only used on a terminal anyway) |
 

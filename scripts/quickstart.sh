@@ -288,18 +288,8 @@ for _ in $(seq 1 50); do [ -s "$tmp/git.port" ] && break; sleep 0.1; done
 repo="http://127.0.0.1:$(cat "$tmp/git.port")/examples.git"
 ok "serving $repo"
 
-# The repository a user would keep: examples/ as it is in this checkout (the
-# shared seed corpus fills in an example not there yet).
+# The repository a user would keep: examples/ as it is in this checkout.
 cp -r examples/. "$tmp/work/"
-corpus="$root/../shared/corpus/repos"
-if [ ! -d "$tmp/work/monsterstack/k8s" ] && [ -d "$corpus/monsterstack/k8s" ]; then
-  mkdir -p "$tmp/work/monsterstack" && cp -r "$corpus/monsterstack/k8s" "$tmp/work/monsterstack/"
-  note "examples/monsterstack not in this checkout: using the seed corpus copy"
-fi
-if [ ! -d "$tmp/work/postgres-operator" ] && [ -d "$corpus/postgres-operator/manifests" ]; then
-  mkdir -p "$tmp/work/postgres-operator" && cp -r "$corpus/postgres-operator/manifests" "$tmp/work/postgres-operator/"
-  note "examples/postgres-operator not in this checkout: using the seed corpus copy"
-fi
 pg_path=
 for p in postgres-operator postgres-operator/manifests postgres-operator/k8s; do
   [ -f "$tmp/work/$p/kustomization.yaml" ] && { pg_path="$p"; break; }

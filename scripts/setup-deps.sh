@@ -6,6 +6,7 @@ pkgs=(
   build-essential meson ninja-build pkg-config clang
   libgit2-dev libcurl4-openssl-dev libcjson-dev libyaml-dev libmicrohttpd-dev libssl-dev
   libcmocka-dev
+  liblua5.1-0-dev  # users' Lua health checks (agent/health)
   python3 python3-yaml python3-prometheus-client git curl unzip openssl ca-certificates
   # test/cluster/setup builds kube-apiserver/controller-manager from Debian source
   golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev etcd-server

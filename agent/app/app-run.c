@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "app/app-project.h"
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "mf-object.h"
 
@@ -59,31 +60,19 @@ static unsigned git_flags(const struct app_sync_req *req)
  * idling would cost. */
 #define APP_RECONCILED_AT_MAX_AGE_S 600
 
-static double parse_rfc3339(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-			 &tm.tm_min, &tm.tm_sec) != 6)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (double)timegm(&tm);
-}
-
 /* Whether new differs from old beyond reconciledAt, or old's reconciledAt
  * is too old to leave as it is. */
 static bool status_changed(const struct mf_node *old, const struct mf_node *new_status)
 {
+	struct gs_error terr = GS_ERROR_INIT;
 	struct mf_node *a, *b;
 	double at;
 	bool changed;
 
 	if (mf_node_type(old) != MF_MAP)
 		return true;
-	at = parse_rfc3339(mf_node_dig_str(old, "reconciledAt", NULL));
-	if (at <= 0 || (double)time(NULL) - at >= APP_RECONCILED_AT_MAX_AGE_S)
+	if (gs_time_parse_rfc3339(&at, mf_node_dig_str(old, "reconciledAt", NULL), &terr) ||
+	    gs_time_wall() - at >= APP_RECONCILED_AT_MAX_AGE_S)
 		return true;
 	a = mf_node_clone(old);
 	b = mf_node_clone(new_status);

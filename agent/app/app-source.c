@@ -2,13 +2,14 @@
  * the sync options derived from its spec. */
 #include "app/app.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
+#include "gs-time.h"
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "kz-build.h"
 #include "kz-fs.h"
 #include "mf-object.h"
@@ -28,15 +29,16 @@ void app_source_release(struct app_source *s)
 }
 
 /* Credentials read from a Secret: owned copies, wiped on release. */
+#define CREDS_N 8
 struct creds {
-	char *v[7];
+	char *v[CREDS_N];
 };
 
 static void creds_release(struct creds *c)
 {
 	size_t i;
 
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < CREDS_N; i++) {
 		if (c->v[i])
 			memset(c->v[i], 0, strlen(c->v[i]));
 		free(c->v[i]);
@@ -44,69 +46,118 @@ static void creds_release(struct creds *c)
 	}
 }
 
+/* A Secret's data value as a C string (NULL when not base64) */
 static char *b64_value(const char *s)
 {
-	size_t len = strlen(s), n;
-	unsigned char *out;
-	int got;
+	struct gs_buf b = GS_BUF_INIT;
+	struct gs_error err = GS_ERROR_INIT;
 
-	if (len % 4)
-		return NULL;
-	out = gs_malloc(len / 4 * 3 + 1);
-	got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (got < 0) {
-		free(out);
+	if (gs_base64_decode(&b, s, strlen(s), 0, &err) < 0) {
+		gs_buf_release(&b);
 		return NULL;
 	}
-	n = (size_t)got;
-	if (len && s[len - 1] == '=')
-		n--;
-	if (len > 1 && s[len - 2] == '=')
-		n--;
-	out[n] = '\0';
-	return (char *)out;
+	return gs_buf_detach(&b, NULL);
+}
+
+/* Keys of a repository Secret (Argo CD's names; caCert = caBundle). */
+static int creds_from_secret(struct creds *c, struct gitsrc_auth *auth,
+			     const struct mf_node *secret, struct gs_error *err)
+{
+	static const char *const keys[] = { "username", "password", "sshPrivateKey", "knownHosts",
+					    "caBundle", "insecure", "token", "caCert" };
+	const struct mf_node *data = mf_node_get(secret, "data");
+	bool insecure = false;
+	size_t i;
+
+	for (i = 0; i < CREDS_N; i++) {
+		const char *v = mf_node_dig_str(data, keys[i], NULL);
+
+		if (v)
+			c->v[i] = b64_value(v);
+	}
+	auth->username = c->v[0];
+	auth->password = c->v[1] ? c->v[1] : c->v[6];
+	auth->ssh_key = c->v[2];
+	auth->known_hosts = c->v[3];
+	auth->ca_bundle = c->v[4] ? c->v[4] : c->v[7];
+	if (gitsrc_parse_bool(&insecure, "key 'insecure'", c->v[5], err) < 0)
+		return gs_error_wrap(err, "Secret '%s'",
+				     mf_node_dig_str(secret, "metadata", "name", NULL));
+	auth->insecure_skip_tls_verify = insecure;
+	return GS_OK;
 }
 
 static int load_secret_creds(struct creds *c, struct gitsrc_auth *auth, struct kube_client *kc,
 			     const char *ns, const char *name, struct gs_error *err)
 {
-	static const char *const keys[] = { "username", "password", "sshPrivateKey", "knownHosts",
-					    "caBundle", "insecure", "token" };
-	const struct kube_resource *res;
 	struct mf_node *secret = NULL;
-	const struct mf_node *data;
-	size_t i;
+	const struct kube_resource *res;
 	int r;
 
 	if ((r = kube_client_resource(kc, &res, "", "v1", "Secret", err)) < 0)
 		return r;
 	if ((r = kube_client_get(kc, &secret, res, ns, name, err)) < 0)
 		return gs_error_wrap(err, "read Git credentials Secret '%s/%s'", ns, name);
-	data = mf_node_get(secret, "data");
-	for (i = 0; i < 7; i++) {
-		const char *v = mf_node_dig_str(data, keys[i], NULL);
-
-		if (v)
-			c->v[i] = b64_value(v);
-	}
+	r = creds_from_secret(c, auth, secret, err);
 	mf_node_free(secret);
-	auth->username = c->v[0];
-	auth->password = c->v[1] ? c->v[1] : c->v[6];
-	auth->ssh_key = c->v[2];
-	auth->known_hosts = c->v[3];
-	auth->ca_bundle = c->v[4];
-	auth->insecure_skip_tls_verify = c->v[5] && !strcmp(c->v[5], "true");
-	return GS_OK;
+	return r;
 }
 
-static void env_creds(struct gitsrc_auth *auth)
+/* A credential template (Secret labelled gitsync.io/secret-type=repo-creds
+ * in the agent's namespace, as Argo CD's): the one whose `url` is the
+ * longest prefix of the app's repository. */
+struct tmpl_pick {
+	const char *url;
+	size_t best;
+	struct mf_node *secret; /* owned clone */
+};
+
+static int pick_template(const struct mf_node *item, void *payload)
 {
-	auth->username = getenv("GITSYNC_GIT_USERNAME");
-	auth->password = getenv("GITSYNC_GIT_PASSWORD");
-	auth->ssh_key_file = getenv("GITSYNC_GIT_SSH_KEY_FILE");
-	auth->known_hosts_file = getenv("GITSYNC_GIT_KNOWN_HOSTS_FILE");
-	auth->ca_file = getenv("GITSYNC_GIT_CA_FILE");
-	auth->insecure_ignore_host_key = getenv("GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY") != NULL;
+	struct tmpl_pick *p = payload;
+	const char *u = mf_node_dig_str(item, "data", "url", NULL);
+	char *prefix = u ? b64_value(u) : NULL;
+	size_t n = prefix ? gitsrc_url_prefix_match(p->url, prefix) : 0;
+
+	if (n > p->best) {
+		p->best = n;
+		mf_node_free(p->secret);
+		p->secret = mf_node_clone(item);
+	}
+	free(prefix);
+	return 0;
+}
+
+static int load_template_creds(struct creds *c, struct gitsrc_auth *auth, bool *found,
+			       struct kube_client *kc, const char *ns, const char *url,
+			       struct gs_error *err)
+{
+	struct tmpl_pick p = { url, 0, NULL };
+	const struct kube_resource *res;
+	int r;
+
+	*found = false;
+	if ((r = kube_client_resource(kc, &res, "", "v1", "Secret", err)) < 0)
+		return r;
+	r = kube_client_list(kc, res, ns, "gitsync.io/secret-type=repo-creds", pick_template, &p,
+			     NULL, err);
+	if (r == GS_EAUTH) { /* not allowed to list them (a CLI user): there are none for us */
+		mf_node_free(p.secret);
+		return GS_OK;
+	}
+	if (r < 0) {
+		mf_node_free(p.secret);
+		return gs_error_wrap(err, "list Git credential templates in '%s'", ns);
+	}
+	if (!p.secret)
+		return GS_OK;
+	*found = true;
+	r = creds_from_secret(c, auth, p.secret, err);
+	if (r < 0)
+		gs_error_wrap(err, "Git credential template '%s/%s'", ns,
+			      mf_node_dig_str(p.secret, "metadata", "name", NULL));
+	mf_node_free(p.secret);
+	return r;
 }
 
 /* "./a/b/" -> "a/b"; "" and "." -> "" (owned). */
@@ -149,23 +200,31 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		free(path);
 		path = gs_strdup("");
 	} else {
+		/* secretRef: a Secret of the Application's own namespace; else a
+		 * credential template of the agent's namespace; else the global
+		 * settings, for the hosts they name */
+		const char *app_ns = mf_node_dig_str(app, "metadata", "namespace", NULL);
+		bool found = false;
+
 		if (secret && *secret) {
-			if ((r = load_secret_creds(&c, &auth, env->kc, env->ns, secret, err)) < 0)
+			if ((r = load_secret_creds(&c, &auth, env->kc,
+						   app_ns && *app_ns ? app_ns : env->ns, secret,
+						   err)) < 0)
 				goto cleanup;
-		} else {
-			env_creds(&auth);
+		} else if (env->kc && (r = load_template_creds(&c, &auth, &found, env->kc, env->ns,
+							       app_repo(app), err)) < 0) {
+			goto cleanup;
+		} else if (!found && (r = gitsrc_auth_from_env(&auth, app_repo(app), err)) < 0) {
+			goto cleanup;
 		}
 		if (!revision || !*revision)
 			revision = app_revision(app);
 		{
-			struct timespec t0, t1;
+			double t0 = gs_time_mono();
 
-			clock_gettime(CLOCK_MONOTONIC, &t0);
 			r = gitsrc_get(&s.git, env->git, app_repo(app), revision, &auth, git_flags,
 				       err);
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			env->git_s = (double)(t1.tv_sec - t0.tv_sec) +
-				     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+			env->git_s = gs_time_mono() - t0;
 			env->git_fetched = r >= 0 && s.git.fetched;
 			if (env->git_observe)
 				env->git_observe(env->git_s, r >= 0, env->git_fetched,

@@ -1,11 +1,13 @@
 /* app.c - the Application object, its API calls and its status. */
 #include "app/app.h"
+#include "gitsrc/gitsrc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "mf-json.h"
 #include "mf-object.h"
@@ -241,6 +243,7 @@ int app_patch_status(struct kube_client *kc, const char *ns, const char *name,
 	spath = gs_asprintf("%s/status", path);
 	/* a merge patch replaces lists whole, which is what status wants */
 	mf_node_set(patch, "status", mf_node_clone(status));
+	gitsrc_node_redact(patch); /* the last boundary before the API server */
 	r = send_json(kc, "PATCH", spath, "application/merge-patch+json", patch, err);
 	if (r < 0)
 		gs_error_wrap(err, "write status of application '%s'", name);
@@ -251,26 +254,13 @@ cleanup:
 	return r;
 }
 
-static double parse_time(const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	if (!s)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return 0;
-	return (double)timegm(&tm);
-}
-
 bool app_agent_running(struct kube_client *kc, const char *ns)
 {
 	const struct kube_resource *res;
 	struct mf_node *lease = NULL;
 	struct gs_error err = GS_ERROR_INIT;
 	const char *holder, *renew;
+	double renewed;
 	long long dur = 15;
 	bool running = false;
 
@@ -281,7 +271,8 @@ bool app_agent_running(struct kube_client *kc, const char *ns)
 	holder = mf_node_dig_str(lease, "spec", "holderIdentity", NULL);
 	renew = mf_node_dig_str(lease, "spec", "renewTime", NULL);
 	mf_node_int(mf_node_dig(lease, "spec", "leaseDurationSeconds", NULL), &dur);
-	if (holder && *holder && renew && parse_time(renew) + (double)dur >= (double)time(NULL))
+	if (holder && *holder && renew && !gs_time_parse_rfc3339(&renewed, renew, &err) &&
+	    renewed + (double)dur >= gs_time_wall())
 		running = true;
 	mf_node_free(lease);
 	return running;
@@ -301,11 +292,9 @@ const char *app_health_str(enum sync_health h)
 
 const char *app_time_str(char *buf, size_t n, double t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char tmp[GS_TIME_RFC3339_SIZE];
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, n, "%s", gs_time_rfc3339(tmp, t));
 	return buf;
 }
 
@@ -429,20 +418,25 @@ void app_status_from_report(struct mf_node *status, const struct sync_report *re
 	mf_node_set_str_value(status, "reconciledAt", app_time_str(tbuf, sizeof(tbuf), (double)time(NULL)));
 }
 
-void app_condition_set(struct mf_node *status, const char *type, const char *message)
+void app_condition_set(struct mf_node *status, const char *type, const char *message_in)
 {
 	struct mf_node *conds = mf_node_ensure(status, "conditions", MF_SEQ);
 	struct mf_node *c;
 	char tbuf[32];
 	size_t i;
+	/* status is an output: no Git credentials in it (and the redacted
+	 * text is what an unchanged condition compares against) */
+	char *message = gitsrc_text_redact(message_in);
 
 	/* the same condition again is no transition: keep it (and its time),
 	 * so that an unchanged failing app leaves its status unchanged */
 	for (i = 0; i < mf_node_len(conds); i++) {
 		const struct mf_node *o = mf_node_at(conds, i);
 		if (!strcmp(str_or_empty(mf_node_dig_str(o, "type", NULL)), type) &&
-		    !strcmp(str_or_empty(mf_node_dig_str(o, "message", NULL)), str_or_empty(message)))
+		    !strcmp(str_or_empty(mf_node_dig_str(o, "message", NULL)), message)) {
+			free(message);
 			return;
+		}
 	}
 	c = mf_node_new(MF_MAP);
 	app_condition_clear(status, type);
@@ -451,6 +445,7 @@ void app_condition_set(struct mf_node *status, const char *type, const char *mes
 	mf_node_set_str_value(c, "lastTransitionTime",
 			      app_time_str(tbuf, sizeof(tbuf), (double)time(NULL)));
 	mf_node_append(conds, c);
+	free(message);
 }
 
 void app_condition_clear(struct mf_node *status, const char *type)
@@ -479,7 +474,12 @@ long long app_history_push(struct mf_node *status, const char *revision, const c
 	mf_node_set_str_value(e, "revision", revision);
 	mf_node_set_str_value(e, "deployedAt", deployed_at);
 	src = mf_node_ensure(e, "source", MF_MAP);
-	mf_node_set_str_value(src, "repoURL", app_repo(app));
+	{
+		char *repo = gitsrc_url_redact(app_repo(app));
+
+		mf_node_set_str_value(src, "repoURL", repo);
+		free(repo);
+	}
 	mf_node_set_str_value(src, "path", app_path(app));
 	mf_node_set_str_value(src, "targetRevision", app_revision(app));
 	mf_node_append(hist, e);
@@ -508,7 +508,12 @@ void app_operation_state(struct mf_node *status, const char *phase, const char *
 	size_t i, kept = 0;
 
 	mf_node_set_str_value(os, "phase", phase);
-	mf_node_set_str_value(os, "message", str_or_empty(message));
+	{
+		char *m = gitsrc_text_redact(message);
+
+		mf_node_set_str_value(os, "message", m);
+		free(m);
+	}
 	if (started)
 		mf_node_set_str_value(os, "startedAt", started);
 	if (finished)

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "gs-time.h"
+#include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "httpd/apiclient.h"
 #include "loop/agent.h"
@@ -37,14 +39,6 @@ struct remote {
 	bool w_sync, w_health, w_op, w_degraded;
 	double timeout_s;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *s_or(const char *s, const char *def)
 {
@@ -127,7 +121,9 @@ static int do_list(struct remote *r, struct gs_error *err)
 	const struct mf_node *items;
 	size_t i;
 
-	if (apiclient_list(r->c, &l, err))
+	if (apiclient_list(r->c, &l, err) == 0)
+		gitsrc_node_redact(l); /* an older server may not redact */
+	else
 		return cli_error(err);
 	if (r->output && strcmp(r->output, "wide")) {
 		emit(l, r->output);
@@ -161,7 +157,9 @@ static int do_get(struct remote *r, struct gs_error *err)
 		sleep(1); /* the agent compares on its own schedule; give it a moment */
 		mf_node_free(op);
 	}
-	if (apiclient_get(r->c, &app, r->name, err))
+	if (apiclient_get(r->c, &app, r->name, err) == 0)
+		gitsrc_node_redact(app); /* an older server may not redact */
+	else
 		return cli_error(err);
 	if (r->output)
 		emit(app, r->output);
@@ -174,7 +172,7 @@ static int do_get(struct remote *r, struct gs_error *err)
 static int do_sync(struct remote *r, struct gs_error *err)
 {
 	struct apiclient_sync_req req = { r->revision, r->prune, r->resources, r->nres };
-	double deadline = now_s() + (r->timeout_s > 0 ? r->timeout_s : 600);
+	double deadline = gs_time_mono() + (r->timeout_s > 0 ? r->timeout_s : 600);
 	struct mf_node *st = NULL;
 	int rc = CLI_EXIT_OK;
 
@@ -184,7 +182,7 @@ static int do_sync(struct remote *r, struct gs_error *err)
 	if (r->async)
 		return CLI_EXIT_OK;
 	for (;;) {
-		double left = deadline - now_s();
+		double left = deadline - gs_time_mono();
 		if (left <= 0) {
 			gs_error_set(err, GS_ERR, "timed out waiting for the operation on '%s'", r->name);
 			return cli_error(err);
@@ -216,7 +214,7 @@ static int do_sync(struct remote *r, struct gs_error *err)
 
 static int do_wait(struct remote *r, struct gs_error *err)
 {
-	double deadline = now_s() + (r->timeout_s > 0 ? r->timeout_s : 600);
+	double deadline = gs_time_mono() + (r->timeout_s > 0 ? r->timeout_s : 600);
 
 	if (!r->w_sync && !r->w_health && !r->w_op && !r->w_degraded)
 		r->w_sync = r->w_health = r->w_op = true; /* argocd: all of them */
@@ -225,7 +223,9 @@ static int do_wait(struct remote *r, struct gs_error *err)
 		const char *sync, *health, *phase;
 		bool ok = true;
 
-		if (apiclient_get(r->c, &app, r->name, err))
+		if (apiclient_get(r->c, &app, r->name, err) == 0)
+		gitsrc_node_redact(app); /* an older server may not redact */
+	else
 			return cli_error(err);
 		sync = s_or(mf_node_dig_str(app, "status", "sync", "status", NULL), "Unknown");
 		health = s_or(mf_node_dig_str(app, "status", "health", "status", NULL), "Unknown");
@@ -250,7 +250,7 @@ static int do_wait(struct remote *r, struct gs_error *err)
 			return cli_error(err);
 		}
 		mf_node_free(app);
-		if (now_s() >= deadline) {
+		if (gs_time_mono() >= deadline) {
 			gs_error_set(err, GS_ERR, "timed out waiting for '%s' (sync %s, health %s)",
 				     r->name, sync, health);
 			return cli_error(err);
@@ -317,7 +317,7 @@ int cmd_app_remote(int argc, char **argv)
 			r.resources = gs_realloc(r.resources, (r.nres + 1) * sizeof(*r.resources));
 			r.resources[r.nres++] = v;
 		} else if ((v = opt_val(argc, argv, &i, "--timeout"))) {
-			r.timeout_s = agent_parse_duration(v);
+			r.timeout_s = gs_time_parse_duration(v);
 			if (r.timeout_s <= 0) {
 				rc = cli_usage_error("app", "invalid duration '%s'", v);
 				goto out;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "kz-fs.h"
 
@@ -147,16 +148,14 @@ void cli_print_progress_header(FILE *f)
 void cli_print_progress_line(const struct sync_resource *r, void *payload)
 {
 	FILE *f = payload ? payload : stdout;
-	struct timespec ts;
 	char tb[40];
 	const char *msg = r->message ? r->message : "";
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	if (r->result != SYNC_RESULT_FAILED && r->health_msg && r->health != SYNC_HEALTH_HEALTHY &&
 	    !r->message)
 		msg = r->health_msg;
 	fprintf(f, "%-25s %-24s %-22s %-16s %-36s %-10s %-12s %-9s %s\n",
-		cli_format_time(tb, sizeof(tb), (double)ts.tv_sec), r->group, r->kind, r->ns,
+		cli_format_time(tb, sizeof(tb), gs_time_wall()), r->group, r->kind, r->ns,
 		r->name, row_status(r), sync_health_str(r->health), sync_hook_str(r->hook), msg);
 	fflush(f);
 }

@@ -42,15 +42,6 @@ bool cli_wants_help(int argc, char **argv)
 	return false;
 }
 
-bool cli_color(FILE *f)
-{
-	const char *nc = getenv("NO_COLOR");
-
-	if (nc && *nc)
-		return false;
-	return isatty(fileno(f));
-}
-
 int cmd_version(int argc, char **argv)
 {
 	(void)argc;
@@ -83,5 +74,14 @@ char *cli_confinement_root(const char *abs)
 		*slash = '\0';
 	}
 	free(dir);
-	return gs_strdup("/");
+	/* not in a checkout: the root is the path itself (its directory for a
+	 * file), never "/" (kubectl kustomize's LoadRestrictionsRootOnly) */
+	dir = gs_strdup(abs);
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		char *slash = strrchr(dir, '/');
+
+		if (slash && slash != dir)
+			*slash = '\0';
+	}
+	return dir;
 }

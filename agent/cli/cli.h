@@ -27,12 +27,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* True when argv contains -h or --help (before a "--"). */
 bool cli_wants_help(int argc, char **argv);
 /* The directory files may be read from when rendering abs (an absolute
- * path to a file or directory): the Git checkout holding it, else "/" (a
- * kustomization may use ../base).  Returns an owned string. */
+ * path to a file or directory): the Git checkout holding it (whose .git is
+ * never read, see kz-fs.h), else abs itself (its directory for a file);
+ * never "/".  `--root DIR` widens it.  Returns an owned string. */
 char *cli_confinement_root(const char *abs);
-/* Colours: only on a terminal and when NO_COLOR is unset. */
-bool cli_color(FILE *f);
-
 int cmd_render(int argc, char **argv) __attribute__((weak));
 int cmd_diff(int argc, char **argv) __attribute__((weak));
 int cmd_sync(int argc, char **argv) __attribute__((weak));
@@ -40,6 +38,7 @@ int cmd_app(int argc, char **argv) __attribute__((weak));
 int cmd_install(int argc, char **argv) __attribute__((weak));
 int cmd_agent(int argc, char **argv) __attribute__((weak));
 int cmd_token(int argc, char **argv) __attribute__((weak));
+int cmd_health(int argc, char **argv) __attribute__((weak));
 /* `gitsync app ...` through the agent API when --server/GITSYNC_SERVER is set;
  * returns -1 when not (cli/app-remote.c). */
 int cmd_app_remote(int argc, char **argv) __attribute__((weak));

@@ -36,6 +36,8 @@ static const char usage[] =
 	"  --shutdown-grace D       time to finish work in flight on SIGTERM (25s)\n"
 	"  --webhook-max-bytes N    webhook body limit (default 2097152)\n"
 	"  --cache-dir DIR          Git cache (default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache)\n"
+	"  --lua-dir DIR            Lua health checks, DIR/<group>/<kind>/health.lua (Argo CD's\n"
+	"                           layout); the ConfigMap gitsync-health of the namespace wins\n"
 	"  --log-format json|logfmt (default json)\n"
 	"  --log-level debug|info|warn|error (default info)\n"
 	"  --kubeconfig FILE --context NAME\n";
@@ -147,6 +149,8 @@ int cmd_agent(int argc, char **argv)
 			cfg.identity = v;
 		} else if ((v = opt_value(argc, argv, &i, "--cache-dir"))) {
 			cfg.cache_dir = v;
+		} else if ((v = opt_value(argc, argv, &i, "--lua-dir"))) {
+			cfg.lua_dir = v;
 		} else if ((v = opt_value(argc, argv, &i, "--log-format"))) {
 			if ((fmt = alog_format_parse(v)) < 0) {
 				rc = cli_usage_error("agent", "--log-format wants json or logfmt");

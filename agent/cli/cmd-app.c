@@ -117,17 +117,11 @@ static void add_pos(struct app_cli *c, char *arg)
 	c->pos[c->npos++] = arg;
 }
 
-/* Passwords in repoURLs (https://user:token@host/...) are never printed. */
+/* Passwords and tokens in repoURLs (https://user:token@host/...) are never
+ * printed: not in the spec, not in status, history or operationState. */
 static void redact_repo(struct mf_node *app)
 {
-	struct mf_node *src = mf_node_dig(app, "spec", "source", NULL);
-	char *r;
-
-	if (!mf_node_get(src, "repoURL"))
-		return;
-	r = gitsrc_url_redact(app_repo(app));
-	mf_node_set_str_value(src, "repoURL", r);
-	free(r);
+	gitsrc_node_redact(app);
 }
 
 static int emit_node(const struct mf_node *n, const char *fmt)
@@ -221,7 +215,8 @@ static void print_conditions(const struct mf_node *status)
 	"  -N, --app-namespace NS   namespace of the Application objects (default 'gitsync',\n" \
 	"                           or $GITSYNC_APP_NAMESPACE)\n" \
 	"Git credentials for the CLI: GITSYNC_GIT_USERNAME, GITSYNC_GIT_PASSWORD,\n" \
-	"GITSYNC_GIT_SSH_KEY_FILE, GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE;\n" \
+	"GITSYNC_GIT_SSH_KEY_FILE (sent only to the hosts in GITSYNC_GIT_HOSTS),\n" \
+	"GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE;\n" \
 	"cache directory: GITSYNC_CACHE_DIR (default ~/.cache/gitsync/git); with\n" \
 	"GITSYNC_SERVER and GITSYNC_AUTH_TOKEN, list/get/sync/wait/diff go through the\n" \
 	"agent's API instead of the cluster\n"
@@ -924,6 +919,7 @@ static int app_history_cmd(int argc, char **argv)
 		rc = cli_error(&err);
 		goto cleanup;
 	}
+	gitsrc_node_redact(app); /* history holds repoURLs */
 	hist = mf_node_dig(app, "status", "history", NULL);
 	if (c.output && (!strcmp(c.output, "json") || !strcmp(c.output, "yaml"))) {
 		struct mf_node *empty = mf_node_new(MF_SEQ);

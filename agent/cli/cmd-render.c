@@ -23,8 +23,8 @@ static void render_usage(FILE *f)
 		   "of plain manifests (*.yaml, *.yml, *.json; --recurse descends) or one file.\n\n"
 		   "  -o, --output FORMAT   yaml (default: a --- separated stream) or json (a List)\n"
 		   "  --recurse             descend into subdirectories of a plain manifests directory\n"
-		   "  --root DIR            files may not be read outside DIR (default: the enclosing\n"
-		   "                        Git checkout, else /)\n");
+		   "  --root DIR            files may not be read outside DIR (default: the enclosing Git\n"
+		   "                        checkout, else PATH itself; .git is never read)\n");
 }
 
 int cmd_render(int argc, char **argv)
@@ -89,8 +89,21 @@ int cmd_render(int argc, char **argv)
 	rel = gs_strdup(abs + (strcmp(root, "/") ? strlen(root) : 0) + (abs[strlen(root)] == '/' || !strcmp(root, "/") ? 1 : 0));
 	if (kz_fs_new_disk(&fs, root, &err) < 0)
 		goto cleanup;
-	if (kz_render(&out, fs, rel, flags, &err) < 0)
+	if (kz_render(&out, fs, rel, flags, &err) < 0) {
+		size_t l = strlen(err.msg);
+
+		/* outside a checkout the root is PATH itself: say how to widen it */
+		char *dotgit = gs_asprintf("%s/.git", root);
+		struct stat st;
+		bool checkout = lstat(dotgit, &st) == 0;
+
+		free(dotgit);
+		if (err.code == GS_EINVAL && !root_opt && !checkout && strstr(err.msg, "root"))
+			snprintf(err.msg + l, sizeof(err.msg) - l,
+				 " (not in a Git checkout: the root is '%s'; give --root DIR to "
+				 "allow more)", path);
 		goto cleanup;
+	}
 	if (!strcmp(format, "json")) {
 		struct mf_node *list = mf_node_new(MF_MAP), *items = mf_node_new(MF_SEQ);
 		size_t k;

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "loop/agent.h"
 #include "gs-alloc.h"
+#include "gs-time.h"
 
 static const char usage_text[] =
 	"usage: gitsync sync PATH --app NAME [--namespace NS] [--prune] [--dry-run]\n"
@@ -84,7 +85,7 @@ int cmd_sync(int argc, char **argv)
 			 (v = cli_opt_value(argc, argv, &i, "-n", &missing)))
 			ns = v;
 		else if ((v = cli_opt_value(argc, argv, &i, "--timeout", &missing))) {
-			timeout = agent_parse_duration(v);
+			timeout = gs_time_parse_duration(v);
 			if (timeout < 0) {
 				ret = cli_usage_error("sync", "invalid duration '%s'", v);
 				goto cleanup;

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 {
 	const struct command cmds[] = {
 		{ "render", cmd_render, "render a kustomization or directory of manifests" },
+		{ "health", cmd_health, "print the health of objects in files (try Lua health checks)" },
 		{ "diff", cmd_diff, "compare rendered objects with the live cluster" },
 		{ "sync", cmd_sync, "apply rendered objects to the cluster (server-side apply)" },
 		{ "app", cmd_app, "manage Applications (create, list, get, sync, wait, ...)" },

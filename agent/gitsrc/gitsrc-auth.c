@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -20,7 +21,9 @@
 #include <openssl/x509v3.h>
 
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "gs-buf.h"
+#include "mf-node.h"
 
 bool gitsrc_is_sha(const char *s)
 {
@@ -169,50 +172,108 @@ int gitsrc_url_parse(struct gitsrc_url *out, const char *url, struct gs_error *e
 	return GS_OK;
 }
 
+/* The userinfo of a URL starting at auth_start (just after "://"), when it
+ * holds a secret: its length through the '@', the scheme being http(s)
+ * (a lone user name there is a token: https://TOKEN@host) or any scheme
+ * with a password (user:pass@).  0 when there is nothing to hide. */
+static size_t secret_userinfo(const char *scheme, size_t scheme_len, const char *auth_start,
+			      size_t *user_len)
+{
+	size_t n = strcspn(auth_start, "/?#@ \t\r\n\"'<>`\\");
+	const char *colon;
+	bool http = (scheme_len == 4 && !strncasecmp(scheme, "http", 4)) ||
+		    (scheme_len == 5 && !strncasecmp(scheme, "https", 5));
+
+	if (auth_start[n] != '@' || !n)
+		return 0;
+	colon = memchr(auth_start, ':', n);
+	if (colon) {
+		*user_len = (size_t)(colon - auth_start);
+		return n + 1;
+	}
+	*user_len = 0;
+	return http ? n + 1 : 0;
+}
+
+char *gitsrc_text_redact(const char *text)
+{
+	struct gs_buf b = GS_BUF_INIT;
+	const char *p, *mark;
+
+	if (!text)
+		return gs_strdup("");
+	for (p = mark = text; (p = strstr(p, "://")) != NULL;) {
+		const char *scheme = p;
+		size_t user_len = 0, skip;
+
+		while (scheme > mark && (isalnum((unsigned char)scheme[-1]) || scheme[-1] == '+' ||
+					 scheme[-1] == '-' || scheme[-1] == '.'))
+			scheme--;
+		skip = secret_userinfo(scheme, (size_t)(p - scheme), p + 3, &user_len);
+		p += 3;
+		if (!skip)
+			continue;
+		gs_buf_add(&b, mark, (size_t)(p - mark));
+		if (user_len) {
+			gs_buf_add(&b, p, user_len);
+			gs_buf_puts(&b, ":***@");
+		} else {
+			gs_buf_puts(&b, "***@");
+		}
+		p += skip;
+		mark = p;
+	}
+	gs_buf_puts(&b, mark);
+	return gs_buf_detach(&b, NULL);
+}
+
 char *gitsrc_url_redact(const char *url)
 {
-	const char *scheme_end, *auth_start, *host_end, *at = NULL, *colon, *p;
+	return gitsrc_text_redact(url);
+}
 
-	if (!url)
-		return gs_strdup("");
-	scheme_end = strstr(url, "://");
-	if (!scheme_end)
-		return gs_strdup(url);
-	auth_start = scheme_end + 3;
-	host_end = auth_start + strcspn(auth_start, "/?#");
-	for (p = auth_start; p < host_end; p++)
-		if (*p == '@')
-			at = p;
-	if (!at)
-		return gs_strdup(url);
-	colon = memchr(auth_start, ':', (size_t)(at - auth_start));
-	if (!colon)
-		return gs_strdup(url);
-	return gs_asprintf("%.*s:***%s", (int)(colon - url), url, at);
+bool gitsrc_text_has_secret(const char *text)
+{
+	char *r = gitsrc_text_redact(text);
+	bool changed = strcmp(r, text ? text : "") != 0;
+
+	free(r);
+	return changed;
+}
+
+void gitsrc_node_redact(struct mf_node *n)
+{
+	size_t i;
+
+	if (mf_node_type(n) == MF_STR) {
+		const char *v = mf_node_str(n);
+
+		if (v && strstr(v, "://") && gitsrc_text_has_secret(v)) {
+			char *r = gitsrc_text_redact(v);
+
+			mf_node_set_str(n, r);
+			free(r);
+		}
+		return;
+	}
+	for (i = 0; i < mf_node_len(n); i++)
+		gitsrc_node_redact(mf_node_at(n, i));
 }
 
 /* --- known_hosts ------------------------------------------------------- */
 
+/* known_hosts fields: strict base64, at most 64 KiB; NULL otherwise */
 static unsigned char *b64_decode(const char *s, size_t len, size_t *out_len)
 {
-	unsigned char *out;
-	int n;
+	struct gs_buf b = GS_BUF_INIT;
+	struct gs_error err = GS_ERROR_INIT;
 
-	if (len == 0 || len > 65536 || len % 4)
-		return NULL;
-	out = gs_malloc(len / 4 * 3 + 1);
-	n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-	if (n < 0) {
-		free(out);
+	b.max = 65536;
+	if (!len || gs_base64_decode(&b, s, len, 0, &err) < 0) {
+		gs_buf_release(&b);
 		return NULL;
 	}
-	/* EVP_DecodeBlock counts the '=' padding as zero bytes */
-	if (len >= 1 && s[len - 1] == '=')
-		n--;
-	if (len >= 2 && s[len - 2] == '=')
-		n--;
-	*out_len = (size_t)n;
-	return out;
+	return (unsigned char *)gs_buf_detach(&b, out_len);
 }
 
 /* Does one comma-separated host pattern list (or a |1|salt|hash entry) name host? */
@@ -264,6 +325,7 @@ int gitsrc_known_hosts_check(const char *known_hosts, const char *host, int port
 	char name[300];
 	const char *line = known_hosts;
 	int found = 0;
+	bool revoked = false, accepted = false;
 
 	if (!known_hosts || !host)
 		return 0;
@@ -304,18 +366,23 @@ int gitsrc_known_hosts_check(const char *known_hosts, const char *host, int port
 				bool same = raw && raw_len == key_len && !memcmp(raw, key, key_len);
 
 				free(raw);
-				if (h == 1 && !strncmp(f[0], "@revoked", fl[0]) && same)
-					return -1;
+				/* a revoked key is refused wherever its line is:
+				 * read every line before accepting */
+				if (h == 1 && fl[0] == 8 && !strncmp(f[0], "@revoked", 8) && same)
+					revoked = true;
 				if (h == 0) {
 					if (same)
-						return 1;
-					found = -1;
+						accepted = true;
+					else
+						found = -1;
 				}
 			}
 		}
 		line = eol ? eol + 1 : NULL;
 	}
-	return found;
+	if (revoked)
+		return -1;
+	return accepted ? 1 : found;
 }
 
 /* --- HTTPS with a private CA ------------------------------------------- */

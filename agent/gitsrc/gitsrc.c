@@ -1,7 +1,7 @@
 /* gitsrc.c - the Git source cache: ls-remote, fetch, resolve, export.
  *
- * One bare repository per remote URL in <cache>/repos; commit trees exported
- * to <cache>/trees/<sha>.  See gitsrc.h for the layout and the error codes.
+ * One bare repository per remote URL and credentials in <cache>/repos;
+ * commit trees exported to <cache>/trees/<key>/<sha>.  See gitsrc.h for the layout and the error codes.
  */
 #include "gitsrc/gitsrc.h"
 #include "gitsrc/gitsrc-private.h"
@@ -446,29 +446,59 @@ void gitsrc_free(struct gitsrc *src)
 	git_libgit2_shutdown();
 }
 
-const char *gitsrc_cache_dir(const struct gitsrc *src)
-{
-	return src->cache_dir;
-}
-
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files)
 {
 	src->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES;
 	src->max_files = max_files ? max_files : DEFAULT_MAX_FILES;
 }
 
-/* <cache>/repos/<sha256(clean url)[:32]> (no suffix). */
-static char *repo_base(const struct gitsrc *src, const char *clean_url)
+static void digest_field(EVP_MD_CTX *md, const char *v)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
+	/* a length prefix keeps ("ab","c") and ("a","bc") apart */
+	char len[24];
+
+	snprintf(len, sizeof(len), "%zu:", v ? strlen(v) : (size_t)0);
+	EVP_DigestUpdate(md, len, strlen(len));
+	if (v)
+		EVP_DigestUpdate(md, v, strlen(v));
+}
+
+/* The cache key of a repository as read with some credentials: 32 hex
+ * digits of SHA-256 over the URL without credentials and every credential
+ * (owned).  Two apps share a clone and its exports only when they name the
+ * same repository with the same credentials, so an app can never be served
+ * a commit that another app's credentials fetched: a pinned commit id in
+ * the cache is not a way around authentication. */
+static char *cache_key(const struct gitsrc_url *u, const struct gitsrc_auth *auth)
+{
+	unsigned char out[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	char hex[33];
 	unsigned i;
 
-	EVP_Digest(clean_url, strlen(clean_url), md, &len, EVP_sha256(), NULL);
+	if (!auth)
+		auth = &no_auth;
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	digest_field(md, "gitsync cache 2");
+	digest_field(md, u->clean);
+	digest_field(md, u->username);
+	digest_field(md, u->password);
+	digest_field(md, auth->username);
+	digest_field(md, auth->password);
+	digest_field(md, auth->ssh_key);
+	digest_field(md, auth->ssh_key_file);
+	EVP_DigestFinal_ex(md, out, &len);
+	EVP_MD_CTX_free(md);
 	for (i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return gs_asprintf("%s/repos/%s", src->cache_dir, hex);
+		snprintf(hex + 2 * i, 3, "%02x", out[i]);
+	return gs_strdup(hex);
+}
+
+/* <cache>/repos/<key> (no suffix). */
+static char *repo_base(const struct gitsrc *src, const char *key)
+{
+	return gs_asprintf("%s/repos/%s", src->cache_dir, key);
 }
 
 static int lock_repo(int *fd_out, const char *base, struct gs_error *err)
@@ -578,8 +608,8 @@ void gitsrc_result_release(struct gitsrc_result *res)
 }
 
 static int export_locked(char **dir_out, struct gitsrc *src, git_repository *repo,
-			 const char *sha, const char *base_sha, bool replace, struct gs_error *err,
-			 bool *exported);
+			 const char *key, const char *clean_url, const char *sha,
+			 const char *base_sha, bool replace, struct gs_error *err, bool *exported);
 
 int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
@@ -592,7 +622,7 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	git_remote *remote = NULL;
 	const git_remote_head **heads = NULL;
 	size_t n = 0;
-	char *base = NULL;
+	char *key = NULL, *base = NULL;
 	char track[300] = "";
 	int lock_fd = -1, r;
 	bool resolved = false;
@@ -602,7 +632,8 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	if ((r = gitsrc_url_parse(&u, url, err)) < 0)
 		return r;
 	remote_ctx_init(&rc, &u, auth, url);
-	base = repo_base(src, u.clean);
+	key = cache_key(&u, auth);
+	base = repo_base(src, key);
 	if ((r = lock_repo(&lock_fd, base, err)) < 0)
 		goto cleanup;
 	if ((r = open_cache_repo(&repo, &remote, base, u.clean, err)) < 0)
@@ -685,7 +716,7 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 			out.force_pushed = true;
 	}
 	if (!(flags & GITSRC_NO_EXPORT) &&
-	    (r = export_locked(&out.dir, src, repo, out.rev.sha, out.previous_sha,
+	    (r = export_locked(&out.dir, src, repo, key, u.clean, out.rev.sha, out.previous_sha,
 			       (flags & GITSRC_REEXPORT) != 0, err, &out.exported)) < 0)
 		goto cleanup;
 	*res = out;
@@ -698,6 +729,7 @@ cleanup:
 	git_repository_free(repo);
 	unlock_repo(lock_fd);
 	free(base);
+	free(key);
 	gitsrc_result_release(&out);
 	remote_ctx_release(&rc);
 	gitsrc_url_release(&u);
@@ -708,24 +740,51 @@ cleanup:
 
 struct export_ctx {
 	git_repository *repo;
+	const char *sha;
 	size_t bytes, files, max_bytes, max_files;
 	size_t linked; /* files hard-linked from the base export */
 	struct gs_error *err;
 };
 
-/* Hard-link base_path (a file of an earlier export holding the same blob
- * with the same mode) to path instead of writing it again: a new commit
- * usually changes a few files of thousands, and link(2) costs a fraction of
- * open+write+close.  Only a regular file still read-only is taken (an
- * export someone made writable may have been edited: write it afresh);
- * *size_out gets its size.  False (write it then) on any failure: base
- * removed meanwhile, EMLINK, another file system. */
-static bool link_from_base(const char *base_path, const char *path, size_t *size_out)
+/* Is name safe to create in an export directory?  The same rules as git
+ * fsck's (verify_path, hasDot/hasDotdot/hasDotgit, fullPathname): a tree
+ * entry named "", ".", "..", ".git" (in any case, and its NTFS spellings
+ * "git~1" and ".git" with trailing dots or spaces), or holding a '/' would
+ * be written outside the export or into a place git itself refuses.  git
+ * never creates such entries; a crafted repository (git hash-object
+ * --literally, libgit2 with validation off) can.  A NUL cannot reach us:
+ * tree entry names end at the first NUL. */
+static const char *unsafe_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n)
+		return "an empty name";
+	if (strchr(name, '/'))
+		return name[0] == '/' ? "an absolute path" : "a name holding '/'";
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return "a '.' or '..' entry";
+	while (n && (name[n - 1] == '.' || name[n - 1] == ' '))
+		n--;
+	if ((n == 4 && !strncasecmp(name, ".git", 4)) || (n == 5 && !strncasecmp(name, "git~1", 5)))
+		return "a '.git' entry";
+	return NULL;
+}
+
+/* Hard-link name from base_fd (the same directory of an earlier export,
+ * holding the same blob with the same mode) into dir_fd instead of writing
+ * it again: a new commit usually changes a few files of thousands, and
+ * link(2) costs a fraction of open+write+close.  Only a regular file still
+ * read-only is taken (an export someone made writable may have been
+ * edited: write it afresh); linkat without AT_SYMLINK_FOLLOW never follows
+ * a symlink.  *size_out gets its size.  False (write it then) on any
+ * failure: base removed meanwhile, EMLINK, another file system. */
+static bool link_from_base(int base_fd, int dir_fd, const char *name, size_t *size_out)
 {
 	struct stat st;
 
-	if (lstat(base_path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0222) ||
-	    link(base_path, path) < 0)
+	if (base_fd < 0 || fstatat(base_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || (st.st_mode & 0222) || linkat(base_fd, name, dir_fd, name, 0) < 0)
 		return false;
 	*size_out = (size_t)st.st_size;
 	return true;
@@ -773,11 +832,20 @@ static bool link_stays_inside(const char *target, int depth)
 	return true;
 }
 
-/* Write tree into dir.  base (may be NULL) is the same directory in an
- * earlier export, base_dir its path there: files whose blob and mode did
- * not change are hard-linked from it. */
-static int export_tree(struct export_ctx *x, const git_tree *tree, const char *dir, int depth,
-		       const git_tree *base, const char *base_dir)
+/* Open a directory below dir_fd without following a symlink. */
+static int open_dir_at(int dir_fd, const char *name)
+{
+	return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Write tree into the directory dir_fd; rel is its path in the commit ("" at
+ * the root) for messages.  base (may be NULL) is the same directory in an
+ * earlier export, open as base_fd (-1: none): files whose blob and mode did
+ * not change are hard-linked from it.  Every call is relative to dir_fd, no
+ * name is followed through a symlink, and every name is checked first: a
+ * crafted entry cannot write outside the export. */
+static int export_tree(struct export_ctx *x, const git_tree *tree, int dir_fd, const char *rel,
+		       int depth, const git_tree *base, int base_fd)
 {
 	size_t i, count = git_tree_entrycount(tree);
 	int rc = GS_OK;
@@ -787,17 +855,26 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 		const char *name = git_tree_entry_name(e);
 		git_filemode_t mode = git_tree_entry_filemode(e);
 		const git_tree_entry *be = base ? git_tree_entry_byname(base, name) : NULL;
-		char *path = gs_asprintf("%s/%s", dir, name);
-		char *base_path = be ? gs_asprintf("%s/%s", base_dir, name) : NULL;
+		char *path = gs_asprintf("%s%s%s", rel, *rel ? "/" : "", name);
+		const char *why = unsafe_name(name);
 		git_object *obj = NULL, *base_obj = NULL;
+		int sub_fd = -1, sub_base_fd = -1;
 
+		if (why) {
+			rc = gs_error_set(x->err, GS_EINVAL,
+					  "commit %.12s holds the tree entry '%s', %s, which is never "
+					  "written (git fsck rejects it too): refusing the commit "
+					  "(remove the entry from the repository)",
+					  x->sha, path, why);
+			goto next;
+		}
 		if (++x->files > x->max_files) {
 			rc = gs_error_set(x->err, GS_ELIMIT,
 					  "export: more than %zu files in the commit", x->max_files);
 			goto next;
 		}
 		if (mode == GIT_FILEMODE_TREE) {
-			if (mkdir(path, 0755) < 0) {
+			if (mkdirat(dir_fd, name, 0755) < 0 || (sub_fd = open_dir_at(dir_fd, name)) < 0) {
 				rc = gs_error_set(x->err, GS_EIO, "export: mkdir '%s': %s", path,
 						  strerror(errno));
 				goto next;
@@ -806,11 +883,14 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 				rc = git_fail(x->err, -1, NULL, "export: read tree");
 				goto next;
 			}
-			if (be && git_tree_entry_filemode(be) == GIT_FILEMODE_TREE &&
-			    git_tree_entry_to_object(&base_obj, x->repo, be) < 0)
+			if (be && git_tree_entry_filemode(be) == GIT_FILEMODE_TREE && base_fd >= 0 &&
+			    (git_tree_entry_to_object(&base_obj, x->repo, be) < 0 ||
+			     (sub_base_fd = open_dir_at(base_fd, name)) < 0)) {
+				git_object_free(base_obj);
 				base_obj = NULL; /* no base for this subtree: write it */
-			rc = export_tree(x, (const git_tree *)obj, path, depth + 1,
-					 (const git_tree *)base_obj, base_path);
+			}
+			rc = export_tree(x, (const git_tree *)obj, sub_fd, path, depth + 1,
+					 (const git_tree *)base_obj, sub_base_fd);
 		} else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
 			   mode == GIT_FILEMODE_LINK) {
 			const git_blob *blob;
@@ -818,7 +898,7 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 
 			if (mode != GIT_FILEMODE_LINK && be && git_tree_entry_filemode(be) == mode &&
 			    git_oid_equal(git_tree_entry_id(be), git_tree_entry_id(e)) &&
-			    link_from_base(base_path, path, &size)) {
+			    link_from_base(base_fd, dir_fd, name, &size)) {
 				x->linked++;
 				if (!gs_size_add(&x->bytes, x->bytes, size) || x->bytes > x->max_bytes)
 					rc = gs_error_set(x->err, GS_ELIMIT,
@@ -843,14 +923,16 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 
 				/* a link leading out of the tree is dropped, not followed */
 				if (strlen(target) == size && link_stays_inside(target, depth) &&
-				    symlink(target, path) < 0)
+				    symlinkat(target, dir_fd, name) < 0)
 					rc = gs_error_set(x->err, GS_EIO, "export: symlink '%s': %s",
 							  path, strerror(errno));
 				free(target);
 			} else {
-				/* read-only: an export is never a working copy */
-				int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-					      mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0555 : 0444);
+				/* read-only: an export is never a working copy; O_EXCL and
+				 * O_NOFOLLOW: never into something already there */
+				int fd = openat(dir_fd, name,
+						O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+						mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0555 : 0444);
 
 				if (fd < 0 || write_all(fd, git_blob_rawcontent(blob), size) < 0)
 					rc = gs_error_set(x->err, GS_EIO, "export: write '%s': %s",
@@ -862,9 +944,12 @@ static int export_tree(struct export_ctx *x, const git_tree *tree, const char *d
 		}
 		/* GIT_FILEMODE_COMMIT (a submodule) is not exported: we never fetch submodules */
 next:
+		if (sub_fd >= 0)
+			close(sub_fd);
+		if (sub_base_fd >= 0)
+			close(sub_base_fd);
 		git_object_free(base_obj);
 		git_object_free(obj);
-		free(base_path);
 		free(path);
 	}
 	return rc;
@@ -905,50 +990,115 @@ static int replace_export(const char *tmp, const char *final, struct gs_error *e
 	return rc;
 }
 
-/* The tree of base_sha and its export directory (*base_dir owned), to link
- * unchanged files from; false when there is none to use. */
-static bool export_base(git_tree **tree_out, char **base_dir, struct gitsrc *src,
-			git_repository *repo, const char *base_sha)
+/* The marker that says trees/<key>/<sha> is complete, for that commit, from
+ * that repository: written by us after the export is in place, and the
+ * only thing that makes an existing export reusable.  A directory without
+ * it (a crash, or anything not written by us) is written again. */
+static char *marker_text(const char *clean_url, const char *sha)
+{
+	return gs_asprintf("gitsync export 1\nrepository %s\ncommit %s\n", clean_url, sha);
+}
+
+static bool export_complete(int key_fd, const char *clean_url, const char *sha)
+{
+	char *want = marker_text(clean_url, sha), *name = gs_asprintf("%s.done", sha);
+	char buf[4096];
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	if (fstatat(key_fd, sha, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+	    (fd = openat(key_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n >= 0)
+		buf[n] = '\0';
+	n = n >= 0 && !strcmp(buf, want);
+	free(want);
+	free(name);
+	return n;
+}
+
+static int write_marker(int key_fd, const char *key_dir, const char *clean_url, const char *sha,
+			struct gs_error *err)
+{
+	char *text = marker_text(clean_url, sha), *name = gs_asprintf("%s.done", sha);
+	char *tmp = gs_asprintf(".%s.done.tmp", sha);
+	int fd, rc = GS_OK;
+
+	unlinkat(key_fd, tmp, 0);
+	fd = openat(key_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 ||
+	    renameat(key_fd, tmp, key_fd, name) < 0)
+		rc = gs_error_set(err, GS_EIO, "export: cannot write '%s/%s': %s", key_dir, name,
+				  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (rc != GS_OK)
+		unlinkat(key_fd, tmp, 0);
+	free(text);
+	free(name);
+	free(tmp);
+	return rc;
+}
+
+/* The tree of base_sha and its export directory open (*base_fd), to link
+ * unchanged files from; false when there is none to trust. */
+static bool export_base(git_tree **tree_out, int *base_fd, int key_fd, git_repository *repo,
+			const char *clean_url, const char *base_sha)
 {
 	git_commit *commit = NULL;
-	struct stat st;
 	git_oid oid;
-	char *dir;
+	int fd;
 
-	if (!base_sha || !gitsrc_is_sha(base_sha))
+	if (!base_sha || !gitsrc_is_sha(base_sha) || !export_complete(key_fd, clean_url, base_sha))
 		return false;
-	dir = gs_asprintf("%s/trees/%s", src->cache_dir, base_sha);
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || git_oid_fromstr(&oid, base_sha) < 0 ||
-	    git_commit_lookup(&commit, repo, &oid) < 0 || git_commit_tree(tree_out, commit) < 0) {
+	if (git_oid_fromstr(&oid, base_sha) < 0 || git_commit_lookup(&commit, repo, &oid) < 0 ||
+	    (fd = open_dir_at(key_fd, base_sha)) < 0) {
 		git_commit_free(commit);
-		free(dir);
+		return false;
+	}
+	if (git_commit_tree(tree_out, commit) < 0) {
+		close(fd);
+		git_commit_free(commit);
 		return false;
 	}
 	git_commit_free(commit);
-	*base_dir = dir;
+	*base_fd = fd;
 	return true;
 }
 
+/* Export commit sha of repo to trees/<key>/<sha>, where key names the
+ * repository and the credentials it was read with (cache_key), so one
+ * repository can never place or find another's export. */
 static int export_locked(char **dir_out, struct gitsrc *src, git_repository *repo,
-			 const char *sha, const char *base_sha, bool replace, struct gs_error *err,
-			 bool *exported)
+			 const char *key, const char *clean_url, const char *sha,
+			 const char *base_sha, bool replace, struct gs_error *err, bool *exported)
 {
-	char *final = gs_asprintf("%s/trees/%s", src->cache_dir, sha);
-	char *tmp = gs_asprintf("%s/trees/.tmp-%s-XXXXXX", src->cache_dir, sha);
-	char *base_dir = NULL;
+	char *key_dir = gs_asprintf("%s/trees/%s", src->cache_dir, key);
+	char *final = gs_asprintf("%s/%s", key_dir, sha);
+	char *tmp = gs_asprintf("%s/.tmp-%s-XXXXXX", key_dir, sha);
+	char *marker = gs_asprintf("%s.done", sha);
 	git_commit *commit = NULL;
 	git_tree *tree = NULL, *base_tree = NULL;
-	struct export_ctx x = { repo, 0, 0, src->max_bytes, src->max_files, 0, err };
+	struct export_ctx x = { repo, sha, 0, 0, src->max_bytes, src->max_files, 0, err };
 	struct stat st;
 	git_oid oid;
-	int rc;
+	int key_fd = -1, tmp_fd = -1, base_fd = -1, rc;
+	bool made_tmp = false;
 
 	if (exported)
 		*exported = false;
-	if (stat(final, &st) == 0 && S_ISDIR(st.st_mode) && !replace) {
-		*dir_out = final;
-		free(tmp);
-		return GS_OK;
+	if ((mkdir(key_dir, 0755) < 0 && errno != EEXIST) ||
+	    (key_fd = open(key_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = gs_error_set(err, GS_EIO, "export: cannot open '%s': %s", key_dir,
+				  strerror(errno));
+		goto cleanup;
+	}
+	if (!replace && export_complete(key_fd, clean_url, sha)) {
+		rc = GS_OK;
+		goto cleanup;
 	}
 	if (git_oid_fromstr(&oid, sha) < 0 || git_commit_lookup(&commit, repo, &oid) < 0) {
 		rc = gs_error_set(err, GS_ENOTFOUND, "commit %s is not in the Git cache", sha);
@@ -962,34 +1112,58 @@ static int export_locked(char **dir_out, struct gitsrc *src, git_repository *rep
 		rc = gs_error_set(err, GS_EIO, "export: cannot create '%s': %s", tmp, strerror(errno));
 		goto cleanup;
 	}
-	chmod(tmp, 0755);
+	made_tmp = true;
+	tmp_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmp_fd < 0) {
+		rc = gs_error_set(err, GS_EIO, "export: cannot open '%s': %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	fchmod(tmp_fd, 0755);
 	/* A hard refresh (replace) distrusts every export on disk: no base. */
 	if (!replace && base_sha && strcmp(base_sha, sha))
-		export_base(&base_tree, &base_dir, src, repo, base_sha);
-	rc = export_tree(&x, tree, tmp, 0, base_tree, base_dir);
-	if (rc == GS_OK && replace && stat(final, &st) == 0) {
-		/* a hard refresh: the export on disk may have been altered */
-		rc = replace_export(tmp, final, err);
-		if (rc == GS_OK && exported)
-			*exported = true;
-		rm_rf(tmp); /* the old tree, or our copy when the swap failed */
-	} else if (rc == GS_OK && rename(tmp, final) < 0) {
-		/* another process exported the same commit first: theirs is complete */
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			rc = gs_error_set(err, GS_EIO, "export: rename to '%s': %s", final,
+		export_base(&base_tree, &base_fd, key_fd, repo, clean_url, base_sha);
+	if ((rc = export_tree(&x, tree, tmp_fd, "", 0, base_tree, base_fd)) < 0)
+		goto cleanup;
+	/* Exports of one key are serialised by the repository's lock, so what
+	 * is at final is an old or unfinished export of ours, or something we
+	 * did not write: swap ours in, never reuse it. */
+	unlinkat(key_fd, marker, 0);
+	if (fstatat(key_fd, sha, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISDIR(st.st_mode) && unlinkat(key_fd, sha, 0) < 0) {
+			rc = gs_error_set(err, GS_EIO, "export: remove '%s': %s", final,
 					  strerror(errno));
-		rm_rf(tmp);
-	} else if (rc == GS_OK && exported) {
-		*exported = true;
+			goto cleanup;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			rc = replace_export(tmp, final, err);
+			goto placed; /* tmp now holds the old tree (or ours on failure) */
+		}
 	}
-	if (rc != GS_OK)
-		rm_rf(tmp);
+	if (rename(tmp, final) < 0)
+		rc = gs_error_set(err, GS_EIO, "export: rename to '%s': %s", final,
+				  strerror(errno));
+	else
+		made_tmp = false;
+placed:
+	if (rc == GS_OK)
+		rc = write_marker(key_fd, key_dir, clean_url, sha, err);
+	if (rc == GS_OK && exported)
+		*exported = true;
 cleanup:
+	if (tmp_fd >= 0)
+		close(tmp_fd);
+	if (made_tmp)
+		rm_rf(tmp);
+	if (base_fd >= 0)
+		close(base_fd);
+	if (key_fd >= 0)
+		close(key_fd);
 	git_tree_free(base_tree);
-	free(base_dir);
 	git_tree_free(tree);
 	git_commit_free(commit);
 	free(tmp);
+	free(marker);
+	free(key_dir);
 	if (rc == GS_OK)
 		*dir_out = final;
 	else
@@ -997,71 +1171,3 @@ cleanup:
 	return rc;
 }
 
-int gitsrc_export(char **dir_out, struct gitsrc *src, const char *url, const char *sha,
-		  struct gs_error *err)
-{
-	struct gitsrc_url u = GITSRC_URL_INIT;
-	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	char *base = NULL;
-	int lock_fd = -1, r;
-
-	if ((r = gitsrc_url_parse(&u, url, err)) < 0)
-		return r;
-	base = repo_base(src, u.clean);
-	if ((r = lock_repo(&lock_fd, base, err)) < 0)
-		goto cleanup;
-	if ((r = open_cache_repo(&repo, &remote, base, u.clean, err)) < 0)
-		goto cleanup;
-	r = export_locked(dir_out, src, repo, sha, NULL, false, err, NULL);
-cleanup:
-	git_remote_free(remote);
-	git_repository_free(repo);
-	unlock_repo(lock_fd);
-	free(base);
-	gitsrc_url_release(&u);
-	return r;
-}
-
-int gitsrc_commit_info(struct gitsrc_commit *out, struct gitsrc *src, const char *url,
-		       const char *sha, struct gs_error *err)
-{
-	struct gitsrc_url u = GITSRC_URL_INIT;
-	git_repository *repo = NULL;
-	git_commit *commit = NULL;
-	char *base = NULL, *path = NULL;
-	const git_signature *sig;
-	git_oid oid;
-	int r;
-
-	if ((r = gitsrc_url_parse(&u, url, err)) < 0)
-		return r;
-	base = repo_base(src, u.clean);
-	path = gs_asprintf("%s.git", base);
-	if (git_repository_open_bare(&repo, path) < 0 || git_oid_fromstr(&oid, sha) < 0 ||
-	    git_commit_lookup(&commit, repo, &oid) < 0) {
-		r = gs_error_set(err, GS_ENOTFOUND, "commit %.40s is not in the Git cache", sha);
-		goto cleanup;
-	}
-	*out = (struct gitsrc_commit)GITSRC_COMMIT_INIT;
-	git_oid_tostr(out->sha, sizeof(out->sha), &oid);
-	out->summary = gs_strdup(git_commit_summary(commit) ? git_commit_summary(commit) : "");
-	sig = git_commit_author(commit);
-	out->author = sig ? gs_asprintf("%s <%s>", sig->name, sig->email) : gs_strdup("");
-	out->time = (long long)git_commit_time(commit);
-	r = GS_OK;
-cleanup:
-	git_commit_free(commit);
-	git_repository_free(repo);
-	free(path);
-	free(base);
-	gitsrc_url_release(&u);
-	return r;
-}
-
-void gitsrc_commit_release(struct gitsrc_commit *c)
-{
-	free(c->summary);
-	free(c->author);
-	*c = (struct gitsrc_commit)GITSRC_COMMIT_INIT;
-}

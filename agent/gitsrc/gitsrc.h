@@ -2,18 +2,29 @@
  * "is there a new commit?" checks, and clean exports of a commit's tree.
  *
  * Layout of the cache directory (created on demand):
- *   repos/<key>.git    bare clone of one remote (key = SHA-256 of the URL
- *                      without credentials), fetched, never checked out
- *   repos/<key>.lock   flock(2) held while fetching, so the agent and a CLI
- *                      sharing a cache never fetch one repo at once
- *   trees/<sha>/       the tree of commit <sha>, written once (files read-only)
- *                      and renamed into place, so a tree that exists is complete;
+ *   repos/<key>.git    bare clone of one remote as read with one set of
+ *                      credentials (key = 32 hex digits of SHA-256 over the URL
+ *                      without credentials and the credentials), fetched, never
+ *                      checked out.  An app is never served a commit that
+ *                      another app's credentials fetched.
+ *   repos/<key>.lock   flock(2) held while fetching and exporting, so the agent
+ *                      and a CLI sharing a cache never work on one key at once
+ *   trees/<key>/<sha>/ the tree of commit <sha>, written once (files read-only)
+ *                      with directory-relative calls that never follow a
+ *                      symlink, then renamed into place;
  *                      files unchanged since the branch's previous commit are
  *                      hard links into that commit's export (still read-only),
  *                      so a new commit costs what it changed, not the whole tree
+ *   trees/<key>/<sha>.done  written last: names the repository and the commit.
+ *                      An export is reused only when its marker says it is
+ *                      complete, for that commit, from that repository.
  *
- * Rendering always reads trees/<sha>, never a working copy: nobody can dirty
- * it, and two apps at the same commit share one export.
+ * A commit with a tree entry that git fsck refuses ("", ".", "..", ".git" in
+ * any case, a name holding '/') is refused with GS_EINVAL naming the entry;
+ * nothing of it is written.
+ *
+ * Rendering always reads trees/<key>/<sha>, never a working copy: nobody
+ * can dirty it, and two apps at the same commit share one export.
  *
  * Credentials are borrowed from the caller for the duration of one call and
  * are never copied into error messages: URLs in messages are redacted
@@ -21,7 +32,8 @@
  *
  * Errors: GS_ENET (repository unreachable or not a repository), GS_EAUTH
  * (credentials missing or refused, TLS or SSH host verification failed),
- * GS_ENOTFOUND (revision or path does not exist), GS_ELIMIT (export too
+ * GS_ENOTFOUND (revision or path does not exist), GS_EINVAL (a tree entry
+ * git fsck refuses), GS_ELIMIT (export too
  * large), GS_EIO (cache directory), GS_ERR otherwise.
  *
  * A struct gitsrc is not thread-safe; use one per thread (they may share a
@@ -58,9 +70,6 @@ struct gitsrc_auth {
 int gitsrc_new(struct gitsrc **out, const char *cache_dir, struct gs_error *err);
 void gitsrc_free(struct gitsrc *src); /* NULL is a no-op */
 
-/* The cache directory (borrowed from src). */
-const char *gitsrc_cache_dir(const struct gitsrc *src);
-
 /* A revision resolved to a commit. */
 struct gitsrc_rev {
 	char sha[41];  /* full commit id, lower-case hex */
@@ -79,14 +88,14 @@ int gitsrc_ls_remote(struct gitsrc_rev *out, struct gitsrc *src, const char *url
 enum gitsrc_get_flags {
 	GITSRC_FETCH_ALWAYS = 1 << 0, /* fetch even when the commit is already cached */
 	GITSRC_NO_EXPORT = 1 << 1,    /* resolve (and fetch) only */
-	GITSRC_REEXPORT = 1 << 2,     /* write trees/<sha> again even when present (a hard
+	GITSRC_REEXPORT = 1 << 2,     /* write the export again even when present (a hard
 				       * refresh: the cached export may have been altered);
 				       * the old tree is swapped out atomically */
 };
 
 struct gitsrc_result {
 	struct gitsrc_rev rev;
-	char *dir;           /* owned: <cache>/trees/<sha>, NULL with GITSRC_NO_EXPORT */
+	char *dir;           /* owned: <cache>/trees/<key>/<sha>, NULL with GITSRC_NO_EXPORT */
 	bool fetched;        /* objects were downloaded */
 	bool exported;       /* the tree was written now (false: reused) */
 	bool force_pushed;   /* the branch moved to a commit that does not descend from before */
@@ -105,29 +114,46 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
 	       struct gs_error *err);
 
-/* Export the tree of a cached commit to <cache>/trees/<sha> (reused when
- * present).  *dir_out owned.  GS_ENOTFOUND when the commit is not cached. */
-int gitsrc_export(char **dir_out, struct gitsrc *src, const char *url, const char *sha,
-		  struct gs_error *err);
-
-/* Commit metadata from the cache (after gitsrc_get). */
-struct gitsrc_commit {
-	char sha[41];
-	char *summary; /* owned: first line of the message */
-	char *author;  /* owned: "Name <email>" */
-	long long time; /* commit time, seconds since the epoch */
-};
-#define GITSRC_COMMIT_INIT { "", NULL, NULL, 0 }
-int gitsrc_commit_info(struct gitsrc_commit *out, struct gitsrc *src, const char *url,
-		       const char *sha, struct gs_error *err);
-void gitsrc_commit_release(struct gitsrc_commit *c);
-
 /* Limits on one export (defaults: 1 GiB, 200,000 files).  0 keeps the default. */
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files);
 
-/* The URL with any password replaced by "***" (owned).  Use it for every
- * message and log line that names a repository. */
+/* The one redaction of Git credentials, used at every boundary where a
+ * repository URL can leave the process (logs, events, status, CLI output in
+ * every format, the HTTP API, metrics labels).
+ *
+ * gitsrc_text_redact: text with every URL's secret userinfo replaced
+ * (owned): the password of "https://user:pass@h" becomes "***", and so does
+ * a token given as the user of an http(s) URL ("https://TOKEN@h"); the user
+ * of an ssh URL is not a secret and stays.  NULL gives "".
+ * gitsrc_url_redact: the same for one URL.
+ * gitsrc_text_has_secret: would gitsrc_text_redact change text?
+ * gitsrc_node_redact: redact every string of a parsed object in place
+ * (an Application before it is printed or served). */
+char *gitsrc_text_redact(const char *text);
 char *gitsrc_url_redact(const char *url);
+bool gitsrc_text_has_secret(const char *text);
+struct mf_node;
+void gitsrc_node_redact(struct mf_node *n);
+
+/* Parse a boolean setting strictly: "true"/"1" or "false"/"0" (unset or
+ * "" is false).  Anything else is GS_EINVAL naming what: a typo must never
+ * turn a safety check off (or on) silently. */
+int gitsrc_parse_bool(bool *out, const char *what, const char *v, struct gs_error *err);
+
+/* The global credentials from the environment for url (auth filled with
+ * borrowed getenv() pointers): GITSYNC_GIT_USERNAME, GITSYNC_GIT_PASSWORD and
+ * GITSYNC_GIT_SSH_KEY_FILE are used only when url's host is listed in
+ * GITSYNC_GIT_HOSTS ("host[:port],..."; unset: no host) and url carries no
+ * password of its own; GITSYNC_GIT_KNOWN_HOSTS_FILE, GITSYNC_GIT_CA_FILE and
+ * GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY (strict boolean) always apply.
+ * GS_EINVAL for a bad boolean or URL. */
+int gitsrc_auth_from_env(struct gitsrc_auth *auth, const char *url, struct gs_error *err);
+
+/* How well a credential template's url prefix matches url: the length of
+ * the matched prefix (compared without credentials, ending at a path
+ * boundary), 0 when it does not match or url carries its own password.
+ * The longest match wins. */
+size_t gitsrc_url_prefix_match(const char *url, const char *prefix);
 
 /* True for a 40-hex commit id. */
 bool gitsrc_is_sha(const char *s);

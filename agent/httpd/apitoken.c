@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-base64.h"
 
 #define TOKEN_PREFIX "gst_"
 #define MAX_TOKENS 1024 /* a Secret holds at most 1 MiB anyway */
@@ -284,12 +285,10 @@ enum apitoken_scope apitoken_table_lookup(const struct apitoken_table *t, const 
 int apitoken_generate(char **token_out, char **line_out, const char *name,
 		      enum apitoken_scope scope, struct gs_error *err)
 {
-	static const char b64url[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char rnd[32];
 	char tok[sizeof(TOKEN_PREFIX) + 44], hex[65];
-	size_t i, o = strlen(TOKEN_PREFIX);
-	unsigned acc = 0, bits = 0;
+	struct gs_buf enc = GS_BUF_INIT;
+	size_t o = strlen(TOKEN_PREFIX);
 
 	*token_out = *line_out = NULL;
 	if (!name || !valid_name(name, strlen(name)))
@@ -301,17 +300,11 @@ int apitoken_generate(char **token_out, char **line_out, const char *name,
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return gs_error_set(err, GS_ERR, "cannot generate a token: random source failed");
 	memcpy(tok, TOKEN_PREFIX, o);
-	for (i = 0; i < sizeof(rnd); i++) {
-		acc = (acc << 8) | rnd[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			tok[o++] = b64url[(acc >> bits) & 63];
-		}
-	}
-	if (bits)
-		tok[o++] = b64url[(acc << (6 - bits)) & 63];
-	tok[o] = '\0';
+	gs_base64_encode(&enc, rnd, sizeof(rnd), GS_BASE64_URL);
+	memcpy(tok + o, enc.ptr, enc.len + 1); /* 43 characters and the NUL */
+	o += enc.len;
+	OPENSSL_cleanse(enc.ptr, enc.len);
+	gs_buf_release(&enc);
 	apitoken_sha256_hex(hex, tok, o);
 	*token_out = gs_strdup(tok);
 	*line_out = gs_asprintf("%s %s sha256:%s", name, apitoken_scope_name(scope), hex);

@@ -197,7 +197,9 @@ static MHD_RESULT handle_webhook(struct httpd *h, struct MHD_Connection *conn, s
 
 /* ---- API ---- */
 
-/* DNS-1123 subdomain, the shape of every Kubernetes object name. */
+/* DNS-1123 subdomain, the shape of every Kubernetes object name: labels of
+ * [a-z0-9-] that start and end alphanumeric, joined by single dots (so "."
+ * and ".." are never a name or a namespace, as in the API server). */
 static bool valid_k8s_name(const char *s, size_t n)
 {
 	size_t i;
@@ -206,7 +208,12 @@ static bool valid_k8s_name(const char *s, size_t n)
 		return false;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+
+		if (!alnum && (c != '-' && c != '.'))
+			return false;
+		if (!alnum && edge)
 			return false;
 	}
 	return true;

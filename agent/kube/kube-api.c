@@ -7,6 +7,7 @@
 #include "gs-alloc.h"
 #include "kube/kube-client.h"
 #include "kube/kube-private.h"
+#include "mf-json.h"
 #include "mf-object.h"
 
 
@@ -396,7 +397,7 @@ static int put_or_create(struct kube_client *kc, struct mf_node **out,
 	if (rv)
 		mf_node_set_str_value(mf_node_ensure(copy, "metadata", MF_MAP), "resourceVersion",
 				      rv);
-	kube_node_to_json(&body, copy);
+	mf_json_emit(&body, copy, 0);
 	mgr = curl_easy_escape(NULL, manager ? manager : "gitsync", 0);
 	base = kube_resource_path(res, ns, live ? name : NULL);
 	path = gs_asprintf("%s?fieldManager=%s%s", base, mgr,
@@ -437,7 +438,7 @@ void kube_apply_request(char **path_out, struct gs_buf *body, const struct kube_
 			const struct mf_node *obj, const char *manager, unsigned flags)
 {
 	*path_out = kube_apply_path(res, mf_obj_namespace(obj), mf_obj_name(obj), manager, flags);
-	kube_node_to_json(body, obj);
+	mf_json_emit(body, obj, 0);
 }
 
 int kube_client_apply(struct kube_client *kc, struct mf_node **out,
@@ -480,7 +481,7 @@ int kube_client_create(struct kube_client *kc, struct mf_node **out,
 	char idb[512];
 	int rc;
 
-	kube_node_to_json(&body, obj);
+	mf_json_emit(&body, obj, 0);
 	kube_client_stats_mut(kc)->post++;
 	rc = kube_client_request(kc, "POST", path, "application/json", body.ptr, body.len, &r,
 				 err);

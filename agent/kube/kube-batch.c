@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "kube/kube-client.h"
 #include "kube/kube-private.h"
@@ -48,14 +49,6 @@ struct kube_batch {
 	size_t running;            /* on the multi handle */
 	int stop;                  /* first non-zero callback return */
 };
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
 
 struct kube_batch *kube_batch_new(struct kube_client *kc)
 {
@@ -120,17 +113,6 @@ static struct item *queue(struct kube_batch *b, enum item_kind kind,
 	GS_ALLOC_GROW(b->q, b->nq + 1, b->aq);
 	b->q[b->nq++] = it;
 	return it;
-}
-
-void kube_batch_apply(struct kube_batch *b, const struct kube_resource *res,
-		      const struct mf_node *obj, const char *manager, unsigned flags,
-		      kube_batch_fn fn, void *payload)
-{
-	struct item *it = queue(b, ITEM_APPLY, res, fn, payload);
-
-	it->obj = obj;
-	it->manager = gs_strdup(manager ? manager : "gitsync");
-	it->flags = flags;
 }
 
 void kube_batch_apply_json(struct kube_batch *b, const struct kube_resource *res,
@@ -280,7 +262,7 @@ static bool start(struct kube_batch *b, CURLM *m, size_t qi)
 static void start_ready(struct kube_batch *b, CURLM *m, double *wake_ms)
 {
 	size_t max = kube_client_max_inflight(b->kc), i, j;
-	double now = mono_ms(), wait;
+	double now = gs_time_mono() * 1000, wait;
 
 	/* retries first: they were started before anything still queued */
 	for (i = 0, j = 0; i < b->nwait; i++) {
@@ -340,7 +322,7 @@ static size_t drain(struct kube_batch *b, CURLM *m)
 			complete(b, qi, rc, &e);
 			continue;
 		}
-		it->not_before = mono_ms() + delay;
+		it->not_before = gs_time_mono() * 1000 + delay;
 		GS_ALLOC_GROW(b->wait, b->nwait + 1, b->await);
 		b->wait[b->nwait++] = qi;
 	}

@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "kube/kube-private.h"
 
@@ -28,6 +29,7 @@ struct kube_client {
 	struct kube_client_stats stats;
 	CURL *curl;              /* synchronous requests */
 	CURLSH *share;           /* DNS and TLS sessions shared by every handle */
+	struct curl_slist *connect_to; /* tls-server-name: the server's address for it */
 	CURLM *multi;            /* batches (kube-batch.c), made on first use */
 	CURL **pool;             /* idle easy handles for batches */
 	size_t npool, apool;
@@ -43,7 +45,6 @@ struct kube_client {
 	double file_token_read;
 	char *exec_token;
 	double exec_expiry;      /* monotonic seconds; 0 = no expiry */
-	bool exec_has_cert;
 	struct kube_disc disc;
 	kube_request_observer observer; /* optional, see kube_client_set_observer */
 	void *observer_payload;
@@ -77,14 +78,6 @@ struct kube_client_stats *kube_client_stats_mut(struct kube_client *kc)
 	return &kc->stats;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(double ms)
 {
 	struct timespec ts;
@@ -106,11 +99,6 @@ void kube_response_release(struct kube_response *r)
 const struct kube_client_stats *kube_client_stats(const struct kube_client *kc)
 {
 	return &kc->stats;
-}
-
-const struct kube_config *kube_client_config(const struct kube_client *kc)
-{
-	return kc->cfg;
 }
 
 static void free_gv(struct kube_gv_entry *gv)
@@ -177,6 +165,7 @@ void kube_client_free(struct kube_client *kc)
 	free(kc->impersonate);
 	free(kc->file_token);
 	free(kc->exec_token);
+	curl_slist_free_all(kc->connect_to);
 	free(kc);
 }
 
@@ -201,6 +190,8 @@ static CURL *new_easy(struct kube_client *kc)
 	 * it multiplexes rather than open one connection per request */
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+	if (kc->connect_to) /* SNI and verification use the URL's host (tls-server-name) */
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, kc->connect_to);
 	if (cfg->proxy_url)
 		curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy_url);
 	else
@@ -301,8 +292,10 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 	if (!kc->opts.max_inflight)
 		kc->opts.max_inflight = KUBE_DEFAULT_INFLIGHT;
 	kc->cfg = cfg;
+	if (cfg->connect_to)
+		kc->connect_to = curl_slist_append(NULL, cfg->connect_to);
 	kc->tokens = kc->opts.burst;
-	kc->last_refill = now_s();
+	kc->last_refill = gs_time_mono();
 	kc->rng = (unsigned)getpid() ^ (unsigned)time(NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	kc->share = curl_share_init();
@@ -325,7 +318,7 @@ static int read_token_file(struct kube_client *kc, bool force, struct gs_error *
 {
 	struct gs_buf b = GS_BUF_INIT;
 	struct stat st;
-	double t = now_s();
+	double t = gs_time_mono();
 
 	/* re-read when the file changed, at most once a second unless forced
 	 * (kubelet rotates projected tokens well before expiry) */
@@ -350,17 +343,6 @@ static int read_token_file(struct kube_client *kc, bool force, struct gs_error *
 	kc->file_token = gs_buf_detach(&b, NULL);
 	kc->file_token_mtime = st.st_mtime;
 	return GS_OK;
-}
-
-/* Parse an RFC 3339 UTC time into seconds since the epoch. */
-static time_t parse_rfc3339(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
 }
 
 /* Run the exec credential plugin and read status.token. */
@@ -418,14 +400,42 @@ static int run_exec(struct kube_client *kc, struct gs_error *err)
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	outb.max = EXEC_OUT_MAX;
-	while ((got = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
-		if (got < 0) {
-			if (errno == EINTR)
+	{
+		/* a plugin that hangs (an SSO prompt nobody answers) must not
+		 * hang every request: kill it at the deadline */
+		double deadline = gs_time_mono() + (ex->timeout_s > 0 ? ex->timeout_s : 30);
+		bool timed_out = false;
+
+		for (;;) {
+			struct pollfd pfd = { pipefd[0], POLLIN, 0 };
+			double left = deadline - gs_time_mono();
+			int pr;
+
+			if (left <= 0) {
+				timed_out = true;
+				break;
+			}
+			pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+			if (pr < 0 && errno == EINTR)
 				continue;
-			break;
+			if (pr <= 0)
+				continue; /* timeout: the next turn sees the deadline */
+			got = read(pipefd[0], chunk, sizeof(chunk));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0 || gs_buf_add(&outb, chunk, (size_t)got) < 0)
+				break;
 		}
-		if (gs_buf_add(&outb, chunk, (size_t)got) < 0)
-			break;
+		if (timed_out) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			rc = gs_error_set(err, GS_EAUTH,
+					  "exec credential plugin '%s' did not answer within %.0f s "
+					  "(killed)", ex->command,
+					  ex->timeout_s > 0 ? ex->timeout_s : 30);
+			goto cleanup;
+		}
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -450,10 +460,12 @@ static int run_exec(struct kube_client *kc, struct gs_error *err)
 	kc->exec_token = gs_strdup(tok->valuestring);
 	kc->exec_expiry = 0;
 	if (cJSON_IsString(exp)) {
-		time_t t = parse_rfc3339(exp->valuestring);
+		struct gs_error terr = GS_ERROR_INIT;
+		double t;
 
-		if (t)
-			kc->exec_expiry = now_s() + (double)(t - time(NULL)) - 10;
+		/* expiry is wall time; the deadline is kept on the monotonic clock */
+		if (!gs_time_parse_rfc3339(&t, exp->valuestring, &terr))
+			kc->exec_expiry = gs_time_mono() + (t - gs_time_wall()) - 10;
 	}
 cleanup:
 	if (pipefd[0] >= 0)
@@ -476,7 +488,7 @@ static int current_token(struct kube_client *kc, const char **tok, bool force,
 
 	*tok = NULL;
 	if (kc->cfg->exec) {
-		if (force || !kc->exec_token || (kc->exec_expiry && now_s() >= kc->exec_expiry))
+		if (force || !kc->exec_token || (kc->exec_expiry && gs_time_mono() >= kc->exec_expiry))
 			if ((rc = run_exec(kc, err)) < 0)
 				return rc;
 		*tok = kc->exec_token;
@@ -508,7 +520,7 @@ bool kube_client_rate_take(struct kube_client *kc, double *wait_ms)
 	 * bounds what one client asks at once. */
 	if (kc->opts.qps < 0 || (kc->qps_default && kc->apf))
 		return true;
-	t = now_s();
+	t = gs_time_mono();
 	kc->tokens += (t - kc->last_refill) * kc->opts.qps;
 	if (kc->tokens > kc->opts.burst)
 		kc->tokens = kc->opts.burst;

@@ -61,7 +61,6 @@ int kube_client_new(struct kube_client **out, const struct kube_config *cfg,
 		    const struct kube_client_opts *opts, struct gs_error *err);
 void kube_client_free(struct kube_client *kc);
 const struct kube_client_stats *kube_client_stats(const struct kube_client *kc);
-const struct kube_config *kube_client_config(const struct kube_client *kc);
 /* Called after every attempt of a request (retries included) with the HTTP
  * method and the response's status (0: no response), on the client's
  * thread: /metrics counts requests by verb and code with it. */
@@ -185,14 +184,10 @@ typedef int (*kube_batch_fn)(int rc, struct mf_node *obj, const struct gs_error 
 struct kube_batch *kube_batch_new(struct kube_client *kc);
 /* Drops requests never run (no callback). */
 void kube_batch_free(struct kube_batch *b);
-/* Queue a server-side apply (as kube_client_apply).  obj is borrowed and
- * must stay alive until its callback ran or the batch is freed.  Requests
- * start in the order queued. */
-void kube_batch_apply(struct kube_batch *b, const struct kube_resource *res,
-		      const struct mf_node *obj, const char *manager, unsigned flags,
-		      kube_batch_fn fn, void *payload);
-/* The same with the object already serialized as JSON: json (len bytes)
- * is borrowed and must stay alive until its callback ran. */
+/* Queue a server-side apply (as kube_client_apply) of an object already
+ * serialized as JSON: json (len bytes) is borrowed and must stay alive until
+ * its callback ran or the batch is freed.  Requests start in the order
+ * queued. */
 void kube_batch_apply_json(struct kube_batch *b, const struct kube_resource *res,
 			   const char *ns, const char *name, const char *json, size_t len,
 			   const char *manager, unsigned flags, kube_batch_fn fn, void *payload);

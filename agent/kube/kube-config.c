@@ -7,9 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "gs-buf.h"
 #include "kube/kube-private.h"
 #include "mf-yaml.h"
@@ -30,6 +29,7 @@ void kube_config_free(struct kube_config *cfg)
 	free(cfg->ca_data);
 	free(cfg->ca_file);
 	free(cfg->tls_server_name);
+	free(cfg->connect_to);
 	free(cfg->token);
 	free(cfg->token_file);
 	free(cfg->cert_data);
@@ -53,35 +53,17 @@ void kube_config_free(struct kube_config *cfg)
 	free(cfg);
 }
 
+/* kubeconfig *-data fields: base64 as kubectl writes it, or wrapped like PEM */
 int kube_base64_decode(char **out, size_t *len_out, const char *in, struct gs_error *err)
 {
-	size_t n = 0, i, pad = 0;
-	char *clean = NULL, *res = NULL;
-	int rc;
+	struct gs_buf b = GS_BUF_INIT;
+	int rc = gs_base64_decode(&b, in, strlen(in), GS_BASE64_LENIENT, err);
 
-	/* EVP_DecodeBlock wants no whitespace and a multiple of 4 */
-	clean = gs_malloc(strlen(in) + 4);
-	for (i = 0; in[i]; i++)
-		if (in[i] != '\n' && in[i] != '\r' && in[i] != ' ' && in[i] != '\t')
-			clean[n++] = in[i];
-	while (n % 4)
-		clean[n++] = '=';
-	clean[n] = '\0';
-	if (n >= 1 && clean[n - 1] == '=')
-		pad++;
-	if (n >= 2 && clean[n - 2] == '=')
-		pad++;
-	res = gs_malloc(n / 4 * 3 + 1);
-	rc = EVP_DecodeBlock((unsigned char *)res, (const unsigned char *)clean, (int)n);
 	if (rc < 0) {
-		free(clean);
-		free(res);
-		return gs_error_set(err, GS_EINVAL, "invalid base64 data");
+		gs_buf_release(&b);
+		return rc;
 	}
-	*len_out = (size_t)rc - pad;
-	res[*len_out] = '\0';
-	*out = res;
-	free(clean);
+	*out = gs_buf_detach(&b, len_out);
 	return GS_OK;
 }
 
@@ -136,6 +118,40 @@ static char **string_list(const struct mf_node *seq)
 	return v;
 }
 
+/* tls-server-name (kubectl: the name TLS asks for and verifies, while the
+ * connection goes to server): rewrite server to that name and keep the real
+ * address for CONNECT_TO. */
+static int apply_tls_server_name(struct kube_config *cfg, struct gs_error *err)
+{
+	const char *s = cfg->server, *host, *end, *path;
+	char *real_host, *port;
+	bool v6;
+
+	if (strncmp(s, "https://", 8))
+		return gs_error_set(err, GS_EINVAL, "tls-server-name needs an https server, not '%s'",
+				    s);
+	host = s + 8;
+	v6 = *host == '[';
+	end = v6 ? strchr(host, ']') : host + strcspn(host, ":/");
+	if (!end)
+		return gs_error_set(err, GS_EINVAL, "server '%s': bad address", s);
+	if (v6)
+		end++;
+	real_host = gs_strndup(host, (size_t)(end - host));
+	path = end + strcspn(end, "/");
+	port = *end == ':' ? gs_strndup(end + 1, (size_t)(path - end - 1)) : gs_strdup("443");
+	cfg->connect_to = gs_asprintf("%s:%s:%s:%s", cfg->tls_server_name, port, real_host, port);
+	{
+		char *server = gs_asprintf("https://%s:%s%s", cfg->tls_server_name, port, path);
+
+		free(cfg->server); /* path points into it: free it only now */
+		cfg->server = server;
+	}
+	free(real_host);
+	free(port);
+	return GS_OK;
+}
+
 static int load_exec(struct kube_config *cfg, const struct mf_node *ex, const char *dir,
 		     struct gs_error *err)
 {
@@ -153,6 +169,7 @@ static int load_exec(struct kube_config *cfg, const struct mf_node *ex, const ch
 	 * kubeconfig's directory, and looks a bare name up in PATH */
 	cfg->exec->command = strchr(cmd, '/') ? resolve_path(cmd, dir) : gs_strdup(cmd);
 	cfg->exec->args = string_list(mf_node_get(ex, "args"));
+	cfg->exec->timeout_s = 30;
 	cfg->exec->env = gs_calloc(n + 1, sizeof(char *));
 	for (i = 0; i < n; i++) {
 		const char *k = mf_node_dig_str(mf_node_at(env, i), "name", NULL);
@@ -215,6 +232,10 @@ int kube_config_from_node(struct kube_config **out, const struct mf_node *doc, c
 		cfg->ca_file = resolve_path(s, entry_dir(cl, dir));
 	cfg->insecure = mf_node_bool(mf_node_get(c, "insecure-skip-tls-verify"));
 	cfg->tls_server_name = dup_opt(mf_node_dig_str(c, "tls-server-name", NULL));
+	if (cfg->tls_server_name && (rc = apply_tls_server_name(cfg, err)) < 0) {
+		gs_error_wrap(err, "cluster '%s'", cl_name);
+		goto cleanup;
+	}
 	cfg->proxy_url = dup_opt(mf_node_dig_str(c, "proxy-url", NULL));
 
 	/* a context may name no user (anonymous) */

@@ -27,6 +27,7 @@ struct kube_exec {
 	char *command;     /* resolved against the kubeconfig's dir when relative with a '/' */
 	char **args;       /* NULL-terminated */
 	char **env;        /* NULL-terminated "NAME=VALUE" */
+	double timeout_s;  /* the plugin is killed after this (default 30 s) */
 };
 
 struct kube_config {
@@ -39,6 +40,11 @@ struct kube_config {
 	char *ca_file;
 	bool insecure;
 	char *tls_server_name;
+	/* With tls-server-name, server names that host (so TLS sends it as SNI
+	 * and verifies the certificate for it) and connect_to holds
+	 * "NAME:PORT:REALHOST:PORT" (curl's CONNECT_TO) to reach the real
+	 * address; NULL otherwise. */
+	char *connect_to;
 	/* user credentials (any combination kubectl accepts) */
 	char *token;        /* static bearer token */
 	char *token_file;   /* re-read by the client when it changes (rotation) */

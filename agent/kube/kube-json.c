@@ -7,6 +7,7 @@
 #include "kube/kube-private.h"
 
 #include "gs-alloc.h"
+#include "mf-json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,94 +48,11 @@ struct mf_node *kube_json_to_node(const cJSON *j)
 	return n;
 }
 
-static int put_string(struct gs_buf *out, const char *s, size_t len)
-{
-	size_t i;
-	int rc = gs_buf_putc(out, '"');
-
-	for (i = 0; i < len && rc == GS_OK; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		switch (ch) {
-		case '"': rc = gs_buf_puts(out, "\\\""); break;
-		case '\\': rc = gs_buf_puts(out, "\\\\"); break;
-		case '\n': rc = gs_buf_puts(out, "\\n"); break;
-		case '\r': rc = gs_buf_puts(out, "\\r"); break;
-		case '\t': rc = gs_buf_puts(out, "\\t"); break;
-		default:
-			if (ch < 0x20)
-				rc = gs_buf_printf(out, "\\u%04x", ch);
-			else
-				rc = gs_buf_putc(out, (char)ch);
-		}
-	}
-	return rc ? rc : gs_buf_putc(out, '"');
-}
-
-/* YAML allows numbers JSON does not ("0x1F", ".5", "+1", "1e3" is fine);
- * send those as the value JSON would read. */
-static int put_number(struct gs_buf *out, const struct mf_node *n)
-{
-	const char *t = mf_node_str(n);
-	char *end = NULL;
-	double d;
-
-	if (t && (t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) &&
-	    !(t[0] == '0' && t[1] && t[1] != '.' && t[1] != 'e' && t[1] != 'E') &&
-	    strspn(t, "0123456789+-.eE") == strlen(t))
-		return gs_buf_puts(out, t);
-	d = t ? strtod(t, &end) : 0;
-	if (mf_node_type(n) == MF_INT && t) {
-		long long v = strtoll(t, &end, 0);
-
-		return gs_buf_printf(out, "%lld", v);
-	}
-	if (isnan(d) || isinf(d))
-		return gs_buf_puts(out, "null");
-	return gs_buf_printf(out, "%.17g", d);
-}
-
+/* The engine's emitter, compact: one JSON writer for the whole tree.  Kept
+ * for agent/sync until it calls mf_json_emit() itself. */
 int kube_node_to_json(struct gs_buf *out, const struct mf_node *n)
 {
-	size_t i;
-	int rc = GS_OK;
-
-	switch (mf_node_type(n)) {
-	case MF_NULL:
-		return gs_buf_puts(out, "null");
-	case MF_BOOL:
-		return gs_buf_puts(out, mf_node_bool(n) ? "true" : "false");
-	case MF_INT:
-	case MF_FLOAT:
-		return put_number(out, n);
-	case MF_STR:
-		return put_string(out, mf_node_str(n), mf_node_strlen(n));
-	case MF_SEQ:
-		rc = gs_buf_putc(out, '[');
-		for (i = 0; i < mf_node_len(n) && rc == GS_OK; i++) {
-			if (i)
-				rc = gs_buf_putc(out, ',');
-			if (rc == GS_OK)
-				rc = kube_node_to_json(out, mf_node_at(n, i));
-		}
-		return rc ? rc : gs_buf_putc(out, ']');
-	case MF_MAP:
-		rc = gs_buf_putc(out, '{');
-		for (i = 0; i < mf_node_len(n) && rc == GS_OK; i++) {
-			const char *k = mf_node_key(n, i);
-
-			if (i)
-				rc = gs_buf_putc(out, ',');
-			if (rc == GS_OK)
-				rc = put_string(out, k, strlen(k));
-			if (rc == GS_OK)
-				rc = gs_buf_putc(out, ':');
-			if (rc == GS_OK)
-				rc = kube_node_to_json(out, mf_node_at(n, i));
-		}
-		return rc ? rc : gs_buf_putc(out, '}');
-	}
-	return rc;
+	return mf_json_emit(out, n, 0);
 }
 
 /* ---- LIST bodies, one item at a time ---- */

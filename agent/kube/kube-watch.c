@@ -8,6 +8,8 @@
 
 #include <curl/curl.h>
 
+#include "gs-hash.h"
+#include "gs-time.h"
 #include "gs-alloc.h"
 #include "kube/kube-private.h"
 #include "mf-object.h"
@@ -59,14 +61,6 @@ struct kube_watcher {
 	struct gs_error auth_err;
 };
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
-
 /* ---- the entry index ---- */
 
 static const char *e_ns(const struct centry *e) { return e->s; }
@@ -76,15 +70,7 @@ static const char *e_rv(const struct centry *e) { return e->s + e->rv_off; }
 
 static size_t key_hash(const char *ns, const char *name)
 {
-	uint64_t h = 14695981039346656037ULL;
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)ns; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	h = (h ^ '/') * 1099511628211ULL;
-	for (p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return (size_t)h;
+	return (size_t)gs_fnv1a_field(gs_fnv1a_field(GS_FNV1A_INIT, ns), name);
 }
 
 /* Slot of ns/name: the one holding it, or the empty one where it goes. */
@@ -267,7 +253,7 @@ static int relist(struct kube_cache *c, struct gs_error *err)
 		free(rv);
 		c->synced = false;
 		c->need_relist = true;
-		c->next_ms = mono_ms() + backoff(c);
+		c->next_ms = gs_time_mono() * 1000 + backoff(c);
 		return rc;
 	}
 	for (i = c->n; i-- > 0;)
@@ -403,19 +389,19 @@ static void watch_done(struct kube_cache *c, CURLcode cc)
 	if (cc == CURLE_OK || cc == CURLE_WRITE_ERROR)
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (cc == CURLE_WRITE_ERROR && c->need_relist) {
-		c->next_ms = mono_ms(); /* we stopped it for a relist */
+		c->next_ms = gs_time_mono() * 1000; /* we stopped it for a relist */
 		return;
 	}
 	if (cc == CURLE_OK && status == 200) {
 		/* the server's timeout: resume from the last version at once */
 		c->failures = 0;
-		c->next_ms = mono_ms();
+		c->next_ms = gs_time_mono() * 1000;
 		return;
 	}
 	if (status == 410) {
 		c->stats.gone++;
 		c->need_relist = true;
-		c->next_ms = mono_ms();
+		c->next_ms = gs_time_mono() * 1000;
 		return;
 	}
 	if (status == 401 || status == 403) {
@@ -428,7 +414,7 @@ static void watch_done(struct kube_cache *c, CURLcode cc)
 	/* dropped, refused, 5xx: the cache is stale until the watch resumes
 	 * (from its version, so nothing is missed unless it is too old) */
 	c->synced = false;
-	c->next_ms = mono_ms() + backoff(c);
+	c->next_ms = gs_time_mono() * 1000 + backoff(c);
 	if (c->failures > 3)
 		c->need_relist = true;
 }
@@ -509,7 +495,7 @@ int kube_cache_new(struct kube_cache **out, struct kube_watcher *w,
 	if (rc == GS_OK) {
 		GS_ALLOC_GROW(w->c, w->nc + 1, w->ac);
 		w->c[w->nc++] = c;
-		c->next_ms = mono_ms();
+		c->next_ms = gs_time_mono() * 1000;
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (rc < 0) {
@@ -520,26 +506,10 @@ int kube_cache_new(struct kube_cache **out, struct kube_watcher *w,
 	return GS_OK;
 }
 
-void kube_cache_remove(struct kube_watcher *w, struct kube_cache *c)
-{
-	size_t i;
-
-	if (!c)
-		return;
-	pthread_mutex_lock(&w->lock);
-	for (i = 0; i < w->nc; i++)
-		if (w->c[i] == c) {
-			w->c[i] = w->c[--w->nc];
-			break;
-		}
-	cache_free(c);
-	pthread_mutex_unlock(&w->lock);
-}
-
 /* Start, resume or relist what is due; *wait_ms: until the next one. */
 static void start_due(struct kube_watcher *w, double *wait_ms)
 {
-	double now = mono_ms();
+	double now = gs_time_mono() * 1000;
 	size_t i;
 
 	for (i = 0; i < w->nc; i++) {
@@ -584,12 +554,12 @@ static void drain(struct kube_watcher *w)
 
 int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *err)
 {
-	double deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	double deadline = gs_time_mono() * 1000 + (timeout_ms > 0 ? timeout_ms : 0);
 	int still, rc = GS_OK;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		double wait = deadline - mono_ms();
+		double wait = deadline - gs_time_mono() * 1000;
 
 		start_due(w, &wait);
 		curl_multi_perform(w->multi, &still);
@@ -600,7 +570,7 @@ int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *e
 			rc = GS_EAUTH;
 			break;
 		}
-		if (wait <= 0 || mono_ms() >= deadline)
+		if (wait <= 0 || gs_time_mono() * 1000 >= deadline)
 			break;
 		pthread_mutex_unlock(&w->lock);
 		curl_multi_poll(w->multi, NULL, 0, (int)wait + 1, NULL);
@@ -608,11 +578,6 @@ int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *e
 	}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
-}
-
-void kube_watcher_wakeup(struct kube_watcher *w)
-{
-	curl_multi_wakeup(w->multi);
 }
 
 /* ---- readers ---- */

@@ -17,8 +17,8 @@
  *
  * Threads: the watcher's thread calls kube_watcher_poll; any thread may read
  * a cache (lookup, foreach, revision, synced) meanwhile, under the
- * watcher's lock, held only while events are applied.  kube_watcher_wakeup
- * interrupts a poll from another thread (shutdown).  The kube_client given
+ * watcher's lock, held only while events are applied.  A poll
+ * returns by its timeout.  The kube_client given
  * is used by the watcher's thread only (LISTs, credentials).
  *
  * Use (agent): one watcher thread per cluster; per app, one cache per kind
@@ -72,21 +72,15 @@ void kube_watcher_free(struct kube_watcher *w);
 /* Add a cache: LIST now (fn called with ADDED for each object), then watch
  * from the next kube_watcher_poll.  res borrowed (from kc's discovery
  * cache), ns NULL or "" = every namespace, selector may be NULL.  *out is
- * owned by the watcher (freed by kube_cache_remove or the watcher). */
+ * owned by the watcher (freed with it). */
 int kube_cache_new(struct kube_cache **out, struct kube_watcher *w,
 		   const struct kube_resource *res, const char *ns, const char *selector,
 		   kube_cache_fn fn, void *payload, struct gs_error *err);
-/* Stop watching and forget the cache. */
-void kube_cache_remove(struct kube_watcher *w, struct kube_cache *c);
-
 /* Run the watches for up to timeout_ms (0: what is ready now): read events,
  * resume ended watches, relist after 410 Gone.  Returns GS_OK, or an error
  * only for what cannot recover by itself (GS_EAUTH); network trouble is
  * retried with backoff, the affected caches marked not synced meanwhile. */
 int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *err);
-/* Make a poll in another thread return now. */
-void kube_watcher_wakeup(struct kube_watcher *w);
-
 /* Readers (any thread). */
 /* Changes since the cache was made (every event counts one). */
 unsigned long kube_cache_revision(struct kube_cache *c);

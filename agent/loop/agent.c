@@ -14,6 +14,7 @@
 
 #include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
+#include "health/health-load.h"
 #include "kube/kube-config.h"
 #include "loop/alog.h"
 #include "loop/lease.h"
@@ -83,6 +84,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	if (rc)
 		return rc;
 	t->se = sync_engine_new(t->kc);
+	sync_engine_set_health_checks(t->se, a->health);
 	t->env.kc = t->kc;
 	t->env.git = t->git;
 	t->env.se = t->se;
@@ -236,6 +238,18 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	rc = tools_init(&a->api, a, err);
 	if (rc)
 		goto cleanup;
+	{
+		char *warning = NULL;
+
+		rc = hl_set_load_agent(&a->health, a->api.kc, cfg.ns, cfg.lua_dir, &warning, err);
+		if (rc)
+			goto cleanup;
+		if (warning)
+			alog(ALOG_ERROR, NULL, NULL, "%s", warning);
+		free(warning);
+		alog(ALOG_INFO, NULL, NULL, "%zu Lua health checks", hl_set_count(a->health));
+		sync_engine_set_health_checks(a->api.se, a->health);
+	}
 
 	agent_api_ops(&a->ops, a);
 	hcfg.listen = cfg.listen ? cfg.listen : ":8080";
@@ -348,6 +362,7 @@ cleanup:
 	lease_free(a->lease);
 	kube_client_free(a->elector_kc);
 	tools_release(&a->api);
+	hl_set_free(a->health);
 	for (i = 0; i < a->napps; i++)
 		agent_index_entry_release(&a->apps[i]);
 	free(a->apps);

@@ -52,6 +52,7 @@ struct agent_config {
 	const char *identity;          /* default hostname_pid */
 	const char *kubeconfig, *context;
 	const char *cache_dir;         /* Git cache; default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache */
+	const char *lua_dir;           /* users' Lua health checks, Argo CD's folder layout (may be NULL) */
 	size_t webhook_max_bytes;
 	double lease_s, renew_s, retry_s; /* 15, 10, 2 */
 };

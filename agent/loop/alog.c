@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gitsrc/gitsrc.h"
 #include "gs-buf.h"
 #include "loop/workq.h"
 
@@ -110,7 +111,13 @@ static void vlog(enum alog_level lvl, const char *app, const char *rev, unsigned
 	gs_buf_vprintf(&msg, fmt, ap);
 	field(&b, "time", ts, 1);
 	field(&b, "level", level_names[lvl], 0);
-	field(&b, "msg", msg.ptr, 0);
+	{
+		/* no Git credentials in any log line, whatever was formatted */
+		char *safe = gitsrc_text_redact(msg.ptr);
+
+		field(&b, "msg", safe, 0);
+		free(safe);
+	}
 	if (app)
 		field(&b, "app", app, 0);
 	if (rev)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "app/app-project.h"
+#include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "gs-buf.h"
 #include "loop/alog.h"
@@ -128,9 +129,15 @@ static int api_get_app(struct mf_node **out, struct agent *a, const struct httpd
 	return rc;
 }
 
+/* Every object the API serves passes here or on_list_item: Git credentials
+ * in a repoURL (spec, status, history) are redacted on the way out. */
 static void emit_json(struct gs_buf *out, const struct mf_node *n)
 {
-	mf_json_emit(out, n, 0);
+	struct mf_node *safe = mf_node_clone(n);
+
+	gitsrc_node_redact(safe);
+	mf_json_emit(out, safe, 0);
+	mf_node_free(safe);
 	gs_buf_putc(out, '\n');
 }
 
@@ -144,12 +151,16 @@ struct list_out {
 static int on_list_item(const struct mf_node *app, void *payload)
 {
 	struct list_out *lo = payload;
+	struct mf_node *safe;
 
 	if (!api_visible(lo->a, lo->projects, app))
 		return 0;
+	safe = mf_node_clone(app);
 	if (lo->n++)
 		gs_buf_putc(lo->out, ',');
-	mf_json_emit(lo->out, app, 0);
+	gitsrc_node_redact(safe);
+	mf_json_emit(lo->out, safe, 0);
+	mf_node_free(safe);
 	return 0;
 }
 

@@ -39,7 +39,7 @@ static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 	struct kind_watch *kw = payload;
 	struct agent *a = kw->a;
 	const char *label = obj ? mf_obj_label(obj, SYNC_LABEL_APP) : NULL;
-	uint64_t health = ev == KUBE_EVENT_DELETED ? 0 : sync_cache_fn(ev, obj, prev, NULL) & 0xff;
+	uint64_t health = ev == KUBE_EVENT_DELETED ? 0 : sync_cache_fn(ev, obj, prev, a->health) & 0xff;
 	uint32_t h = label ? agent_name_hash(label) : prev ? (uint32_t)(prev->user >> 32) : 0;
 	long long gen = 0;
 	bool news;

@@ -112,6 +112,8 @@ struct agent {
 	struct lease *lease;
 	struct kube_client *elector_kc;
 	struct kube_client_stats informer_stats, elector_stats;
+	struct hl_set *health; /* users' health checks (--lua-dir, ConfigMap gitsync-health);
+				* read-only once the threads run */
 };
 
 /* ---- agent.c ---- */

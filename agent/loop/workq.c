@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gs-time.h"
 #include "gs-alloc.h"
 
 enum entry_state { QUEUED, PROCESSING };
@@ -29,10 +30,7 @@ struct workq {
 
 double workq_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return gs_time_mono();
 }
 
 struct workq *workq_new(size_t max)

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "gs-alloc.h"
+#include "health/health-lua.h"
 #include "mf-object.h"
 
 /* A Secret's stringData is stored base64-encoded into data: compare with
@@ -200,7 +201,7 @@ static void add_prune_row(struct run *run, const struct mf_node *item, const cha
 
 	r->status = SYNC_STATUS_PRUNE;
 	r->requires_pruning = true;
-	r->health = sync_health_of(item, &msg);
+	r->health = hl_health_of(run->se->checks, item, &msg, NULL);
 	r->health_msg = msg;
 	r->wave = sync_wave_of(item);
 	r->prune_disabled = sync_option_is(item, run->opts, "Prune", "false");
@@ -280,12 +281,12 @@ uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
 		       const struct kube_cache_entry *prev, void *payload)
 {
 	(void)prev;
-	(void)payload;
 	if (ev == KUBE_EVENT_DELETED || !obj)
 		return 0;
 	{
 		char *msg = NULL;
-		enum sync_health h = sync_health_of(obj, &msg);
+		/* payload: the users' health checks (const struct hl_set *) */
+		enum sync_health h = hl_health_of(payload, obj, &msg, NULL);
 
 		free(msg);
 		/* health + 1: 0 stays "nothing known" */

@@ -44,6 +44,7 @@ struct memo {
 
 struct sync_engine {
 	struct kube_client *kc;
+	const struct hl_set *checks; /* users' health checks, borrowed, may be NULL */
 	struct smap memo_idx; /* key -> index in memo */
 	struct memo *memo;
 	size_t nmemo, amemo;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "gs-alloc.h"
+#include "health/health-lua.h"
 #include "kube/kube-client.h"
 #include "mf-object.h"
 
@@ -97,6 +98,11 @@ struct sync_engine *sync_engine_new(struct kube_client *kc)
 
 	se->kc = kc;
 	return se;
+}
+
+void sync_engine_set_health_checks(struct sync_engine *se, const struct hl_set *checks)
+{
+	se->checks = checks;
 }
 
 void sync_engine_free(struct sync_engine *se)
@@ -252,7 +258,8 @@ void sync_set_health(struct run *run, size_t ri, const struct mf_node *live)
 
 	free(r->health_msg);
 	r->health_msg = NULL;
-	r->health = live ? sync_health_of(live, &r->health_msg) : SYNC_HEALTH_MISSING;
+	r->health = live ? hl_health_of(run->se->checks, live, &r->health_msg, NULL)
+			 : SYNC_HEALTH_MISSING;
 }
 
 static void aggregate(struct sync_report *rep)

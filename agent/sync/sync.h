@@ -150,7 +150,8 @@ enum sync_flags {
 /* Live state from watch caches (kube-watch.h) instead of LISTs.  The caller
  * (the agent) keeps a kube_watcher and, per app, one cache per kind it
  * manages, selected by SYNC_LABEL_APP=app and made with sync_cache_fn as
- * the callback (payload NULL); the run asks this lookup for the cache of
+ * the callback (payload: the engine's health checks, see
+ * sync_engine_set_health_checks, or NULL); the run asks this lookup for the cache of
  * each kind (NULL, or a cache not synced: the run LISTs that kind).  An
  * object whose desired hash and cached resourceVersion match the engine's
  * memo is then decided without any request; the others are fetched (GET). */
@@ -197,6 +198,12 @@ struct sync_engine;
 /* kc borrowed, must outlive the engine. */
 struct sync_engine *sync_engine_new(struct kube_client *kc);
 void sync_engine_free(struct sync_engine *se);
+/* Users' Lua health checks (health/health-lua.h), consulted before the
+ * built-in rules by every run of se; borrowed, must outlive the engine;
+ * NULL: built-in rules only.  The set is only read (one set may serve the
+ * engines of several threads). */
+struct hl_set;
+void sync_engine_set_health_checks(struct sync_engine *se, const struct hl_set *checks);
 
 /* Compare objs (n borrowed objects) with the cluster; fill rep (statuses,
  * health, live/target with SYNC_KEEP_DIFF).  Writes nothing.  Returns GS_OK

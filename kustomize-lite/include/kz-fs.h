@@ -43,6 +43,10 @@ enum kz_fs_kind { KZ_FS_NONE = 0, KZ_FS_FILE, KZ_FS_DIR };
  * missing, unreadable or outside the root. */
 enum kz_fs_kind kz_fs_stat(const struct kz_fs *fs, const char *path);
 
+/* Is path in or below dir, both as written and once symlinks are followed
+ * (kustomize's load restrictor resolves links before its check)? */
+bool kz_fs_within(const struct kz_fs *fs, const char *path, const char *dir);
+
 /* Append the whole file at path to out (out->max applies).  Errors:
  * GS_ENOTFOUND (missing), GS_EINVAL (escapes root), GS_EIO, GS_ELIMIT. */
 int kz_fs_read(const struct kz_fs *fs, const char *path, struct gs_buf *out,

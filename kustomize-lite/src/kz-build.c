@@ -178,6 +178,16 @@ static int find_kustomization(const struct kz_fs *fs, const char *dir, char **pa
 		if (kz_path_join(&p, dir, kz_kustomization_names[i], NULL) < 0)
 			continue;
 		if (kz_fs_stat(fs, p) == KZ_FS_FILE) {
+			if (!kz_fs_within(fs, p, dir)) {
+				/* kustomize resolves the link, finds the file outside
+				 * the directory and sees no kustomization at all */
+				gs_error_set(err, GS_EINVAL,
+					     "'%s' is a symlink to a file outside '%s': kustomize does not read it; copy the file or point the link inside the directory",
+					     p, *dir ? dir : ".");
+				free(p);
+				free(found);
+				return GS_EINVAL;
+			}
 			if (found) {
 				free(p);
 				free(found);
@@ -251,9 +261,9 @@ static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct
 			goto cleanup;
 		}
 	} else if (kind == KZ_FS_FILE) {
-		if (!kz_path_within(path, dir)) {
+		if (!kz_fs_within(ctx->fs, path, dir)) {
 			rc = gs_error_at(err, GS_EINVAL, mf_node_pos(entry),
-					 "accumulating resources from '%s': security; file '%s' is not in or below '%s'",
+					 "accumulating resources from '%s': security; file '%s' is not in or below '%s' (symlinks are followed)",
 					 rel, path, *dir ? dir : ".");
 			goto cleanup;
 		}
@@ -284,15 +294,15 @@ cleanup:
 
 /* Files a kustomization loads (patches, generator sources, configs) must lie
  * in or below its directory: kustomize's default load restrictor. */
-int kz_join_restricted(char **out, const char *dir, const struct mf_node *entry,
-		       struct gs_error *err)
+int kz_join_restricted(struct kz_ctx *ctx, char **out, const char *dir,
+		       const struct mf_node *entry, struct gs_error *err)
 {
 	const char *rel = mf_node_str(entry);
 	char *path = NULL;
 
 	if (!rel)
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(entry), "expected a file path");
-	if (kz_path_join(&path, dir, rel, err) < 0 || !kz_path_within(path, dir)) {
+	if (kz_path_join(&path, dir, rel, err) < 0 || !kz_fs_within(ctx->fs, path, dir)) {
 		free(path);
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(entry),
 				   "security; file '%s' is not in or below '%s'", rel,
@@ -312,7 +322,7 @@ static int load_configurations(struct kz_ctx *ctx, const char *dir, const struct
 		struct mf_docs docs = MF_DOCS_INIT;
 		char *path = NULL;
 
-		if ((rc = kz_join_restricted(&path, dir, mf_node_at(list, i), err)) == GS_OK &&
+		if ((rc = kz_join_restricted(ctx, &path, dir, mf_node_at(list, i), err)) == GS_OK &&
 		    (rc = kz_load_yaml(ctx, &docs, path, err)) == GS_OK)
 			for (j = 0; rc == GS_OK && j < docs.n; j++)
 				rc = kz_config_merge_node(&ctx->cfg, docs.docs[j], err);
@@ -439,7 +449,7 @@ static int run_transformer_files(struct kz_ctx *ctx, struct kz_resmap *ra, const
 		if (s && strchr(s, '\n')) {
 			rc = kz_parse_yaml(ctx, &docs, s, strlen(s), mf_node_pos(e)->file, err);
 			path = gs_strdup(dir);
-		} else if ((rc = kz_join_restricted(&path, dir, e, err)) == GS_OK) {
+		} else if ((rc = kz_join_restricted(ctx, &path, dir, e, err)) == GS_OK) {
 			if (kz_fs_stat(ctx->fs, path) == KZ_FS_DIR)
 				rc = gs_error_at(err, GS_EINVAL, mf_node_pos(e),
 						 "transformer directories are not supported");
@@ -597,7 +607,9 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(k),
 				   "accumulating components: expected kind 'Component' for path '%s' but got '%s'",
 				   *dir ? dir : ".", kind ? kind : "Kustomization");
-	if (!component && kind && !strcmp(kind, "Component"))
+	/* a Component builds as the root (kubectl kustomize accepts it), never
+	 * as a resource */
+	if (!component && ctx->depth > 1 && kind && !strcmp(kind, "Component"))
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(k),
 				   "expected kind 'Kustomization' for path '%s' but got 'Component'",
 				   *dir ? dir : ".");
@@ -737,6 +749,10 @@ static void finish_object(struct mf_node *obj)
 		/* kustomize drops an annotations map that ends up empty */
 		if (mf_node_len(ann) == 0)
 			mf_node_remove(mf_node_get(obj, "metadata"), "annotations");
+	} else if (ann && mf_node_type(ann) == MF_NULL) {
+		/* so does `annotations: null` (its annotation filters rewrite the
+		 * map); `labels: null` stays */
+		mf_node_remove(mf_node_get(obj, "metadata"), "annotations");
 	}
 }
 

@@ -214,12 +214,10 @@ void kz_config_init_defaults(struct kz_config *c)
 	kz_fslist_add(&c->suffix, NULL, NULL, NULL, "metadata/name", false);
 
 	kz_fslist_add(&c->ns, NULL, NULL, NULL, "metadata/namespace", true);
-	kz_fslist_add(&c->ns, "admissionregistration.k8s.io", NULL, "ValidatingWebhookConfiguration",
-		      "webhooks/clientConfig/service/namespace", false);
-	kz_fslist_add(&c->ns, "admissionregistration.k8s.io", NULL, "MutatingWebhookConfiguration",
-		      "webhooks/clientConfig/service/namespace", false);
+	/* webhook services get their namespace from the Service they name
+	 * (nameReference), not from here */
 	kz_fslist_add(&c->ns, "apiregistration.k8s.io", NULL, "APIService",
-		      "spec/service/namespace", false);
+		      "spec/service/namespace", true);
 	kz_fslist_add(&c->ns, "apiextensions.k8s.io", NULL, "CustomResourceDefinition",
 		      "spec/conversion/webhook/clientConfig/service/namespace", false);
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "gs-alloc.h"
@@ -135,24 +136,76 @@ int kz_fs_mem_add(struct kz_fs *fs, const char *path, const char *data, size_t l
 	return GS_OK;
 }
 
+/* Does rel (below the root) pass through a directory git owns?  ".git" in
+ * any case: a checkout's .git/config may hold a CI token. */
+static bool through_dotgit(const char *rel)
+{
+	while (*rel) {
+		size_t n = strcspn(rel, "/");
+
+		if (n == 4 && !strncasecmp(rel, ".git", 4))
+			return true;
+		rel += n;
+		rel += *rel == '/';
+	}
+	return false;
+}
+
 /* Resolve path on disk, following symlinks, and insist the result stays
- * inside the root: this is what stops a checkout's symlink from reading
- * /etc/passwd.  Returns an owned absolute path or NULL. */
+ * inside the root and out of .git: this is what stops a checkout's symlink
+ * from reading /etc/passwd or .git/config (kubectl kustomize's
+ * LoadRestrictionsRootOnly).  Returns an owned absolute path or NULL. */
 static char *disk_resolve(const struct kz_fs *fs, const char *path, bool *escapes)
 {
 	char *abs = gs_asprintf("%s/%s", fs->root, path);
 	char *real = realpath(abs, NULL);
+	size_t rl = strcmp(fs->root, "/") ? strlen(fs->root) : 0;
 
 	free(abs);
 	*escapes = false;
 	if (!real)
 		return NULL;
-	if (!kz_path_within(real, strcmp(fs->root, "/") ? fs->root : "")) {
+	if (!kz_path_within(real, strcmp(fs->root, "/") ? fs->root : "") ||
+	    through_dotgit(real + rl)) {
 		*escapes = true;
 		free(real);
 		return NULL;
 	}
 	return real;
+}
+
+/* Root-relative path of what path names once symlinks are followed; owned,
+ * NULL when missing or outside the root.  A memory tree has no links. */
+static char *fs_real(const struct kz_fs *fs, const char *path)
+{
+	bool escapes;
+	char *real, *rel;
+	size_t n;
+
+	if (!fs->root)
+		return gs_strdup(path);
+	if (!(real = disk_resolve(fs, path, &escapes)))
+		return NULL;
+	n = strcmp(fs->root, "/") ? strlen(fs->root) : 0;
+	rel = gs_strdup(real[n] == '/' ? real + n + 1 : real + n);
+	free(real);
+	return rel;
+}
+
+bool kz_fs_within(const struct kz_fs *fs, const char *path, const char *dir)
+{
+	char *rp, *rd;
+	bool ok;
+
+	if (!kz_path_within(path, dir))
+		return false;
+	rp = fs_real(fs, path);
+	rd = fs_real(fs, dir);
+	/* missing: the read that follows reports it */
+	ok = !rp || !rd || kz_path_within(rp, rd);
+	free(rp);
+	free(rd);
+	return ok;
 }
 
 enum kz_fs_kind kz_fs_stat(const struct kz_fs *fs, const char *path)
@@ -193,7 +246,8 @@ int kz_fs_read(const struct kz_fs *fs, const char *path, struct gs_buf *out,
 
 		if (!real)
 			return escapes ? gs_error_set(err, GS_EINVAL,
-						      "'%s' is a symlink that leaves the root", path)
+						      "'%s' leads outside the root or into .git "
+						      "(a symlink?), which is never read", path)
 				       : gs_error_set(err, GS_ENOTFOUND, "'%s': no such file", path);
 		rc = gs_buf_read_file(out, real, err);
 		free(real);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "kz-private.h"
 #include "mf-object.h"
 
@@ -56,24 +57,10 @@ static bool valid_utf8(const unsigned char *s, size_t n)
 
 static char *base64_wrapped(const unsigned char *s, size_t n)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct gs_buf enc = GS_BUF_INIT, out = GS_BUF_INIT;
 	size_t i;
 
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8 | s[i + 2];
-		char q[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], tbl[v & 63] };
-		gs_buf_add(&enc, q, 4);
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned)s[i] << 16;
-		char q[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], '=', '=' };
-		gs_buf_add(&enc, q, 4);
-	} else if (n - i == 2) {
-		unsigned v = (unsigned)s[i] << 16 | (unsigned)s[i + 1] << 8;
-		char q[4] = { tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], '=' };
-		gs_buf_add(&enc, q, 4);
-	}
+	gs_base64_encode(&enc, s, n, 0);
 	if (enc.len < 70)
 		return gs_buf_detach(&enc, NULL);
 	for (i = 0; i < enc.len; i += 70) {
@@ -191,7 +178,7 @@ static int load_sources(struct kz_ctx *ctx, struct kvs *k, const struct mf_node 
 			char *path = NULL;
 
 			gs_buf_reset(&b);
-			if ((rc = kz_join_restricted(&path, dir, e, err)) == GS_OK &&
+			if ((rc = kz_join_restricted(ctx, &path, dir, e, err)) == GS_OK &&
 			    (rc = kz_fs_read(ctx->fs, path, &b, err)) == GS_OK)
 				rc = parse_env(k, b.ptr, b.len, mf_node_pos(e), mf_node_str(e), err);
 			else if (rc < 0)
@@ -235,7 +222,7 @@ static int load_sources(struct kz_ctx *ctx, struct kvs *k, const struct mf_node 
 		}
 		pathnode = mf_node_new_str(eq ? eq + 1 : s);
 		mf_node_set_pos(pathnode, mf_node_pos(e));
-		rc = kz_join_restricted(&path, dir, pathnode, err);
+		rc = kz_join_restricted(ctx, &path, dir, pathnode, err);
 		mf_node_free(pathnode);
 		if (rc < 0)
 			break;
@@ -343,6 +330,8 @@ static int make_object(struct kz_ctx *ctx, struct mf_node **out, const struct mf
 	}
 	if (bin)
 		mf_node_set(obj, "binaryData", bin);
+	if (secret && !data)
+		data = mf_node_new(MF_MAP); /* kustomize writes a Secret's `data: {}` */
 	if (data)
 		mf_node_set(obj, "data", data);
 	if (secret)
@@ -400,16 +389,12 @@ static int apply_generated(struct kz_resmap *m, struct mf_node *obj, unsigned fl
 	const char *behavior = mf_node_str(mf_node_get(gen, "behavior"));
 	struct kz_res *old;
 
-	if (!behavior || !*behavior || !strcmp(behavior, "create")) {
+	/* kustomize reads an unknown behavior as unspecified, i.e. create */
+	if (!behavior || (strcmp(behavior, "merge") && strcmp(behavior, "replace"))) {
 		struct kz_res *r = kz_res_new(obj);
 		r->flags = flags;
 		kz_res_set_origin_default(r, origin);
 		return kz_resmap_add(m, r, err);
-	}
-	if (strcmp(behavior, "merge") && strcmp(behavior, "replace")) {
-		mf_node_free(obj);
-		return gs_error_at(err, GS_EINVAL, mf_node_pos(mf_node_get(gen, "behavior")),
-				   "unknown generator behavior '%s'", behavior);
 	}
 	old = find_generated_target(m, obj);
 	if (!old) {
@@ -494,7 +479,7 @@ int kz_run_generator_files(struct kz_ctx *ctx, struct kz_resmap *ra, const char 
 		struct mf_docs docs = MF_DOCS_INIT;
 		char *path = NULL;
 
-		if ((rc = kz_join_restricted(&path, dir, mf_node_at(list, i), err)) == GS_OK)
+		if ((rc = kz_join_restricted(ctx, &path, dir, mf_node_at(list, i), err)) == GS_OK)
 			rc = kz_load_yaml(ctx, &docs, path, err);
 		for (j = 0; rc == GS_OK && j < docs.n; j++) {
 			const struct mf_node *cfg = docs.docs[j];

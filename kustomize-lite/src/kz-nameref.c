@@ -37,6 +37,51 @@ static bool is_target_kind(const struct kz_nameref *nr, const struct kz_res *r)
 	return true;
 }
 
+static const char *eff_ns(const char *ns)
+{
+	return ns && *ns ? ns : "default";
+}
+
+/* Did r have this name before a transformer changed its id?  Like
+ * kustomize's PrevIds, only stored ids count: an object no transformer
+ * touched is no referral (the namespace transformer stores every id). */
+static bool prev_name_is(const struct kz_res *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprev; i++)
+		if (!strcmp(r->prev_name[i], name))
+			return true;
+	return false;
+}
+
+/* kustomize's SubsetThatCouldBeReferencedByResource: a namespaced referrer
+ * sees cluster-scoped objects, its own namespace, and (a RoleBinding) the
+ * namespaces its ServiceAccount subjects name. */
+static bool visible_to(const struct kz_res *referrer, const struct kz_res *cand)
+{
+	const struct mf_node *subjects;
+	const char *cns = mf_obj_namespace(cand->obj);
+	size_t i;
+
+	if (kz_res_cluster_scoped(referrer) || kz_res_cluster_scoped(cand))
+		return true;
+	if (!strcmp(eff_ns(mf_obj_namespace(referrer->obj)), eff_ns(cns)))
+		return true;
+	if (strcmp(mf_obj_kind(referrer->obj), "RoleBinding"))
+		return false;
+	subjects = mf_node_get(referrer->obj, "subjects");
+	for (i = 0; i < mf_node_len(subjects); i++) {
+		const struct mf_node *sub = mf_node_at(subjects, i);
+		const char *kind = mf_node_str(mf_node_get(sub, "kind"));
+		const char *ns = mf_node_str(mf_node_get(sub, "namespace"));
+
+		if (kind && ns && !strcmp(kind, "ServiceAccount") && !strcmp(ns, cns ? cns : ""))
+			return true;
+	}
+	return false;
+}
+
 /* kustomize's sameCurrentNamespaceAsReferrer sieve */
 static bool ns_compatible(const struct kz_res *referrer, const struct kz_res *cand)
 {
@@ -47,30 +92,36 @@ static bool ns_compatible(const struct kz_res *referrer, const struct kz_res *ca
 	return ns_eq(mf_obj_namespace(referrer->obj), mf_obj_namespace(cand->obj));
 }
 
-static const struct kz_res *find_referral(struct ref_ctx *rc, const char *old, const char *ns,
-					  bool use_ns, bool *ambiguous)
+/* Candidates for a {name, namespace} map naming namespace ns: kustomize
+ * groups them by original namespace, else by current namespace. */
+enum ns_group { NS_ANY, NS_ORIG, NS_CUR };
+
+static bool candidate(struct ref_ctx *rc, const struct kz_res *r, enum ns_group g, const char *ns)
+{
+	if (!is_target_kind(rc->nr, r) || !visible_to(rc->referrer, r))
+		return false;
+	if (g != NS_ANY && kz_res_cluster_scoped(r))
+		return false; /* in no namespace group */
+	if (g == NS_ORIG && strcmp(eff_ns(kz_res_orig_ns(r)), ns))
+		return false;
+	if (g == NS_CUR && strcmp(eff_ns(mf_obj_namespace(r->obj)), ns))
+		return false;
+	return true;
+}
+
+/* kustomize's selectReferral: previous name, kind, namespace sieves; one
+ * left, or several with the same current name (the first), else ambiguous. */
+static const struct kz_res *find_referral(struct ref_ctx *rc, const char *old, enum ns_group g,
+					  const char *ns, bool *ambiguous)
 {
 	const struct kz_res *found = NULL;
-	size_t i, j;
+	size_t i;
 
 	*ambiguous = false;
 	for (i = 0; i < rc->m->n; i++) {
 		const struct kz_res *r = rc->m->v[i];
-		bool hit = false;
 
-		if (!is_target_kind(rc->nr, r))
-			continue;
-		if (use_ns) {
-			const char *cn = mf_obj_name(r->obj), *cns = mf_obj_namespace(r->obj);
-			if (cn && !strcmp(cn, old) && ns_eq(cns, ns))
-				hit = true;
-			for (j = 0; !hit && j < r->nprev; j++)
-				if (!strcmp(r->prev_name[j], old) && ns_eq(r->prev_ns[j], ns))
-					hit = true;
-		} else {
-			hit = kz_res_had_name(r, old) && ns_compatible(rc->referrer, r);
-		}
-		if (!hit)
+		if (!candidate(rc, r, g, ns) || !prev_name_is(r, old) || !ns_compatible(rc->referrer, r))
 			continue;
 		if (found && strcmp(mf_obj_name(found->obj), mf_obj_name(r->obj)))
 			*ambiguous = true;
@@ -80,6 +131,17 @@ static const struct kz_res *find_referral(struct ref_ctx *rc, const char *old, c
 	return found;
 }
 
+static int ambiguous_error(struct ref_ctx *rc, const struct mf_node *node, const char *name,
+			   struct gs_error *err)
+{
+	char *id = kz_res_id_str(rc->referrer);
+
+	gs_error_at(err, GS_EINVAL, mf_node_pos(node), "found multiple possible referrals for '%s' in %s",
+		    name, id);
+	free(id);
+	return GS_EINVAL;
+}
+
 static int fix_scalar(struct ref_ctx *rc, struct mf_node *node, struct gs_error *err)
 {
 	const struct kz_res *r;
@@ -87,50 +149,52 @@ static int fix_scalar(struct ref_ctx *rc, struct mf_node *node, struct gs_error 
 
 	if (mf_node_type(node) != MF_STR)
 		return GS_OK;
-	r = find_referral(rc, mf_node_str(node), NULL, false, &amb);
+	r = find_referral(rc, mf_node_str(node), NS_ANY, NULL, &amb);
 	if (!r)
 		return GS_OK;
-	if (amb) {
-		char *id = kz_res_id_str(rc->referrer);
-		gs_error_at(err, GS_EINVAL, mf_node_pos(node),
-			    "found multiple possible referrals for '%s' in %s", mf_node_str(node), id);
-		free(id);
-		return GS_EINVAL;
-	}
+	if (amb)
+		return ambiguous_error(rc, node, mf_node_str(node), err);
 	if (strcmp(mf_node_str(node), mf_obj_name(r->obj)))
 		mf_node_set_str(node, mf_obj_name(r->obj));
 	return GS_OK;
 }
 
-/* {name, namespace} maps: RBAC subjects and webhook services. */
-static int fix_map(struct ref_ctx *rc, struct mf_node *map, bool subject, struct gs_error *err)
+/* {name, namespace} maps: RBAC subjects, webhook and APIService services.
+ * As kustomize's setMapping: the subject's kind is not looked at, a given
+ * namespace narrows the candidates, and the referral's namespace is
+ * written (created) unless empty. */
+static int fix_map(struct ref_ctx *rc, struct mf_node *map, struct gs_error *err)
 {
 	struct mf_node *name = mf_node_get(map, "name");
 	struct mf_node *nsn = mf_node_get(map, "namespace");
-	const char *ns = mf_node_str(nsn);
+	const char *ns = mf_node_str(nsn), *rns;
 	const struct kz_res *r;
 	bool amb;
+	size_t i;
 
 	if (mf_node_type(name) != MF_STR)
 		return GS_OK;
-	if (subject) {
-		const char *kind = mf_node_str(mf_node_get(map, "kind"));
-		if (!kind || strcmp(kind, rc->nr->kind))
-			return GS_OK;
-		if (nsn && ns && !*ns)
-			return gs_error_at(err, GS_EINVAL, mf_node_pos(nsn),
-					   "subject '%s' has a blank namespace", mf_node_str(name));
+	if (nsn) {
+		/* the original-namespace group if any candidate is in it */
+		enum ns_group g = NS_CUR;
+
+		for (i = 0; i < rc->m->n && g == NS_CUR; i++)
+			if (candidate(rc, rc->m->v[i], NS_ORIG, ns ? ns : ""))
+				g = NS_ORIG;
+		r = find_referral(rc, mf_node_str(name), g, ns ? ns : "", &amb);
+	} else {
+		r = find_referral(rc, mf_node_str(name), NS_ANY, NULL, &amb);
 	}
-	r = find_referral(rc, mf_node_str(name), ns ? ns : mf_obj_namespace(rc->referrer->obj),
-			  ns != NULL || subject, &amb);
-	if (!r && subject && !ns)
-		r = find_referral(rc, mf_node_str(name), NULL, false, &amb);
 	if (!r)
 		return GS_OK;
-	(void)err;
+	if (amb)
+		return ambiguous_error(rc, name, mf_node_str(name), err);
+	rns = mf_obj_namespace(r->obj);
+	if (!strcmp(mf_node_str(name), mf_obj_name(r->obj)) && !(rns && *rns))
+		return GS_OK;
 	mf_node_set_str(name, mf_obj_name(r->obj));
-	if (mf_obj_namespace(r->obj) && (nsn || subject))
-		mf_node_set_str_value(map, "namespace", mf_obj_namespace(r->obj));
+	if (rns && *rns)
+		mf_node_set_str_value(map, "namespace", rns);
 	return GS_OK;
 }
 
@@ -140,6 +204,8 @@ static int ref_cb(struct mf_node *parent, const char *key, struct mf_node *node,
 	struct ref_ctx *rc = payload;
 	size_t i;
 	int r;
+
+	(void)key;
 
 	if (rc->roleref) {
 		const char *kind = mf_node_str(mf_node_get(parent, "kind"));
@@ -154,7 +220,7 @@ static int ref_cb(struct mf_node *parent, const char *key, struct mf_node *node,
 			struct mf_node *e = mf_node_at(node, i);
 
 			if (mf_node_type(e) == MF_MAP)
-				r = fix_map(rc, e, !strcmp(key, "subjects"), err);
+				r = fix_map(rc, e, err);
 			else
 				r = fix_scalar(rc, e, err);
 			if (r < 0)
@@ -162,7 +228,7 @@ static int ref_cb(struct mf_node *parent, const char *key, struct mf_node *node,
 		}
 		return GS_OK;
 	case MF_MAP:
-		return fix_map(rc, node, false, err);
+		return fix_map(rc, node, err);
 	default:
 		return GS_OK;
 	}

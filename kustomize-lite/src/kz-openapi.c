@@ -61,7 +61,7 @@ static int load_openapi(struct kz_ctx *ctx, const char *dir, const struct mf_nod
 
 	if (!path)
 		return GS_OK;
-	if ((rc = kz_join_restricted(&p, dir, path, err)) < 0 ||
+	if ((rc = kz_join_restricted(ctx, &p, dir, path, err)) < 0 ||
 	    (rc = kz_load_yaml(ctx, &docs, p, err)) < 0)
 		goto cleanup;
 	defs = docs.n ? mf_node_get(docs.docs[0], "definitions") : NULL;
@@ -127,7 +127,7 @@ static int load_crds(struct kz_ctx *ctx, const char *dir, const struct mf_node *
 		struct mf_docs docs = MF_DOCS_INIT;
 		char *p = NULL;
 
-		if ((rc = kz_join_restricted(&p, dir, mf_node_at(crds, i), err)) == GS_OK &&
+		if ((rc = kz_join_restricted(ctx, &p, dir, mf_node_at(crds, i), err)) == GS_OK &&
 		    (rc = kz_load_yaml(ctx, &docs, p, err)) == GS_OK && docs.n) {
 			const struct mf_node *defs = docs.docs[0];
 

@@ -219,11 +219,12 @@ static int apply_smp(struct kz_ctx *ctx, struct kz_resmap *m, size_t idx,
 	struct kz_res *r = m->v[idx];
 	struct mf_node *p = mf_node_clone(patch);
 	char *old_name = gs_strdup(mf_obj_name(r->obj) ? mf_obj_name(r->obj) : "");
+	char *old_ns = NULL;
 	const char *dir;
 	int rc;
 
 	if (keep_id) {
-		/* a targeted patch applies whatever name it carries */
+		/* the patch's id only selects: the object keeps its own */
 		struct mf_node *md = mf_node_get(p, "metadata");
 		if (mf_node_type(md) == MF_MAP) {
 			mf_node_set_str_value(md, "name", old_name);
@@ -245,7 +246,17 @@ static int apply_smp(struct kz_ctx *ctx, struct kz_resmap *m, size_t idx,
 		rc = 1;
 		goto cleanup;
 	}
+	old_ns = mf_obj_namespace(r->obj) ? gs_strdup(mf_obj_namespace(r->obj)) : NULL;
 	rc = mf_patch_strategic(r->obj, p, schema_of(ctx), err);
+	if (rc == GS_OK && !keep_id) {
+		/* allowNameChange lets the name change, never the namespace */
+		struct mf_node *md = mf_node_get(r->obj, "metadata");
+
+		if (old_ns)
+			mf_node_set_str_value(md, "namespace", old_ns);
+		else if (mf_node_type(md) == MF_MAP)
+			mf_node_remove(md, "namespace");
+	}
 	if (rc == GS_OK && mf_obj_name(r->obj) && strcmp(old_name, mf_obj_name(r->obj))) {
 		/* record the rename so references can follow it */
 		char *nn = gs_strdup(mf_obj_name(r->obj));
@@ -255,6 +266,7 @@ static int apply_smp(struct kz_ctx *ctx, struct kz_resmap *m, size_t idx,
 	}
 cleanup:
 	free(old_name);
+	free(old_ns);
 	mf_node_free(p);
 	return rc;
 }
@@ -276,8 +288,11 @@ static int apply_json(struct kz_resmap *m, size_t idx, const struct mf_node *ops
 	return rc;
 }
 
+/* A patch naming its target by its own id: kustomize finds the object by
+ * current or original id and then, unless allowNameChange, keeps the
+ * object's current name and namespace (resource.ApplySmPatch). */
 static int apply_untargeted(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *patch,
-			    struct gs_error *err)
+			    bool keep_id, struct gs_error *err)
 {
 	size_t i, found = 0, idx = 0;
 	int rc;
@@ -296,8 +311,23 @@ static int apply_untargeted(struct kz_ctx *ctx, struct kz_resmap *m, const struc
 					 : "no resource matches strategic merge patch \"%s/%s\"",
 				   mf_obj_kind(patch) ? mf_obj_kind(patch) : "",
 				   mf_obj_name(patch) ? mf_obj_name(patch) : "");
-	rc = apply_smp(ctx, m, idx, patch, false, err);
+	rc = apply_smp(ctx, m, idx, patch, keep_id, err);
 	return rc < 0 ? rc : GS_OK;
+}
+
+/* Positions in an inline patch count from its own first line: move them
+ * to the kustomization's lines so that errors point into the patch. */
+static void shift_lines(struct mf_node *n, unsigned delta)
+{
+	struct mf_pos pos = *mf_node_pos(n);
+	size_t i;
+
+	if (pos.line)
+		pos.line += delta;
+	mf_node_set_pos(n, &pos);
+	if (mf_node_type(n) == MF_MAP || mf_node_type(n) == MF_SEQ)
+		for (i = 0; i < mf_node_len(n); i++)
+			shift_lines(mf_node_at(n, i), delta);
 }
 
 /* Load a patch: inline text or a file relative to dir. */
@@ -312,12 +342,20 @@ static int load_patch(struct kz_ctx *ctx, struct mf_docs *docs, const struct mf_
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(entry), "patch must be a string");
 	if (is_inline) {
 		const char *file = mf_node_pos(entry)->file;
+		unsigned line = mf_node_pos(entry)->line;
+		size_t i;
+
 		rc = kz_parse_yaml(ctx, docs, s, mf_node_strlen(entry), file ? file : "<inline patch>", err);
-		if (rc < 0)
+		if (rc < 0) {
 			gs_error_wrap(err, "inline patch");
+			return rc;
+		}
+		/* a block scalar's text starts on the line after its key */
+		for (i = 0; line && i < docs->n; i++)
+			shift_lines(docs->docs[i], strchr(s, '\n') ? line : line - 1);
 		return rc;
 	}
-	if ((rc = kz_join_restricted(&path, dir, entry, err)) < 0)
+	if ((rc = kz_join_restricted(ctx, &path, dir, entry, err)) < 0)
 		return rc;
 	if (kz_fs_stat(ctx->fs, path) != KZ_FS_FILE)
 		rc = gs_error_at(err, GS_ENOTFOUND, mf_node_pos(entry), "patch file '%s' not found", s);
@@ -341,7 +379,7 @@ int kz_patches_strategic(struct kz_ctx *ctx, struct kz_resmap *m, const struct m
 
 		rc = load_patch(ctx, &docs, e, is_inline, dir, err);
 		for (j = 0; rc == GS_OK && j < docs.n; j++)
-			rc = apply_untargeted(ctx, m, docs.docs[j], err);
+			rc = apply_untargeted(ctx, m, docs.docs[j], true, err);
 		mf_docs_release(&docs);
 	}
 	return rc;
@@ -392,7 +430,7 @@ int kz_patches(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *li
 				rc = gs_error_at(err, GS_EINVAL, mf_node_pos(e),
 						 "a JSON 6902 patch needs a target");
 			for (j = 0; rc == GS_OK && j < docs.n; j++)
-				rc = apply_untargeted(ctx, m, docs.docs[j], err);
+				rc = apply_untargeted(ctx, m, docs.docs[j], keep_id, err);
 			mf_docs_release(&docs);
 			continue;
 		}

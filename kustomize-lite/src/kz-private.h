@@ -26,7 +26,6 @@ struct kz_res {
 	char **prev_name, **prev_ns;
 	size_t nprev, aprev;
 	unsigned flags;
-	int behavior; /* generators: enum kz_behavior */
 	/* buildMetadata bookkeeping (only when the top kustomization asks for
 	 * it): where the object came from, and which transformers ran over it
 	 * (both kustomize resource.Origin maps; NULL = none) */
@@ -40,12 +39,13 @@ struct kz_resmap {
 	/* Id index, live only while resources accumulate (kz_resmap_index_begin
 	 * .. _end): ids do not change then, so duplicate checks stay O(1).
 	 * Transformers rename in place, so outside that window there is none. */
-	struct kz_residx *idx;
+	struct gs_hidx *idx; /* gs-hash.h */
 };
 
 struct kz_res *kz_res_new(struct mf_node *obj); /* takes obj */
 void kz_res_free(struct kz_res *r);
-struct kz_res *kz_res_clone(const struct kz_res *r);
+/* Remember the current id as a previous one (kustomize StorePreviousId). */
+void kz_res_store_id(struct kz_res *r);
 /* Change name / namespace, remembering the old id. */
 void kz_res_set_name(struct kz_res *r, const char *name);
 void kz_res_set_ns(struct kz_res *r, const char *ns);
@@ -169,8 +169,6 @@ extern const char *const kz_kustomization_names[3];
 
 /* ---- generators (kz-generator.c) ---- */
 
-enum kz_behavior { KZ_BEHAVIOR_CREATE = 0, KZ_BEHAVIOR_MERGE, KZ_BEHAVIOR_REPLACE };
-
 /* Run configMapGenerator and secretGenerator of kustomization k (in dir)
  * against m. */
 int kz_generate(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *k, const char *dir,
@@ -224,8 +222,8 @@ int kz_sort(struct kz_resmap *m, const struct mf_node *sort_options, struct gs_e
 int kz_normalize(struct mf_node *obj, struct gs_error *err);
 
 /* ---- misc helpers shared across files ---- */
-int kz_join_restricted(char **out, const char *dir, const struct mf_node *entry,
-		       struct gs_error *err);
+int kz_join_restricted(struct kz_ctx *ctx, char **out, const char *dir,
+		       const struct mf_node *entry, struct gs_error *err);
 int kz_load_openapi(struct kz_ctx *ctx, const char *dir, const struct mf_node *openapi,
 		    const struct mf_node *crds, struct gs_error *err);
 int kz_build_metadata(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *opts,

@@ -9,8 +9,11 @@
 #include "mf-object.h"
 
 
-/* Split a kustomize field path on '.', keeping "[a.b=c]" segments whole
- * (brackets dropped). */
+/* Split a kustomize field path on '.' like kyaml's SmarterPathSplitter:
+ * "[a.b=c]" stays whole (a list element selector, kept as "[a.b=c"), a
+ * bracketed key without '=' ("[example.com/ref]") is a plain map key with
+ * the brackets dropped, '\' escapes the next character, and empty segments
+ * (a leading '.', as operator scaffolds write) are skipped. */
 static char **split_fieldpath(const char *path, size_t *n_out)
 {
 	char **v = NULL;
@@ -20,19 +23,35 @@ static char **split_fieldpath(const char *path, size_t *n_out)
 	while (*p) {
 		const char *e;
 
+		if (*p == '.') {
+			p++;
+			continue;
+		}
 		if (*p == '[') {
+			size_t len;
+
 			e = strchr(p, ']');
 			if (!e)
 				e = p + strlen(p);
+			len = (size_t)(e - p - 1);
 			GS_ALLOC_GROW(v, n + 1, alloc);
-			v[n++] = gs_asprintf("[%.*s", (int)(e - p - 1), p + 1);
+			if (memchr(p + 1, '=', len))
+				v[n++] = gs_asprintf("[%.*s", (int)len, p + 1);
+			else
+				v[n++] = gs_strndup(p + 1, len);
 			p = *e ? e + 1 : e;
 		} else {
 			/* "ports[0]" and "containers[name=x]" (vars syntax) split at '[' */
-			e = p + strcspn(p, ".[");
+			struct gs_buf b = GS_BUF_INIT;
+
+			while (*p && *p != '.' && *p != '[') {
+				if (*p == '\\' && p[1])
+					p++;
+				gs_buf_putc(&b, *p++);
+			}
 			GS_ALLOC_GROW(v, n + 1, alloc);
-			v[n++] = gs_strndup(p, (size_t)(e - p));
-			p = e;
+			v[n++] = gs_strdup(b.ptr);
+			gs_buf_release(&b);
 			if (*p == '[')
 				continue;
 		}
@@ -212,7 +231,14 @@ static int set_cb(struct mf_node *parent, const char *key, size_t idx, struct mf
 	if (r->delimiter && *r->delimiter) {
 		char **parts = NULL;
 		size_t n = 0, i;
-		const char *cur = mf_node_str(node);
+		const char *cur;
+
+		if (!node && key) {
+			/* created (options.create): kustomize splits an empty scalar */
+			mf_node_set(parent, key, mf_node_new_str(""));
+			node = mf_node_get(parent, key);
+		}
+		cur = mf_node_str(node);
 		struct gs_buf b = GS_BUF_INIT;
 
 		if (!cur || !mf_node_str(r->value))
@@ -303,6 +329,9 @@ static int apply_replacement(struct kz_resmap *m, const struct mf_node *rep, str
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(src),
 				   "fieldPath '%s' is missing for replacement source %s",
 				   fp ? fp : "metadata.name", mf_obj_name(sr->obj));
+	/* a copy: a target may be the source field itself (or hold it), and
+	 * writing it frees the node */
+	value = tmp = mf_node_clone(value);
 	if (mf_node_str(mf_node_get(sopts, "delimiter"))) {
 		char **parts = NULL;
 		size_t n = 0, i;
@@ -316,13 +345,14 @@ static int apply_replacement(struct kz_resmap *m, const struct mf_node *rep, str
 			rc = gs_error_at(err, GS_EINVAL, mf_node_pos(sopts),
 					 "options.index %lld is out of bounds", idx);
 		else
-			tmp = mf_node_new_str(part);
+			value = mf_node_new_str(part);
 		for (i = 0; i < n; i++)
 			free(parts[i]);
 		free(parts);
+		mf_node_free(tmp);
+		tmp = value;
 		if (rc < 0)
 			return rc;
-		value = tmp;
 	}
 	for (t = 0; rc == GS_OK && t < mf_node_len(targets); t++) {
 		const struct mf_node *tg = mf_node_at(targets, t);
@@ -378,7 +408,7 @@ int kz_replacements(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_nod
 			struct mf_docs docs = MF_DOCS_INIT;
 			char *p = NULL;
 
-			if ((rc = kz_join_restricted(&p, dir, path, err)) == GS_OK)
+			if ((rc = kz_join_restricted(ctx, &p, dir, path, err)) == GS_OK)
 				rc = kz_load_yaml(ctx, &docs, p, err);
 			for (j = 0; rc == GS_OK && j < docs.n; j++) {
 				const struct mf_node *d = docs.docs[j];

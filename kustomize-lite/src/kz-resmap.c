@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-hash.h"
 #include "kz-private.h"
 #include "mf-object.h"
 
@@ -34,27 +35,6 @@ void kz_res_free(struct kz_res *r)
 	free(r);
 }
 
-struct kz_res *kz_res_clone(const struct kz_res *r)
-{
-	struct kz_res *c = kz_res_new(mf_node_clone(r->obj));
-	size_t i;
-
-	c->flags = r->flags;
-	c->behavior = r->behavior;
-	c->origin = mf_node_clone(r->origin);
-	c->transforms = mf_node_clone(r->transforms);
-	c->aprev = c->nprev = r->nprev;
-	if (r->nprev) {
-		c->prev_name = gs_malloc(r->nprev * sizeof(char *));
-		c->prev_ns = gs_malloc(r->nprev * sizeof(char *));
-		for (i = 0; i < r->nprev; i++) {
-			c->prev_name[i] = gs_strdup(r->prev_name[i]);
-			c->prev_ns[i] = gs_strdup(r->prev_ns[i]);
-		}
-	}
-	return c;
-}
-
 static void remember(struct kz_res *r)
 {
 	const char *name = mf_obj_name(r->obj), *ns = mf_obj_namespace(r->obj);
@@ -68,6 +48,11 @@ static void remember(struct kz_res *r)
 	r->prev_name[r->nprev] = gs_strdup(name ? name : "");
 	r->prev_ns[r->nprev] = gs_strdup(ns ? ns : "");
 	r->nprev++;
+}
+
+void kz_res_store_id(struct kz_res *r)
+{
+	remember(r);
 }
 
 void kz_res_set_name(struct kz_res *r, const char *name)
@@ -137,17 +122,61 @@ const char *kz_obj_group(const struct mf_node *obj, char *buf, size_t size)
 	return buf;
 }
 
+/* The cluster-scoped types of kustomize's built-in schema (Kubernetes
+ * v1.21.2, kyaml's openapi): by apiVersion AND kind, since scope is known
+ * per group/version.  Any other type is namespaced for kustomize, even when
+ * a later Kubernetes serves it cluster-scoped (flowcontrol/v1 FlowSchema,
+ * ValidatingAdmissionPolicy): output must match kustomize's. */
+static const char *const kz_cluster_types[][2] = {
+	{ "admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration" },
+	{ "admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration" },
+	{ "admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration" },
+	{ "admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration" },
+	{ "apiextensions.k8s.io/v1", "CustomResourceDefinition" },
+	{ "apiextensions.k8s.io/v1beta1", "CustomResourceDefinition" },
+	{ "apiregistration.k8s.io/v1", "APIService" },
+	{ "apiregistration.k8s.io/v1beta1", "APIService" },
+	{ "certificates.k8s.io/v1", "CertificateSigningRequest" },
+	{ "certificates.k8s.io/v1beta1", "CertificateSigningRequest" },
+	{ "flowcontrol.apiserver.k8s.io/v1beta1", "FlowSchema" },
+	{ "flowcontrol.apiserver.k8s.io/v1beta1", "PriorityLevelConfiguration" },
+	{ "networking.k8s.io/v1", "IngressClass" },
+	{ "networking.k8s.io/v1beta1", "IngressClass" },
+	{ "node.k8s.io/v1", "RuntimeClass" },
+	{ "node.k8s.io/v1beta1", "RuntimeClass" },
+	{ "policy/v1beta1", "PodSecurityPolicy" },
+	{ "rbac.authorization.k8s.io/v1", "ClusterRole" },
+	{ "rbac.authorization.k8s.io/v1", "ClusterRoleBinding" },
+	{ "rbac.authorization.k8s.io/v1beta1", "ClusterRole" },
+	{ "rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding" },
+	{ "scheduling.k8s.io/v1", "PriorityClass" },
+	{ "scheduling.k8s.io/v1beta1", "PriorityClass" },
+	{ "storage.k8s.io/v1", "CSIDriver" },
+	{ "storage.k8s.io/v1", "CSINode" },
+	{ "storage.k8s.io/v1", "StorageClass" },
+	{ "storage.k8s.io/v1", "VolumeAttachment" },
+	{ "storage.k8s.io/v1beta1", "CSIDriver" },
+	{ "storage.k8s.io/v1beta1", "CSINode" },
+	{ "storage.k8s.io/v1beta1", "StorageClass" },
+	{ "storage.k8s.io/v1beta1", "VolumeAttachment" },
+	{ "v1", "ComponentStatus" },
+	{ "v1", "Namespace" },
+	{ "v1", "Node" },
+	{ "v1", "NodeProxyOptions" },
+	{ "v1", "PersistentVolume" },
+};
+
 bool kz_res_cluster_scoped(const struct kz_res *r)
 {
-	const char *av = mf_obj_api_version(r->obj);
-	const char *slash = av ? strchr(av, '/') : NULL;
-	char group[256] = "";
+	const char *av = mf_obj_api_version(r->obj), *kind = mf_obj_kind(r->obj);
+	size_t i;
 
-	if (slash && (size_t)(slash - av) < sizeof(group)) {
-		memcpy(group, av, (size_t)(slash - av));
-		group[slash - av] = '\0';
-	}
-	return mf_kind_is_cluster_scoped(group, mf_obj_kind(r->obj));
+	if (!av || !kind)
+		return false;
+	for (i = 0; i < sizeof(kz_cluster_types) / sizeof(kz_cluster_types[0]); i++)
+		if (!strcmp(kz_cluster_types[i][1], kind) && !strcmp(kz_cluster_types[i][0], av))
+			return true;
+	return false;
 }
 
 void kz_resmap_release(struct kz_resmap *m)
@@ -175,10 +204,9 @@ static bool str_eq0(const char *a, const char *b)
 
 static bool same_id(const struct kz_res *a, const struct kz_res *b)
 {
-	const char *ava = mf_obj_api_version(a->obj), *avb = mf_obj_api_version(b->obj);
-	size_t ga = group_len(ava), gb = group_len(avb);
-
-	if (ga != gb || (ga && strncmp(ava, avb, ga)))
+	/* kustomize's Gvk.Equals: group, version and kind (a CRD's v1 and v2
+	 * samples may share a name) */
+	if (!str_eq0(mf_obj_api_version(a->obj), mf_obj_api_version(b->obj)))
 		return false;
 	if (!str_eq0(mf_obj_kind(a->obj), mf_obj_kind(b->obj)) ||
 	    !str_eq0(mf_obj_name(a->obj), mf_obj_name(b->obj)))
@@ -203,89 +231,41 @@ char *kz_res_id_str(const struct kz_res *r)
 			   ns && *ns ? ns : "[noNs]");
 }
 
-/* Open-addressing table of positions in m->v, keyed by an FNV-1a hash of
- * the id fields same_id() compares; a hit is confirmed with same_id(). */
-struct kz_residx {
-	uint64_t *hash;
-	size_t *pos;
-	size_t cap, used;
-};
-
-static uint64_t fnv(uint64_t h, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return (h ^ 0xff) * 1099511628211ull; /* field separator */
-}
-
+/* The index (a gs_hidx of positions in m->v) is keyed by a hash of the id
+ * fields same_id() compares; a hit is confirmed with same_id(). */
 static uint64_t id_hash(const struct kz_res *r)
 {
 	const char *av = mf_obj_api_version(r->obj), *kind = mf_obj_kind(r->obj);
 	const char *name = mf_obj_name(r->obj), *ns = mf_obj_namespace(r->obj);
-	uint64_t h = 14695981039346656037ull;
+	uint64_t h = gs_fnv1a_field_n(GS_FNV1A_INIT, av ? av : "", group_len(av));
 
-	h = fnv(h, av ? av : "", group_len(av));
-	h = fnv(h, kind ? kind : "", kind ? strlen(kind) : 0);
-	h = fnv(h, name ? name : "", name ? strlen(name) : 0);
-	if (!kz_res_cluster_scoped(r))
-		h = fnv(h, ns ? ns : "", ns ? strlen(ns) : 0);
-	return h;
-}
-
-static void idx_put(struct kz_residx *x, uint64_t h, size_t pos)
-{
-	size_t i = (size_t)h & (x->cap - 1);
-
-	while (x->pos[i] != SIZE_MAX)
-		i = (i + 1) & (x->cap - 1);
-	x->hash[i] = h;
-	x->pos[i] = pos;
-	x->used++;
-}
-
-static void idx_grow(struct kz_resmap *m)
-{
-	struct kz_residx *x = m->idx;
-	size_t cap = x->cap ? x->cap * 2 : 64, i;
-
-	free(x->hash);
-	free(x->pos);
-	x->hash = gs_malloc(cap * sizeof(*x->hash));
-	x->pos = gs_malloc(cap * sizeof(*x->pos));
-	x->cap = cap;
-	x->used = 0;
-	for (i = 0; i < cap; i++)
-		x->pos[i] = SIZE_MAX;
-	for (i = 0; i < m->n; i++)
-		idx_put(x, id_hash(m->v[i]), i);
+	h = gs_fnv1a_field(gs_fnv1a_field(h, kind), name);
+	return kz_res_cluster_scoped(r) ? h : gs_fnv1a_field(h, ns);
 }
 
 void kz_resmap_index_begin(struct kz_resmap *m)
 {
+	size_t i;
+
 	if (m->idx)
 		return;
 	m->idx = gs_calloc(1, sizeof(*m->idx));
-	while (m->idx->cap < 2 * (m->n + 1))
-		idx_grow(m);
+	for (i = 0; i < m->n; i++)
+		gs_hidx_put(m->idx, id_hash(m->v[i]), i);
 }
 
 void kz_resmap_index_end(struct kz_resmap *m)
 {
 	if (!m->idx)
 		return;
-	free(m->idx->hash);
-	free(m->idx->pos);
+	gs_hidx_release(m->idx);
 	free(m->idx);
 	m->idx = NULL;
 }
 
 static bool find_dup(const struct kz_resmap *m, const struct kz_res *r, uint64_t h)
 {
-	size_t i;
+	size_t i, it = 0;
 
 	if (!m->idx) {
 		for (i = 0; i < m->n; i++)
@@ -293,9 +273,8 @@ static bool find_dup(const struct kz_resmap *m, const struct kz_res *r, uint64_t
 				return true;
 		return false;
 	}
-	for (i = (size_t)h & (m->idx->cap - 1); m->idx->pos[i] != SIZE_MAX;
-	     i = (i + 1) & (m->idx->cap - 1))
-		if (m->idx->hash[i] == h && same_id(m->v[m->idx->pos[i]], r))
+	while ((i = gs_hidx_next(m->idx, h, &it)) != SIZE_MAX)
+		if (same_id(m->v[i], r))
 			return true;
 	return false;
 }
@@ -314,12 +293,8 @@ int kz_resmap_add(struct kz_resmap *m, struct kz_res *r, struct gs_error *err)
 	}
 	GS_ALLOC_GROW(m->v, m->n + 1, m->alloc);
 	m->v[m->n++] = r;
-	if (m->idx) {
-		if (2 * (m->idx->used + 1) > m->idx->cap)
-			idx_grow(m); /* re-inserts every item, this one included */
-		else
-			idx_put(m->idx, h, m->n - 1);
-	}
+	if (m->idx)
+		gs_hidx_put(m->idx, h, m->n - 1);
 	return GS_OK;
 }
 

@@ -52,10 +52,13 @@ int kz_transform_namespace(struct kz_ctx *ctx, struct kz_resmap *m, const char *
 	for (i = 0; i < m->n; i++) {
 		struct kz_res *r = m->v[i];
 
+		/* kustomize stores every object's id here, changed or not: name
+		 * references then follow objects already in the namespace */
+		kz_res_store_id(r);
 		if (kind_is(r, "Namespace") && !strcmp(kz_obj_group(r->obj, (char[8]){0}, 8), "")) {
-			kz_res_set_name(r, ns);
+			mf_obj_set_name(r->obj, ns);
 		} else if (!is_cluster_scoped(ctx, r)) {
-			kz_res_set_ns(r, ns);
+			mf_obj_set_namespace(r->obj, ns);
 		}
 		for (s = 0; s < ctx->cfg.ns.n; s++) {
 			const struct kz_fieldspec *f = &ctx->cfg.ns.v[s];

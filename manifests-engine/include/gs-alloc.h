@@ -18,9 +18,8 @@ char *gs_strndup(const char *s, size_t n);
 /* printf into a fresh heap string. */
 char *gs_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* *out = a + b / a * b; false on overflow (out untouched). */
+/* *out = a + b; false on overflow (out untouched). */
 bool gs_size_add(size_t *out, size_t a, size_t b);
-bool gs_size_mul(size_t *out, size_t a, size_t b);
 
 /* Grow an array `ptr` of `nr` used / `alloc` slots to hold at least n elements. */
 #define GS_ALLOC_GROW(ptr, n, alloc)                                                     \

@@ -35,6 +35,10 @@ struct mf_node;
 /* Constructors return an owned node.  Text is copied. */
 struct mf_node *mf_node_new(enum mf_type type); /* NULL, empty SEQ/MAP, "" STR */
 struct mf_node *mf_node_new_null(void);
+/* A null written as nothing at all (`key:`), not as `null` or `~`: kustomize
+ * drops those from the maps a strategic-merge patch walks. */
+void mf_node_set_null_implicit(struct mf_node *n, bool implicit);
+bool mf_node_null_implicit(const struct mf_node *n);
 struct mf_node *mf_node_new_bool(bool v);
 struct mf_node *mf_node_new_str(const char *s);
 struct mf_node *mf_node_new_strn(const char *s, size_t len);

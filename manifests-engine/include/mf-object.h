@@ -23,7 +23,6 @@ const char *mf_obj_label(const struct mf_node *obj, const char *key);
 const char *mf_obj_annotation(const struct mf_node *obj, const char *key);
 void mf_obj_set_label(struct mf_node *obj, const char *key, const char *val);
 void mf_obj_set_annotation(struct mf_node *obj, const char *key, const char *val);
-bool mf_obj_remove_annotation(struct mf_node *obj, const char *key);
 
 /* True when obj looks like a Kubernetes object (map with string apiVersion and kind). */
 bool mf_obj_is_object(const struct mf_node *obj);
@@ -43,8 +42,6 @@ void mf_id_from_object(struct mf_id *id, const struct mf_node *obj);
 void mf_id_release(struct mf_id *id);
 /* Split "group/version" or "version" (borrowed in, owned out). */
 void mf_split_api_version(const char *api_version, char **group_out, char **version_out);
-/* Compare group, kind, namespace, name (not version) like strcmp. */
-int mf_id_cmp(const struct mf_id *a, const struct mf_id *b);
 /* "group/kind ns/name" (group "" printed as "core"?? no: "Kind ns/name" when core). Owned. */
 char *mf_id_str(const struct mf_id *id);
 

@@ -30,6 +30,10 @@ enum mf_yaml_parse_flags {
 	 * must be strings (8080:, true:, null: are errors), and a tag on a
 	 * document's root or a %YAML directive is an error. */
 	MF_YAML_KYAML = 1 << 0,
+	/* A duplicate mapping key keeps its last value, as sigs.k8s.io/yaml
+	 * does, instead of being an error: for objects as a cluster gave them
+	 * (`gitsync health`), never for Git input. */
+	MF_YAML_DUP_KEEP_LAST = 1 << 1,
 };
 
 /* A parsed stream: docs[i] owned by the stream. */

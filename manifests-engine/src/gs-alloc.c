@@ -76,10 +76,3 @@ bool gs_size_add(size_t *out, size_t a, size_t b)
 	return true;
 }
 
-bool gs_size_mul(size_t *out, size_t a, size_t b)
-{
-	if (a && b > SIZE_MAX / a)
-		return false;
-	*out = a * b;
-	return true;
-}

@@ -97,6 +97,17 @@ struct mf_node *mf_node_new_null(void)
 	return mf_node_new(MF_NULL);
 }
 
+void mf_node_set_null_implicit(struct mf_node *n, bool implicit)
+{
+	if (n && n->type == MF_NULL)
+		n->b = implicit; /* b is unused by nulls otherwise */
+}
+
+bool mf_node_null_implicit(const struct mf_node *n)
+{
+	return n && n->type == MF_NULL && n->b;
+}
+
 struct mf_node *mf_node_new_bool(bool v)
 {
 	struct mf_node *n = mf_node_new(MF_BOOL);

@@ -61,11 +61,6 @@ void mf_obj_set_annotation(struct mf_node *obj, const char *key, const char *val
 	mf_node_set_str_value(mf_node_ensure(metadata(obj), "annotations", MF_MAP), key, val);
 }
 
-bool mf_obj_remove_annotation(struct mf_node *obj, const char *key)
-{
-	return mf_node_remove(mf_node_dig(obj, "metadata", "annotations", NULL), key);
-}
-
 bool mf_obj_is_object(const struct mf_node *obj)
 {
 	return mf_node_type(obj) == MF_MAP && mf_obj_api_version(obj) && mf_obj_kind(obj);
@@ -108,19 +103,6 @@ void mf_id_release(struct mf_id *id)
 	free(id->ns);
 	free(id->name);
 	memset(id, 0, sizeof(*id));
-}
-
-int mf_id_cmp(const struct mf_id *a, const struct mf_id *b)
-{
-	int c;
-
-	if ((c = strcmp(a->group, b->group)) != 0)
-		return c;
-	if ((c = strcmp(a->kind, b->kind)) != 0)
-		return c;
-	if ((c = strcmp(a->ns, b->ns)) != 0)
-		return c;
-	return strcmp(a->name, b->name);
 }
 
 char *mf_id_str(const struct mf_id *id)

@@ -306,7 +306,14 @@ static int apply_op(struct mf_node *doc, const struct mf_node *opn, size_t index
 		if (n == 0) {
 			mf_node_move(doc, mf_node_clone(value));
 		} else if (!resolve(doc, segs, n)) {
-			rc = op_fail(&c, GS_ENOTFOUND, "path does not exist");
+			/* as kustomize's json-patch: a missing member of an existing
+			 * map is added; anything else missing is an error */
+			struct mf_node *parent = resolve(doc, segs, n - 1);
+
+			if (mf_node_type(parent) == MF_MAP)
+				mf_node_set(parent, segs[n - 1], mf_node_clone(value));
+			else
+				rc = op_fail(&c, GS_ENOTFOUND, "path does not exist");
 		} else {
 			/* replace in place: a map key keeps its position */
 			struct mf_node *parent = resolve(doc, segs, n - 1);

@@ -256,9 +256,18 @@ static int merge_list(struct smp_ctx *c, struct mf_node *orig, const struct mf_n
 				return fail(c, GS_EINVAL, item,
 					    "cannot delete from '%s': missing merge key '%s'",
 					    path_str(c), key);
-			for (j = mf_node_len(orig); j > 0; j--)
-				if (key_equal(item_key(mf_node_at(orig, j - 1), key), kv))
-					mf_node_remove_at(orig, j - 1);
+			for (j = mf_node_len(orig); j > 0; j--) {
+				const struct mf_node *o = mf_node_at(orig, j - 1);
+
+				if (!key_equal(item_key(o, key), kv))
+					continue;
+				/* kyaml keys ports by port and protocol: a delete
+				 * without the protocol names no port that has one */
+				if (kyaml && meta->key2 &&
+				    match_secondary(o, item, meta->key2) != M2_MATCH)
+					continue;
+				mf_node_remove_at(orig, j - 1);
+			}
 		}
 	}
 
@@ -311,6 +320,19 @@ static int merge_list(struct smp_ctx *c, struct mf_node *orig, const struct mf_n
 			}
 		} else {
 			kv = item;
+		}
+		if (kyaml && key) {
+			/* kyaml merges the first patch item of a key only */
+			bool seen = false;
+
+			for (j = 0; j < i && !seen; j++) {
+				const struct mf_node *q = mf_node_at(patch, j);
+
+				seen = !has_directive(q) && key_equal(item_key(q, key), kv) &&
+				       (!meta->key2 || match_secondary(q, item, meta->key2) == M2_MATCH);
+			}
+			if (seen)
+				continue;
 		}
 		for (j = 0; j < mf_node_len(orig); j++) {
 			struct mf_node *o = mf_node_at(orig, j);
@@ -598,6 +620,70 @@ out:
 	return rc;
 }
 
+/* kyaml merge2 walks every map of the patched object and every list it
+ * merges by key, not only what the patch names; on the way it drops
+ * fields written as nothing (`key:`), items without their merge key, and
+ * repeated keys: the last item of a key takes the place of the first
+ * (kyaml's appendListNode), so a patch merged into the first is lost. */
+static bool same_item_key(const struct mf_node *a, const struct mf_node *b,
+			  const struct mf_smp_list_meta *meta)
+{
+	if (!key_equal(item_key(a, meta->key), item_key(b, meta->key)))
+		return false;
+	return !meta->key2 || match_secondary(a, b, meta->key2) == M2_MATCH;
+}
+
+static void kyaml_tidy(struct smp_ctx *c, struct mf_node *n)
+{
+	struct mf_smp_list_meta meta;
+	size_t i, j, old;
+
+	if (c->depth > SMP_MAX_DEPTH)
+		return; /* as deep as merge_map goes; leave the rest as it is */
+	if (mf_node_type(n) == MF_MAP) {
+		for (i = mf_node_len(n); i > 0; i--)
+			if (mf_node_null_implicit(mf_node_at(n, i - 1)))
+				mf_node_remove(n, mf_node_key(n, i - 1));
+		c->depth++;
+		for (i = 0; i < mf_node_len(n); i++) {
+			old = path_push(c, mf_node_key(n, i));
+			kyaml_tidy(c, mf_node_at(n, i));
+			path_pop(c, old);
+		}
+		c->depth--;
+		return;
+	}
+	if (mf_node_type(n) != MF_SEQ)
+		return;
+	mf_smp_schema_lookup(&meta, c->schema, c->group, c->kind, c->path.ptr);
+	if (!meta.merge || !meta.key)
+		return;
+	for (i = mf_node_len(n); i > 0; i--) {
+		const struct mf_node *kv = item_key(mf_node_at(n, i - 1), meta.key);
+
+		if (mf_node_type(mf_node_at(n, i - 1)) == MF_MAP &&
+		    (!kv || mf_node_type(kv) == MF_NULL))
+			mf_node_remove_at(n, i - 1);
+	}
+	for (i = 0; i < mf_node_len(n); i++) {
+		size_t last = i;
+
+		for (j = i + 1; j < mf_node_len(n); j++)
+			if (same_item_key(mf_node_at(n, i), mf_node_at(n, j), &meta))
+				last = j;
+		if (last == i)
+			continue;
+		mf_node_replace_at(n, i, mf_node_take_at(n, last));
+		for (j = mf_node_len(n); j > i + 1; j--)
+			if (same_item_key(mf_node_at(n, i), mf_node_at(n, j - 1), &meta))
+				mf_node_remove_at(n, j - 1);
+	}
+	c->depth++;
+	for (i = 0; i < mf_node_len(n); i++)
+		kyaml_tidy(c, mf_node_at(n, i));
+	c->depth--;
+}
+
 int mf_patch_strategic(struct mf_node *target, const struct mf_node *patch,
 		       const struct mf_smp_schema *schema, struct gs_error *err)
 {
@@ -627,6 +713,8 @@ int mf_patch_strategic(struct mf_node *target, const struct mf_node *patch,
 	}
 	if (rc < 0)
 		goto cleanup;
+	if (c.flags & MF_SMP_KUSTOMIZE)
+		kyaml_tidy(&c, work);
 	mf_node_move(target, work);
 	work = NULL; /* freed by mf_node_move */
 cleanup:

@@ -1,7 +1,7 @@
 /* mf-set.c - ordered set of objects with O(1) identity lookup.
  *
- * Objects sit in an array in insertion order; an open-addressing hash
- * table maps (kind, namespace, name) to array slots.  The group is left out
+ * Objects sit in an array in insertion order; a gs_hidx (gs-hash.h) maps
+ * the hash of (kind, namespace, name) to array positions.  The group is left out
  * of the hash so that mf_set_find(group NULL) is a lookup too; entries that
  * differ only by group share a probe chain and are told apart by a compare.
  */
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-hash.h"
 #include "mf-set.h"
 
 struct item {
@@ -22,24 +23,12 @@ struct item {
 struct mf_set {
 	struct item *v;
 	size_t n, alloc;
-	size_t *slots; /* index + 1 into v; 0 = empty */
-	size_t nslots; /* power of two */
+	struct gs_hidx idx;
 };
-
-static uint64_t fnv(uint64_t h, const char *s)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	h ^= 0xff; /* separator: ("ab","c") != ("a","bc") */
-	h *= 1099511628211ULL;
-	return h;
-}
 
 static uint64_t id_hash(const char *kind, const char *ns, const char *name)
 {
-	return fnv(fnv(fnv(14695981039346656037ULL, kind), ns), name);
+	return gs_fnv1a_field(gs_fnv1a_field(gs_fnv1a_field(GS_FNV1A_INIT, kind), ns), name);
 }
 
 struct mf_set *mf_set_new(void)
@@ -58,7 +47,7 @@ void mf_set_free(struct mf_set *s)
 		mf_id_release(&s->v[i].id);
 	}
 	free(s->v);
-	free(s->slots);
+	gs_hidx_release(&s->idx);
 	free(s);
 }
 
@@ -72,45 +61,32 @@ struct mf_node *mf_set_at(const struct mf_set *s, size_t i)
 	return (s && i < s->n) ? s->v[i].obj : NULL;
 }
 
-static void slot_insert(struct mf_set *s, size_t idx)
-{
-	size_t mask = s->nslots - 1, j = (size_t)s->v[idx].hash & mask;
-
-	while (s->slots[j])
-		j = (j + 1) & mask;
-	s->slots[j] = idx + 1;
-}
-
-static void rebuild(struct mf_set *s, size_t want_slots)
+/* positions shifted or ids changed: index every item again */
+static void rebuild(struct mf_set *s)
 {
 	size_t i;
 
-	free(s->slots);
-	s->nslots = want_slots;
-	s->slots = gs_calloc(s->nslots, sizeof(*s->slots));
+	gs_hidx_clear(&s->idx);
 	for (i = 0; i < s->n; i++)
-		slot_insert(s, i);
+		gs_hidx_put(&s->idx, s->v[i].hash, i);
 }
 
 /* Index of the first item with this identity (group NULL: any), or -1. */
 static ptrdiff_t lookup(const struct mf_set *s, const char *group, const char *kind,
 			const char *ns, const char *name)
 {
-	size_t mask, j, best = SIZE_MAX;
-	uint64_t h;
+	size_t it = 0, pos, best = SIZE_MAX;
+	uint64_t h = id_hash(kind, ns, name);
 
-	if (!s->nslots)
-		return -1;
-	h = id_hash(kind, ns, name);
-	mask = s->nslots - 1;
-	for (j = (size_t)h & mask; s->slots[j]; j = (j + 1) & mask) {
-		const struct item *it = &s->v[s->slots[j] - 1];
-		if (it->hash != h || strcmp(it->id.kind, kind) || strcmp(it->id.ns, ns) ||
-		    strcmp(it->id.name, name) || (group && strcmp(it->id.group, group)))
+	while ((pos = gs_hidx_next(&s->idx, h, &it)) != SIZE_MAX) {
+		const struct item *e = &s->v[pos];
+
+		if (strcmp(e->id.kind, kind) || strcmp(e->id.ns, ns) || strcmp(e->id.name, name) ||
+		    (group && strcmp(e->id.group, group)))
 			continue;
 		/* several groups may match a NULL group: the first added wins */
-		if (s->slots[j] - 1 < best)
-			best = s->slots[j] - 1;
+		if (pos < best)
+			best = pos;
 	}
 	return best == SIZE_MAX ? -1 : (ptrdiff_t)best;
 }
@@ -153,11 +129,7 @@ int mf_set_add(struct mf_set *s, struct mf_node *obj, struct gs_error *err)
 	it.hash = id_hash(it.id.kind, it.id.ns, it.id.name);
 	GS_ALLOC_GROW(s->v, s->n + 1, s->alloc);
 	s->v[s->n++] = it;
-	/* keep the load factor under 1/2 */
-	if (s->n * 2 > s->nslots)
-		rebuild(s, s->nslots ? s->nslots * 2 : 16);
-	else
-		slot_insert(s, s->n - 1);
+	gs_hidx_put(&s->idx, it.hash, s->n - 1);
 	return GS_OK;
 }
 
@@ -182,8 +154,8 @@ struct mf_node *mf_set_take(struct mf_set *s, size_t i)
 	mf_id_release(&s->v[i].id);
 	memmove(s->v + i, s->v + i + 1, (s->n - i - 1) * sizeof(*s->v));
 	s->n--;
-	/* slots hold array indices, which just shifted */
-	rebuild(s, s->nslots);
+	/* the index holds array positions, which just shifted */
+	rebuild(s);
 	return obj;
 }
 
@@ -196,6 +168,5 @@ void mf_set_reindex(struct mf_set *s)
 		mf_id_from_object(&s->v[i].id, s->v[i].obj);
 		s->v[i].hash = id_hash(s->v[i].id.kind, s->v[i].id.ns, s->v[i].id.name);
 	}
-	if (s->nslots)
-		rebuild(s, s->nslots);
+	rebuild(s);
 }

@@ -661,8 +661,9 @@ static int key_done(struct parser *p, struct frame *f, const char *key, bool is_
 	if (i < 0) {
 		f->slot = (ptrdiff_t)map_append_key(f, key);
 		frame_set_key_line(f, (size_t)f->slot, pos->line);
-	} else if (!f->key_lines[i]) {
-		/* an explicit key overrides one brought in by "<<" */
+	} else if (!f->key_lines[i] || (p->lim.flags & MF_YAML_DUP_KEEP_LAST)) {
+		/* an explicit key overrides one brought in by "<<" (and, when
+		 * asked, an earlier one) */
 		f->slot = i;
 		frame_set_key_line(f, (size_t)i, pos->line);
 	} else {
@@ -915,6 +916,8 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
 	switch (type) {
 	case MF_NULL:
 		b.node = mf_node_new_null();
+		mf_node_set_null_implicit(b.node, len == 0 && !ev->data.scalar.tag &&
+						  ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
 		break;
 	case MF_BOOL:
 		b.node = mf_node_new_bool(bval);

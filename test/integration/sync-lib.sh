@@ -3,7 +3,6 @@
 set -uo pipefail
 root="${GS_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 cl="$root/test/cluster"
-shared="${GS_SHARED:-$root/../shared}"
 G="${GITSYNC:-$root/build/agent/gitsync}"
 
 if ! bash -c '. "$1/lib.sh" && gs_testenv_bin' _ "$cl" >/dev/null 2>&1; then

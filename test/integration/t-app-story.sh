@@ -94,7 +94,7 @@ check "the postgresql CRD shipped in Git is Established, then acid-test-cluster 
 # --hard-refresh bypasses the caches: alter the cached export of the commit
 # (read-only files, not immutable ones); `app get` and `--refresh` reuse it,
 # `--hard-refresh` fetches, exports and renders again.
-cached="$GITSYNC_CACHE_DIR/trees/$(git -C "$tmp/work" rev-parse HEAD)/postgres-operator/manifests/configmap.yaml"
+cached=$(ls -d "$GITSYNC_CACHE_DIR"/trees/*/"$(git -C "$tmp/work" rev-parse HEAD)")/postgres-operator/manifests/configmap.yaml
 chmod u+w "$cached" && sed -i 's|^  docker_image: .*|  docker_image: example.invalid/tampered:1|' "$cached"
 run gs app get postgres-operator --refresh
 check "app get --refresh renders the cached export (altered here: ConfigMap OutOfSync)" \

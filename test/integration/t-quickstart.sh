@@ -23,12 +23,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/tmp"
 out="$work/out.log"
 
-n=0 failed=0
-tap() { # tap OK|FAIL description
-  n=$((n + 1))
-  if [ "$1" = OK ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
-}
-check() { local d="$1"; shift; if "$@"; then tap OK "$d"; else tap FAIL "$d"; fi; }
+# shellcheck source=tap-lib.sh
+. "$src/test/integration/tap-lib.sh"
 
 echo "1..12"
 # GITSYNC: use the binary under test instead of installing and building again.

@@ -8,10 +8,8 @@ gitsync="${GITSYNC:?GITSYNC must point at the gitsync binary}"
 src="${GS_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
 shared="${GS_SHARED:-$src/../shared}"
 data="$src/test/data/kustomize"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $*"; }
+# shellcheck source=tap-lib.sh
+. "$src/test/integration/tap-lib.sh"
 
 have_pyyaml=1
 python3 -c 'import yaml' 2>/dev/null || have_pyyaml=0
@@ -52,7 +50,7 @@ for c in "$data"/*/; do
       not_ok "$name: expected exit 1, stderr and empty stdout (got $rc)"
     fi
   elif [ $have_pyyaml = 0 ]; then
-    skip "$name: python3-yaml missing"
+    skip "$name" "python3-yaml missing"
   elif [ $rc -eq 0 ] && same_yaml "$c/expected.yaml" "$tmp/out"; then
     ok "$name: same objects as kubectl kustomize"
   else
@@ -66,6 +64,14 @@ if grep -q 'kustomization.yaml:3: invalid Kustomization: json: unknown field "bo
   ok "unknown field error names file:line"
 else
   not_ok "unknown field error names file:line: $(cat "$tmp/err")"
+fi
+
+# an inline JSON patch's error points at the failing operation's line
+"$gitsync" render "$data/err-jsonpatch-missing-parent" 2>"$tmp/err" >/dev/null
+if grep -q 'kustomization.yaml:10: .*json patch operation 1' "$tmp/err"; then
+  ok "inline json patch error names the operation's line"
+else
+  not_ok "inline json patch error line: $(cat "$tmp/err")"
 fi
 
 # plain manifests: sorted files, List expanded, non-Kubernetes YAML skipped, --recurse
@@ -93,7 +99,8 @@ fi
 
 # the shared conformance corpus
 if [ -x "$shared/corpus/kustomize/run.sh" ] && [ $have_pyyaml = 1 ]; then
-  summary="$("$shared/corpus/kustomize/run.sh" "$gitsync render" 2>&1 | tail -1)"
+  # not in a Git checkout: the cases directory is the root their ../base may reach
+  summary="$("$shared/corpus/kustomize/run.sh" "$gitsync render --root $shared/corpus/kustomize/cases" 2>&1 | tail -1)"
   passed="${summary%% passed*}"
   failed="$(echo "$summary" | sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p')"
   total=$((passed + failed))
@@ -103,6 +110,6 @@ if [ -x "$shared/corpus/kustomize/run.sh" ] && [ $have_pyyaml = 1 ]; then
     not_ok "shared kustomize corpus below 95%: $summary"
   fi
 else
-  skip "shared kustomize corpus not available"
+  skip "shared kustomize corpus" "not available ($shared)"
 fi
 echo "1..$n"

@@ -5,9 +5,9 @@
 # takeover of objects created by `kubectl apply`, health with --timeout.
 . "$(dirname "${BASH_SOURCE[0]}")/sync-lib.sh"
 start_cluster 0.5
-PG="$shared/corpus/repos/postgres-operator/expected/manifests.yaml"
-MS="$shared/corpus/repos/monsterstack/expected/dev.yaml"
-[ -f "$PG" ] && [ -f "$MS" ] || { echo "1..0 # SKIP shared corpus not found ($shared)"; exit 0; }
+PG="$root/test/data/sync/postgres-operator.yaml"
+MS="$tmp/monsterstack-dev.yaml"
+"$G" render "$root/examples/monsterstack/k8s/dev" >"$MS" || { echo "Bail out! cannot render examples/monsterstack/k8s/dev"; exit 1; }
 
 # ---- postgres-operator: first sync, then nothing to do
 run gs sync "$PG" --app pg

@@ -4,8 +4,7 @@
 # proxy's counters show the retries.
 . "$(dirname "${BASH_SOURCE[0]}")/sync-lib.sh"
 start_cluster 0.5
-PG="$shared/corpus/repos/postgres-operator/expected/manifests.yaml"
-[ -f "$PG" ] || { echo "1..0 # SKIP shared corpus not found ($shared)"; exit 0; }
+PG="$root/test/data/sync/postgres-operator.yaml"
 
 pc_reset
 rule '{"verb":"patch","resource":"deployments.apps","status":500,"count":2}'

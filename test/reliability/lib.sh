@@ -43,43 +43,26 @@ wait_for() {
 }
 
 # ---- TAP and results ----------------------------------------------------
-_rel_next() {
-  local f="$REL_ENV/tapn" n
-  n=$(( $(cat "$f" 2>/dev/null || echo 0) + 1 ))
-  echo "$n" >"$f"
-  echo "$n"
+# The TAP helpers are the integration tests' (tap-lib.sh); here the line
+# numbers are shared by every scenario of a run and each line is also a row
+# of $REL_RESULTS.
+TAP_COUNTER_FILE="${REL_ENV:+$REL_ENV/tapn}" # set by rel_env_up otherwise
+TAP_PREFIX="[$REL_SCENARIO] "
+TAP_DIAG_BYTES=1500
+# shellcheck source=../integration/tap-lib.sh
+. "$rel_root/test/integration/tap-lib.sh"
+last=/dev/null
+tap_result() {
+  printf '%s\t%s\t%s\t%s\n' "$REL_SCENARIO" "$1" "$2" "${3:-}" >>"$REL_RESULTS"
+  if [ "$1" = fail ]; then echo 1 >>"$REL_ENV/failed"; fi
 }
-_rel_result() { printf '%s\t%s\t%s\t%s\n' "$REL_SCENARIO" "$1" "$2" "${3:-}" >>"$REL_RESULTS"; }
-ok() { echo "ok $(_rel_next) - [$REL_SCENARIO] $1"; _rel_result pass "$1" "${2:-}"; }
-not_ok() {
-  echo "not ok $(_rel_next) - [$REL_SCENARIO] $1"; _rel_result fail "$1" "${2:-}"
-  echo 1 >>"$REL_ENV/failed"
-}
-# todo DESC REASON: a known failure, reported honestly (TAP TODO).
-todo() { echo "not ok $(_rel_next) - [$REL_SCENARIO] $1 # TODO $2"; _rel_result todo "$1" "$2"; }
-skip() { echo "ok $(_rel_next) - [$REL_SCENARIO] $1 # SKIP $2"; _rel_result skip "$1" "$2"; }
-diag() { sed 's/^/# /' <<<"$*"; }
 # figure KEY VALUE: a number for docs/RELIABILITY.md's figures.
 figure() { printf '%s\t%s\n' "$1" "$2" >>"$REL_ENV/figures"; echo "# figure $1 = $2"; }
 # count_input KIND: one hostile input tried.
 count_input() { echo "$1" >>"$REL_ENV/inputs"; }
 count_fault() { echo "$1" >>"$REL_ENV/faults"; }
 
-# check DESC CMD...: ok when CMD succeeds; else not ok with the last output.
-check() {
-  local desc="$1"; shift
-  if "$@"; then ok "$desc"; else not_ok "$desc"; diag "$(tail -c 1500 "$last" 2>/dev/null)"; fi
-}
-# known DESC REASON CMD...: a check for a known bug: ok when it passes (the
-# bug is fixed), TODO with REASON when it fails.
-known() {
-  local desc="$1" why="$2"; shift 2
-  if "$@"; then ok "$desc"; else todo "$desc" "$why"; fi
-}
-
 # run CMD...: run with output kept in $REL_OUT/run-N.out ($last), rc in $rc.
-last=/dev/null
-rc=0
 run() {
   last="$REL_OUT/$REL_SCENARIO.$(_rel_seq).out"
   { echo "\$ $*"; } >"$last.cmd"
@@ -87,8 +70,6 @@ run() {
   rc=$?
 }
 _rel_seq() { local f="$REL_ENV/seq" s; s=$(( $(cat "$f" 2>/dev/null || echo 0) + 1 )); echo "$s" >"$f"; printf '%04d' "$s"; }
-out_has() { grep -qE -- "$1" "$last"; }
-rc_is() { [ "$rc" -eq "$1" ]; }
 
 k() { "$KUBECTL" --cache-dir "$REL_ENV/kcache" --kubeconfig "$D/kubeconfig" "$@"; }
 gs() { "$G" "$@"; }
@@ -111,6 +92,7 @@ rel_env_up() {
   local t out
   t="$(mktemp -d "${TMPDIR:-/tmp}/gs-rel.XXXXXX")"
   export REL_ENV="$t"
+  TAP_COUNTER_FILE="$t/tapn"
   export REL_OUT="${REL_OUT:-$t/out}"
   export REL_RESULTS="${REL_RESULTS:-$t/results.tsv}"
   mkdir -p "$REL_OUT" "$t/git" "$t/work"

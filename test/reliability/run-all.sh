@@ -7,7 +7,8 @@
 # Builds one environment (test cluster with fault proxy, Git server behind a
 # TCP fault proxy, CRD, agent Secret), runs the scenarios (default: all, in
 # the order below) as one TAP stream, then greps every output of the run for
-# the test Secrets' values.  --full is the documented long run (10 agent
+# the test Secrets' values, the Git passwords and the URL token the
+# s-confine* scenarios use (they add theirs to $REL_ENV/secret-values).  --full is the documented long run (10 agent
 # kills, a 200 MB scalar, the 50-app / 10,000-reconcile soak); the default
 # is the bounded CI run.  --sanitized: GITSYNC is an ASan+UBSan build; any
 # report from any gitsync process fails the run.  --fuzz BUILD also runs the libFuzzer targets of a
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(api-faults restart agent-kill git bad-commits lease hostile secrets soak)
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(api-faults restart agent-kill git bad-commits lease hostile confine confine-cli confine-creds secrets soak)
 export REL_MODE
 export REL_LEASH=$$
 REL_SCENARIO=run-all
@@ -108,9 +109,9 @@ nfiles=$(find "$REL_OUT" -type f ! -name '*.cmd' | wc -l)
 nbytes=$(find "$REL_OUT" -type f ! -name '*.cmd' -printf '%s\n' | awk '{s+=$1} END{print s+0}')
 leaks=$(grep -rlF -f "$REL_ENV/secret-values" --exclude='*.cmd' "$REL_OUT")
 if [ -z "$leaks" ]; then
-  ok "no test Secret value in any output of the suite ($nfiles files, $nbytes bytes: agent logs, CLI and API output, events, Applications)"
+  ok "no test Secret value, Git password or URL token in any output of the suite ($nfiles files, $nbytes bytes: agent logs, CLI and API output, events, Applications)"
 else
-  not_ok "no test Secret value in any output of the suite"; diag "found in: $leaks"
+  not_ok "no test Secret value, Git password or URL token in any output of the suite"; diag "found in: $leaks"
 fi
 figure "outputs-grepped-files" "$nfiles"
 figure "outputs-grepped-bytes" "$nbytes"

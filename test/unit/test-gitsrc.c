@@ -22,6 +22,7 @@
 #include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "mf-node.h"
 
 struct fixture {
 	char root[64];
@@ -513,7 +514,8 @@ static void test_gitsrc__export_limits_leave_nothing_behind(void **state)
 	gitsrc_set_export_limits(f->src, 0, 2);
 	assert_int_equal(gitsrc_get(&res, f->src, f->origin, "main", NULL, 0, &err), GS_ELIMIT);
 	assert_non_null(strstr(err.msg, "more than 2 files"));
-	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", trees);
+	/* trees/<key>/ may stay, empty */
+	snprintf(cmd, sizeof(cmd), "find '%s' -mindepth 2 | wc -l", trees);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_int_equal(fscanf(p, "%d", &entries), 1);
@@ -521,6 +523,254 @@ static void test_gitsrc__export_limits_leave_nothing_behind(void **state)
 	assert_int_equal(entries, 0);
 	assert_int_equal(stat(trees, &st), 0);
 	free(trees);
+}
+
+/* A commit on refs/heads/<branch> whose root tree holds one raw entry
+ * (name, mode, id) written byte for byte: libgit2's tree builder refuses
+ * such names, a crafted repository does not. */
+static void commit_raw_entry(git_repository *repo, const char *branch, const char *name,
+			     const char *mode, const git_oid *id)
+{
+	git_odb *odb = NULL;
+	git_oid tree_oid, commit_oid;
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	char raw[512], ref[128];
+	size_t n;
+
+	n = (size_t)snprintf(raw, sizeof(raw), "%s %s", mode, name) + 1; /* with the NUL */
+	memcpy(raw + n, id->id, GIT_OID_RAWSZ);
+	n += GIT_OID_RAWSZ;
+	assert_int_equal(git_repository_odb(&odb, repo), 0);
+	assert_int_equal(git_odb_write(&tree_oid, odb, raw, n, GIT_OBJECT_TREE), 0);
+	assert_int_equal(git_tree_lookup(&tree, repo, &tree_oid), 0);
+	assert_int_equal(git_signature_new(&sig, "Test", "test@example.com", 1700000000, 0), 0);
+	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+	assert_int_equal(git_commit_create_v(&commit_oid, repo, ref, sig, sig, NULL, "hostile",
+					     tree, 0), 0);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_odb_free(odb);
+}
+
+static void test_gitsrc__hostile_tree_entries_are_refused_and_never_written(void **state)
+{
+	static const char *const names[] = { "..", ".", ".git", ".GIT", "Git~1", ".git. ",
+					     "../../../escaped", "a/b", "/abs" };
+	/* (an empty name: libgit2 refuses to parse the tree at all) */
+	struct fixture *f = *state;
+	git_oid blob, tree;
+	char sha[41], cmd[600];
+	size_t i;
+
+	assert_int_equal(git_blob_create_from_buffer(&blob, f->repo, "x: 1\n", 5), 0);
+	head_sha(sha, f->repo, "refs/heads/main");
+	{
+		git_commit *c = NULL;
+
+		git_oid_fromstr(&tree, sha);
+		assert_int_equal(git_commit_lookup(&c, f->repo, &tree), 0);
+		tree = *git_commit_tree_id(c);
+		git_commit_free(c);
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct gitsrc_result res = GITSRC_RESULT_INIT;
+		struct gs_error err = GS_ERROR_INIT;
+		char branch[32];
+		bool dir = i % 2 == 0; /* as a directory and as a file */
+
+		snprintf(branch, sizeof(branch), "hostile%zu", i);
+		commit_raw_entry(f->repo, branch, names[i], dir ? "40000" : "100644",
+				 dir ? &tree : &blob);
+		assert_int_equal(gitsrc_get(&res, f->src, f->origin, branch, NULL, 0, &err),
+				 GS_EINVAL);
+		assert_non_null(strstr(err.msg, "refusing the commit"));
+		if (*names[i]) {
+			char *quoted = gs_asprintf("'%s'", names[i]);
+
+			assert_non_null(strstr(err.msg, quoted));
+			free(quoted);
+		}
+		assert_null(res.dir);
+	}
+	/* nothing was written anywhere: no file named escaped, no export at all */
+	snprintf(cmd, sizeof(cmd), "test -z \"$(find '%s' -name escaped)\" && "
+		 "test -z \"$(find '%s/trees' -mindepth 2)\"", f->root, f->cache);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_gitsrc__export_without_our_marker_is_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result a = GITSRC_RESULT_INIT, b = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *p, *s;
+	FILE *fp;
+
+	assert_int_equal(gitsrc_get(&a, f->src, f->origin, "main", NULL, 0, &err), 0);
+	/* someone else placed this directory (the old cache poisoning: an entry
+	 * "../<sha>" of another repository): it has no marker of ours */
+	p = gs_asprintf("%s.done", a.dir);
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	p = gs_asprintf("%s/cm.yaml", a.dir);
+	assert_int_equal(chmod(p, 0644), 0);
+	fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("kind: ConfigMap\ndata:\n  k: poisoned\n", fp);
+	fclose(fp);
+	free(p);
+	assert_int_equal(gitsrc_get(&b, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_true(b.exported);
+	s = slurp(b.dir, "cm.yaml");
+	assert_non_null(strstr(s, "k: v1"));
+	free(s);
+	/* a marker for another repository does not count either */
+	p = gs_asprintf("%s.done", b.dir);
+	assert_int_equal(chmod(p, 0644), 0);
+	fp = fopen(p, "w");
+	fprintf(fp, "gitsync export 1\nrepository /elsewhere.git\ncommit %s\n", b.rev.sha);
+	fclose(fp);
+	free(p);
+	gitsrc_result_release(&a);
+	assert_int_equal(gitsrc_get(&a, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_true(a.exported);
+	gitsrc_result_release(&a);
+	gitsrc_result_release(&b);
+}
+
+static void test_gitsrc__credentials_select_the_cache(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_result a = GITSRC_RESULT_INIT, b = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct gitsrc_auth other;
+
+	memset(&other, 0, sizeof(other));
+	other.username = "team-b";
+	other.password = "other";
+	assert_int_equal(gitsrc_get(&a, f->src, f->origin, "main", NULL, 0, &err), 0);
+	/* the same pinned commit with other credentials is fetched with them,
+	 * never served from what the first credentials fetched */
+	assert_int_equal(gitsrc_get(&b, f->src, f->origin, a.rev.sha, &other, 0, &err), 0);
+	assert_true(b.fetched);
+	assert_string_not_equal(a.dir, b.dir);
+	gitsrc_result_release(&a);
+	gitsrc_result_release(&b);
+}
+
+static void test_gitsrc__booleans_are_strict(void **state)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	bool b = true;
+
+	(void)state;
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "false", &err), 0);
+	assert_false(b);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", NULL, &err), 0);
+	assert_false(b);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "true", &err), 0);
+	assert_true(b);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "1", &err), 0);
+	assert_true(b);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "False", &err), GS_EINVAL);
+	assert_int_equal(gitsrc_parse_bool(&b, "X", "yes please", &err), GS_EINVAL);
+	assert_non_null(strstr(err.msg, "not a boolean"));
+}
+
+static void test_gitsrc__global_credentials_only_for_their_hosts(void **state)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	struct gitsrc_auth a;
+
+	(void)state;
+	setenv("GITSYNC_GIT_USERNAME", "bot", 1);
+	setenv("GITSYNC_GIT_PASSWORD", "global-pass", 1);
+	setenv("GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY", "false", 1);
+	unsetenv("GITSYNC_GIT_HOSTS");
+	/* no host configured: sent nowhere */
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://git.example.com/r.git", &err), 0);
+	assert_null(a.password);
+	/* "false" keeps host keys checked */
+	assert_false(a.insecure_ignore_host_key);
+	setenv("GITSYNC_GIT_HOSTS", "git.example.com, other.example:8443", 1);
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://GIT.example.com/r.git", &err), 0);
+	assert_string_equal(a.password, "global-pass");
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://attacker.example/r.git", &err), 0);
+	assert_null(a.password);
+	assert_null(a.username);
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://other.example:8443/r.git", &err), 0);
+	assert_non_null(a.password);
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://other.example:9443/r.git", &err), 0);
+	assert_null(a.password);
+	/* a password in the URL is never replaced */
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://me:mine@git.example.com/r.git", &err), 0);
+	assert_null(a.password);
+	setenv("GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY", "flase", 1);
+	assert_int_equal(gitsrc_auth_from_env(&a, "https://git.example.com/r.git", &err), GS_EINVAL);
+	assert_non_null(strstr(err.msg, "GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY"));
+	unsetenv("GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY");
+	unsetenv("GITSYNC_GIT_USERNAME");
+	unsetenv("GITSYNC_GIT_PASSWORD");
+	unsetenv("GITSYNC_GIT_HOSTS");
+}
+
+static void test_gitsrc__credential_template_prefixes(void **state)
+{
+	(void)state;
+	assert_true(gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
+					    "https://git.example.com/team-a") > 0);
+	assert_true(gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
+					    "https://git.example.com/team-a/") > 0);
+	/* a URL with its own password keeps it */
+	assert_int_equal(gitsrc_url_prefix_match("https://u:p@git.example.com/team-a/app.git",
+						 "https://git.example.com/team-a/"), 0);
+	assert_int_equal(gitsrc_url_prefix_match("https://git.example.com/team-abc/app.git",
+						 "https://git.example.com/team-a"), 0);
+	assert_int_equal(gitsrc_url_prefix_match("https://git.example.com.evil/x.git",
+						 "https://git.example.com"), 0);
+	assert_true(gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
+					    "https://git.example.com/team-a") >
+		    gitsrc_url_prefix_match("https://git.example.com/team-a/app.git",
+					    "https://git.example.com"));
+}
+
+static void test_gitsrc__text_redaction_hides_passwords_and_url_tokens(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "cannot fetch from 'https://bot:s3cr3t@git.example.com/r.git': 401",
+		  "cannot fetch from 'https://bot:***@git.example.com/r.git': 401" },
+		{ "https://ghp_T0KEN@github.com/o/r.git", "https://***@github.com/o/r.git" },
+		{ "a http://u:p@h/x and HTTPS://tok@h2/y", "a http://u:***@h/x and HTTPS://***@h2/y" },
+		{ "ssh://git@host/r.git", "ssh://git@host/r.git" },
+		{ "ssh://git:pw@host/r.git", "ssh://git:***@host/r.git" },
+		{ "git@github.com:o/r.git", "git@github.com:o/r.git" },
+		{ "https://host/path@v1", "https://host/path@v1" },
+		{ "mail me@example.com", "mail me@example.com" },
+	};
+	struct mf_node *app = mf_node_new(MF_MAP), *hist = mf_node_new(MF_SEQ), *e;
+	size_t i;
+	char *r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = gitsrc_text_redact(cases[i][0]);
+		assert_string_equal(r, cases[i][1]);
+		free(r);
+	}
+	/* a whole Application: spec and status alike */
+	mf_node_set_str_value(mf_node_ensure(mf_node_ensure(app, "spec", MF_MAP), "source", MF_MAP),
+			      "repoURL", "https://TOKEN123@h/r.git");
+	e = mf_node_new(MF_MAP);
+	mf_node_set_str_value(e, "message", "fetch https://u:PASS456@h/r.git failed");
+	mf_node_append(hist, e);
+	mf_node_set(mf_node_ensure(app, "status", MF_MAP), "conditions", hist);
+	gitsrc_node_redact(app);
+	assert_string_equal(mf_node_dig_str(app, "spec", "source", "repoURL", NULL),
+			    "https://***@h/r.git");
+	assert_string_equal(mf_node_str(mf_node_get(mf_node_at(hist, 0), "message")),
+			    "fetch https://u:***@h/r.git failed");
+	mf_node_free(app);
 }
 
 static void test_gitsrc__url_parse_and_redact(void **state)
@@ -604,6 +854,13 @@ static void test_gitsrc__known_hosts_match_mismatch_hashed_and_ports(void **stat
 	assert_int_equal(gitsrc_known_hosts_check(kh, "hashed.example", 0, other, klen), -1);
 	assert_int_equal(gitsrc_known_hosts_check(kh, "revoked.example", 0, key, klen), -1);
 	assert_int_equal(gitsrc_known_hosts_check(NULL, "git.example.com", 0, key, klen), 0);
+	/* @revoked counts wherever its line is, after the accepting line too */
+	free(kh);
+	kh = gs_asprintf("revoked.example ssh-ed25519 %s\n"
+			 "other.example ssh-ed25519 %s\n"
+			 "@revoked revoked.example ssh-ed25519 %s\n", kb, kb, kb);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "revoked.example", 0, key, klen), -1);
+	assert_int_equal(gitsrc_known_hosts_check(kh, "other.example", 0, key, klen), 1);
 	free(kb);
 	free(ob);
 	free(sb);
@@ -625,6 +882,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gitsrc__credentials_never_appear_in_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__force_push_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__export_limits_leave_nothing_behind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__hostile_tree_entries_are_refused_and_never_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__export_without_our_marker_is_never_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__credentials_select_the_cache, setup, teardown),
+		cmocka_unit_test(test_gitsrc__booleans_are_strict),
+		cmocka_unit_test(test_gitsrc__global_credentials_only_for_their_hosts),
+		cmocka_unit_test(test_gitsrc__credential_template_prefixes),
+		cmocka_unit_test(test_gitsrc__text_redaction_hides_passwords_and_url_tokens),
 		cmocka_unit_test(test_gitsrc__url_parse_and_redact),
 		cmocka_unit_test(test_gitsrc__known_hosts_match_mismatch_hashed_and_ports),
 	};

@@ -327,6 +327,12 @@ static void test_httpd__api_needs_a_token_and_the_sync_scope_to_sync(void **stat
 	assert_int_equal(http(fx, "GET", "/api/v1/applications/missing", rd, NULL, 0, &b), 404);
 	assert_int_equal(http(fx, "GET", "/api/v1/applications/Bad_Name", rd, NULL, 0, &b), 400);
 	assert_int_equal(http(fx, "GET", "/api/v1/applications/web?namespace=x_y", rd, NULL, 0, &b), 400);
+	/* "." and ".." are never a name or a namespace */
+	assert_int_equal(http(fx, "GET", "/api/v1/applications/web?namespace=..", rd, NULL, 0, &b), 400);
+	assert_int_equal(http(fx, "GET", "/api/v1/applications/web?namespace=.", rd, NULL, 0, &b), 400);
+	assert_int_equal(http(fx, "GET", "/api/v1/applications/a..b", rd, NULL, 0, &b), 400);
+	assert_int_equal(http(fx, "GET", "/api/v1/applications/.web", rd, NULL, 0, &b), 400);
+	assert_int_equal(http(fx, "GET", "/api/v1/applications/web-?namespace=a.b", rd, NULL, 0, &b), 400);
 	assert_int_equal(http(fx, "GET", "/api/v1/applications/web/delete", rd, NULL, 0, &b), 404);
 	assert_int_equal(http(fx, "GET", "/api/v1/applications/web/sync", sy, NULL, 0, &b), 405);
 	assert_int_equal(http(fx, "DELETE", "/api/v1/applications/web", sy, NULL, 0, &b), 405);

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "gs-alloc.h"
+#include "kube/kube-client.h"
 #include "kube/kube-config.h"
 #include "kube/kube-private.h"
 #include "mf-yaml.h"
@@ -162,6 +164,59 @@ static void test_kube_config__exec_plugin_args_and_env(void **state)
 	mf_docs_release(&docs);
 }
 
+static void test_kube_config__tls_server_name_is_the_name_tls_asks_for(void **state)
+{
+	static const char text[] =
+		"apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+		"clusters:\n- name: c\n  cluster:\n    server: https://10.0.0.7:6443/prefix\n"
+		"    tls-server-name: api.internal\n"
+		"users:\n- name: u\n  user: {token: t}\n"
+		"contexts:\n- name: c\n  context: {cluster: c, user: u}\n";
+	struct mf_docs docs = MF_DOCS_INIT;
+	struct kube_config *cfg = NULL;
+	struct gs_error err = GS_ERROR_INIT;
+	(void)state;
+
+	assert_int_equal(kube_config_from_node(&cfg, parse(&docs, text), "/etc/kube", NULL, &err), 0);
+	assert_string_equal(cfg->tls_server_name, "api.internal");
+	/* TLS (SNI, verification) asks for the name; the connection goes to the address */
+	assert_string_equal(cfg->server, "https://api.internal:6443/prefix");
+	assert_string_equal(cfg->connect_to, "api.internal:6443:10.0.0.7:6443");
+	kube_config_free(cfg);
+	mf_docs_release(&docs);
+}
+
+static void test_kube_config__exec_plugin_that_hangs_is_killed_at_its_timeout(void **state)
+{
+	static const char text[] =
+		"apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+		"clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:9'}\n"
+		"users:\n- name: u\n  user:\n    exec:\n"
+		"      apiVersion: client.authentication.k8s.io/v1\n"
+		"      command: sleep\n      args: ['30']\n"
+		"contexts:\n- name: c\n  context: {cluster: c, user: u}\n";
+	struct mf_docs docs = MF_DOCS_INIT;
+	struct kube_config *cfg = NULL;
+	struct kube_client *kc = NULL;
+	struct kube_response r = KUBE_RESPONSE_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	time_t t0 = time(NULL);
+	(void)state;
+
+	assert_int_equal(kube_config_from_node(&cfg, parse(&docs, text), "/etc/kube", NULL, &err), 0);
+	assert_true(cfg->exec->timeout_s > 0);
+	cfg->exec->timeout_s = 0.5;
+	assert_int_equal(kube_client_new(&kc, cfg, NULL, &err), 0);
+	assert_int_equal(kube_client_request(kc, "GET", "/version", NULL, NULL, 0, &r, &err),
+			 GS_EAUTH);
+	assert_non_null(strstr(err.msg, "did not answer within"));
+	assert_true(time(NULL) - t0 < 10);
+	kube_response_release(&r);
+	kube_client_free(kc);
+	kube_config_free(cfg);
+	mf_docs_release(&docs);
+}
+
 static void test_kube_config__unknown_context_and_cluster_are_clear_errors(void **state)
 {
 	struct mf_docs docs = MF_DOCS_INIT;
@@ -266,12 +321,32 @@ static void test_kube_config__base64_tolerates_newlines_and_rejects_garbage(void
 	assert_int_equal(kube_base64_decode(&out, &len, "a$$$", &err), GS_EINVAL);
 }
 
+/* Request bodies are the engine's JSON (mf_json_emit): YAML-only number
+ * spellings reach the API server as the values go-yaml v2 reads. */
+static void test_kube_config__request_body_numbers_read_like_go_yaml(void **state)
+{
+	static const char y[] = "a: [1_000, 0o17, -0b101, 0x1F, .5, .nan, '0o17']\n";
+	struct mf_docs d = MF_DOCS_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct gs_buf b = GS_BUF_INIT;
+	(void)state;
+
+	assert_int_equal(mf_yaml_parse(&d, y, strlen(y), "n.yaml", NULL, &err), GS_OK);
+	assert_int_equal(kube_node_to_json(&b, d.docs[0]), GS_OK);
+	assert_string_equal(b.ptr, "{\"a\":[1000,15,-5,31,0.5,null,\"0o17\"]}");
+	gs_buf_release(&b);
+	mf_docs_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kube_config__current_context_token_and_ca_data),
+		cmocka_unit_test(test_kube_config__request_body_numbers_read_like_go_yaml),
 		cmocka_unit_test(test_kube_config__context_option_resolves_relative_paths),
 		cmocka_unit_test(test_kube_config__exec_plugin_args_and_env),
+		cmocka_unit_test(test_kube_config__tls_server_name_is_the_name_tls_asks_for),
+		cmocka_unit_test(test_kube_config__exec_plugin_that_hangs_is_killed_at_its_timeout),
 		cmocka_unit_test(test_kube_config__unknown_context_and_cluster_are_clear_errors),
 		cmocka_unit_test(test_kube_config__kubeconfig_env_merges_first_wins),
 		cmocka_unit_test(test_kube_config__in_cluster_reads_service_account),

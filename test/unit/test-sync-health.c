@@ -113,7 +113,7 @@ static void test_sync_health__jobs_and_cronjobs_of_both_api_versions(void **stat
 	assert_int_equal(health("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {suspend: true}\n",
 				NULL),
 			 SYNC_HEALTH_SUSPENDED);
-	assert_int_equal(health("apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: c}\nspec: {schedule: '* * * * *'}\n",
+	assert_int_equal(health("apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: c}\nspec: {schedule: '* * * * *'}\nstatus: {}\n",
 				NULL),
 			 SYNC_HEALTH_HEALTHY);
 }
