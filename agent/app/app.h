@@ -179,6 +179,7 @@ void app_sync_opts_release(struct app_sync_opts *so);
 struct app_sync_req {
 	const char *revision;   /* NULL: the app's targetRevision */
 	bool prune, dry_run;
+	bool allow_empty;       /* prune even when the source has no objects */
 	const char *const *resources; /* "GROUP:KIND:NAME" filters (no prune then) */
 	size_t n_resources;
 	double timeout_s;       /* wait healthy after applying; 0 = no final wait */

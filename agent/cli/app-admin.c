@@ -12,6 +12,13 @@
 
 /* ---- create ---- */
 
+/* --dest-server: Argo CD's in-cluster URL only; an app meant for another
+ * cluster must not deploy to this one. */
+static bool in_cluster_server(const char *v)
+{
+	return !*v || !strcmp(v, "https://kubernetes.default.svc");
+}
+
 static const struct cli_opt create_opts[] = {
 	{ "repo", 0, CLI_OPT_STRING, "URL",
 	  "repository: https://, http://, ssh://, git@host:path,\n"
@@ -40,8 +47,9 @@ static const struct cli_opt create_opts[] = {
 	  "plain manifests: descend into subdirectories", NULL, NULL, NULL },
 	{ "upsert", 0, CLI_OPT_BOOL, NULL, "replace the spec of an existing app with another spec",
 	  NULL, NULL, NULL },
-	{ "dest-server", 0, CLI_OPT_STRING, "URL", "accepted for argocd compatibility (one cluster)",
-	  NULL, NULL, NULL },
+	{ "dest-server", 0, CLI_OPT_STRING, "URL",
+	  "only https://kubernetes.default.svc: one gitsync deploys\n"
+	  "to the cluster it runs in", NULL, NULL, in_cluster_server },
 	CLI_OPT_END,
 };
 

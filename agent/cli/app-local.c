@@ -241,7 +241,7 @@ static int local_remove(struct app_be *b, const char *name, bool cascade, struct
 		struct app_sync_opts so;
 
 		app_sync_opts_init(&so, app);
-		so.o.flags = SYNC_PRUNE | SYNC_FULL_SCAN;
+		so.o.flags = SYNC_PRUNE | SYNC_FULL_SCAN | SYNC_ALLOW_EMPTY;
 		r = sync_run(l->env.se, &rep, NULL, 0, &so.o, err);
 		if (!r && rep.phase != SYNC_PHASE_SUCCEEDED)
 			r = gs_error_set(err, GS_ERR, "cannot delete the resources of '%s': %s", name,
@@ -288,6 +288,8 @@ static struct mf_node *operation_patch(const struct app_op_args *a, const struct
 	if (a->revision)
 		mf_node_set_str_value(s, "revision", a->revision);
 	mf_node_set(s, "prune", mf_node_new_bool(a->prune));
+	if (a->allow_empty)
+		mf_node_set(s, "allowEmpty", mf_node_new_bool(true));
 	if (a->dry_run)
 		mf_node_set(s, "dryRun", mf_node_new_bool(true));
 	if (a->n_resources) {
@@ -379,6 +381,7 @@ static int local_sync(struct app_be *b, const char *name, const struct app_op_ar
 			mf_node_append(so, mf_node_new_str(a->sync_options[k]));
 	}
 	req.prune = a->prune;
+	req.allow_empty = a->allow_empty;
 	req.dry_run = a->dry_run;
 	req.resources = a->resources;
 	req.n_resources = a->n_resources;

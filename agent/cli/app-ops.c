@@ -234,6 +234,9 @@ static const struct cli_opt sync_opts[] = {
 	  NULL, NULL, NULL },
 	{ "prune", 0, CLI_OPT_BOOL, NULL, "delete the app's objects that are no longer in Git", NULL,
 	  NULL, NULL },
+	{ "allow-empty", 0, CLI_OPT_BOOL, NULL,
+	  "with --prune, prune even when the source has no objects\n"
+	  "(else such a sync deletes nothing and fails)", NULL, NULL, NULL },
 	{ "dry-run", 0, CLI_OPT_BOOL, NULL, "show what would change, change nothing", NULL, NULL,
 	  NULL },
 	{ "resource", 0, CLI_OPT_LIST, "G:K:NAME",
@@ -274,6 +277,7 @@ static void op_args_from(struct app_op_args *oa, const struct cli_args *a)
 	oa->revision = cli_args_str(a, "revision");
 	oa->prune = cli_args_bool(a, "prune");
 	oa->dry_run = cli_args_bool(a, "dry-run");
+	oa->allow_empty = cli_args_bool(a, "allow-empty");
 	oa->resources = cli_args_list(a, "resource", &oa->n_resources);
 	oa->sync_options = cli_args_list(a, "sync-option", &oa->n_sync_options);
 	oa->timeout_s = app_duration(cli_args_str(a, "timeout"));

@@ -199,6 +199,8 @@ static int remote_sync(struct app_be *b, const char *name, const struct app_op_a
 	if (a->revision)
 		mf_node_set_str_value(body, "revision", a->revision);
 	mf_node_set(body, "prune", mf_node_new_bool(a->prune));
+	if (a->allow_empty)
+		mf_node_set(body, "allowEmpty", mf_node_new_bool(true));
 	if (a->dry_run)
 		mf_node_set(body, "dryRun", mf_node_new_bool(true));
 	if (a->n_resources) {

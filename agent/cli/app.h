@@ -56,6 +56,7 @@ void app_view_release(struct app_view *v);
 struct app_op_args {
 	const char *revision;
 	bool prune, dry_run, force, async;
+	bool allow_empty;              /* with prune: prune even when the source has no objects */
 	const char *const *resources; /* "GROUP:KIND:NAME" */
 	size_t n_resources;
 	const char *const *sync_options; /* "Key=Value" */

@@ -25,13 +25,17 @@ static const struct cli_opt sync_opts[] = {
 	  NULL, NULL },
 	{ "prune", 0, CLI_OPT_BOOL, NULL, "delete objects of the app that left PATH", NULL, NULL,
 	  NULL },
+	{ "allow-empty", 0, CLI_OPT_BOOL, NULL,
+	  "with --prune, prune even when PATH has no objects\n"
+	  "(else such a sync deletes nothing and fails)", NULL, NULL, NULL },
 	{ "dry-run", 0, CLI_OPT_BOOL, NULL, "validate and report, write nothing", NULL, NULL, NULL },
 	{ "timeout", 0, CLI_OPT_STRING, "D",
 	  "wait up to D (90s, 5m) for every object to become healthy;\n"
 	  "the sync fails when they are not", NULL, NULL, valid_duration },
 	{ "sync-option", 0, CLI_OPT_LIST, "K=V",
-	  "Prune=false, PruneLast=true, Replace=true,\n"
-	  "ApplyOutOfSyncOnly=false, CreateNamespace=true; repeatable", NULL, NULL, NULL },
+	  "Prune=false, PruneLast=true, Replace=true (PUT),\n"
+	  "Force=true,Replace=true (delete, create; never for\n"
+	  "Namespaces and CRDs), ApplyOutOfSyncOnly=false, CreateNamespace=true; repeatable", NULL, NULL, NULL },
 	CLI_OPT_END,
 };
 
@@ -91,6 +95,8 @@ int cmd_sync(int argc, char **argv)
 	cl.context = cli_args_str(&args, "context");
 	if (cli_args_bool(&args, "prune"))
 		flags |= SYNC_PRUNE | SYNC_FULL_SCAN;
+	if (cli_args_bool(&args, "allow-empty"))
+		flags |= SYNC_ALLOW_EMPTY;
 	if (cli_args_bool(&args, "dry-run"))
 		flags |= SYNC_DRY_RUN;
 	timeout = cli_args_str(&args, "timeout") ? gs_time_parse_duration(cli_args_str(&args, "timeout"))

@@ -172,6 +172,8 @@ struct mf_node *api_app_operation_patch(const struct mf_node *body, const char *
 	if ((v = mf_node_get(body, "revision")) && mf_node_str(v) && *mf_node_str(v))
 		mf_node_set_str_value(s, "revision", mf_node_str(v));
 	mf_node_set(s, "prune", mf_node_new_bool(mf_node_bool(mf_node_get(body, "prune"))));
+	if (mf_node_bool(mf_node_get(body, "allowEmpty")))
+		mf_node_set(s, "allowEmpty", mf_node_new_bool(true));
 	if (mf_node_bool(mf_node_get(body, "dryRun")))
 		mf_node_set(s, "dryRun", mf_node_new_bool(true));
 	if ((v = mf_node_get(body, "resources")) && mf_node_type(v) == MF_SEQ)

@@ -136,7 +136,7 @@ static bool sync_would_act(const struct sync_report *rep, bool prune)
 		if (r->status == SYNC_STATUS_SYNCED)
 			continue;
 		if (r->status == SYNC_STATUS_PRUNE) {
-			if (prune && !(r->message && strstr(r->message, "Prune=false")))
+			if (prune && !r->prune_disabled)
 				return true;
 			continue;
 		}
@@ -198,7 +198,7 @@ static void reconcile(struct worker *w, const char *key)
 	struct sync_report rep = SYNC_REPORT_INIT;
 	const struct mf_node *op;
 	char ns[254], name[254], *rev = NULL;
-	double t0 = workq_now(), wait;
+	double t0 = workq_now(), wait = 0;
 	const char **res = NULL;
 	int rc;
 
@@ -228,6 +228,7 @@ static void reconcile(struct worker *w, const char *key)
 		req.prune = mf_node_bool(mf_node_dig(op, "sync", "prune", NULL));
 		req.dry_run = mf_node_bool(mf_node_dig(op, "sync", "dryRun", NULL));
 		operation_overrides(app, op);
+		req.allow_empty = mf_node_bool(mf_node_dig(op, "sync", "allowEmpty", NULL));
 		if (mf_node_len(rs)) {
 			res = gs_calloc(mf_node_len(rs), sizeof(*res));
 			for (i = 0; i < mf_node_len(rs); i++)
@@ -274,8 +275,14 @@ static void reconcile(struct worker *w, const char *key)
 		drifted = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated",
 						   "selfHeal", NULL));
 		if (!changed && phase && (!strcmp(phase, "Failed") || !strcmp(phase, "Error"))) {
-			/* this revision failed before: retry on the app's backoff */
-			if (!may_retry(a, key, app, &wait)) {
+			/* this revision failed before: retry on the app's backoff.
+			 * Without spec.syncPolicy.retry, a Failed sync (objects
+			 * rejected: the same commit fails the same way) is not
+			 * retried, as in Argo CD; an Error (cluster or Git
+			 * unreachable) still is, on the default backoff. */
+			if ((!strcmp(phase, "Failed") &&
+			     !mf_node_dig(app, "spec", "syncPolicy", "retry", NULL)) ||
+			    !may_retry(a, key, app, &wait)) {
 				if (wait > 0)
 					workq_add(a->q, key, wait);
 				goto done;

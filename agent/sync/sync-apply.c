@@ -154,6 +154,79 @@ static int take_over_retry(struct run *run, struct target *t, const struct mf_no
 	return rc;
 }
 
+/* Force=true,Replace=true: delete, wait until gone; the apply creates it
+ * again (Argo CD's meaning).  Never for CRDs and Namespaces: deleting them
+ * deletes every custom resource of the kind, every object in the namespace. */
+static int recreate(struct run *run, struct target *t, struct gs_error *e)
+{
+	struct sync_resource *r = &run->rep->v[t->ri];
+	int rc;
+
+	rc = kube_client_delete(run->kc, t->res, r->ns, r->name, "Foreground", e);
+	if (rc < 0 && rc != GS_ENOTFOUND)
+		return rc;
+	for (;;) {
+		struct mf_node *tmp = NULL;
+
+		rc = kube_client_get(run->kc, &tmp, t->res, r->ns, r->name, e);
+		mf_node_free(tmp);
+		if (rc == GS_ENOTFOUND)
+			break;
+		if (rc < 0)
+			return rc;
+		sync_sleep_ms(POLL_MS);
+	}
+	gs_error_clear(e);
+	t->exists = false;
+	return GS_OK;
+}
+
+/* Replace=true: PUT of the whole object, as `kubectl replace` does: fields
+ * not in the source go, whoever set them; the object (uid, its children)
+ * stays.  The apply that follows keeps our fields owned by Apply. */
+static int replace(struct run *run, struct target *t, struct gs_error *e)
+{
+	struct sync_resource *r = &run->rep->v[t->ri];
+	struct kube_response resp = KUBE_RESPONSE_INIT;
+	struct gs_buf body = GS_BUF_INIT;
+	char *base = kube_resource_path(t->res, r->ns, r->name);
+	char *path = gs_asprintf("%s?fieldManager=%s", base, MANAGER);
+	struct mf_node *copy = mf_node_clone(t->obj), *live = NULL;
+	const char *rv = t->live_rv;
+	int rc = GS_OK;
+
+	/* some kinds (CRDs) refuse an update without the version it replaces */
+	if (!rv && (rc = kube_client_get(run->kc, &live, t->res, r->ns, r->name, e)) == GS_OK)
+		rv = mf_node_dig_str(live, "metadata", "resourceVersion", NULL);
+	if (rc < 0)
+		goto cleanup;
+	if (rv)
+		mf_node_set_str_value(mf_node_ensure(copy, "metadata", MF_MAP), "resourceVersion",
+				      rv);
+	kube_node_to_json(&body, copy);
+	rc = kube_client_request(run->kc, "PUT", path, "application/json", body.ptr, body.len,
+				 &resp, e);
+	if (rc == GS_OK && resp.status != 200 && resp.status != 201) {
+		rc = kube_status_error(&resp, e);
+		gs_error_wrap(e, "Replace=true (PUT)");
+	}
+cleanup:
+	mf_node_free(copy);
+	mf_node_free(live);
+	kube_response_release(&resp);
+	gs_buf_release(&body);
+	free(path);
+	free(base);
+	return rc;
+}
+
+bool sync_deletable_by_option(const char *group, const char *kind)
+{
+	return !((!strcmp(group, "") && !strcmp(kind, "Namespace")) ||
+		 (!strcmp(group, "apiextensions.k8s.io") &&
+		  !strcmp(kind, "CustomResourceDefinition")));
+}
+
 int sync_apply_one(struct run *run, struct target *t, struct gs_error *err)
 {
 	struct sync_resource *r = &run->rep->v[t->ri];
@@ -163,22 +236,12 @@ int sync_apply_one(struct run *run, struct target *t, struct gs_error *err)
 
 	sync_target_materialize(t);
 	if (t->exists && t->replace) {
-		rc = kube_client_delete(run->kc, t->res, r->ns, r->name, "Foreground", &e);
-		if (rc < 0 && rc != GS_ENOTFOUND)
+		if (t->force && sync_deletable_by_option(r->group, r->kind))
+			rc = recreate(run, t, &e);
+		else
+			rc = replace(run, t, &e);
+		if (rc < 0)
 			goto fail;
-		/* wait until it is gone before creating it again */
-		for (;;) {
-			struct mf_node *tmp = NULL;
-
-			rc = kube_client_get(run->kc, &tmp, t->res, r->ns, r->name, &e);
-			mf_node_free(tmp);
-			if (rc == GS_ENOTFOUND)
-				break;
-			if (rc < 0)
-				goto fail;
-			sync_sleep_ms(POLL_MS);
-		}
-		t->exists = false;
 	}
 	rc = kube_client_apply(run->kc, &out, t->res, t->obj, MANAGER, KUBE_APPLY_FORCE, &e);
 	if (rc < 0)

@@ -204,7 +204,8 @@ static void add_prune_row(struct run *run, const struct mf_node *item, const cha
 	r->health = hl_health_of(run->se->checks, item, &msg, NULL);
 	r->health_msg = msg;
 	r->wave = sync_wave_of(item);
-	if (sync_option_is(item, run->opts, "Prune", "false"))
+	r->prune_disabled = sync_option_is(item, run->opts, "Prune", "false");
+	if (r->prune_disabled)
 		sync_set_msg(r, "ignored (Prune=false)");
 	if (run->opts->flags & SYNC_KEEP_DIFF)
 		r->live = sync_normalize(item);

@@ -3,13 +3,12 @@
  * kind, health between waves, prune, the final health wait. */
 #include "sync/sync-private.h"
 
-#include "mf-object.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "mf-object.h"
 
 void sync_finish_failed(struct run *run, const char *what)
 {

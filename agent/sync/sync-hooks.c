@@ -2,12 +2,11 @@
  * delete by policy; SyncFail hooks after a failure. */
 #include "sync/sync-private.h"
 
-#include "mf-object.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "gs-alloc.h"
+#include "mf-object.h"
 
 int sync_run_hook(struct run *run, struct target *t, bool *ok, struct gs_error *err)
 {

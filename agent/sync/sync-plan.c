@@ -1,6 +1,7 @@
 /* sync-plan.c - ordering (kind order, waves), hooks and sync options read
  * from annotations: ours (gitsync.io/...) first, Argo CD's for users who
- * migrate (argocd.argoproj.io/...). */
+ * migrate (argocd.argoproj.io/...); and the plan: which targets become
+ * tasks, in which order. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>

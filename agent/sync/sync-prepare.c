@@ -157,6 +157,7 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, bool 
 		t->kind_order = sync_kind_order(id.group, id.kind);
 		sync_target_set_json(t, obj);
 		t->replace = sync_option_is(obj, o, "Replace", "true");
+		t->force = sync_option_is(obj, o, "Force", "true");
 		t->apply_always = sync_option_is(obj, o, "ApplyOutOfSyncOnly", "false");
 		t->wave_annotated = mf_obj_annotation(obj, "gitsync.io/sync-wave") ||
 				    mf_obj_annotation(obj, "argocd.argoproj.io/sync-wave");

@@ -79,6 +79,7 @@ struct target {
 	size_t json_len;
 	struct mf_node *obj;              /* owned, usually NULL (see above) */
 	bool replace;                     /* sync option Replace=true */
+	bool force;                       /* Force=true (with Replace: recreate) */
 	bool apply_always;                /* ApplyOutOfSyncOnly=false */
 	bool wave_annotated;              /* has a sync-wave annotation */
 	const struct kube_resource *res;  /* NULL while deferred or unknown */
@@ -170,6 +171,9 @@ size_t sync_plan(struct run *run, size_t *order);
 bool sync_batchable(struct run *run, const struct target *t);
 int sync_apply_group(struct run *run, const size_t *which, size_t n, struct gs_error *err);
 int sync_apply_one(struct run *run, struct target *t, struct gs_error *err);
+/* May a sync option delete objects of this kind?  Never Namespaces and
+ * CRDs (with them would go everything inside, every custom resource). */
+bool sync_deletable_by_option(const char *group, const char *kind);
 int sync_create_namespace(struct run *run, struct gs_error *err);
 
 /* sync-wait.c: health and CRD waits (which: run->nt flags over run->t) */

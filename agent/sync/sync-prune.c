@@ -1,9 +1,9 @@
 /* sync-prune.c - deleting objects that left the source. */
 #include "sync/sync-private.h"
 
-#include "mf-object.h"
-
 #include <string.h>
+
+#include "mf-object.h"
 
 int sync_prune(struct run *run, bool last, struct gs_error *err)
 {
@@ -19,7 +19,7 @@ int sync_prune(struct run *run, bool last, struct gs_error *err)
 
 		if (r->status != SYNC_STATUS_PRUNE || r->result != SYNC_RESULT_NONE)
 			continue;
-		if (r->message && strstr(r->message, "Prune=false")) {
+		if (r->prune_disabled) {
 			r->result = SYNC_RESULT_PRUNE_SKIPPED;
 			sync_progress(run, i);
 			continue;

@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "gs-alloc.h"
-#include "mf-object.h"
 #include "health/health-lua.h"
 #include "kube/kube-client.h"
+#include "mf-object.h"
 
 /* ---- a string -> size_t hash map (open addressing) ---- */
 
@@ -346,7 +346,7 @@ static void check_policy(struct run *run, bool prune_rows)
 		struct gs_error e = GS_ERROR_INIT;
 
 		if (r->status != SYNC_STATUS_PRUNE || r->result != SYNC_RESULT_NONE ||
-		    (r->message && strstr(r->message, "Prune=false")))
+		    r->prune_disabled)
 			continue;
 		if (run->opts->policy(r, true, run->opts->policy_payload, &e)) {
 			r->result = SYNC_RESULT_FAILED;
@@ -394,6 +394,45 @@ int sync_compare(struct sync_engine *se, struct sync_report *rep, struct mf_node
 }
 
 /* ---- converging ---- */
+/* A source with no objects, pruning: everything the app has would be
+ * deleted.  A commit that empties the app's path is far more often a
+ * mistake (a moved directory, a kustomization that lost its resources) than
+ * a wish, so that takes SYNC_ALLOW_EMPTY (Argo CD's allowEmpty).  True when
+ * the run stops here: prune rows skipped, phase Failed, message says why. */
+static bool refuse_empty(struct run *run)
+{
+	struct sync_report *rep = run->rep;
+	size_t i, nprune = 0;
+
+	if (!(run->opts->flags & SYNC_PRUNE) || (run->opts->flags & SYNC_ALLOW_EMPTY))
+		return false;
+	for (i = 0; i < run->nt; i++)
+		if (!rep->v[run->t[i].ri].hook)
+			return false;
+	for (i = 0; i < rep->n; i++)
+		if (rep->v[i].status == SYNC_STATUS_PRUNE && !rep->v[i].prune_disabled)
+			nprune++;
+	if (!nprune)
+		return false;
+	for (i = 0; i < rep->n; i++) {
+		struct sync_resource *r = &rep->v[i];
+
+		if (r->status != SYNC_STATUS_PRUNE || r->result != SYNC_RESULT_NONE)
+			continue;
+		r->result = SYNC_RESULT_PRUNE_SKIPPED;
+		if (!r->prune_disabled)
+			sync_set_msg(r, "ignored (the source has no objects)");
+		sync_progress(run, i);
+	}
+	free(rep->message);
+	rep->message = gs_asprintf("refusing to prune: the source has no objects, so this sync "
+				   "would delete all %zu objects of the app (if that is meant: "
+				   "--allow-empty, or syncPolicy.automated.allowEmpty: true)",
+				   nprune);
+	rep->phase = SYNC_PHASE_FAILED;
+	return true;
+}
+
 int sync_run(struct sync_engine *se, struct sync_report *rep, struct mf_node *const *objs,
 	     size_t n, const struct sync_options *opts, struct gs_error *err)
 {
@@ -407,6 +446,8 @@ int sync_run(struct sync_engine *se, struct sync_report *rep, struct mf_node *co
 		rep->phase = SYNC_PHASE_ERROR;
 		goto done;
 	}
+	if (refuse_empty(&run))
+		goto done;
 	/* all-or-nothing: any object that failed its dry-run (or is of an
 	 * unknown kind) stops the sync before the first write */
 	if (run.any_failed) {

@@ -91,6 +91,7 @@ struct sync_resource {
 	enum sync_hook hook;
 	int wave;
 	bool requires_pruning;
+	bool prune_disabled;    /* Prune=false on the object or the app: never pruned */
 	enum sync_result result;
 	char *message;         /* owned, may be NULL: "created", "configured", error text */
 	/* Kept only with SYNC_KEEP_DIFF for objects that are not Synced:
@@ -141,6 +142,9 @@ enum sync_flags {
 					* frees each once read, so that thousands of
 					* objects are not held twice; the caller must
 					* not use them afterwards */
+	SYNC_ALLOW_EMPTY = 1 << 7,     /* prune even when the source has no
+					* objects (without it an empty source
+					* prunes nothing and the sync fails) */
 };
 
 /* Live state from watch caches (kube-watch.h) instead of LISTs.  The caller

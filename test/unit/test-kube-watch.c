@@ -141,9 +141,11 @@ static bool handler(struct MHD_Connection *conn, const char *method, const char 
 	if (!strcmp(method, "PATCH")) {
 		const char *name = strrchr(url, '/') + 1;
 		unsigned n;
+		bool fail;
 
 		pthread_mutex_lock(&fk.lock);
 		n = ++fk.patches;
+		fail = n <= fk.fail_first;
 		if (++fk.inflight > fk.max_inflight)
 			fk.max_inflight = fk.inflight;
 		pthread_mutex_unlock(&fk.lock);
@@ -151,7 +153,7 @@ static bool handler(struct MHD_Connection *conn, const char *method, const char 
 		pthread_mutex_lock(&fk.lock);
 		fk.inflight--;
 		pthread_mutex_unlock(&fk.lock);
-		if (n <= fk.fail_first)
+		if (fail)
 			ret = reply(conn, 500, "{\"kind\":\"Status\",\"message\":\"try again\"}");
 		else if (!strcmp(name, "bad"))
 			ret = reply(conn, 422, "{\"kind\":\"Status\",\"code\":422,"
@@ -272,6 +274,32 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The handler runs on the server's threads: the test reads and writes
+ * what they share under the lock (ThreadSanitizer sees no order through
+ * sockets). */
+#define FK_LOCKED(stmt)                          \
+	do {                                     \
+		pthread_mutex_lock(&fk.lock);    \
+		stmt;                            \
+		pthread_mutex_unlock(&fk.lock);  \
+	} while (0)
+
+static unsigned fk_u(const unsigned *p)
+{
+	unsigned v;
+
+	FK_LOCKED(v = *p);
+	return v;
+}
+
+static const char *fk_query(void)
+{
+	static char copy[sizeof(fk.last_watch_query)];
+
+	FK_LOCKED(memcpy(copy, fk.last_watch_query, sizeof(copy)));
+	return copy;
+}
+
 /* ---- LIST bodies ---- */
 
 struct seen {
@@ -356,9 +384,9 @@ static void test_kube_watch__batch_runs_requests_at_once_and_retries(void **stat
 	size_t i;
 
 	(void)state;
-	fk.patches = 0;
-	fk.max_inflight = 0;
-	fk.fail_first = 3; /* 500s: retried */
+	FK_LOCKED(fk.patches = 0);
+	FK_LOCKED(fk.max_inflight = 0);
+	FK_LOCKED(fk.fail_first = 3); /* 500s: retried */
 	for (i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), i == 39 ? "bad" : "cm-%zu", i);
 		json[i] = gs_asprintf("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
@@ -370,14 +398,14 @@ static void test_kube_watch__batch_runs_requests_at_once_and_retries(void **stat
 	assert_int_equal(res.ok, 39);
 	assert_int_equal(res.failed, 1);
 	assert_non_null(strstr(res.msg, "data: Invalid value"));
-	assert_int_equal(fk.patches, 43);           /* 40 + 3 retried */
-	assert_true(fk.max_inflight > 1);           /* they overlapped */
-	assert_true(fk.max_inflight <= 8);          /* within max_inflight */
+	assert_int_equal(fk_u(&fk.patches), 43);           /* 40 + 3 retried */
+	assert_true(fk_u(&fk.max_inflight) > 1);           /* they overlapped */
+	assert_true(fk_u(&fk.max_inflight) <= 8);          /* within max_inflight */
 	assert_int_equal(kube_client_stats(kc)->retries, 3);
 	for (i = 0; i < 40; i++)
 		free(json[i]);
 	kube_batch_free(b);
-	fk.fail_first = 0;
+	FK_LOCKED(fk.fail_first = 0);
 }
 
 static int stop_at_first_failure(int rc, struct mf_node *obj, const struct gs_error *e,
@@ -400,7 +428,7 @@ static void test_kube_watch__batch_stops_starting_after_a_failure(void **state)
 	size_t i;
 
 	(void)state;
-	fk.patches = 0;
+	FK_LOCKED(fk.patches = 0);
 	kube_batch_apply_json(b, &cm_res, "t", "bad", json, strlen(json), "gitsync", 0,
 			      stop_at_first_failure, &calls);
 	for (i = 0; i < 200; i++) {
@@ -411,7 +439,7 @@ static void test_kube_watch__batch_stops_starting_after_a_failure(void **state)
 	assert_int_equal(kube_batch_run(b), 1);
 	/* the first wave was in flight; nothing after it started */
 	assert_true(calls < 200);
-	assert_int_equal((unsigned)calls, fk.patches);
+	assert_int_equal((unsigned)calls, fk_u(&fk.patches));
 	kube_batch_free(b);
 }
 
@@ -491,7 +519,7 @@ static void test_kube_watch__cache_follows_watch_and_relists_on_410(void **state
 	push_event("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":"
 		   "{\"resourceVersion\":\"14\"}}}");
 	POLL_UNTIL(w, kube_cache_revision(c) == rev0 + 3);
-	assert_string_equal(fk.last_watch_query, "10");
+	assert_string_equal(fk_query(), "10");
 	assert_int_equal(ev.modified, 1);
 	assert_int_equal(ev.added, 3);
 	assert_int_equal(ev.deleted, 1);
@@ -507,8 +535,8 @@ static void test_kube_watch__cache_follows_watch_and_relists_on_410(void **state
 	fk.end_watch = true;
 	pthread_cond_broadcast(&fk.cond);
 	pthread_mutex_unlock(&fk.lock);
-	POLL_UNTIL(w, fk.watches >= 2);
-	assert_string_equal(fk.last_watch_query, "14");
+	POLL_UNTIL(w, fk_u(&fk.watches) >= 2);
+	assert_string_equal(fk_query(), "14");
 	kube_cache_stats(c, &st);
 	assert_int_equal(st.lists, 1);
 
@@ -516,12 +544,12 @@ static void test_kube_watch__cache_follows_watch_and_relists_on_410(void **state
 	set_list("[" CM("a", "11") "," CM("dddd", "20") "]", "21");
 	push_event("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,"
 		   "\"reason\":\"Expired\",\"message\":\"too old resource version\"}}");
-	POLL_UNTIL(w, fk.watches >= 3);
+	POLL_UNTIL(w, fk_u(&fk.watches) >= 3);
 	kube_cache_stats(c, &st);
 	assert_int_equal(st.gone, 1);
 	assert_int_equal(st.lists, 2);
 	assert_true(kube_cache_synced(c));
-	assert_string_equal(fk.last_watch_query, "21");
+	assert_string_equal(fk_query(), "21");
 	assert_int_equal(kube_cache_len(c), 2);
 	assert_false(kube_cache_lookup(c, "t", "ccc", &e, buf, sizeof(buf)));
 	assert_true(kube_cache_lookup(c, "t", "dddd", &e, buf, sizeof(buf)));
@@ -593,12 +621,12 @@ static void test_kube_watch__sync_decides_from_cache_without_requests(void **sta
 
 	/* first comparison: the memo is empty, each object is fetched (and
 	 * dry-run when the local check cannot decide) */
-	fk.gets = fk.patches = 0;
+	FK_LOCKED(fk.gets = fk.patches = 0);
 	assert_int_equal(sync_compare(se, &rep, docs.docs, docs.n, &so, &err), 0);
 	assert_int_equal(row(&rep, "a")->status, SYNC_STATUS_SYNCED);
 	assert_int_equal(row(&rep, "b")->status, SYNC_STATUS_SYNCED);
-	assert_int_equal(fk.gets, 2);
-	assert_true(fk.patches <= 2);
+	assert_int_equal(fk_u(&fk.gets), 2);
+	assert_true(fk_u(&fk.patches) <= 2);
 	sync_report_release(&rep);
 
 	/* nothing moved: decided without a single request */
@@ -617,13 +645,13 @@ static void test_kube_watch__sync_decides_from_cache_without_requests(void **sta
 	push_event("{\"type\":\"MODIFIED\",\"object\":" LIVE("a", "31", "by-hand") "}");
 	push_event("{\"type\":\"ADDED\",\"object\":" LIVE("stray", "32", "v") "}");
 	POLL_UNTIL(w, kube_cache_revision(the_cache) == rev + 2);
-	fk.gets = fk.patches = 0;
+	FK_LOCKED(fk.gets = fk.patches = 0);
 	assert_int_equal(sync_compare(se, &rep, docs.docs, docs.n, &so, &err), 0);
 	assert_int_equal(row(&rep, "a")->status, SYNC_STATUS_OUT_OF_SYNC);
 	assert_int_equal(row(&rep, "b")->status, SYNC_STATUS_SYNCED);
 	assert_int_equal(row(&rep, "stray")->status, SYNC_STATUS_PRUNE);
-	assert_int_equal(fk.gets, 2);    /* a and stray */
-	assert_int_equal(fk.patches, 1); /* a's dry-run */
+	assert_int_equal(fk_u(&fk.gets), 2);    /* a and stray */
+	assert_int_equal(fk_u(&fk.patches), 1); /* a's dry-run */
 	sync_report_release(&rep);
 
 	pthread_mutex_lock(&fk.lock);

@@ -15,6 +15,7 @@
 #include "gs-alloc.h"
 #include "kube/kube-client.h"
 #include "mf-yaml.h"
+#include "sync/sync-private.h"
 #include "sync/sync.h"
 
 /* Jobs complete when stored, unless their name starts with "fail". */
@@ -152,6 +153,16 @@ static long applied_at(struct fake_apiserver *fs, const char *path)
 	return found;
 }
 
+/* Does the server hold an object at path? */
+static bool stored(struct fake_apiserver *fs, const char *path)
+{
+	char *json = fake_apiserver_get(fs, path);
+	bool found = json != NULL;
+
+	free(json);
+	return found;
+}
+
 /* ---- plan and converge: order ---- */
 
 static void test_sync_engine__applies_by_phase_wave_then_kind_order(void **state)
@@ -193,7 +204,7 @@ static void test_sync_engine__validates_everything_before_the_first_write(void *
 	assert_int_equal(f->rep.phase, SYNC_PHASE_FAILED);
 	assert_int_equal(row(&f->rep, "Widget", "w")->result, SYNC_RESULT_FAILED);
 	assert_int_equal(applied_at(f->fs, "/api/v1/namespaces/t/configmaps/a"), -1);
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
 }
 
 /* ---- hooks ---- */
@@ -219,7 +230,7 @@ static void test_sync_engine__hooks_run_around_the_sync_and_are_deleted_by_polic
 	assert_true(pre >= 0 && pre < cm && cm < post);
 	/* HookSucceeded: deleted once complete; the other one stays */
 	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE /apis/batch/v1/namespaces/t/jobs/pre"), 1);
-	assert_null(fake_apiserver_get(f->fs, "/apis/batch/v1/namespaces/t/jobs/pre"));
+	assert_false(stored(f->fs, "/apis/batch/v1/namespaces/t/jobs/pre"));
 	assert_non_null(strstr(row(&f->rep, "Job", "post")->message, "completed"));
 }
 
@@ -290,18 +301,102 @@ static void test_sync_engine__prunes_only_with_prune_and_never_prune_false(void 
 	r = row(&f->rep, "ConfigMap", "gone");
 	assert_int_equal(r->status, SYNC_STATUS_PRUNE);
 	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
 
 	f->so.flags |= SYNC_PRUNE;
 	assert_int_equal(sync_run_yaml(f, CM("a", "")), 0);
 	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
 	assert_int_equal(row(&f->rep, "ConfigMap", "gone")->result, SYNC_RESULT_PRUNED);
-	assert_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/gone"));
 	r = row(&f->rep, "ConfigMap", "keep");
 	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/keep"));
-	assert_non_null(fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/other"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/keep"));
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/other"));
 	f->so.flags &= ~(unsigned)SYNC_PRUNE;
+}
+
+/* ---- what must never be deleted by surprise ---- */
+
+static void test_sync_engine__empty_source_never_prunes_without_allow_empty(void **state)
+{
+	struct fixture *f = *state;
+	const struct sync_resource *r;
+
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/a", LIVE_CM("a", ""));
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/b", LIVE_CM("b", ""));
+	f->so.flags = SYNC_PRUNE;
+	f->so.managed_kinds = (const struct sync_gvk[]){ { "", "v1", "ConfigMap" } };
+	f->so.n_managed_kinds = 1;
+	assert_int_equal(sync_run_yaml(f, ""), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_FAILED);
+	assert_non_null(strstr(f->rep.message, "allowEmpty"));
+	r = row(&f->rep, "ConfigMap", "a");
+	assert_int_equal(r->result, SYNC_RESULT_PRUNE_SKIPPED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE"), 0);
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+
+	/* asked for: pruned */
+	f->so.flags = SYNC_PRUNE | SYNC_ALLOW_EMPTY;
+	assert_int_equal(sync_run_yaml(f, ""), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/b"));
+	f->so.flags = 0;
+	f->so.n_managed_kinds = 0;
+}
+
+static void test_sync_engine__prune_protection_is_a_field_not_a_message(void **state)
+{
+	struct fixture *f = *state;
+
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/keep",
+			   LIVE_CM("keep", ",\"gitsync.io/sync-options\":\"Prune=false\""));
+	assert_int_equal(sync_run_yaml(f, CM("a", "")), 0);
+	assert_true(row(&f->rep, "ConfigMap", "keep")->prune_disabled);
+	assert_false(row(&f->rep, "ConfigMap", "a")->prune_disabled);
+}
+
+#define LIVE_NS(name) \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"" name "\"," \
+	"\"labels\":{\"gitsync.io/app\":\"app\",\"by\":\"hand\"},\"annotations\":{" \
+	"\"gitsync.io/tracking-id\":\"app:/Namespace:/" name "\"}}}"
+
+static void test_sync_engine__replace_is_a_put_and_only_force_recreates(void **state)
+{
+	struct fixture *f = *state;
+	char *live;
+
+	/* Replace=true: PUT of the whole object (the hand label goes), no DELETE */
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/r",
+			   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+			   "\"name\":\"r\",\"labels\":{\"by\":\"hand\"}},\"data\":{\"k\":\"old\"}}");
+	assert_int_equal(sync_run_yaml(f, CM("r", ", annotations: {argocd.argoproj.io/sync-options: "
+					      "Replace=true}")), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE"), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "PUT /api/v1/namespaces/t/configmaps/r"), 1);
+	live = fake_apiserver_get(f->fs, "/api/v1/namespaces/t/configmaps/r");
+	assert_null(strstr(live, "hand"));
+	assert_non_null(strstr(live, "uid-1\""));
+	free(live);
+
+	/* Force=true,Replace=true: deleted and created again */
+	fake_apiserver_log_clear(f->fs);
+	assert_int_equal(sync_run_yaml(f, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: r,"
+				       " annotations: {argocd.argoproj.io/sync-options: "
+				       "'Force=true,Replace=true'}}\ndata: {k: new}\n"), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE /api/v1/namespaces/t/configmaps/r"), 1);
+
+	/* ... but never a Namespace (nor a CRD): replaced in place */
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/keep", LIVE_NS("keep"));
+	fake_apiserver_log_clear(f->fs);
+	assert_int_equal(sync_run_yaml(f, "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: keep,"
+				       " annotations: {argocd.argoproj.io/sync-options: "
+				       "'Force=true,Replace=true'}}\n"), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "DELETE"), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "PUT /api/v1/namespaces/keep"), 1);
 }
 
 /* ---- two engines at once ---- */
@@ -365,6 +460,90 @@ static void test_sync_engine__two_engines_run_at_once_on_two_threads(void **stat
 	gs_buf_release(&y);
 }
 
+/* The plan alone, many times on two threads: its sort once shared a
+ * file-scope pointer to the run being sorted, so one thread compared its
+ * tasks with the other's (or with NULL). */
+struct planner {
+	struct run run;
+	struct sync_report rep;
+	struct sync_options so;
+	int misordered;
+};
+
+static void planner_init(struct planner *p, size_t n)
+{
+	static const char *const kinds[] = { "ConfigMap", "Secret", "ServiceAccount", "Namespace" };
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->so.app = "app";
+	p->run.opts = &p->so;
+	p->run.rep = &p->rep;
+	p->run.t = gs_calloc(n, sizeof(*p->run.t));
+	p->rep.v = gs_calloc(n, sizeof(*p->rep.v));
+	p->run.nt = p->rep.n = n;
+	for (i = 0; i < n; i++) {
+		struct sync_resource *r = &p->rep.v[i];
+		struct target *t = &p->run.t[i];
+
+		r->kind = gs_strdup(kinds[i % 4]);
+		r->group = gs_strdup("");
+		r->ns = gs_strdup("t");
+		r->name = gs_asprintf("o%05zu", n - i); /* reverse order */
+		r->status = SYNC_STATUS_OUT_OF_SYNC;
+		t->ri = i;
+		t->wave = t->wave_annotated = (int)(i % 3);
+		t->kind_order = sync_kind_order("", r->kind);
+	}
+}
+
+static void *plan_many(void *arg)
+{
+	struct planner *p = arg;
+	size_t *order = gs_calloc(p->run.nt, sizeof(*order));
+	int iter;
+
+	for (iter = 0; iter < 300; iter++) {
+		size_t k, n = sync_plan(&p->run, order);
+
+		if (n != p->run.nt)
+			p->misordered++;
+		for (k = 1; k < n; k++) {
+			const struct target *a = &p->run.t[order[k - 1]], *b = &p->run.t[order[k]];
+
+			if (a->phase > b->phase ||
+			    (a->phase == b->phase && a->wave > b->wave) ||
+			    (a->phase == b->phase && a->wave == b->wave &&
+			     a->kind_order > b->kind_order)) {
+				p->misordered++;
+				break;
+			}
+		}
+	}
+	free(order);
+	return NULL;
+}
+
+static void test_sync_engine__two_threads_plan_at_once(void **state)
+{
+	struct planner p[2];
+	pthread_t th[2];
+	int i;
+
+	(void)state;
+	planner_init(&p[0], 3000);
+	planner_init(&p[1], 200);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, plan_many, &p[i]), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(p[i].misordered, 0);
+		free(p[i].run.t);
+		sync_report_release(&p[i].rep);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,7 +553,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_engine__failed_presync_hook_stops_and_runs_syncfail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prunes_only_with_prune_and_never_prune_false, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__empty_source_never_prunes_without_allow_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__prune_protection_is_a_field_not_a_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__replace_is_a_put_and_only_force_recreates, setup, teardown),
 		cmocka_unit_test(test_sync_engine__two_engines_run_at_once_on_two_threads),
+		cmocka_unit_test(test_sync_engine__two_threads_plan_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
