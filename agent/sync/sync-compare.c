@@ -38,6 +38,49 @@ static struct mf_node *secret_as_stored(const struct mf_node *obj)
 	return copy;
 }
 
+static bool ignore_matches(const struct sync_ignore *ig, const struct sync_resource *r)
+{
+	return (!ig->group || !strcmp(ig->group, r->group)) &&
+	       (!ig->kind || !strcmp(ig->kind, r->kind)) &&
+	       (!ig->name || !strcmp(ig->name, r->name)) && (!ig->ns || !strcmp(ig->ns, r->ns));
+}
+
+/* Does RespectIgnoreDifferences=true apply to t (the option and an
+ * ignoreDifferences entry matching it)? */
+static bool respects_ignore(const struct run *run, const struct target *t)
+{
+	size_t i;
+
+	for (i = 0; t->respect_ignore && i < run->opts->n_ignore; i++)
+		if (ignore_matches(&run->opts->ignore[i], &run->rep->v[t->ri]))
+			return true;
+	return false;
+}
+
+/* RespectIgnoreDifferences=true: the ignored fields of t's desired object
+ * take their live values, so the apply leaves them as they are (an HPA's
+ * spec.replicas).  The memo keeps the hash of the object from the source:
+ * what is applied follows from it and the live version the memo holds. */
+static void respect_ignore(struct run *run, struct target *t, const struct mf_node *live)
+{
+	struct mf_node *tmp = NULL, *want;
+	uint64_t hash = t->hash;
+	size_t i;
+
+	if (!respects_ignore(run, t))
+		return;
+	sync_target_desired(t, &tmp);
+	want = tmp ? tmp : t->obj;
+	if (!want)
+		return;
+	for (i = 0; i < run->opts->n_ignore; i++)
+		if (ignore_matches(&run->opts->ignore[i], &run->rep->v[t->ri]))
+			sync_respect_ignore(want, &run->opts->ignore[i], live);
+	sync_target_set_json(t, want);
+	t->hash = hash;
+	mf_node_free(tmp);
+}
+
 /* The live object of target t is known: decide locally, by memo, or mark
  * for a dry-run. */
 static void evaluate(struct run *run, struct target *t, const struct mf_node *live)
@@ -51,6 +94,7 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 	t->exists = true;
 	free(t->live_rv);
 	t->live_rv = rv ? gs_strdup(rv) : NULL;
+	respect_ignore(run, t, live);
 	sync_set_health(run, t->ri, live);
 	if (other && strcmp(other, run->opts->app))
 		sync_set_msg(r, "also managed by app '%s'", other);
@@ -95,13 +139,6 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 	if (run->opts->n_ignore && mf_node_dig(live, "metadata", "managedFields", NULL))
 		mf_node_set(mf_node_get(t->live, "metadata"), "managedFields",
 			    mf_node_clone(mf_node_dig(live, "metadata", "managedFields", NULL)));
-}
-
-static bool ignore_matches(const struct sync_ignore *ig, const struct sync_resource *r)
-{
-	return (!ig->group || !strcmp(ig->group, r->group)) &&
-	       (!ig->kind || !strcmp(ig->kind, r->kind)) &&
-	       (!ig->name || !strcmp(ig->name, r->name)) && (!ig->ns || !strcmp(ig->ns, r->ns));
 }
 
 /* Compare predicted (dry-run result) with the live object kept in t. */
@@ -315,7 +352,9 @@ static int on_cache_entry(const struct kube_cache_entry *e, void *payload)
 		struct memo *m = sync_memo_find(run->se, t->key);
 
 		t->seen = true;
+		/* RespectIgnoreDifferences needs the live object to apply */
 		if (m && m->hash == t->hash && !strcmp(m->rv, e->rv) && (e->user & 0xff) &&
+		    !respects_ignore(run, t) &&
 		    (m->synced || !(run->opts->flags & SYNC_KEEP_DIFF))) {
 			/* neither side changed since the last comparison */
 			t->exists = true;

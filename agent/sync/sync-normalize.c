@@ -436,3 +436,144 @@ void sync_apply_ignore(struct mf_node *obj, const struct sync_ignore *ig,
 			remove_owned(obj, mf_node_get(e, "fieldsV1"));
 	}
 }
+
+/* The decoded tokens of a JSON pointer ("~1" = '/', "~0" = '~'); NULL when
+ * it does not start with '/'.  Owned: free each token and the array. */
+static char **pointer_tokens(const char *ptr, size_t *n_out)
+{
+	char **v = NULL;
+	size_t n = 0;
+	const char *p = ptr;
+
+	*n_out = 0;
+	if (ptr[0] != '/')
+		return NULL;
+	while (*p == '/') {
+		const char *end = strchr(p + 1, '/');
+		size_t len = end ? (size_t)(end - p - 1) : strlen(p + 1);
+		char *tok = gs_malloc(len + 1), *w = tok;
+		size_t i;
+
+		for (i = 0; i < len; i++) {
+			if (p[1 + i] == '~' && i + 1 < len && (p[2 + i] == '1' || p[2 + i] == '0')) {
+				*w++ = p[2 + i] == '1' ? '/' : '~';
+				i++;
+			} else {
+				*w++ = p[1 + i];
+			}
+		}
+		*w = '\0';
+		v = gs_realloc(v, (n + 1) * sizeof(*v));
+		v[n++] = tok;
+		p += 1 + len;
+	}
+	*n_out = n;
+	return v;
+}
+
+/* The child of n at token tok (map key or list index), or NULL. */
+static struct mf_node *child_at(const struct mf_node *n, const char *tok, size_t *idx_out)
+{
+	char *end;
+	long i;
+
+	if (mf_node_type(n) == MF_MAP)
+		return mf_node_get(n, tok);
+	if (mf_node_type(n) != MF_SEQ)
+		return NULL;
+	i = strtol(tok, &end, 10);
+	if (!tok[0] || *end || i < 0 || (size_t)i >= mf_node_len(n))
+		return NULL;
+	*idx_out = (size_t)i;
+	return mf_node_at(n, (size_t)i);
+}
+
+/* desired at ptr takes live's value at ptr (removed when live has none).
+ * Maps missing on the way in desired are created; list items are not. */
+static void respect_pointer(struct mf_node *desired, const struct mf_node *live, const char *ptr)
+{
+	size_t n = 0, i, idx = 0;
+	char **tok = pointer_tokens(ptr, &n);
+	const struct mf_node *l = live;
+	struct mf_node *d = desired;
+
+	for (i = 0; i < n && l; i++)
+		l = child_at(l, tok[i], &idx);
+	if (!l) {
+		remove_pointer(desired, ptr);
+		goto cleanup;
+	}
+	for (i = 0; n && i + 1 < n && d; i++) {
+		struct mf_node *next = child_at(d, tok[i], &idx);
+
+		if (!next && mf_node_type(d) == MF_MAP)
+			next = mf_node_ensure(d, tok[i], MF_MAP);
+		d = next;
+	}
+	if (!n || !d)
+		goto cleanup;
+	if (mf_node_type(d) == MF_MAP)
+		mf_node_set(d, tok[n - 1], mf_node_clone(l));
+	else if (child_at(d, tok[n - 1], &idx))
+		mf_node_replace_at(d, idx, mf_node_clone(l));
+cleanup:
+	for (i = 0; i < n; i++)
+		free(tok[i]);
+	free(tok);
+}
+
+/* desired takes live's values of the leaves that fields (a fieldsV1 tree
+ * of live) designates.  List items desired lacks are left out. */
+static void respect_owned(struct mf_node *d, const struct mf_node *l, const struct mf_node *fields)
+{
+	size_t i;
+
+	for (i = 0; i < mf_node_len(fields); i++) {
+		const char *k = mf_node_key(fields, i);
+		const struct mf_node *sub = mf_node_at(fields, i);
+		bool leaf = mf_node_len(sub) == 0 ||
+			    (mf_node_len(sub) == 1 && mf_node_get(sub, "."));
+
+		if (!strncmp(k, "f:", 2) && mf_node_type(d) == MF_MAP &&
+		    mf_node_type(l) == MF_MAP) {
+			const struct mf_node *lv = mf_node_get(l, k + 2);
+
+			if (!lv)
+				mf_node_remove(d, k + 2);
+			else if (leaf)
+				mf_node_set(d, k + 2, mf_node_clone(lv));
+			else if (mf_node_get(d, k + 2) || mf_node_type(lv) == MF_MAP)
+				respect_owned(mf_node_ensure(d, k + 2, mf_node_type(lv)), lv, sub);
+			/* a list desired lacks: an empty one would drop our items */
+		} else if (!strncmp(k, "k:", 2) || !strncmp(k, "v:", 2)) {
+			struct mf_node *di = find_item(d, k);
+			const struct mf_node *li = find_item(l, k);
+			size_t j;
+
+			if (!di || !li)
+				continue;
+			if (!leaf) {
+				respect_owned(di, li, sub);
+				continue;
+			}
+			for (j = 0; j < mf_node_len(d); j++)
+				if (mf_node_at(d, j) == di)
+					mf_node_replace_at(d, j, mf_node_clone(li));
+		}
+	}
+}
+
+void sync_respect_ignore(struct mf_node *desired, const struct sync_ignore *ig,
+			 const struct mf_node *live)
+{
+	size_t i;
+
+	for (i = 0; i < ig->n_pointers; i++)
+		respect_pointer(desired, live, ig->pointers[i]);
+	for (i = 0; i < ig->n_managers; i++) {
+		const struct mf_node *e = manager_entry(live, ig->managers[i], NULL);
+
+		if (e)
+			respect_owned(desired, live, mf_node_get(e, "fieldsV1"));
+	}
+}

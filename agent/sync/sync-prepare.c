@@ -159,6 +159,8 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, bool 
 		t->replace = sync_option_is(obj, o, "Replace", "true");
 		t->force = sync_option_is(obj, o, "Force", "true");
 		t->apply_always = sync_option_is(obj, o, "ApplyOutOfSyncOnly", "false");
+		t->respect_ignore = o->n_ignore &&
+				    sync_option_is(obj, o, "RespectIgnoreDifferences", "true");
 		t->wave_annotated = mf_obj_annotation(obj, "gitsync.io/sync-wave") ||
 				    mf_obj_annotation(obj, "argocd.argoproj.io/sync-wave");
 		if (!run->rep->v[t->ri].hook && !t->deferred &&

@@ -81,6 +81,7 @@ struct target {
 	bool replace;                     /* sync option Replace=true */
 	bool force;                       /* Force=true (with Replace: recreate) */
 	bool apply_always;                /* ApplyOutOfSyncOnly=false */
+	bool respect_ignore;              /* RespectIgnoreDifferences=true */
 	bool wave_annotated;              /* has a sync-wave annotation */
 	const struct kube_resource *res;  /* NULL while deferred or unknown */
 	size_t ri;                        /* index in rep->v */

@@ -265,5 +265,11 @@ void sync_default_protocols(struct mf_node *obj);
  * owned by the named managers per `fields_from`'s managedFields). */
 void sync_apply_ignore(struct mf_node *obj, const struct sync_ignore *ig,
 		       const struct mf_node *fields_from);
+/* RespectIgnoreDifferences=true: the fields an ignore entry names take in
+ * desired the value they have in live (the raw object, with its
+ * managedFields), or go when live has none, so that applying desired does
+ * not reset them. */
+void sync_respect_ignore(struct mf_node *desired, const struct sync_ignore *ig,
+			 const struct mf_node *live);
 
 #endif

@@ -25,6 +25,7 @@ static const struct fake_kind kinds[] = {
 	{ "/api/v1", "secrets", "Secret", true },
 	{ "/api/v1", "serviceaccounts", "ServiceAccount", true },
 	{ "/apis/batch/v1", "jobs", "Job", true },
+	{ "/apis/apps/v1", "deployments", "Deployment", true },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 

@@ -399,6 +399,61 @@ static void test_sync_engine__replace_is_a_put_and_only_force_recreates(void **s
 	assert_int_equal(fake_apiserver_log_count(f->fs, "PUT /api/v1/namespaces/keep"), 1);
 }
 
+/* ---- RespectIgnoreDifferences ---- */
+
+/* A Deployment whose replicas someone else (an HPA) set to 5, and what
+ * kube-controller-manager owns of it. */
+#define LIVE_DEPLOY(image) \
+	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"," \
+	"\"namespace\":\"t\",\"labels\":{\"gitsync.io/app\":\"app\"},\"annotations\":{" \
+	"\"gitsync.io/tracking-id\":\"app:apps/Deployment:t/web\"},\"managedFields\":[" \
+	"{\"manager\":\"kube-controller-manager\",\"operation\":\"Update\",\"apiVersion\":" \
+	"\"apps/v1\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:replicas\":{}}}}]}," \
+	"\"spec\":{\"replicas\":5,\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\"," \
+	"\"image\":\"" image "\"}]}}}}"
+#define SRC_DEPLOY \
+	"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n" \
+	"spec:\n  replicas: 2\n  template:\n    spec:\n      containers: [{name: c, image: v2}]\n"
+
+static void sync_deploy_with(struct fixture *f, const struct sync_ignore *ig,
+			     const char *const *opts, size_t nopts, const char *want_replicas)
+{
+	char *live, *want = gs_asprintf("\"replicas\":%s", want_replicas);
+
+	fake_apiserver_put(f->fs, "/apis/apps/v1/namespaces/t/deployments/web", LIVE_DEPLOY("v1"));
+	f->so.ignore = ig;
+	f->so.n_ignore = 1;
+	f->so.sync_options = opts;
+	f->so.n_sync_options = nopts;
+	assert_int_equal(sync_run_yaml(f, SRC_DEPLOY), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	live = fake_apiserver_get(f->fs, "/apis/apps/v1/namespaces/t/deployments/web");
+	assert_non_null(strstr(live, "\"image\":\"v2\"")); /* the sync did apply */
+	if (!strstr(live, want))
+		fail_msg("want %s in %s", want, live);
+	free(live);
+	free(want);
+}
+
+static void test_sync_engine__respect_ignore_differences_keeps_ignored_live_fields(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ptrs[] = { "/spec/replicas" };
+	static const char *const mgrs[] = { "kube-controller-manager" };
+	static const char *const respect[] = { "RespectIgnoreDifferences=true" };
+	const struct sync_ignore by_ptr = { "apps", "Deployment", NULL, NULL, ptrs, 1, NULL, 0 };
+	const struct sync_ignore by_mgr = { "apps", "Deployment", NULL, NULL, NULL, 0, mgrs, 1 };
+
+	/* without the option, the ignored field is only ignored in the diff:
+	 * the apply resets it to the source's value */
+	sync_deploy_with(f, &by_ptr, NULL, 0, "2");
+	/* with it, the live value survives, by JSON pointer ... */
+	sync_deploy_with(f, &by_ptr, respect, 1, "5");
+	/* ... and by field manager */
+	sync_deploy_with(f, &by_mgr, respect, 1, "5");
+	sync_deploy_with(f, &by_mgr, NULL, 0, "2");
+}
+
 /* ---- two engines at once ---- */
 
 struct worker {
@@ -556,6 +611,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_engine__empty_source_never_prunes_without_allow_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prune_protection_is_a_field_not_a_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__replace_is_a_put_and_only_force_recreates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__respect_ignore_differences_keeps_ignored_live_fields, setup, teardown),
 		cmocka_unit_test(test_sync_engine__two_engines_run_at_once_on_two_threads),
 		cmocka_unit_test(test_sync_engine__two_threads_plan_at_once),
 	};
