@@ -105,4 +105,45 @@ run gs app sync other
 check "app sync to another cluster: refused, names it" eval 'rc_is 1 && out_has "https://other.example:6443. is not the cluster"'
 check "... with an InvalidSpecError condition" eval 'conds other | grep -q InvalidSpecError'
 
+
+# ---- RespectIgnoreDifferences=true: replicas set by someone else (an HPA) survive a sync
+git init -q -b main "$tmp/ign"
+cat > "$tmp/ign/web.yaml" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: "example.invalid/web:1"}]}
+Y
+git -C "$tmp/ign" add -A && git -C "$tmp/ign" -c user.name=t -c user.email=t@example.com commit -qm web
+ignapp() {
+  cat <<A | k apply -f - >/dev/null
+apiVersion: gitsync.io/v1alpha1
+kind: Application
+metadata: {name: ign, namespace: gitsync}
+spec:
+  source: {repoURL: "file://$tmp/ign", path: ., targetRevision: main}
+  destination: {namespace: safe}
+  ignoreDifferences: [{group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}]
+  syncPolicy: {syncOptions: [$1]}
+A
+}
+ignapp 'RespectIgnoreDifferences=true'
+run gs app sync ign
+check "RespectIgnoreDifferences: first sync creates the Deployment with Git's replicas" eval 'rc_is 0 && [ "$(jp deploy web -n safe -o jsonpath={.spec.replicas})" = 2 ]'
+k scale deploy web -n safe --replicas=5 >/dev/null
+sed -i 's/web:1/web:2/' "$tmp/ign/web.yaml"
+git -C "$tmp/ign" -c user.name=t -c user.email=t@example.com commit -qam web2
+run gs app sync ign
+check "RespectIgnoreDifferences=true: the sync applies Git's change and keeps the live replicas" eval 'rc_is 0 && [ "$(jp deploy web -n safe -o jsonpath="{.spec.replicas}/{.spec.template.spec.containers[0].image}")" = "5/example.invalid/web:2" ]'
+ignapp 'CreateNamespace=false'
+sed -i 's/web:2/web:3/' "$tmp/ign/web.yaml"
+git -C "$tmp/ign" -c user.name=t -c user.email=t@example.com commit -qam web3
+run gs app sync ign
+check "without RespectIgnoreDifferences: the sync resets replicas to Git's" eval 'rc_is 0 && [ "$(jp deploy web -n safe -o jsonpath="{.spec.replicas}/{.spec.template.spec.containers[0].image}")" = "2/example.invalid/web:3" ]'
+
 finish
