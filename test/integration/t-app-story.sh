@@ -63,6 +63,7 @@ python3 "$root/test/integration/git-http-server.py" "$tmp/git" "$tmp/port" \
 httppid=$!
 for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 HTTP="http://127.0.0.1:$(cat "$tmp/port")/examples.git"
+http_host="127.0.0.1:$(cat "$tmp/port")" # GITSYNC_GIT_USERNAME/PASSWORD go only to GITSYNC_GIT_HOSTS
 
 # ---------------------------------------------------------------- install
 run gs install --dry-run
@@ -156,9 +157,9 @@ git -C "$tmp/work" revert --no-edit HEAD >/dev/null && git -C "$tmp/work" push -
 
 # ---------------------------------------------------------------- smart HTTP with auth
 run gs app create pg-http --repo "$HTTP" --path postgres-operator/manifests --dest-namespace http-ns
-run env GITSYNC_GIT_USERNAME=alice GITSYNC_GIT_PASSWORD=s3cret-pw "$G" app get pg-http
+run env GITSYNC_GIT_HOSTS="$http_host" GITSYNC_GIT_USERNAME=alice GITSYNC_GIT_PASSWORD=s3cret-pw "$G" app get pg-http
 check "smart HTTP with basic auth: app get resolves the commit" eval 'rc_is 0 && out_has "OutOfSync from HEAD \($(sha)\)"'
-run env GITSYNC_GIT_USERNAME=alice GITSYNC_GIT_PASSWORD=wrong-pw "$G" app get pg-http --refresh
+run env GITSYNC_GIT_HOSTS="$http_host" GITSYNC_GIT_USERNAME=alice GITSYNC_GIT_PASSWORD=wrong-pw "$G" app get pg-http --refresh
 check "smart HTTP, bad credentials: clear error, no secret printed" \
   eval 'rc_is 1 && out_has "authentication failed" && out_lacks "wrong-pw"'
 run gs app get pg-http --hard-refresh
