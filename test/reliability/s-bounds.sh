@@ -113,8 +113,10 @@ for l in 1 2 3 4 5 6 7; do
   done
 done
 printf 'resources:\n- b1.yaml\n- l7\n' >"$bwd/app/kustomization.yaml"
-# on a loaded machine the time limit may come first: either limit is right
-hostile "diamond of bases (7 layers x 4)" 'render-max-nodes|render-timeout'
+# on a loaded machine the time limit may come first, and the render child's
+# address space may run out before the node count does: each limit is right,
+# as long as the condition names it (the agent itself is never at risk)
+hostile "diamond of bases (7 layers x 4)" 'render-max-nodes|render-timeout|render-max-memory'
 
 # ---- JSON-patch copies doubling a document
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dbl\ndata:\n  a: {x: "%s"}\n' "$(head -c 1000 /dev/zero | tr '\0' y)" >"$bwd/app/dbl.yaml"
