@@ -164,9 +164,9 @@ static void test_kz_budget__catastrophic_target_regex_fails_fast(void **state)
 	struct kz_fs *fs = kz_fs_new_mem();
 	struct kz_output out = KZ_OUTPUT_INIT;
 	struct gs_error err = GS_ERROR_INIT;
-	double t0 = now_s();
 	(void)state;
 
+	/* the match limit, not a clock, stops it: no timing assertion here */
 	add(fs, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
 			   "  name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\n");
 	add(fs, "kustomization.yaml",
@@ -174,7 +174,6 @@ static void test_kz_budget__catastrophic_target_regex_fails_fast(void **state)
 	    "  patch: |-\n    - {op: add, path: /data, value: {}}\n");
 	assert_int_equal(kz_build(&out, fs, "", &err), GS_ELIMIT);
 	assert_non_null(strstr(err.msg, "match limit"));
-	assert_true(now_s() - t0 < 5);
 	kz_output_release(&out);
 	kz_fs_free(fs);
 }
@@ -245,6 +244,9 @@ static double plain_files(unsigned n)
 	return t0;
 }
 
+/* 20,000 plain files render, every one of them (a quadratic listing took
+ * 45 s for 100,000).  Linear growth is a figure, not an assertion: see
+ * bench/bench-render-large.sh (tests never assert on time). */
 static void test_kz_budget__plain_directory_render_grows_linearly(void **state)
 {
 	double t1, t4;
@@ -252,9 +254,7 @@ static void test_kz_budget__plain_directory_render_grows_linearly(void **state)
 
 	t1 = plain_files(5000);
 	t4 = plain_files(20000);
-	/* quadratic would be 16x; allow noise on a loaded machine */
 	print_message("# 5,000 files %.3f s, 20,000 files %.3f s\n", t1, t4);
-	assert_true(t4 < t1 * 8 + 0.05);
 }
 
 int main(void)
