@@ -6,6 +6,7 @@
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "gs-time.h"
 #include "app/app-project.h"
 #include "loop/alog.h"
 #include "loop/loop-private.h"
@@ -183,7 +184,7 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 	e->generation = gen;
 	e->refresh = refresh && *refresh;
 	e->has_op = mf_node_type(mf_node_get(app, "operation")) == MF_MAP;
-	e->poll_s = poll ? agent_parse_duration(poll) : -1;
+	e->poll_s = poll ? gs_time_parse_duration(poll) : -1;
 	if (e->poll_s <= 0)
 		e->poll_s = a->cfg->poll_s;
 	if (e->refresh || e->has_op)
