@@ -10,20 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <cmocka.h>
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "gs-time.h"
 #include "kz-build.h"
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static void add(struct kz_fs *fs, const char *path, const char *text)
 {
@@ -164,7 +156,7 @@ static void test_kz_budget__catastrophic_target_regex_fails_fast(void **state)
 	struct kz_fs *fs = kz_fs_new_mem();
 	struct kz_output out = KZ_OUTPUT_INIT;
 	struct gs_error err = GS_ERROR_INIT;
-	double t0 = now_s();
+	double t0 = gs_time_mono();
 	(void)state;
 
 	add(fs, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
@@ -174,7 +166,7 @@ static void test_kz_budget__catastrophic_target_regex_fails_fast(void **state)
 	    "  patch: |-\n    - {op: add, path: /data, value: {}}\n");
 	assert_int_equal(kz_build(&out, fs, "", &err), GS_ELIMIT);
 	assert_non_null(strstr(err.msg, "match limit"));
-	assert_true(now_s() - t0 < 5);
+	assert_true(gs_time_mono() - t0 < 5);
 	kz_output_release(&out);
 	kz_fs_free(fs);
 }
@@ -233,10 +225,10 @@ static double plain_files(unsigned n)
 		fclose(f);
 	}
 	assert_int_equal(kz_fs_new_disk(&fs, dir, &err), GS_OK);
-	t0 = now_s();
+	t0 = gs_time_mono();
 	assert_int_equal(kz_render(&out, fs, "m", 0, &err), GS_OK);
 	assert_int_equal(out.docs.n, n);
-	t0 = now_s() - t0;
+	t0 = gs_time_mono() - t0;
 	kz_output_release(&out);
 	kz_fs_free(fs);
 	cmd = gs_asprintf("rm -rf '%s'", dir);
