@@ -37,26 +37,16 @@ bool gitsrc_is_sha(const char *s)
 	return s[40] == '\0';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static char *pct_decode(const char *s, size_t len)
 {
 	char *out = gs_malloc(len + 1);
 	size_t i, o = 0;
 
 	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-		    hexval((unsigned char)s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-					  hexval((unsigned char)s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && gs_hex_digit((unsigned char)s[i + 1]) >= 0 &&
+		    gs_hex_digit((unsigned char)s[i + 2]) >= 0) {
+			out[o++] = (char)(gs_hex_digit((unsigned char)s[i + 1]) * 16 +
+					  gs_hex_digit((unsigned char)s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i];

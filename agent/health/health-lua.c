@@ -22,6 +22,7 @@
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "gs-time.h"
 #include "health/health-lua.h"
 #include "mf-json.h"
 #include "mf-object.h"
@@ -88,7 +89,7 @@ size_t hl_set_count(const struct hl_set *set)
 struct budget {
 	size_t used, max;
 	unsigned long steps, max_steps;
-	struct timespec start;
+	double start; /* gs_time_mono() */
 	double seconds;
 };
 
@@ -112,14 +113,6 @@ static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return p;
 }
 
-static double elapsed(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static struct budget *budget_of(lua_State *L)
 {
 	void *ud = NULL;
@@ -141,7 +134,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 			 b->max_steps);
 		luaL_error(L, "%s", m);
 	}
-	if (elapsed(&b->start) > b->seconds) {
+	if (gs_time_mono() - b->start > b->seconds) {
 		snprintf(m, sizeof(m), "health check exceeded its time budget of %g s", b->seconds);
 		luaL_error(L, "%s", m);
 	}
@@ -518,7 +511,7 @@ static int run_script(const struct hl_set *set, struct call *c, struct gs_error 
 	b.max = set->limits.memory;
 	b.max_steps = set->limits.instructions;
 	b.seconds = set->limits.seconds;
-	clock_gettime(CLOCK_MONOTONIC, &b.start);
+	b.start = gs_time_mono();
 	/* precompiled chunks skip the compiler's checks: a crafted one
 	 * crashes Lua 5.1 */
 	if (c->s->len && c->s->src[0] == LUA_SIGNATURE[0])

@@ -73,17 +73,6 @@ void apitoken_sha256_hex(char hex[65], const void *data, size_t len)
 	hex[64] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int valid_name(const char *s, size_t n)
 {
 	size_t i;
@@ -158,7 +147,7 @@ static int parse_line(struct apitoken_entry *e, const char *p, const char *end, 
 				    "(store the hash, not the token)",
 				    lineno);
 	for (i = 0; i < 32; i++) {
-		int hi = hexval(f[2][7 + 2 * i]), lo = hexval(f[2][7 + 2 * i + 1]);
+		int hi = gs_hex_digit(f[2][7 + 2 * i]), lo = gs_hex_digit(f[2][7 + 2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return gs_error_set(err, GS_EINVAL,
 					    "api.tokens line %u: hash is not hexadecimal", lineno);

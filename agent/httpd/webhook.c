@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "gs-buf.h"
 
 #define MAX_URLS 8
@@ -427,16 +428,6 @@ static int is_push_event(enum webhook_forge forge, const char *event)
 	return 0;
 }
 
-static int unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* GitHub's "application/x-www-form-urlencoded" delivery: payload=<urlencoded JSON>. */
 static char *form_payload(const char *body, size_t len, size_t *out_len)
 {
@@ -453,9 +444,9 @@ static char *form_payload(const char *body, size_t len, size_t *out_len)
 				if (*p == '+') {
 					*o++ = ' ';
 					p++;
-				} else if (*p == '%' && fe - p >= 3 && unhex(p[1]) >= 0 &&
-					   unhex(p[2]) >= 0) {
-					*o++ = (char)(unhex(p[1]) << 4 | unhex(p[2]));
+				} else if (*p == '%' && fe - p >= 3 && gs_hex_digit(p[1]) >= 0 &&
+					   gs_hex_digit(p[2]) >= 0) {
+					*o++ = (char)(gs_hex_digit(p[1]) << 4 | gs_hex_digit(p[2]));
 					p += 3;
 				} else {
 					*o++ = *p++;

@@ -201,10 +201,6 @@ void kube_batch_get(struct kube_batch *b, const struct kube_resource *res, const
  * reused. */
 int kube_batch_run(struct kube_batch *b);
 
-/* An object as compact JSON appended to out (the body of apply requests;
- * the sync engine hashes it).  Returns GS_OK. */
-int kube_node_to_json(struct gs_buf *out, const struct mf_node *n);
-
 /* JSON pointer-ish request path for an object: /api/v1/namespaces/NS/RES/NAME
  * (name may be NULL for the collection).  Owned. */
 char *kube_resource_path(const struct kube_resource *res, const char *ns, const char *name);

@@ -48,13 +48,6 @@ struct mf_node *kube_json_to_node(const cJSON *j)
 	return n;
 }
 
-/* The engine's emitter, compact: one JSON writer for the whole tree.  Kept
- * for agent/sync until it calls mf_json_emit() itself. */
-int kube_node_to_json(struct gs_buf *out, const struct mf_node *n)
-{
-	return mf_json_emit(out, n, 0);
-}
-
 /* ---- LIST bodies, one item at a time ---- */
 
 static const char *skip_ws(const char *p, const char *end)

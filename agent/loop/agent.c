@@ -22,41 +22,6 @@
 #include "loop/workq.h"
 #include "sync/sync.h"
 
-double agent_parse_duration(const char *s)
-{
-	double total = 0;
-	char *end;
-
-	if (!s || !*s)
-		return -1;
-	while (*s) {
-		double v;
-		errno = 0;
-		v = strtod(s, &end);
-		if (end == s || errno || v < 0)
-			return -1;
-		s = end;
-		if (!*s && total == 0)
-			return v; /* plain seconds */
-		if (!strncmp(s, "ms", 2)) {
-			total += v / 1000;
-			s += 2;
-		} else if (*s == 's') {
-			total += v;
-			s++;
-		} else if (*s == 'm') {
-			total += v * 60;
-			s++;
-		} else if (*s == 'h') {
-			total += v * 3600;
-			s++;
-		} else {
-			return -1;
-		}
-	}
-	return total;
-}
-
 char *agent_app_key(const char *ns, const char *name)
 {
 	return gs_asprintf("%s/%s", ns, name);

@@ -66,8 +66,4 @@ struct agent_config {
  * blocks SIGTERM/SIGINT/SIGPIPE process-wide. */
 int agent_run(const struct agent_config *cfg, struct gs_error *err);
 
-/* Parse a Go-style duration ("90s", "3m", "1h30m", "500ms", plain seconds).
- * Returns seconds, or -1 when malformed. */
-double agent_parse_duration(const char *s);
-
 #endif

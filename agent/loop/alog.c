@@ -10,6 +10,7 @@
 
 #include "gitsrc/gitsrc.h"
 #include "gs-buf.h"
+#include "gs-time.h"
 #include "loop/workq.h"
 
 static enum alog_format log_format = ALOG_JSON;
@@ -100,14 +101,14 @@ static void vlog(enum alog_level lvl, const char *app, const char *rev, unsigned
 {
 	struct gs_buf b = GS_BUF_INIT, msg = GS_BUF_INIT;
 	char ts[128];
-	struct timespec now;
+	double now = gs_time_wall();
+	time_t sec = (time_t)now;
 	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
+	gmtime_r(&sec, &tm);
 	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 now.tv_nsec / 1000000);
+		 (long)((now - (double)sec) * 1000));
 	gs_buf_vprintf(&msg, fmt, ap);
 	field(&b, "time", ts, 1);
 	field(&b, "level", level_names[lvl], 0);

@@ -10,6 +10,7 @@
 #include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "gs-time.h"
 #include "loop/alog.h"
 #include "loop/api-app.h"
 #include "loop/loop-private.h"
@@ -305,7 +306,7 @@ static int api_operation(void *payload, const struct httpd_api_request *req,
 			 struct httpd_api_response *resp, struct gs_error *err)
 {
 	struct agent *a = payload;
-	double wait = req->query_wait ? agent_parse_duration(req->query_wait) : 0;
+	double wait = req->query_wait ? gs_time_parse_duration(req->query_wait) : 0;
 	double end;
 
 	if (!(wait > 0) || wait > 60) /* NaN included: httpd validates, this holds anyway */

@@ -6,6 +6,8 @@
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "gs-hash.h"
+#include "gs-time.h"
 #include "app/app-project.h"
 #include "loop/alog.h"
 #include "loop/loop-private.h"
@@ -90,16 +92,13 @@ void agent_index_entry_release(struct app_entry *e)
 	free(e->revision);
 }
 
-/* FNV-1a, 32 bits: an app name kept in a watch cache entry's 64 user bits. */
+/* An app name, folded to 32 bits to fit a watch cache entry's 64 user bits
+ * (the upper half; compared in memory only, never persisted). */
 uint32_t agent_name_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = gs_fnv1a(GS_FNV1A_INIT, s ? s : "", s ? strlen(s) : 0);
 
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 static void want_kinds_add(struct agent *a, const struct mf_node *app)
@@ -183,7 +182,7 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 	e->generation = gen;
 	e->refresh = refresh && *refresh;
 	e->has_op = mf_node_type(mf_node_get(app, "operation")) == MF_MAP;
-	e->poll_s = poll ? agent_parse_duration(poll) : -1;
+	e->poll_s = poll ? gs_time_parse_duration(poll) : -1;
 	if (e->poll_s <= 0)
 		e->poll_s = a->cfg->poll_s;
 	if (e->refresh || e->has_op)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "loop/alog.h"
 #include "loop/loop-private.h"
 #include "loop/workq.h"
@@ -32,8 +33,8 @@ static void clear_refresh(struct kube_client *kc, const char *ns, const char *na
 static double backoff_s(const struct mf_node *app, unsigned attempts)
 {
 	const struct mf_node *b = mf_node_dig(app, "spec", "syncPolicy", "retry", "backoff", NULL);
-	double base = agent_parse_duration(mf_node_dig_str(b, "duration", NULL));
-	double max = agent_parse_duration(mf_node_dig_str(b, "maxDuration", NULL));
+	double base = gs_time_parse_duration(mf_node_dig_str(b, "duration", NULL));
+	double max = gs_time_parse_duration(mf_node_dig_str(b, "maxDuration", NULL));
 	long long factor = 2;
 	double d;
 

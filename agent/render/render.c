@@ -11,11 +11,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "gs-time.h"
 #include "kz-fs.h"
 #include "mf-json.h"
 
@@ -102,14 +102,6 @@ void render_write_framed_error(void *stream, const struct gs_error *err)
 }
 
 /* ---- the agent's side ---- */
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static int render_in_process(struct kz_output *out, const struct render_limits *lim,
 			     const char *root, const char *path, bool recurse, struct kz_cost *cost,
@@ -267,10 +259,10 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 	opipe[1] = epipe[1] = -1;
 	/* framing and JSON add a little to the objects' bytes */
 	ob.max = (lim->max_output ? lim->max_output : RENDER_DEFAULT_OUTPUT) + (4u << 20);
-	deadline = now_s() + timeout + 5;
+	deadline = gs_time_mono() + timeout + 5;
 	while (opipe[0] >= 0 || epipe[0] >= 0) {
 		struct pollfd pf[2] = { { opipe[0], POLLIN, 0 }, { epipe[0], POLLIN, 0 } };
-		double left = deadline - now_s();
+		double left = deadline - gs_time_mono();
 		char chunk[65536];
 		int i;
 

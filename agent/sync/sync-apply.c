@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "mf-json.h"
 #include "mf-object.h"
 
 /* Merge the fieldsV1 tree src into dst (both maps; dst edited). */
@@ -76,11 +77,11 @@ static int take_over(struct run *run, struct target *t, const struct mf_node *ap
 	{
 		struct mf_node *rvn = mf_node_new_str(rv);
 
-		kube_node_to_json(&body, rvn);
+		mf_json_emit(&body, rvn, 0);
 		mf_node_free(rvn);
 	}
 	gs_buf_puts(&body, "},{\"op\":\"replace\",\"path\":\"/metadata/managedFields\",\"value\":");
-	kube_node_to_json(&body, list);
+	mf_json_emit(&body, list, 0);
 	gs_buf_puts(&body, "}]");
 	path = kube_resource_path(t->res, mf_obj_namespace(t->obj), mf_obj_name(t->obj));
 	rc = kube_client_request(run->kc, "PATCH", path, "application/json-patch+json", body.ptr,
@@ -203,7 +204,7 @@ static int replace(struct run *run, struct target *t, struct gs_error *e)
 	if (rv)
 		mf_node_set_str_value(mf_node_ensure(copy, "metadata", MF_MAP), "resourceVersion",
 				      rv);
-	kube_node_to_json(&body, copy);
+	mf_json_emit(&body, copy, 0);
 	rc = kube_client_request(run->kc, "PUT", path, "application/json", body.ptr, body.len,
 				 &resp, e);
 	if (rc == GS_OK && resp.status != 200 && resp.status != 201) {

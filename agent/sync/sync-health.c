@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "mf-json.h"
 #include "mf-object.h"
 #include "sync/sync-health.h"
@@ -106,34 +106,18 @@ static bool generation_observed(const struct mf_node *obj)
 	return obs >= gen;
 }
 
-/* Seconds since the epoch of an RFC 3339 time ("2024-05-01T10:00:00Z",
- * fractions and offsets allowed); -1 when absent or unreadable. */
+/* Whole seconds since the epoch of an RFC 3339 time (as the API server
+ * writes metav1.Time); -1 when absent or unreadable. */
 static long long rfc3339(const char *s)
 {
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, n = 0;
-	long long t;
+	struct gs_error err = GS_ERROR_INIT;
+	double t;
 
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+	if (!s || gs_time_parse_rfc3339(&t, s, &err) < 0) {
+		gs_error_clear(&err);
 		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = (long long)timegm(&tm);
-	s += n;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++)
-			;
-	if ((*s == '+' || *s == '-') && strlen(s) >= 6) {
-		long long off = ((s[1] - '0') * 10 + (s[2] - '0')) * 3600 +
-				((s[4] - '0') * 10 + (s[5] - '0')) * 60;
-
-		t += *s == '+' ? -off : off;
 	}
-	return t;
+	return (long long)t; /* the fraction dropped, as before */
 }
 
 static enum sync_health deployment(const struct mf_node *o, char **msg)

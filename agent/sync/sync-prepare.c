@@ -36,7 +36,7 @@ void sync_target_set_json(struct target *t, const struct mf_node *obj)
 {
 	struct gs_buf b = GS_BUF_INIT;
 
-	kube_node_to_json(&b, obj);
+	mf_json_emit(&b, obj, 0);
 	free(t->json);
 	t->hash = sync_hash(b.ptr, b.len);
 	t->json = gs_buf_detach(&b, &t->json_len);

@@ -121,7 +121,6 @@ struct run {
 };
 
 /* sync.c: rows of the report and helpers of every file */
-double sync_mono_now(void);
 void sync_sleep_ms(long ms);
 /* "group/kind/ns/name" (owned): the key of targets, memo and prune rows. */
 char *sync_key(const char *group, const char *kind, const char *ns, const char *name);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "mf-object.h"
 
 struct health_ctx {
@@ -77,7 +78,7 @@ static bool settled(enum sync_health h)
 int sync_wait_healthy(struct run *run, const bool *which, double timeout_s, bool fail_degraded,
 			bool *ok, struct gs_error *err)
 {
-	double deadline = sync_mono_now() + timeout_s;
+	double deadline = gs_time_mono() + timeout_s;
 	size_t i;
 	int rc;
 
@@ -99,7 +100,7 @@ int sync_wait_healthy(struct run *run, const bool *which, double timeout_s, bool
 			*ok = true;
 			return GS_OK;
 		}
-		if ((degraded && fail_degraded) || sync_mono_now() >= deadline)
+		if ((degraded && fail_degraded) || gs_time_mono() >= deadline)
 			return GS_OK;
 		sync_sleep_ms(POLL_MS);
 		if ((rc = refresh_health(run, which, err)) < 0)
@@ -136,7 +137,7 @@ int sync_crd_established(struct run *run, struct target *crd, struct gs_error *e
 {
 	const char *group = mf_node_dig_str(crd->obj, "spec", "group", NULL);
 	const char *kind = mf_node_dig_str(crd->obj, "spec", "names", "kind", NULL);
-	double deadline = sync_mono_now() + CRD_WAIT_S;
+	double deadline = gs_time_mono() + CRD_WAIT_S;
 	struct sync_resource *cr = &run->rep->v[crd->ri];
 	size_t i;
 	int rc;
@@ -145,7 +146,7 @@ int sync_crd_established(struct run *run, struct target *crd, struct gs_error *e
 		struct mf_node *live = NULL;
 		struct gs_error e = GS_ERROR_INIT;
 
-		if (sync_mono_now() >= deadline) {
+		if (gs_time_mono() >= deadline) {
 			e.code = GS_ERR;
 			snprintf(e.msg, sizeof(e.msg), "CRD not Established after %.0f s",
 				 CRD_WAIT_S);
@@ -175,7 +176,7 @@ int sync_crd_established(struct run *run, struct target *crd, struct gs_error *e
 		t->deferred = false;
 		rc = kube_client_resource(run->kc, &t->res, r->group, r->version, r->kind, &e);
 		/* the server's discovery can lag a moment behind Established */
-		while (rc == GS_ENOTFOUND && sync_mono_now() < deadline) {
+		while (rc == GS_ENOTFOUND && gs_time_mono() < deadline) {
 			sync_sleep_ms(200);
 			kube_client_invalidate(run->kc, group, NULL);
 			gs_error_clear(&e);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "health/health-lua.h"
 #include "kube/kube-client.h"
 #include "mf-object.h"
@@ -164,22 +165,6 @@ void sync_report_release(struct sync_report *rep)
 	free(rep->v);
 	free(rep->message);
 	memset(rep, 0, sizeof(*rep));
-}
-
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-double sync_mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void sync_sleep_ms(long ms)
@@ -363,7 +348,7 @@ static int run_compare(struct run *run, struct mf_node *const *objs, size_t n,
 {
 	int rc;
 
-	run->rep->started = wall_now();
+	run->rep->started = gs_time_wall();
 	run->rep->phase = SYNC_PHASE_RUNNING;
 	run->requests0 = kube_client_stats(run->kc)->requests;
 	if ((rc = sync_prepare(run, objs, n, err)) < 0)
@@ -387,7 +372,7 @@ int sync_compare(struct sync_engine *se, struct sync_report *rep, struct mf_node
 	rep->phase = rc < 0 ? SYNC_PHASE_ERROR : SYNC_PHASE_NONE;
 	if (run.failures.len)
 		rep->message = gs_strdup(run.failures.ptr);
-	rep->finished = wall_now();
+	rep->finished = gs_time_wall();
 	rep->requests = kube_client_stats(se->kc)->requests - run.requests0;
 	run_release(&run);
 	return rc;
@@ -488,7 +473,7 @@ done:
 		rep->message = gs_strdup(gs_error_str(err, buf, sizeof(buf)));
 	}
 	aggregate(rep);
-	rep->finished = wall_now();
+	rep->finished = gs_time_wall();
 	rep->requests = kube_client_stats(se->kc)->requests - run.requests0;
 	run_release(&run);
 	return rc;

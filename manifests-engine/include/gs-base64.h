@@ -30,4 +30,8 @@ int gs_base64_encode(struct gs_buf *out, const void *data, size_t len, unsigned 
 int gs_base64_decode(struct gs_buf *out, const char *in, size_t len, unsigned flags,
 		     struct gs_error *err);
 
+/* The value of one hex digit ('0'-'9', 'a'-'f', 'A'-'F'), or -1 (for any
+ * other c, including negative chars): percent-decoding and hex fields. */
+int gs_hex_digit(int c);
+
 #endif

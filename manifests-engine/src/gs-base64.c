@@ -93,3 +93,14 @@ cleanup:
 	gs_buf_release(&dec);
 	return rc;
 }
+
+int gs_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

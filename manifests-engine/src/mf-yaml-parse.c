@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "mf-json.h"
 #include "mf-yaml-private.h"
 
@@ -65,15 +66,12 @@ static const char *const float_words[] = { ".nan", ".NaN", ".NAN", ".inf", ".Inf
 					    "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
 					    NULL };
 
+/* 99 for a non-digit: above every base, so "digit_val(c) < base" tests both */
 static int digit_val(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 99;
+	int v = gs_hex_digit(c);
+
+	return v < 0 ? 99 : v;
 }
 
 /* Go's strconv.ParseInt(s, 0, 64) then ParseUint(s, 0, 64), on text whose

@@ -149,21 +149,6 @@ static void test_workq__blocked_getter_returns_null_on_shutdown(void **state)
 	workq_free(q);
 }
 
-static void test_agent__parse_duration(void **state)
-{
-	(void)state;
-	assert_true(agent_parse_duration("90s") == 90);
-	assert_true(agent_parse_duration("3m") == 180);
-	assert_true(agent_parse_duration("1h30m") == 5400);
-	assert_true(agent_parse_duration("500ms") == 0.5);
-	assert_true(agent_parse_duration("2") == 2);
-	assert_true(agent_parse_duration("1.5s") == 1.5);
-	assert_true(agent_parse_duration("") < 0);
-	assert_true(agent_parse_duration("5x") < 0);
-	assert_true(agent_parse_duration("-1s") < 0);
-	assert_true(agent_parse_duration(NULL) < 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,7 +158,6 @@ int main(void)
 		cmocka_unit_test(test_workq__urgent_items_overtake_a_due_backlog),
 		cmocka_unit_test(test_workq__bounded_and_shutdown_wakes_waiters),
 		cmocka_unit_test(test_workq__blocked_getter_returns_null_on_shutdown),
-		cmocka_unit_test(test_agent__parse_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

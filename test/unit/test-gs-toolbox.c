@@ -111,6 +111,18 @@ static void test_gs_base64__respects_buffer_cap(void **state)
 	gs_buf_release(&b);
 }
 
+static void test_gs_hex__digits_either_case_and_nothing_else(void **state)
+{
+	(void)state;
+	assert_int_equal(gs_hex_digit('0'), 0);
+	assert_int_equal(gs_hex_digit('9'), 9);
+	assert_int_equal(gs_hex_digit('a'), 10);
+	assert_int_equal(gs_hex_digit('F'), 15);
+	assert_int_equal(gs_hex_digit('g'), -1);
+	assert_int_equal(gs_hex_digit('%'), -1);
+	assert_int_equal(gs_hex_digit((char)0xe9), -1); /* a negative char */
+}
+
 static void test_gs_time__clocks_are_distinct_and_move_forward(void **state)
 {
 	double m0 = gs_time_mono(), w = gs_time_wall(), m1;
@@ -229,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_gs_base64__binary_and_url_alphabet),
 		cmocka_unit_test(test_gs_base64__strict_rejects_what_lenient_allows),
 		cmocka_unit_test(test_gs_base64__respects_buffer_cap),
+		cmocka_unit_test(test_gs_hex__digits_either_case_and_nothing_else),
 		cmocka_unit_test(test_gs_time__clocks_are_distinct_and_move_forward),
 		cmocka_unit_test(test_gs_time__rfc3339_round_trip_offsets_and_fractions),
 		cmocka_unit_test(test_gs_time__durations_go_style_or_seconds),

@@ -15,15 +15,8 @@
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "gs-time.h"
 #include "kz-build.h"
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static void add(struct kz_fs *fs, const char *path, const char *text)
 {
@@ -232,10 +225,10 @@ static double plain_files(unsigned n)
 		fclose(f);
 	}
 	assert_int_equal(kz_fs_new_disk(&fs, dir, &err), GS_OK);
-	t0 = now_s();
+	t0 = gs_time_mono();
 	assert_int_equal(kz_render(&out, fs, "m", 0, &err), GS_OK);
 	assert_int_equal(out.docs.n, n);
-	t0 = now_s() - t0;
+	t0 = gs_time_mono() - t0;
 	kz_output_release(&out);
 	kz_fs_free(fs);
 	cmd = gs_asprintf("rm -rf '%s'", dir);
