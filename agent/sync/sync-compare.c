@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "gs-alloc.h"
+#include "gs-base64.h"
 #include "health/health-lua.h"
 #include "mf-object.h"
 
@@ -28,11 +27,11 @@ static struct mf_node *secret_as_stored(const struct mf_node *obj)
 	for (i = 0; i < mf_node_len(sd); i++) {
 		const char *v = mf_node_str(mf_node_at(sd, i));
 		size_t len = v ? mf_node_strlen(mf_node_at(sd, i)) : 0;
-		unsigned char *enc = gs_malloc(4 * (len / 3 + 1) + 1);
+		struct gs_buf enc = GS_BUF_INIT;
 
-		EVP_EncodeBlock(enc, (const unsigned char *)(v ? v : ""), (int)len);
-		mf_node_set_str_value(data, mf_node_key(sd, i), (const char *)enc);
-		free(enc);
+		gs_base64_encode(&enc, v ? v : "", len, 0);
+		mf_node_set_str_value(data, mf_node_key(sd, i), enc.ptr ? enc.ptr : "");
+		gs_buf_release(&enc);
 	}
 	mf_node_remove(copy, "stringData");
 	return copy;
@@ -246,7 +245,7 @@ static void add_prune_row(struct run *run, const struct mf_node *item, const cha
 		sync_set_msg(r, "ignored (Prune=false)");
 	if (run->opts->flags & SYNC_KEEP_DIFF)
 		r->live = sync_normalize(item);
-	sync_smap_put(&run->pruneidx, key, ri);
+	gs_strmap_put(&run->pruneidx, key, ri);
 }
 
 static int on_item(const struct mf_node *item, void *payload)
@@ -259,11 +258,11 @@ static int on_item(const struct mf_node *item, void *payload)
 
 	mf_id_from_object(&id, item);
 	key = sync_key(id.group, id.kind, id.ns, id.name);
-	ti = sync_smap_get(&run->idx, key);
+	ti = gs_strmap_get(&run->idx, key);
 	if (ti && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
 		run->t[*ti].seen = true;
 		evaluate(run, &run->t[*ti], item);
-	} else if (!ti && !sync_smap_get(&run->pruneidx, key)) {
+	} else if (!ti && !gs_strmap_get(&run->pruneidx, key)) {
 		const char *have = mf_obj_annotation(item, SYNC_ANNOTATION_TRACKING);
 
 		/* ours only when the tracking id names this very object: a
@@ -290,7 +289,7 @@ static int on_unlabelled_item(const struct mf_node *item, void *payload)
 
 	mf_id_from_object(&id, item);
 	key = sync_key(id.group, id.kind, id.ns, id.name);
-	ti = sync_smap_get(&run->idx, key);
+	ti = gs_strmap_get(&run->idx, key);
 	if (ti && !run->t[*ti].seen && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
 		run->t[*ti].seen = true;
 		evaluate(run, &run->t[*ti], item);
@@ -344,7 +343,7 @@ static int on_cache_entry(const struct kube_cache_entry *e, void *payload)
 	struct cache_ctx *cc = payload;
 	struct run *run = cc->run;
 	char *key = sync_key(cc->res->group, cc->res->kind, e->ns, e->name);
-	size_t *ti = sync_smap_get(&run->idx, key);
+	size_t *ti = gs_strmap_get(&run->idx, key);
 
 	if (ti && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
 		struct target *t = &run->t[*ti];
@@ -365,7 +364,7 @@ static int on_cache_entry(const struct kube_cache_entry *e, void *payload)
 		} else {
 			t->fetch = true;
 		}
-	} else if (!ti && !sync_smap_get(&run->pruneidx, key)) {
+	} else if (!ti && !gs_strmap_get(&run->pruneidx, key)) {
 		size_t a = strlen(e->ns) + 1, b = strlen(e->name) + 1;
 		char *nn = gs_malloc(a + b);
 
@@ -453,7 +452,7 @@ static int list_kind(struct run *run, const struct kube_resource *res, struct gs
 static bool namespace_pending(struct run *run, const char *ns)
 {
 	char *key = sync_key("", "Namespace", "", ns);
-	size_t *ti = sync_smap_get(&run->idx, key);
+	size_t *ti = gs_strmap_get(&run->idx, key);
 	bool pending = false;
 
 	free(key);

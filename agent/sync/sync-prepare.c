@@ -38,7 +38,7 @@ void sync_target_set_json(struct target *t, const struct mf_node *obj)
 
 	mf_json_emit(&b, obj, 0);
 	free(t->json);
-	t->hash = sync_hash(b.ptr, b.len);
+	t->hash = gs_fnv1a(GS_FNV1A_INIT, b.ptr, b.len);
 	t->json = gs_buf_detach(&b, &t->json_len);
 }
 
@@ -115,10 +115,10 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, bool 
 		t->obj = obj;
 		mf_id_from_object(&id, obj);
 		rc = kube_client_resource(run->kc, &t->res, id.group, id.version, id.kind, &e);
-		if (rc == GS_ENOTFOUND && !sync_smap_get(&run->rediscovered, id.group)) {
+		if (rc == GS_ENOTFOUND && !gs_strmap_get(&run->rediscovered, id.group)) {
 			/* a long-lived client (the agent's) may have cached this
 			 * group before its CRD was created: ask again, once a run */
-			sync_smap_put(&run->rediscovered, id.group, 0);
+			gs_strmap_put(&run->rediscovered, id.group, 0);
 			kube_client_invalidate(run->kc, id.group, NULL);
 			gs_error_clear(&e);
 			rc = kube_client_resource(run->kc, &t->res, id.group, id.version, id.kind, &e);
@@ -171,12 +171,12 @@ static int prepare(struct run *run, struct mf_node *const *objs, size_t n, bool 
 		if (t->deferred && !defined_by_crd(run, id.group, id.kind)) {
 			/* a CRD later in the input still counts: check again below */
 		}
-		if (sync_smap_get(&run->idx, t->key) && !run->rep->v[t->ri].hook) {
+		if (gs_strmap_get(&run->idx, t->key) && !run->rep->v[t->ri].hook) {
 			e.code = GS_EINVAL;
 			snprintf(e.msg, sizeof(e.msg), "object appears twice in the source");
 			sync_fail_target(run, t, &e);
 		} else {
-			sync_smap_put(&run->idx, t->key, run->nt - 1);
+			gs_strmap_put(&run->idx, t->key, run->nt - 1);
 		}
 		mf_id_release(&id);
 	}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gs-hash.h"
 #include "gs-buf.h"
 #include "gs-error.h"
 #include "kube/kube-client.h"
@@ -18,19 +19,6 @@
 #define MANAGER SYNC_FIELD_MANAGER
 #define POLL_MS 500
 #define CRD_WAIT_S 120.0
-
-/* ---- a string -> size_t hash map (open addressing), sync.c ---- */
-
-struct smap {
-	char **keys;
-	size_t *vals;
-	size_t cap, n;
-};
-/* The value of key (a pointer into the map, valid until the next put), or NULL. */
-size_t *sync_smap_get(const struct smap *m, const char *key);
-void sync_smap_put(struct smap *m, const char *key, size_t val); /* key copied */
-void sync_smap_release(struct smap *m);
-uint64_t sync_hash(const void *p, size_t len); /* FNV-1a, 64 bits */
 
 /* ---- the engine: what outlives a run ---- */
 
@@ -45,7 +33,7 @@ struct memo {
 struct sync_engine {
 	struct kube_client *kc;
 	const struct hl_set *checks; /* users' health checks, borrowed, may be NULL */
-	struct smap memo_idx; /* key -> index in memo */
+	struct gs_strmap memo_idx; /* key -> index in memo */
 	struct memo *memo;
 	size_t nmemo, amemo;
 };
@@ -107,9 +95,9 @@ struct run {
 	struct sync_report *rep;
 	struct target *t;
 	size_t nt, at;
-	struct smap idx;                  /* key -> target index */
-	struct smap pruneidx;             /* key -> report index of prune rows */
-	struct smap rediscovered;         /* groups whose discovery this run refreshed */
+	struct gs_strmap idx;                  /* key -> target index */
+	struct gs_strmap pruneidx;             /* key -> report index of prune rows */
+	struct gs_strmap rediscovered;         /* groups whose discovery this run refreshed */
 	const struct kube_resource **listed;
 	size_t nlisted, alisted;
 	unsigned long requests0;

@@ -25,7 +25,7 @@ static int on_health_item(const struct mf_node *item, void *payload)
 
 	mf_id_from_object(&id, item);
 	key = sync_key(id.group, id.kind, id.ns, id.name);
-	ti = sync_smap_get(&run->idx, key);
+	ti = gs_strmap_get(&run->idx, key);
 	if (ti) {
 		struct sync_resource *r = &run->rep->v[run->t[*ti].ri];
 		enum sync_health before = r->health;

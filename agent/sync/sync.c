@@ -16,83 +16,6 @@
 #include "kube/kube-client.h"
 #include "mf-object.h"
 
-/* ---- a string -> size_t hash map (open addressing) ---- */
-
-uint64_t sync_hash(const void *p, size_t len)
-{
-	const unsigned char *s = p;
-	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static void smap_grow(struct smap *m)
-{
-	struct smap old = *m;
-	size_t i;
-
-	m->cap = old.cap ? old.cap * 2 : 64;
-	m->keys = gs_calloc(m->cap, sizeof(*m->keys));
-	m->vals = gs_calloc(m->cap, sizeof(*m->vals));
-	m->n = 0;
-	for (i = 0; i < old.cap; i++)
-		if (old.keys[i]) {
-			sync_smap_put(m, old.keys[i], old.vals[i]);
-			free(old.keys[i]);
-		}
-	free(old.keys);
-	free(old.vals);
-}
-
-size_t *sync_smap_get(const struct smap *m, const char *key)
-{
-	size_t i;
-
-	if (!m->cap)
-		return NULL;
-	i = sync_hash(key, strlen(key)) & (m->cap - 1);
-	while (m->keys[i]) {
-		if (!strcmp(m->keys[i], key))
-			return &m->vals[i];
-		i = (i + 1) & (m->cap - 1);
-	}
-	return NULL;
-}
-
-void sync_smap_put(struct smap *m, const char *key, size_t val)
-{
-	size_t i, *v = sync_smap_get(m, key);
-
-	if (v) {
-		*v = val;
-		return;
-	}
-	if ((m->n + 1) * 2 > m->cap)
-		smap_grow(m);
-	i = sync_hash(key, strlen(key)) & (m->cap - 1);
-	while (m->keys[i])
-		i = (i + 1) & (m->cap - 1);
-	m->keys[i] = gs_strdup(key);
-	m->vals[i] = val;
-	m->n++;
-}
-
-void sync_smap_release(struct smap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
 struct sync_engine *sync_engine_new(struct kube_client *kc)
 {
 	struct sync_engine *se = gs_calloc(1, sizeof(*se));
@@ -115,13 +38,13 @@ void sync_engine_free(struct sync_engine *se)
 	for (i = 0; i < se->nmemo; i++)
 		free(se->memo[i].rv);
 	free(se->memo);
-	sync_smap_release(&se->memo_idx);
+	gs_strmap_release(&se->memo_idx);
 	free(se);
 }
 
 struct memo *sync_memo_find(struct sync_engine *se, const char *key)
 {
-	size_t *i = sync_smap_get(&se->memo_idx, key);
+	size_t *i = gs_strmap_get(&se->memo_idx, key);
 
 	return i ? &se->memo[*i] : NULL;
 }
@@ -137,7 +60,7 @@ void sync_memo_store(struct sync_engine *se, const char *key, uint64_t hash, con
 		GS_ALLOC_GROW(se->memo, se->nmemo + 1, se->amemo);
 		m = &se->memo[se->nmemo];
 		memset(m, 0, sizeof(*m));
-		sync_smap_put(&se->memo_idx, key, se->nmemo++);
+		gs_strmap_put(&se->memo_idx, key, se->nmemo++);
 	}
 	free(m->rv);
 	m->rv = gs_strdup(rv);
@@ -285,9 +208,9 @@ static void run_release(struct run *run)
 	free(run->t);
 	free(run->listed);
 	kube_batch_free(run->batch);
-	sync_smap_release(&run->idx);
-	sync_smap_release(&run->pruneidx);
-	sync_smap_release(&run->rediscovered);
+	gs_strmap_release(&run->idx);
+	gs_strmap_release(&run->pruneidx);
+	gs_strmap_release(&run->rediscovered);
 	gs_buf_release(&run->failures);
 }
 
