@@ -170,7 +170,8 @@ static struct fake_obj *store(struct fake_apiserver *fs, const struct fake_kind 
 	return o;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *body)
+enum MHD_Result fake_apiserver_reply(struct MHD_Connection *conn, unsigned status,
+				     const char *body)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
 								 MHD_RESPMEM_MUST_COPY);
@@ -186,7 +187,7 @@ static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status,
 				  const cJSON *j)
 {
 	char *s = cJSON_PrintUnformatted(j);
-	enum MHD_Result ret = reply(conn, status, s);
+	enum MHD_Result ret = fake_apiserver_reply(conn, status, s);
 
 	free(s);
 	return ret;
@@ -198,7 +199,7 @@ static enum MHD_Result status(struct MHD_Connection *conn, unsigned code, const 
 	char *body = gs_asprintf("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\","
 				 "\"code\":%u,\"reason\":\"%s\",\"message\":\"%s\"}",
 				 code, reason, msg);
-	enum MHD_Result ret = reply(conn, code, body);
+	enum MHD_Result ret = fake_apiserver_reply(conn, code, body);
 
 	free(body);
 	return ret;
@@ -211,12 +212,12 @@ static enum MHD_Result discovery(struct MHD_Connection *conn, const char *url)
 	size_t i, n = 0;
 
 	if (!strcmp(url, "/apis"))
-		return reply(conn, 200, "{\"kind\":\"APIGroupList\",\"groups\":[{\"name\":\"batch\","
+		return fake_apiserver_reply(conn, 200, "{\"kind\":\"APIGroupList\",\"groups\":[{\"name\":\"batch\","
 					"\"versions\":[{\"groupVersion\":\"batch/v1\",\"version\":\"v1\"}],"
 					"\"preferredVersion\":{\"groupVersion\":\"batch/v1\","
 					"\"version\":\"v1\"}}]}");
 	if (!strcmp(url, "/api"))
-		return reply(conn, 200, "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"]}");
+		return fake_apiserver_reply(conn, 200, "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"]}");
 	gs_buf_printf(&b, "{\"kind\":\"APIResourceList\",\"groupVersion\":\"%s\",\"resources\":[",
 		      url + (strncmp(url, "/apis/", 6) ? 5 : 6));
 	for (i = 0; i < NKINDS; i++) {
@@ -229,7 +230,7 @@ static enum MHD_Result discovery(struct MHD_Connection *conn, const char *url)
 			      kinds[i].kind);
 	}
 	gs_buf_puts(&b, "]}");
-	ret = n ? reply(conn, 200, b.ptr) : status(conn, 404, "NotFound", "no such group");
+	ret = n ? fake_apiserver_reply(conn, 200, b.ptr) : status(conn, 404, "NotFound", "no such group");
 	gs_buf_release(&b);
 	return ret;
 }
@@ -318,7 +319,7 @@ static enum MHD_Result serve(struct fake_apiserver *fs, struct MHD_Connection *c
 		if (!o)
 			return status(conn, 404, "NotFound", "not found");
 		drop(fs, o);
-		return reply(conn, 200, "{\"kind\":\"Status\",\"status\":\"Success\"}");
+		return fake_apiserver_reply(conn, 200, "{\"kind\":\"Status\",\"status\":\"Success\"}");
 	}
 	if (!strcmp(method, "PUT") || !strcmp(method, "PATCH")) {
 		if (!o && !strcmp(method, "PUT"))

@@ -48,6 +48,9 @@ typedef bool (*fake_apiserver_handler_fn)(struct MHD_Connection *conn, const cha
 					  enum MHD_Result *ret, void *payload);
 void fake_apiserver_set_handler(struct fake_apiserver *fs, fake_apiserver_handler_fn fn,
 				void *payload);
+/* Queue a JSON answer (body copied), for handlers. */
+enum MHD_Result fake_apiserver_reply(struct MHD_Connection *conn, unsigned status,
+				     const char *body);
 
 /* Called under the server's lock after an object is written (not for
  * dry-runs): may edit it, e.g. to complete a Job.  plural borrowed. */

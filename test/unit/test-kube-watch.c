@@ -118,18 +118,6 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	return n;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *body)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								 MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret;
-
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 static bool handler(struct MHD_Connection *conn, const char *method, const char *url,
 		    const char *body, size_t len, enum MHD_Result *ret_out, void *payload)
 {
@@ -154,17 +142,17 @@ static bool handler(struct MHD_Connection *conn, const char *method, const char 
 		fk.inflight--;
 		pthread_mutex_unlock(&fk.lock);
 		if (fail)
-			ret = reply(conn, 500, "{\"kind\":\"Status\",\"message\":\"try again\"}");
+			ret = fake_apiserver_reply(conn, 500, "{\"kind\":\"Status\",\"message\":\"try again\"}");
 		else if (!strcmp(name, "bad"))
-			ret = reply(conn, 422, "{\"kind\":\"Status\",\"code\":422,"
+			ret = fake_apiserver_reply(conn, 422, "{\"kind\":\"Status\",\"code\":422,"
 					       "\"message\":\"data: Invalid value\"}");
 		else
-			ret = reply(conn, 200, body);
+			ret = fake_apiserver_reply(conn, 200, body);
 		*ret_out = ret;
 		return true;
 	}
 	if (!strcmp(url, "/api/v1")) {
-		*ret_out = reply(conn, 200, "{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\","
+		*ret_out = fake_apiserver_reply(conn, 200, "{\"kind\":\"APIResourceList\",\"groupVersion\":\"v1\","
 					"\"resources\":[{\"name\":\"configmaps\",\"namespaced\":true,"
 					"\"kind\":\"ConfigMap\",\"verbs\":[\"get\",\"list\",\"watch\","
 					"\"patch\",\"delete\",\"create\"]}]}");
@@ -181,8 +169,8 @@ static bool handler(struct MHD_Connection *conn, const char *method, const char 
 			if (!strcmp(fk.objs[i][0], name))
 				out = gs_strdup(fk.objs[i][1]);
 		pthread_mutex_unlock(&fk.lock);
-		ret = out ? reply(conn, 200, out)
-			   : reply(conn, 404, "{\"kind\":\"Status\",\"code\":404,"
+		ret = out ? fake_apiserver_reply(conn, 200, out)
+			   : fake_apiserver_reply(conn, 404, "{\"kind\":\"Status\",\"code\":404,"
 					      "\"message\":\"not found\"}");
 		free(out);
 		*ret_out = ret;
@@ -216,7 +204,7 @@ static bool handler(struct MHD_Connection *conn, const char *method, const char 
 				   "{\"resourceVersion\":\"%s\"},\"items\":%s}",
 				   fk.list_rv, fk.list_items);
 		pthread_mutex_unlock(&fk.lock);
-		ret = reply(conn, 200, out);
+		ret = fake_apiserver_reply(conn, 200, out);
 		free(out);
 		*ret_out = ret;
 		return true;
