@@ -8,6 +8,7 @@ and exits non-zero when anything failed.
 import json, re, sys
 
 passed = failed = skipped = 0
+failures = []  # printed just above the summary: a CI log's tail names what failed
 tap = re.compile(r'^(not ok|ok)\b(.*)$')
 for path in sys.argv[1:]:
     try:
@@ -30,6 +31,7 @@ for path in sys.argv[1:]:
                 p += 1
             else:
                 f += 1
+                failures.append('%s: not ok%s' % (t.get('name'), rest))
         if p + f + s == 0:
             r = t.get('result')
             if r in ('OK', 'EXPECTEDFAIL'):
@@ -38,8 +40,12 @@ for path in sys.argv[1:]:
                 s = 1
             else:
                 f = 1
+                failures.append('%s: %s' % (t.get('name'), r))
         elif t.get('result') not in ('OK', 'EXPECTEDFAIL', 'SKIP') and f == 0:
             f = 1  # crashed or timed out after its last TAP line
+            failures.append('%s: %s after its last TAP line' % (t.get('name'), t.get('result')))
         passed += p; failed += f; skipped += s
+for line in failures:
+    print('FAILED ' + line)
 print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
 sys.exit(1 if failed else 0)
