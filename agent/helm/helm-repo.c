@@ -5,8 +5,10 @@
 #include "helm/helm-semver.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
@@ -796,4 +799,315 @@ int helm_repo_pull(struct helm_chart_pull *out, struct helm_repo *r, const char 
 				    "chart repository '%s' is neither http(s):// nor oci://",
 				    repo_url);
 	return pull_http(out, r, repo_url, chart, version, auth, err);
+}
+
+/* ---- unpacking (tar in gzip, as `helm package` writes it) ---- */
+
+#define MAX_UNPACKED ((uint64_t)100 << 20) /* Helm's MaxDecompressedChartSize */
+#define MAX_FILE ((uint64_t)5 << 20)       /* Helm's MaxDecompressedFileSize */
+
+static uint64_t tar_octal(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	while (i < n && (p[i] == ' ' || p[i] == '\0'))
+		i++;
+	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
+		v = v * 8 + (uint64_t)(p[i] - '0');
+	return v;
+}
+
+/* Read exactly n bytes (n == 0 allowed); false at end of stream. */
+static bool gz_read_all(gzFile gz, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		int k = gzread(gz, (char *)buf + got, (unsigned)(n - got > (1u << 30) ? (1u << 30)
+										: n - got));
+
+		if (k <= 0)
+			return false;
+		got += (size_t)k;
+	}
+	return true;
+}
+
+/* A relative path made only of normal components, "./" prefixes dropped;
+ * NULL (refused) for absolute paths and "..". Owned. */
+static char *clean_entry(const char *name)
+{
+	const char *p = name;
+	char *out, *c;
+
+	while (p[0] == '.' && p[1] == '/')
+		p++, p++;
+	if (*p == '/' || !*p)
+		return NULL;
+	out = gs_strdup(p);
+	for (c = out; *c;) {
+		size_t n = strcspn(c, "/");
+
+		if ((n == 2 && c[0] == '.' && c[1] == '.') || (n == 1 && c[0] == '.') || n == 0) {
+			if (n == 0 && c[n] == '\0')
+				break; /* a trailing '/' */
+			free(out);
+			return NULL;
+		}
+		c += n;
+		if (*c == '/')
+			c++;
+	}
+	{
+		size_t l = strlen(out);
+
+		while (l && out[l - 1] == '/')
+			out[--l] = '\0';
+	}
+	return out;
+}
+
+/* mkdir -p of the directories of rel under base. */
+static int make_parents(const char *base, const char *rel)
+{
+	char *p = gs_asprintf("%s/%s", base, rel);
+	char *s = p + strlen(base) + 1;
+	int rc = 0;
+
+	while ((s = strchr(s, '/'))) {
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+		s++;
+	}
+	free(p);
+	return rc;
+}
+
+/* The pax "path" record of an extended header, if any (owned). */
+static char *pax_path(const char *buf, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		char *end = NULL;
+		unsigned long len = strtoul(buf + i, &end, 10);
+		const char *kv = end ? end + 1 : NULL;
+
+		if (!len || !end || *end != ' ' || i + len > n)
+			return NULL;
+		if ((size_t)(buf + i + len - kv) > 5 && !strncmp(kv, "path=", 5))
+			return gs_strndup(kv + 5, (size_t)(buf + i + len - kv - 5 - 1));
+		i += len;
+	}
+	return NULL;
+}
+
+static int unpack_to(const char *dir, const char *archive, char **chart_out,
+		     struct gs_error *err)
+{
+	gzFile gz = gzopen(archive, "rb");
+	unsigned char h[512];
+	char *long_name = NULL, *name = NULL, *top = NULL, *data = NULL;
+	uint64_t total = 0;
+	int rc = GS_OK;
+
+	if (!gz)
+		return gs_error_set(err, GS_EIO, "cannot open chart archive '%s'", archive);
+	while (gz_read_all(gz, h, sizeof(h))) {
+		uint64_t size = tar_octal(h + 124, 12), padded;
+		char type = (char)h[156];
+		char raw[256 + 2];
+		size_t i;
+
+		for (i = 0; i < 512 && !h[i]; i++)
+			;
+		if (i == 512)
+			break; /* end of archive */
+		padded = (size + 511) & ~(uint64_t)511;
+		if (size > MAX_FILE || total + size > MAX_UNPACKED) {
+			rc = gs_error_set(err, GS_ELIMIT,
+					  "chart archive '%s' unpacks beyond Helm's limits "
+					  "(5 MiB per file, 100 MiB in all)",
+					  archive);
+			goto cleanup;
+		}
+		total += size;
+		free(data);
+		data = gs_malloc((size_t)padded + 1);
+		if (!gz_read_all(gz, data, (size_t)padded)) {
+			rc = gs_error_set(err, GS_EINVAL, "chart archive '%s' is truncated", archive);
+			goto cleanup;
+		}
+		data[size] = '\0';
+		if (type == 'x' || type == 'L') {
+			free(long_name);
+			long_name = type == 'x' ? pax_path(data, (size_t)size)
+						: gs_strndup(data, (size_t)size);
+			continue;
+		}
+		if (type == 'g')
+			continue;
+		if (long_name) {
+			free(name);
+			name = long_name;
+			long_name = NULL;
+		} else {
+			/* ustar: prefix "/" name */
+			if (!memcmp(h + 257, "ustar", 5) && h[345])
+				snprintf(raw, sizeof(raw), "%.155s/%.100s", (const char *)h + 345,
+					 (const char *)h + 0);
+			else
+				snprintf(raw, sizeof(raw), "%.100s", (const char *)h);
+			free(name);
+			name = gs_strdup(raw);
+		}
+		if (type != '0' && type != '\0' && type != '5' && type != '7')
+			continue; /* links, devices: Helm's loader reads regular files only */
+		{
+			char *rel = clean_entry(name);
+			size_t tl;
+
+			if (!rel) {
+				rc = gs_error_set(err, GS_EINVAL,
+						  "chart archive '%s': entry '%.200s' leaves the chart "
+						  "(absolute or '..')",
+						  archive, name);
+				goto cleanup;
+			}
+			tl = strcspn(rel, "/");
+			if (!top)
+				top = gs_strndup(rel, tl);
+			if (strlen(top) != tl || strncmp(top, rel, tl)) {
+				rc = gs_error_set(err, GS_EINVAL,
+						  "chart archive '%s': entry '%.200s' is outside its "
+						  "chart directory '%s'",
+						  archive, rel, top);
+				free(rel);
+				goto cleanup;
+			}
+			if (make_parents(dir, rel) < 0) {
+				rc = gs_error_set(err, GS_EIO, "unpack '%s': %s", rel, strerror(errno));
+				free(rel);
+				goto cleanup;
+			}
+			if (type == '5') {
+				char *p = gs_asprintf("%s/%s", dir, rel);
+
+				if (mkdir(p, 0755) < 0 && errno != EEXIST)
+					rc = gs_error_set(err, GS_EIO, "unpack '%s': %s", rel,
+							  strerror(errno));
+				free(p);
+			} else {
+				char *p = gs_asprintf("%s/%s", dir, rel);
+				int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+					      0444);
+
+				/* a duplicate entry: the last one wins, as in Helm */
+				if (fd < 0 && errno == EEXIST && unlink(p) == 0)
+					fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+							     O_CLOEXEC,
+						  0444);
+				if (fd < 0 || write(fd, data, (size_t)size) != (ssize_t)size ||
+				    close(fd) < 0)
+					rc = gs_error_set(err, GS_EIO, "unpack '%s': %s", rel,
+							  strerror(errno));
+				free(p);
+			}
+			free(rel);
+			if (rc < 0)
+				goto cleanup;
+		}
+	}
+	{
+		char *cy = top ? gs_asprintf("%s/%s/Chart.yaml", dir, top) : NULL;
+		struct stat st;
+
+		if (!cy || stat(cy, &st) < 0)
+			rc = gs_error_set(err, GS_EINVAL, "chart archive '%s' holds no Chart.yaml",
+					  archive);
+		free(cy);
+	}
+	if (rc == GS_OK) {
+		*chart_out = top;
+		top = NULL;
+	}
+cleanup:
+	gzclose(gz);
+	free(long_name);
+	free(name);
+	free(top);
+	free(data);
+	return rc;
+}
+
+static int rm_tree_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+/* The single directory inside dir (owned), or NULL. */
+static char *only_subdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *name = NULL;
+
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		free(name);
+		name = gs_strdup(e->d_name);
+	}
+	closedir(d);
+	return name;
+}
+
+int helm_repo_unpack(char **root_out, char **chart_out, struct helm_repo *r,
+		     const struct helm_chart_pull *pull, struct gs_error *err)
+{
+	const char *hex = pull->digest + 7;
+	char *root = gs_asprintf("%s/%s.d", r->charts, hex);
+	char *tmp = NULL, *chart = NULL;
+	struct stat st;
+	int rc = GS_OK;
+
+	*root_out = *chart_out = NULL;
+	if (strncmp(pull->digest, "sha256:", 7) || !is_sha256_hex(hex) || !pull->path) {
+		rc = gs_error_set(err, GS_EINVAL, "unpack: no pulled chart");
+		goto cleanup;
+	}
+	if (stat(root, &st) == 0 && S_ISDIR(st.st_mode) && (chart = only_subdir(root)))
+		goto done;
+	tmp = gs_asprintf("%s/.%s.%ld.d", r->charts, hex, (long)getpid());
+	nftw(tmp, rm_tree_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (mkdir(tmp, 0755) < 0) {
+		rc = gs_error_set(err, GS_EIO, "unpack chart: mkdir '%s': %s", tmp, strerror(errno));
+		goto cleanup;
+	}
+	if ((rc = unpack_to(tmp, pull->path, &chart, err)) < 0)
+		goto cleanup;
+	if (rename(tmp, root) < 0 && errno != ENOTEMPTY && errno != EEXIST) {
+		rc = gs_error_set(err, GS_EIO, "unpack chart: rename to '%s': %s", root,
+				  strerror(errno));
+		goto cleanup;
+	}
+done:
+	*root_out = root;
+	root = NULL; /* now the caller's */
+	*chart_out = chart;
+	chart = NULL;
+cleanup:
+	if (tmp) {
+		nftw(tmp, rm_tree_one, 16, FTW_DEPTH | FTW_PHYS); /* gone when renamed */
+		free(tmp);
+	}
+	free(root);
+	free(chart);
+	return rc;
 }

@@ -8,6 +8,8 @@
  *                             and renamed once its digest was verified, so
  *                             a file present under its digest is complete
  *                             and is never downloaded again.
+ *   charts/<sha256 hex>.d/<chart>/   the archive unpacked (helm_repo_unpack),
+ *                             also renamed into place when complete.
  *
  * Selection follows Helm (`helm pull --version`, Argo CD's repo server): an
  * index entry whose version string equals the request is taken first; else
@@ -71,6 +73,16 @@ void helm_chart_pull_release(struct helm_chart_pull *p);
 int helm_repo_pull(struct helm_chart_pull *out, struct helm_repo *r, const char *repo_url,
 		   const char *chart, const char *version, const struct gitsrc_auth *auth,
 		   struct gs_error *err);
+
+/* Unpack a pulled archive once into <cache>/charts/<hex>.d (reused when
+ * present): *root_out (owned) is that directory, *chart_out (owned) the
+ * chart's directory name inside it.  Only regular files and directories
+ * are written (symlinks and devices are skipped, as Helm's loader ignores
+ * them); an entry naming an absolute path or ".." is refused (GS_EINVAL),
+ * as are archives above Helm's limits (100 MiB unpacked, 5 MiB per file:
+ * GS_ELIMIT) and archives without <chart>/Chart.yaml. */
+int helm_repo_unpack(char **root_out, char **chart_out, struct helm_repo *r,
+		     const struct helm_chart_pull *pull, struct gs_error *err);
 
 /* Is url an OCI reference (oci://)? */
 bool helm_repo_is_oci(const char *url);

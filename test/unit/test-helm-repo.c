@@ -378,6 +378,115 @@ static void test_helm_repo__oci_tags_token_manifest_blob(void **state)
 	assert_int_equal(helm_repo_pull(&p, f->repo, url, "web", "~1.4", NULL, &err), GS_EAUTH);
 }
 
+/* Write a .tgz with python3's tarfile: entries "name=content", "name->target"
+ * (a symlink) or "name/" (a directory). */
+static char *make_tgz(const char *dir, const char *file, const char *const *entries, size_t n)
+{
+	char *path = gs_asprintf("%s/%s", dir, file);
+	char cmd[4096];
+	size_t len, i;
+
+	len = (size_t)snprintf(cmd, sizeof(cmd),
+			       "python3 - '%s' <<'PY'\nimport io, sys, tarfile\n"
+			       "t = tarfile.open(sys.argv[1], 'w:gz', format=tarfile.PAX_FORMAT)\n"
+			       "for e in sys.argv[2:] if False else [",
+			       path);
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s'%s'", i ? "," : "",
+					entries[i]);
+	snprintf(cmd + len, sizeof(cmd) - len,
+		 "]:\n"
+		 "    if '->' in e:\n"
+		 "        n, tgt = e.split('->'); i = tarfile.TarInfo(n); i.type = tarfile.SYMTYPE; "
+		 "i.linkname = tgt; t.addfile(i)\n"
+		 "    elif e.endswith('/'):\n"
+		 "        i = tarfile.TarInfo(e[:-1]); i.type = tarfile.DIRTYPE; t.addfile(i)\n"
+		 "    else:\n"
+		 "        n, c = e.split('=', 1); b = c.encode(); i = tarfile.TarInfo(n); "
+		 "i.size = len(b); t.addfile(i, io.BytesIO(b))\n"
+		 "t.close()\nPY");
+	assert_int_equal(system(cmd), 0);
+	return path;
+}
+
+static void pull_of(struct helm_chart_pull *p, const char *tgz)
+{
+	FILE *fp = fopen(tgz, "rb");
+	char buf[65536];
+	size_t n;
+	unsigned char md[32];
+	unsigned int ml = 0;
+	size_t i;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	EVP_Digest(buf, n, md, &ml, EVP_sha256(), NULL);
+	strcpy(p->digest, "sha256:");
+	for (i = 0; i < 32; i++)
+		snprintf(p->digest + 7 + 2 * i, 3, "%02x", md[i]);
+	p->path = gs_strdup(tgz);
+}
+
+static void test_helm_repo__unpack_writes_files_once_and_refuses_escapes(void **state)
+{
+	struct fixture *f = *state;
+	struct helm_chart_pull p = HELM_CHART_PULL_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	static const char *const good[] = {
+		"web/", "web/Chart.yaml=name: web", "./web/values.yaml=replicas: 2",
+		"web/templates/cm.yaml=kind: ConfigMap", "web/link->/etc/passwd",
+		"web/templates/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml=long: name",
+	};
+	static const char *const evil[] = { "web/Chart.yaml=name: web", "web/../../evil=x" };
+	static const char *const two[] = { "web/Chart.yaml=name: web", "db/Chart.yaml=name: db" };
+	char *tgz, *root = NULL, *chart = NULL, *path, *text;
+	struct stat st;
+
+	tgz = make_tgz(f->dir, "good.tgz", good, 6);
+	pull_of(&p, tgz);
+	assert_int_equal(helm_repo_unpack(&root, &chart, f->repo, &p, &err), GS_OK);
+	assert_string_equal(chart, "web");
+	path = gs_asprintf("%s/web/values.yaml", root);
+	text = file_text(path);
+	assert_string_equal(text, "replicas: 2");
+	free(text);
+	free(path);
+	path = gs_asprintf("%s/web/link", root); /* symlinks are not written */
+	assert_int_not_equal(lstat(path, &st), 0);
+	free(path);
+	path = gs_asprintf("%s/web/templates/%0135d.yaml", root, 0);
+	memset(strrchr(path, '/') + 1, 'a', 135);
+	assert_int_equal(stat(path, &st), 0); /* the pax long name */
+	free(path);
+	free(root);
+	free(chart);
+	/* the second time: the unpacked tree is reused */
+	assert_int_equal(helm_repo_unpack(&root, &chart, f->repo, &p, &err), GS_OK);
+	free(root);
+	free(chart);
+	helm_chart_pull_release(&p);
+	free(tgz);
+
+	tgz = make_tgz(f->dir, "evil.tgz", evil, 2);
+	pull_of(&p, tgz);
+	assert_int_equal(helm_repo_unpack(&root, &chart, f->repo, &p, &err), GS_EINVAL);
+	assert_non_null(strstr(err.msg, "leaves the chart"));
+	path = gs_asprintf("%s/evil", f->dir);
+	assert_int_not_equal(stat(path, &st), 0);
+	free(path);
+	helm_chart_pull_release(&p);
+	free(tgz);
+
+	tgz = make_tgz(f->dir, "two.tgz", two, 2);
+	pull_of(&p, tgz);
+	assert_int_equal(helm_repo_unpack(&root, &chart, f->repo, &p, &err), GS_EINVAL);
+	assert_non_null(strstr(err.msg, "outside its chart directory"));
+	helm_chart_pull_release(&p);
+	free(tgz);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +501,8 @@ int main(void)
 			test_helm_repo__credentials_go_to_the_repository_host_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_helm_repo__oci_tags_token_manifest_blob, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_helm_repo__unpack_writes_files_once_and_refuses_escapes, setup, teardown),
 	};
 	int rc;
 
