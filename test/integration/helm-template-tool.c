@@ -2,14 +2,14 @@
  * gitsync's helm path (agent/helm: helm_template in a confined child, with
  * the memo), for the shared chart corpus's run.sh and bench-helm.sh:
  *
- *   helm-template-tool [--repeat N] NAME CHART [helm template flags]
+ *   helm-template-tool [--repeat N] [--no-memo] NAME CHART [helm template flags]
  *
  * The working directory is the confinement root; CHART and -f files are
  * relative to it, as for helm.  Flags understood: -n/--namespace,
  * -f/--values, --set, --set-string, --set-json, --set-file,
  * --kube-version, -a/--api-versions, --skip-tests, --include-crds,
  * --no-hooks.  --repeat N renders N times through one runner (the memo's
- * effect, for the bench) and prints the output once; stderr gets the runs
+ * effect, for the bench; --no-memo turns it off) and prints the output once; stderr gets the runs
  * and memo hits. */
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "gs-buf.h"
 #include "helm/helm.h"
 
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
 	const char *pos[2] = { NULL, NULL };
 	size_t np = 0, nf = 0, nv = 0, na = 0, ne = 0, no = 0, npos = 0, k;
 	long repeat = 1, n;
+	double first_s = 0, rest_s = 0;
 	unsigned long runs = 0, hits = 0;
 	int i, rc = 1;
 
@@ -63,7 +65,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "helm-template-tool: too many flags\n");
 			return 2;
 		}
-		if ((v = value_of(argc, argv, &i, "--repeat"))) {
+		if (!strcmp(argv[i], "--no-memo")) {
+			opts.memo_bytes = (size_t)-1;
+		} else if ((v = value_of(argc, argv, &i, "--repeat"))) {
 			repeat = strtol(v, NULL, 10);
 		} else if ((v = value_of(argc, argv, &i, "--namespace")) ||
 			   (v = value_of(argc, argv, &i, "-n"))) {
@@ -149,14 +153,21 @@ int main(int argc, char **argv)
 	if (helm_runner_new(&r, &opts, &err) < 0)
 		goto fail;
 	for (n = 0; n < (repeat > 0 ? repeat : 1); n++) {
+		double t0 = gs_time_mono();
+
 		gs_buf_reset(&out);
 		if (helm_template(&out, NULL, r, &req, &err) < 0)
 			goto fail;
+		if (n == 0)
+			first_s = gs_time_mono() - t0;
+		else
+			rest_s += gs_time_mono() - t0;
 	}
 	fwrite(out.ptr, 1, out.len, stdout);
 	helm_runner_stats(r, &runs, &hits);
 	if (repeat > 1)
-		fprintf(stderr, "helm runs: %lu, memo hits: %lu\n", runs, hits);
+		fprintf(stderr, "helm runs: %lu, memo hits: %lu, first_ms %.2f, rest_ms %.3f\n",
+			runs, hits, first_s * 1e3, rest_s * 1e3 / (double)(repeat - 1));
 	rc = 0;
 	goto done;
 fail:
