@@ -29,10 +29,8 @@ void app_source_release(struct app_source *s)
 }
 
 /* Credentials read from a Secret: owned copies, wiped on release. */
-#define CREDS_N 8
-struct creds {
-	char *v[CREDS_N];
-};
+#define CREDS_N APP_CREDS_N
+#define creds app_creds
 
 static void creds_release(struct creds *c)
 {
@@ -160,6 +158,34 @@ static int load_template_creds(struct creds *c, struct gitsrc_auth *auth, bool *
 	return r;
 }
 
+int app_source_auth(struct app_creds *c, struct gitsrc_auth *auth, struct app_env *env,
+		    const struct mf_node *app, const char *url, const char *secret,
+		    struct gs_error *err)
+{
+	/* secretRef: a Secret of the Application's own namespace; else a
+	 * credential template of the agent's namespace; else the global
+	 * settings, for the hosts they name */
+	const char *app_ns = mf_node_dig_str(app, "metadata", "namespace", NULL);
+	bool found = false;
+
+	memset(auth, 0, sizeof(*auth));
+	if (secret && *secret)
+		return load_secret_creds(c, auth, env->kc, app_ns && *app_ns ? app_ns : env->ns,
+					 secret, err);
+	if (env->kc) {
+		int r = load_template_creds(c, auth, &found, env->kc, env->ns, url, err);
+
+		if (r < 0)
+			return r;
+	}
+	return found ? GS_OK : gitsrc_auth_from_env(auth, url, err);
+}
+
+void app_creds_release(struct app_creds *c)
+{
+	creds_release(c);
+}
+
 /* "./a/b/" -> "a/b"; "" and "." -> "" (owned). */
 static char *clean_path(const char *p)
 {
@@ -237,23 +263,8 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		free(path);
 		path = gs_strdup("");
 	} else {
-		/* secretRef: a Secret of the Application's own namespace; else a
-		 * credential template of the agent's namespace; else the global
-		 * settings, for the hosts they name */
-		const char *app_ns = mf_node_dig_str(app, "metadata", "namespace", NULL);
-		bool found = false;
-
-		if (secret && *secret) {
-			if ((r = load_secret_creds(&c, &auth, env->kc,
-						   app_ns && *app_ns ? app_ns : env->ns, secret,
-						   err)) < 0)
-				goto cleanup;
-		} else if (env->kc && (r = load_template_creds(&c, &auth, &found, env->kc, env->ns,
-							       app_repo(app), err)) < 0) {
+		if ((r = app_source_auth(&c, &auth, env, app, app_repo(app), secret, err)) < 0)
 			goto cleanup;
-		} else if (!found && (r = gitsrc_auth_from_env(&auth, app_repo(app), err)) < 0) {
-			goto cleanup;
-		}
 		if (!revision || !*revision)
 			revision = app_revision(app);
 		{

@@ -139,6 +139,21 @@ struct app_env {
 	const char *default_sa;
 };
 
+/* Credentials for a repository URL, found as for the app's Git source (the
+ * same Secret rules serve chart repositories): secret (a Secret of the
+ * app's namespace) when given, else the credential template of the agent's
+ * namespace whose url is the longest prefix of url, else the global
+ * GITSYNC_GIT_* settings for the hosts they name.  auth's strings point
+ * into c (wiped by app_creds_release). */
+#define APP_CREDS_N 8
+struct app_creds {
+	char *v[APP_CREDS_N];
+};
+int app_source_auth(struct app_creds *c, struct gitsrc_auth *auth, struct app_env *env,
+		    const struct mf_node *app, const char *url, const char *secret,
+		    struct gs_error *err);
+void app_creds_release(struct app_creds *c);
+
 struct app_source {
 	struct gitsrc_result git;  /* revision and export */
 	char *render_dir;          /* owned: export + path */

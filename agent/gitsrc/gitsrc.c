@@ -415,6 +415,11 @@ static int mkdir_p(const char *path, struct gs_error *err)
 	return rc;
 }
 
+const char *gitsrc_cache_dir(const struct gitsrc *src)
+{
+	return src->cache_dir;
+}
+
 int gitsrc_new(struct gitsrc **out, const char *cache_dir, struct gs_error *err)
 {
 	struct gitsrc *src;

@@ -133,6 +133,10 @@ int gitsrc_gc(struct gitsrc_gc_stats *stats, struct gitsrc *src, const char *con
 /* Bytes the cache takes on disk (allocated blocks; walks the whole cache). */
 uint64_t gitsrc_cache_bytes(const struct gitsrc *src);
 
+/* The cache directory given to gitsrc_new (borrowed); other caches of
+ * the same owner (Helm charts: <cache>/helm) live beside repos/ and trees/. */
+const char *gitsrc_cache_dir(const struct gitsrc *src);
+
 /* Limits on one export (defaults: 256 MiB, 200,000 files).  0 keeps the default. */
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files);
 
