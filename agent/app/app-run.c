@@ -173,7 +173,6 @@ static void tenancy_release(struct tenancy *t)
  * UnsupportedField) instead of synced as if the field were not there. */
 static const char *const unsupported[][4] = {
 	{ "spec", "sources", NULL },
-	{ "spec", "source", "helm", NULL },
 	{ "spec", "source", "kustomize", NULL },
 	{ "spec", "source", "plugin", NULL },
 	{ "spec", "source", "chart", NULL },

@@ -1,6 +1,7 @@
 /* app-source.c - an Application's source: credentials, fetch, render, and
  * the sync options derived from its spec. */
 #include "app/app.h"
+#include "app/app-helm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,7 +294,11 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	kout = gs_calloc(1, sizeof(*kout));
 	*kout = (struct kz_output)KZ_OUTPUT_INIT;
 	app_render_limits(&lim, env->render, app);
-	if ((r = render_run(kout, &lim, root, path, recurse, NULL, err)) < 0) {
+	if (app_helm_is_chart(root, path))
+		r = app_helm_render(kout, env, app, root, path, err);
+	else
+		r = render_run(kout, &lim, root, path, recurse, NULL, err);
+	if (r < 0) {
 		size_t rl = strlen(root);
 
 		/* name the file as it is in the repository, not in our cache */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "gitsrc/gitsrc.h"
+#include "helm/helm.h"
 #include "render/render.h"
 #include "gs-buf.h"
 #include "gs-error.h"
@@ -137,6 +138,10 @@ struct app_env {
 	 * applies (the CLI with the user's kubeconfig). */
 	const char *projects_ns;
 	const char *default_sa;
+	/* Renders Helm charts (borrowed; thread-safe, so one runner and its
+	 * memo serve every worker).  NULL: a one-off runner per chart render,
+	 * finding helm through GITSYNC_HELM or PATH. */
+	struct helm_runner *helm;
 };
 
 /* Credentials for a repository URL, found as for the app's Git source (the

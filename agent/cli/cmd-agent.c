@@ -103,6 +103,10 @@ static const struct cli_opt agent_opts[] = {
 	  "render in the agent process (no child; budget still applies)", NULL, NULL, NULL },
 	{ "cache-dir", 0, CLI_OPT_STRING, "DIR",
 	  "Git cache (default $GITSYNC_CACHE_DIR or /tmp/gitsync-cache)", NULL, NULL, NULL },
+	{ "helm", 0, CLI_OPT_STRING, "PATH",
+	  "helm binary rendering Helm charts (default $GITSYNC_HELM,\n"
+	  "else helm on PATH)", NULL, NULL, NULL },
+	DUR("helm-timeout", "time limit of one helm run (default 60s)"),
 	{ "lua-dir", 0, CLI_OPT_STRING, "DIR",
 	  "Lua health checks, DIR/<group>/<kind>/health.lua (Argo CD's\n"
 	  "layout); the ConfigMap gitsync-health of the namespace wins", NULL, NULL, NULL },
@@ -168,6 +172,7 @@ int cmd_agent(int argc, char **argv)
 	}
 	cfg.default_sa = cli_args_str(&args, "default-service-account");
 	cfg.lua_dir = cli_args_str(&args, "lua-dir");
+	cfg.helm = cli_args_str(&args, "helm");
 	cfg.listen = cli_args_str(&args, "listen");
 	cfg.tls_cert = cli_args_str(&args, "tls-cert");
 	cfg.tls_key = cli_args_str(&args, "tls-key");
@@ -187,6 +192,7 @@ int cmd_agent(int argc, char **argv)
 	cfg.cache_dir = cli_args_str(&args, "cache-dir");
 	cfg.health_listen = cli_args_str(&args, "health-listen");
 	cfg.render.budget.max_seconds = dur(&args, "render-timeout");
+	cfg.helm_timeout_s = dur(&args, "helm-timeout");
 	cfg.render.budget.max_nodes = count(&args, "render-max-nodes");
 	cfg.render.budget.max_files = count(&args, "render-max-files");
 	cfg.render.max_output = count(&args, "render-max-output");

@@ -15,6 +15,7 @@
 #include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "health/health-load.h"
+#include "helm/helm.h"
 #include "kube/kube-config.h"
 #include "loop/alog.h"
 #include "loop/lease.h"
@@ -59,6 +60,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.render = &a->cfg->render;
 	t->env.projects_ns = a->cfg->ns;
 	t->env.default_sa = a->cfg->default_sa;
+	t->env.helm = a->helm;
 	return 0;
 }
 
@@ -201,6 +203,16 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	rc = kube_config_load(&a->kcfg, &kopts, err);
 	if (rc)
 		goto cleanup;
+	{
+		/* without helm only charts fail (each app says so) */
+		struct helm_runner_opts ho = { cfg.helm, cfg.helm_timeout_s, 0, 0, NULL };
+		struct gs_error herr = GS_ERROR_INIT;
+
+		if (helm_runner_new(&a->helm, &ho, &herr) < 0)
+			alog(ALOG_WARN, NULL, NULL, "%s", herr.msg);
+		else
+			alog(ALOG_INFO, NULL, NULL, "helm: %s", helm_runner_binary(a->helm));
+	}
 	rc = tools_init(&a->api, a, err);
 	if (rc)
 		goto cleanup;
@@ -329,6 +341,7 @@ cleanup:
 	lease_free(a->lease);
 	kube_client_free(a->elector_kc);
 	tools_release(&a->api);
+	helm_runner_free(a->helm);
 	hl_set_free(a->health);
 	for (i = 0; i < a->napps; i++)
 		agent_index_entry_release(&a->apps[i]);

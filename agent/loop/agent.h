@@ -57,6 +57,8 @@ struct agent_config {
 	size_t webhook_max_bytes;
 	const char *health_listen;     /* probes-only listener (httpd.h); NULL = none */
 	struct render_limits render;   /* render budget and child (render/render.h) */
+	const char *helm;              /* --helm: the helm binary (NULL: GITSYNC_HELM, PATH) */
+	double helm_timeout_s;         /* --helm-timeout: per helm run; 0 = 60 s */
 	double lease_s, renew_s, retry_s; /* 15, 10, 2 */
 };
 

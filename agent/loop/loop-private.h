@@ -118,6 +118,7 @@ struct agent {
 	struct lease *lease;
 	struct kube_client *elector_kc;
 	struct kube_client_stats informer_stats, elector_stats;
+	struct helm_runner *helm; /* renders Helm charts for every worker (NULL: no helm) */
 	struct hl_set *health; /* users' health checks (--lua-dir, ConfigMap gitsync-health);
 				* read-only once the threads run */
 };
