@@ -172,10 +172,8 @@ static void tenancy_release(struct tenancy *t)
  * keeps unknown fields, so an app using one is refused (condition
  * UnsupportedField) instead of synced as if the field were not there. */
 static const char *const unsupported[][4] = {
-	{ "spec", "sources", NULL },
 	{ "spec", "source", "kustomize", NULL },
 	{ "spec", "source", "plugin", NULL },
-	{ "spec", "source", "chart", NULL },
 	{ "spec", "source", "directory", "include" },
 	{ "spec", "source", "directory", "exclude" },
 	{ "spec", "source", "directory", "jsonnet" },

@@ -259,6 +259,17 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 
 	memset(&auth, 0, sizeof(auth));
 	memset(&c, 0, sizeof(c));
+	if (!local_dir && app_chart_source(app)) {
+		free(path);
+		return app_chart_load(out, env, app, revision, git_flags, err);
+	}
+	if (!local_dir && mf_node_dig(app, "spec", "sources", NULL)) {
+		free(path);
+		return gs_error_set(err, GS_EINVAL,
+				    "spec.sources is supported with one chart source (chart + "
+				    "repoURL) and Git sources named by ref for $values: use "
+				    "spec.source for a single Git source");
+	}
 	if (local_dir) {
 		root = local_dir;
 		free(path);

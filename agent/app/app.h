@@ -169,6 +169,20 @@ struct app_source {
 #define APP_SOURCE_INIT { GITSRC_RESULT_INIT, NULL, NULL, 0, NULL }
 void app_source_release(struct app_source *s);
 
+/* app-chart.c: the chart-repository source of app (spec.source with
+ * `chart`, or the source with `chart` in spec.sources), borrowed; NULL when
+ * the app's chart, if any, is in Git. */
+const struct mf_node *app_chart_source(const struct mf_node *app);
+/* Pull (helm-repo.h: by version or semver range, cached by digest) and
+ * render the chart source of app with its helm fields; value files
+ * "$<ref>/path" come from the spec.sources entry with that ref (a Git
+ * repository, fetched with git_flags).  out->git.rev.sha is the chart
+ * version picked (what status and history show), out->git.rev.ref its
+ * digest.  revision (NULL: the source's targetRevision) is a version or a
+ * range.  Errors: helm_repo_pull's, gitsrc_get's, app_helm_render's. */
+int app_chart_load(struct app_source *out, struct app_env *env, const struct mf_node *app,
+		   const char *revision, unsigned git_flags, struct gs_error *err);
+
 /* Fetch app's source at revision (NULL: the app's targetRevision; a
  * commit id from history for rollback) and render it.  Credentials come
  * from the Secret in spec.source.secretRef, else from the environment
