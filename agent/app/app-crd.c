@@ -59,7 +59,6 @@ static const char crd_yaml[] =
 	"            type: object\n"
 	"            x-kubernetes-preserve-unknown-fields: true\n"
 	"            required:\n"
-	"            - source\n"
 	"            - destination\n"
 	"            properties:\n"
 	"              source:\n"

@@ -168,18 +168,22 @@ int app_source_auth(struct app_creds *c, struct gitsrc_auth *auth, struct app_en
 	 * settings, for the hosts they name */
 	const char *app_ns = mf_node_dig_str(app, "metadata", "namespace", NULL);
 	bool found = false;
+	char *https = NULL;
+	int r;
 
 	memset(auth, 0, sizeof(*auth));
 	if (secret && *secret)
 		return load_secret_creds(c, auth, env->kc, app_ns && *app_ns ? app_ns : env->ns,
 					 secret, err);
-	if (env->kc) {
-		int r = load_template_creds(c, auth, &found, env->kc, env->ns, url, err);
-
-		if (r < 0)
-			return r;
-	}
-	return found ? GS_OK : gitsrc_auth_from_env(auth, url, err);
+	/* an OCI registry (oci://host/path) matches templates and host lists
+	 * as the https:// URL it is reached by */
+	if (!strncmp(url, "oci://", 6))
+		url = https = gs_asprintf("https://%s", url + 6);
+	r = env->kc ? load_template_creds(c, auth, &found, env->kc, env->ns, url, err) : GS_OK;
+	if (r == GS_OK && !found)
+		r = gitsrc_auth_from_env(auth, url, err);
+	free(https);
+	return r;
 }
 
 void app_creds_release(struct app_creds *c)

@@ -137,6 +137,8 @@ static void test_helm_semver__and_or_and_hyphen_ranges(void **state)
 		{ "1.1 - 3", "4.3.2", false }, { "1.2.3 - 1.4.5", "1.4.6", false },
 		{ "1.2.3 - 1.4.5", "1.2.2", false }, { "^1.1 || ^3", "3.1.2", true },
 		{ "^1.1 || ^3", "2.1.2", false }, { ">= 1.0.0, < 2.0.0", "1.5.0", true },
+		/* every constraint of an AND must name a prerelease to admit one */
+		{ ">=1.2.0-0 <2", "1.2.0-rc.1", false }, { ">=1.2.0-0 <2.0.0-0", "1.2.0-rc.1", true },
 	};
 
 	(void)state;
