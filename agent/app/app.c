@@ -38,6 +38,30 @@ struct mf_node *app_object_new(const char *ns, const char *name, const struct ap
 	if (p->secret_name && *p->secret_name)
 		mf_node_set_str_value(mf_node_ensure(src, "secretRef", MF_MAP), "name",
 				      p->secret_name);
+	if (p->helm_chart && *p->helm_chart)
+		mf_node_set_str_value(src, "chart", p->helm_chart);
+	if ((p->helm_release_name && *p->helm_release_name) || p->n_helm_values ||
+	    p->n_helm_set || p->n_helm_set_string) {
+		struct mf_node *h = mf_node_ensure(src, "helm", MF_MAP);
+
+		if (p->helm_release_name && *p->helm_release_name)
+			mf_node_set_str_value(h, "releaseName", p->helm_release_name);
+		for (i = 0; i < p->n_helm_values; i++)
+			mf_node_append(mf_node_ensure(h, "valueFiles", MF_SEQ),
+				       mf_node_new_str(p->helm_values[i]));
+		for (i = 0; i < p->n_helm_set + p->n_helm_set_string; i++) {
+			bool str = i >= p->n_helm_set;
+			const char *kv = str ? p->helm_set_string[i - p->n_helm_set] : p->helm_set[i];
+			const char *eq = strchr(kv, '=');
+			struct mf_node *e = mf_node_new(MF_MAP);
+
+			mf_node_set(e, "name", mf_node_new_strn(kv, eq ? (size_t)(eq - kv) : strlen(kv)));
+			mf_node_set_str_value(e, "value", eq ? eq + 1 : "");
+			if (str)
+				mf_node_set(e, "forceString", mf_node_new_bool(true));
+			mf_node_append(mf_node_ensure(h, "parameters", MF_SEQ), e);
+		}
+	}
 	dst = mf_node_ensure(spec, "destination", MF_MAP);
 	if (p->dest_namespace && *p->dest_namespace)
 		mf_node_set_str_value(dst, "namespace", p->dest_namespace);

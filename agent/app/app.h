@@ -46,6 +46,15 @@ struct app_params {
 	bool automated, prune, self_heal, recurse;
 	const char *const *sync_options; /* "Key=Value" */
 	size_t n_sync_options;
+	/* Helm (spec.source.chart and spec.source.helm), all optional */
+	const char *helm_chart;           /* a chart repository's chart name */
+	const char *helm_release_name;
+	const char *const *helm_values;   /* valueFiles */
+	size_t n_helm_values;
+	const char *const *helm_set;      /* "name=value" parameters */
+	size_t n_helm_set;
+	const char *const *helm_set_string; /* "name=value", forceString */
+	size_t n_helm_set_string;
 };
 
 /* A new Application object (owned). */

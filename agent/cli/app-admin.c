@@ -50,6 +50,18 @@ static const struct cli_opt create_opts[] = {
 	{ "dest-server", 0, CLI_OPT_STRING, "URL",
 	  "only https://kubernetes.default.svc: one gitsync deploys\n"
 	  "to the cluster it runs in", NULL, NULL, in_cluster_server },
+	{ "helm-chart", 0, CLI_OPT_STRING, "NAME",
+	  "a chart of the chart repository --repo (HTTP or oci://);\n"
+	  "--revision is then its version or a semver range", NULL, NULL, NULL },
+	{ "release-name", 0, CLI_OPT_STRING, "NAME", "Helm release name (default: the app's name)",
+	  NULL, NULL, NULL },
+	{ "values", 0, CLI_OPT_LIST, "FILE",
+	  "Helm value file, relative to the chart (may use ../\n"
+	  "inside the repository); repeatable, later ones win", NULL, NULL, NULL },
+	{ "helm-set", 0, CLI_OPT_LIST, "K=V", "Helm parameter (helm --set); repeatable", NULL,
+	  NULL, NULL },
+	{ "helm-set-string", 0, CLI_OPT_LIST, "K=V",
+	  "Helm string parameter (helm --set-string); repeatable", NULL, NULL, NULL },
 	CLI_OPT_END,
 };
 
@@ -67,7 +79,10 @@ static const struct cli_cmd create_cmd = {
 	"  # an overlay the agent keeps in sync, pruning and self-healing\n"
 	"  gitsync app create web-prod --repo https://git.example.com/web.git \\\n"
 	"      --path k8s/prod --dest-namespace prod --sync-option CreateNamespace=true \\\n"
-	"      --sync-policy automated --auto-prune --self-heal\n",
+	"      --sync-policy automated --auto-prune --self-heal\n\n"
+	"  # a Helm chart in Git (a path holding Chart.yaml)\n"
+	"  gitsync app create web --repo https://git.example.com/web.git --path chart \\\n"
+	"      --values values-prod.yaml --helm-set image.tag=1.2.3 --dest-namespace web\n",
 	1, 1,
 };
 
@@ -89,6 +104,11 @@ static int run_create(struct app_be *b, const struct cli_args *a)
 	p.self_heal = cli_args_bool(a, "self-heal");
 	p.recurse = cli_args_bool(a, "directory-recurse");
 	p.sync_options = cli_args_list(a, "sync-option", &p.n_sync_options);
+	p.helm_chart = cli_args_str(a, "helm-chart");
+	p.helm_release_name = cli_args_str(a, "release-name");
+	p.helm_values = cli_args_list(a, "values", &p.n_helm_values);
+	p.helm_set = cli_args_list(a, "helm-set", &p.n_helm_set);
+	p.helm_set_string = cli_args_list(a, "helm-set-string", &p.n_helm_set_string);
 	if (!p.repo_url)
 		return cli_usage_error(a->cmd->name, "--repo URL is required");
 	if ((p.prune || p.self_heal) && !p.automated)

@@ -431,6 +431,36 @@ static bool under(const char *path, const char *root)
 					   (n == 1 && root[0] == '/'));
 }
 
+/* Resolve "." and ".." in the absolute path p in place, as written. */
+static void lexical_clean(char *p)
+{
+	char *out = p, *in = p;
+
+	while (*in) {
+		size_t n;
+
+		while (*in == '/')
+			in++;
+		n = strcspn(in, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && in[0] == '.') {
+			/* skip */
+		} else if (n == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > p && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, n);
+			out += n;
+		}
+		in += n;
+	}
+	if (out == p)
+		*out++ = '/';
+	*out = '\0';
+}
+
 int helm_path_confine(char **out, const char *root, const char *base_dir, const char *rel,
 		      const char *what, struct gs_error *err)
 {
@@ -440,12 +470,20 @@ int helm_path_confine(char **out, const char *root, const char *base_dir, const 
 	if (!realpath(root, rroot))
 		return gs_error_set(err, GS_ENOTFOUND, "%s: root '%s' does not exist", what, root);
 	joined = rel[0] == '/' ? gs_strdup(rel) : gs_asprintf("%s/%s", base_dir, rel);
+	lexical_clean(joined);
+	/* refused as written, before asking whether it exists: never tell
+	 * what exists outside the root */
+	if (!under(joined, rroot)) {
+		free(joined);
+		return gs_error_set(err, GS_EINVAL,
+				    "%s '%s' resolves outside the repository: only files inside it "
+				    "may be used (use a path within the repository)",
+				    what, rel);
+	}
 	if (!realpath(joined, res)) {
 		int e = errno;
 
 		free(joined);
-		/* a missing file is GS_ENOTFOUND only when its directory is
-		 * inside: never tell what exists outside the root */
 		if (e == ENOENT)
 			return gs_error_set(err, GS_ENOTFOUND, "%s '%s' not found", what, rel);
 		return gs_error_set(err, GS_EINVAL, "%s '%s': %s", what, rel, strerror(e));

@@ -241,8 +241,14 @@ static void add_prune_row(struct run *run, const struct mf_node *item, const cha
 	r->health_msg = msg;
 	r->wave = sync_wave_of(item);
 	r->prune_disabled = sync_option_is(item, run->opts, "Prune", "false");
-	if (r->prune_disabled)
+	if (r->prune_disabled) {
 		sync_set_msg(r, "ignored (Prune=false)");
+	} else if (mf_obj_annotation(item, "helm.sh/resource-policy") &&
+		   !strcmp(mf_obj_annotation(item, "helm.sh/resource-policy"), "keep")) {
+		/* what helm itself never deletes, a sync never prunes */
+		r->prune_disabled = true;
+		sync_set_msg(r, "ignored (helm.sh/resource-policy: keep)");
+	}
 	if (run->opts->flags & SYNC_KEEP_DIFF)
 		r->live = sync_normalize(item);
 	gs_strmap_put(&run->pruneidx, key, ri);

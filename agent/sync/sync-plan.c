@@ -45,6 +45,10 @@ int sync_wave_of(const struct mf_node *obj)
 {
 	const char *v = annotation2(obj, "gitsync.io/sync-wave", "argocd.argoproj.io/sync-wave");
 	char *end = NULL;
+
+	/* a chart's hook-weight orders like a wave, as in gitops-engine */
+	if (!v)
+		v = mf_obj_annotation(obj, "helm.sh/hook-weight");
 	long w;
 
 	if (!v || !v[0])
