@@ -842,7 +842,7 @@ static char *clean_entry(const char *name)
 	char *out, *c;
 
 	while (p[0] == '.' && p[1] == '/')
-		p++, p++;
+		p += 2;
 	if (*p == '/' || !*p)
 		return NULL;
 	out = gs_strdup(p);

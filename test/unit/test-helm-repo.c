@@ -436,8 +436,8 @@ static void test_helm_repo__unpack_writes_files_once_and_refuses_escapes(void **
 	static const char *const good[] = {
 		"web/", "web/Chart.yaml=name: web", "./web/values.yaml=replicas: 2",
 		"web/templates/cm.yaml=kind: ConfigMap", "web/link->/etc/passwd",
-		"web/templates/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml=long: name",
+		("web/templates/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.yaml=long: name"),
 	};
 	static const char *const evil[] = { "web/Chart.yaml=name: web", "web/../../evil=x" };
 	static const char *const two[] = { "web/Chart.yaml=name: web", "db/Chart.yaml=name: db" };
