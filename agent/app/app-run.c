@@ -14,6 +14,7 @@
 #include "gs-time.h"
 #include "gs-alloc.h"
 #include "mf-object.h"
+#include "sync/sync-jq.h"
 
 /* Keep only the objects named by "GROUP:KIND:NAME" filters (borrowed). */
 static size_t filter_objs(struct mf_node **objs, size_t n, const struct app_sync_req *req)
@@ -204,12 +205,21 @@ static int check_spec(const struct mf_node *app, const char **cond_out, struct g
 					    p[0], p[1], p[2] ? "." : "", p[2] ? p[2] : "",
 					    p[3] ? "." : "", p[3] ? p[3] : "");
 	}
-	for (i = 0; i < mf_node_len(igs); i++)
-		if (mf_node_get(mf_node_at(igs, i), "jqPathExpressions"))
+	*cond_out = "InvalidSpecError";
+	for (i = 0; i < mf_node_len(igs); i++) {
+		const struct mf_node *jqs = mf_node_get(mf_node_at(igs, i), "jqPathExpressions");
+		const char *exprs[SYNC_JQ_MAX_EXPRS];
+		size_t j, n = mf_node_len(jqs);
+
+		if (jqs && mf_node_type(jqs) != MF_SEQ)
 			return gs_error_set(err, GS_EINVAL,
-					    "spec.ignoreDifferences[%zu].jqPathExpressions is not "
-					    "supported by gitsync: use jsonPointers or "
-					    "managedFieldsManagers", i);
+					    "spec.ignoreDifferences[%zu].jqPathExpressions is not a "
+					    "list of strings", i);
+		for (j = 0; j < n && j < SYNC_JQ_MAX_EXPRS; j++)
+			exprs[j] = mf_node_str(mf_node_at(jqs, j));
+		if (sync_jq_check(exprs, n, err))
+			return gs_error_wrap(err, "spec.ignoreDifferences[%zu]", i);
+	}
 	*cond_out = "InvalidSpecError";
 	if (server && server[0] && strcmp(server, "https://kubernetes.default.svc"))
 		return gs_error_set(err, GS_EINVAL,
