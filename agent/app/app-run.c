@@ -234,6 +234,27 @@ static void clear_spec_conditions(struct mf_node *status)
 {
 	app_condition_clear(status, "UnsupportedField");
 	app_condition_clear(status, "InvalidSpecError");
+	app_condition_clear(status, "DependencyNotReady");
+}
+
+/* spec.dependsOn: an error while an app it depends on is not Synced and
+ * Healthy (*cond_out DependencyNotReady) or for a cycle (InvalidSpecError). */
+static int check_deps(struct app_env *env, const struct mf_node *app, const char **cond_out,
+		      struct gs_error *err)
+{
+	char *why = NULL;
+	int rc;
+
+	*cond_out = "InvalidSpecError";
+	if ((rc = app_depends_wait(&why, env->kc, app, err)))
+		return rc;
+	*cond_out = NULL;
+	if (!why)
+		return GS_OK;
+	*cond_out = "DependencyNotReady";
+	rc = gs_error_set(err, GS_ECONFLICT, "%s (spec.dependsOn)", why);
+	free(why);
+	return rc;
 }
 
 int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
@@ -275,8 +296,13 @@ record:
 			app_condition_set(status, cond ? cond : "ComparisonError",
 					  gs_error_str(err, buf, sizeof(buf)));
 		} else {
+			struct gs_error derr = GS_ERROR_INIT;
+			const char *dcond = NULL;
+
 			app_condition_clear(status, "ComparisonError");
 			clear_spec_conditions(status);
+			if (check_deps(env, app, &dcond, &derr) && dcond)
+				app_condition_set(status, dcond, derr.msg);
 			app_status_from_report(status, rep, src.git.rev.sha);
 			if (src.git.force_pushed) {
 				char msg[400];
@@ -325,6 +351,8 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 			goto cleanup;
 	}
 	r = check_spec(app, &cond, err);
+	if (r >= 0 && !req->dry_run)
+		r = check_deps(env, app, &cond, err);
 	if (r >= 0)
 		r = tenancy_begin(&ten, env, app, &so, err);
 	if (r >= 0)

@@ -148,6 +148,8 @@ enum sync_flags {
 	SYNC_ALLOW_EMPTY = 1 << 7,     /* prune even when the source has no
 					* objects (without it an empty source
 					* prunes nothing and the sync fails) */
+	SYNC_PRUNE_FOREGROUND = 1 << 8, /* prune with propagationPolicy=Foreground
+					 * (an Application's resources finalizer) */
 };
 
 /* Live state from watch caches (kube-watch.h) instead of LISTs.  The caller
