@@ -9,6 +9,7 @@ pkgs=(
   libcmocka-dev shellcheck
   liblua5.1-0-dev  # users' Lua health checks (agent/health)
   docker-registry  # an OCI registry on loopback for the Helm OCI chart test (t-helm-repo)
+  libjq-dev  # ignoreDifferences jqPathExpressions (agent/sync)
   python3 python3-yaml python3-prometheus-client git curl unzip openssl ca-certificates
   # test/cluster/setup builds kube-apiserver/controller-manager from Debian source
   golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev etcd-server

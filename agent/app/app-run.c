@@ -14,6 +14,7 @@
 #include "gs-time.h"
 #include "gs-alloc.h"
 #include "mf-object.h"
+#include "sync/sync-jq.h"
 
 /* Keep only the objects named by "GROUP:KIND:NAME" filters (borrowed). */
 static size_t filter_objs(struct mf_node **objs, size_t n, const struct app_sync_req *req)
@@ -201,12 +202,21 @@ static int check_spec(const struct mf_node *app, const char **cond_out, struct g
 					    p[0], p[1], p[2] ? "." : "", p[2] ? p[2] : "",
 					    p[3] ? "." : "", p[3] ? p[3] : "");
 	}
-	for (i = 0; i < mf_node_len(igs); i++)
-		if (mf_node_get(mf_node_at(igs, i), "jqPathExpressions"))
+	*cond_out = "InvalidSpecError";
+	for (i = 0; i < mf_node_len(igs); i++) {
+		const struct mf_node *jqs = mf_node_get(mf_node_at(igs, i), "jqPathExpressions");
+		const char *exprs[SYNC_JQ_MAX_EXPRS];
+		size_t j, n = mf_node_len(jqs);
+
+		if (jqs && mf_node_type(jqs) != MF_SEQ)
 			return gs_error_set(err, GS_EINVAL,
-					    "spec.ignoreDifferences[%zu].jqPathExpressions is not "
-					    "supported by gitsync: use jsonPointers or "
-					    "managedFieldsManagers", i);
+					    "spec.ignoreDifferences[%zu].jqPathExpressions is not a "
+					    "list of strings", i);
+		for (j = 0; j < n && j < SYNC_JQ_MAX_EXPRS; j++)
+			exprs[j] = mf_node_str(mf_node_at(jqs, j));
+		if (sync_jq_check(exprs, n, err))
+			return gs_error_wrap(err, "spec.ignoreDifferences[%zu]", i);
+	}
 	*cond_out = "InvalidSpecError";
 	if (server && server[0] && strcmp(server, "https://kubernetes.default.svc"))
 		return gs_error_set(err, GS_EINVAL,
@@ -221,6 +231,27 @@ static void clear_spec_conditions(struct mf_node *status)
 {
 	app_condition_clear(status, "UnsupportedField");
 	app_condition_clear(status, "InvalidSpecError");
+	app_condition_clear(status, "DependencyNotReady");
+}
+
+/* spec.dependsOn: an error while an app it depends on is not Synced and
+ * Healthy (*cond_out DependencyNotReady) or for a cycle (InvalidSpecError). */
+static int check_deps(struct app_env *env, const struct mf_node *app, const char **cond_out,
+		      struct gs_error *err)
+{
+	char *why = NULL;
+	int rc;
+
+	*cond_out = "InvalidSpecError";
+	if ((rc = app_depends_wait(&why, env->kc, app, err)))
+		return rc;
+	*cond_out = NULL;
+	if (!why)
+		return GS_OK;
+	*cond_out = "DependencyNotReady";
+	rc = gs_error_set(err, GS_ECONFLICT, "%s (spec.dependsOn)", why);
+	free(why);
+	return rc;
 }
 
 int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
@@ -262,8 +293,13 @@ record:
 			app_condition_set(status, cond ? cond : "ComparisonError",
 					  gs_error_str(err, buf, sizeof(buf)));
 		} else {
+			struct gs_error derr = GS_ERROR_INIT;
+			const char *dcond = NULL;
+
 			app_condition_clear(status, "ComparisonError");
 			clear_spec_conditions(status);
+			if (check_deps(env, app, &dcond, &derr) && dcond)
+				app_condition_set(status, dcond, derr.msg);
 			app_status_from_report(status, rep, src.git.rev.sha);
 			if (src.git.force_pushed) {
 				char msg[400];
@@ -312,6 +348,8 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 			goto cleanup;
 	}
 	r = check_spec(app, &cond, err);
+	if (r >= 0 && !req->dry_run)
+		r = check_deps(env, app, &cond, err);
 	if (r >= 0)
 		r = tenancy_begin(&ten, env, app, &so, err);
 	if (r >= 0)

@@ -382,6 +382,7 @@ void app_sync_opts_init(struct app_sync_opts *so, const struct mf_node *app)
 			const struct mf_node *ig = mf_node_at(igs, i);
 			const struct mf_node *ptrs = mf_node_get(ig, "jsonPointers");
 			const struct mf_node *mgrs = mf_node_get(ig, "managedFieldsManagers");
+			const struct mf_node *jqs = mf_node_get(ig, "jqPathExpressions");
 			struct sync_ignore *s = &so->ignore[i];
 
 			s->group = mf_node_dig_str(ig, "group", NULL);
@@ -396,6 +397,9 @@ void app_sync_opts_init(struct app_sync_opts *so, const struct mf_node *app)
 				keep(so, str_nonnull(mf_node_str(mf_node_at(ptrs, j))));
 			for (j = 0; j < s->n_managers; j++)
 				keep(so, str_nonnull(mf_node_str(mf_node_at(mgrs, j))));
+			s->n_jq = mf_node_len(jqs);
+			for (j = 0; j < s->n_jq; j++)
+				keep(so, str_nonnull(mf_node_str(mf_node_at(jqs, j))));
 		}
 		so->o.n_ignore = mf_node_len(igs);
 	}
@@ -429,6 +433,8 @@ void app_sync_opts_init(struct app_sync_opts *so, const struct mf_node *app)
 		first += so->ignore[i].n_pointers;
 		so->ignore[i].managers = so->ignore[i].n_managers ? so->strs + first : NULL;
 		first += so->ignore[i].n_managers;
+		so->ignore[i].jq = so->ignore[i].n_jq ? so->strs + first : NULL;
+		first += so->ignore[i].n_jq;
 	}
 	so->o.ignore = so->ignore;
 }

@@ -114,6 +114,14 @@ bool app_automated(const struct mf_node *app)
 	return mf_node_type(mf_node_dig(app, "spec", "syncPolicy", "automated", NULL)) == MF_MAP;
 }
 
+bool app_retries_after(const struct mf_node *app, const char *phase)
+{
+	if (phase && !strcmp(phase, "Error"))
+		return true;
+	return phase && !strcmp(phase, "Failed") &&
+	       mf_node_dig(app, "spec", "syncPolicy", "retry", NULL) != NULL;
+}
+
 const char *app_sync_policy_str(const struct mf_node *app)
 {
 	const struct mf_node *a = mf_node_dig(app, "spec", "syncPolicy", "automated", NULL);

@@ -66,6 +66,11 @@ const char *app_revision(const struct mf_node *app); /* "" means HEAD */
 const char *app_path(const struct mf_node *app);     /* "" means the root */
 const char *app_dest_namespace(const struct mf_node *app);
 bool app_automated(const struct mf_node *app);
+/* May an automated sync of the revision whose last sync ended in phase run
+ * again (on the retry backoff)?  After Error (cluster or Git unreachable:
+ * the next try may work) yes; after Failed (objects rejected: the same
+ * commit fails the same way) only with spec.syncPolicy.retry, as Argo CD. */
+bool app_retries_after(const struct mf_node *app, const char *phase);
 /* "<none>" or "Automated" / "Automated (Prune)" as argocd prints it (static). */
 const char *app_sync_policy_str(const struct mf_node *app);
 
@@ -90,6 +95,27 @@ int app_patch_status(struct kube_client *kc, const char *ns, const char *name,
 		     const struct mf_node *status, struct gs_error *err);
 /* Does an agent hold the Lease gitsync-agent in ns (holder set, not expired)? */
 bool app_agent_running(struct kube_client *kc, const char *ns);
+
+/* ---- deletion and dependencies ---- */
+
+/* The resources finalizer (Argo CD's resources-finalizer.argocd.argoproj.io
+ * is honoured too); APP_FINALIZER "/background" for background cascade. */
+#define APP_FINALIZER "resources-finalizer.gitsync.io"
+/* Does app carry one of the resources finalizers? */
+bool app_has_finalizer(const struct mf_node *app);
+struct app_env;
+/* app is being deleted and has a resources finalizer: delete its objects
+ * (foreground or background cascade, see app-finalizer.c), then remove the
+ * finalizer.  *done_out false: objects are still going (foreground), call
+ * again later.  Errors: a delete refused (the row's message), API errors. */
+int app_finalize(bool *done_out, struct app_env *env, const struct mf_node *app,
+		 struct gs_error *err);
+/* spec.dependsOn [{name, namespace}]: *why_out (owned) says which apps app
+ * still waits for ("waiting for app 'ns/db' (OutOfSync, Progressing) ..."),
+ * NULL when each is Synced and Healthy and not syncing.  Errors: GS_EINVAL
+ * for a cycle through app (the chain named) or a malformed entry. */
+int app_depends_wait(char **why_out, struct kube_client *kc, const struct mf_node *app,
+		     struct gs_error *err);
 
 /* ---- status ---- */
 

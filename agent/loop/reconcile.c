@@ -191,6 +191,45 @@ static void run_sync(struct worker *w, const char *key, const struct mf_node *ap
 	sync_report_release(&rep);
 }
 
+#define DEPENDS_RECHECK_S 10.0
+
+/* spec.dependsOn not ready (or a cycle, with wait_on_error): look again
+ * later; the compare wrote the condition saying what it waits for. */
+static bool waits_for_deps(struct worker *w, const char *key, const struct mf_node *app,
+			   bool wait_on_error)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	char *why = NULL;
+	int rc = app_depends_wait(&why, w->t.kc, app, &err);
+	bool wait = why || (rc && wait_on_error);
+
+	if (wait) {
+		alog_ratelimit(60, ALOG_INFO, mf_obj_name(app), NULL, "not syncing: %s",
+			       why ? why : err.msg);
+		workq_add(w->a->q, key, DEPENDS_RECHECK_S);
+	}
+	free(why);
+	return wait;
+}
+
+/* An Application being deleted: with a resources finalizer, delete its
+ * objects, then let it go (app-finalizer.c); without one, nothing to do. */
+static void finalize(struct worker *w, const char *key, const struct mf_node *app)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	bool done = false;
+
+	if (!app_has_finalizer(app))
+		return;
+	if (app_finalize(&done, &w->t.env, app, &err))
+		alog_ratelimit(30, ALOG_ERROR, mf_obj_name(app), NULL,
+			       "cannot delete the app's resources: %s", err.msg);
+	else if (done)
+		alog(ALOG_INFO, mf_obj_name(app), NULL, "resources deleted, finalizer removed");
+	if (!done)
+		workq_add(w->a->q, key, 2);
+}
+
 static void reconcile(struct worker *w, const char *key)
 {
 	struct agent *a = w->a;
@@ -216,7 +255,14 @@ static void reconcile(struct worker *w, const char *key)
 		goto cleanup;
 	}
 
+	if (mf_node_dig(app, "metadata", "deletionTimestamp", NULL)) {
+		finalize(w, key, app);
+		metrics_add(a->m_reconciles, 1, "deleted");
+		goto cleanup;
+	}
 	op = mf_node_get(app, "operation");
+	if (mf_node_type(op) == MF_MAP && waits_for_deps(w, key, app, false))
+		goto done; /* the operation stays requested */
 	if (mf_node_type(op) == MF_MAP) {
 		/* A requested operation (CLI, API, rollback): run it as asked. */
 		struct app_sync_req req = { 0 };
@@ -281,9 +327,7 @@ static void reconcile(struct worker *w, const char *key)
 			 * rejected: the same commit fails the same way) is not
 			 * retried, as in Argo CD; an Error (cluster or Git
 			 * unreachable) still is, on the default backoff. */
-			if ((!strcmp(phase, "Failed") &&
-			     !mf_node_dig(app, "spec", "syncPolicy", "retry", NULL)) ||
-			    !may_retry(a, key, app, &wait)) {
+			if (!app_retries_after(app, phase) || !may_retry(a, key, app, &wait)) {
 				if (wait > 0)
 					workq_add(a->q, key, wait);
 				goto done;
@@ -298,6 +342,8 @@ static void reconcile(struct worker *w, const char *key)
 		} else {
 			why = changed ? "new revision" : interrupted ? "interrupted sync" : "self-heal";
 		}
+		if (waits_for_deps(w, key, app, true))
+			goto done;
 		req.revision = rev;
 		req.prune = mf_node_bool(
 			mf_node_dig(app, "spec", "syncPolicy", "automated", "prune", NULL));

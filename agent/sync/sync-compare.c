@@ -72,9 +72,16 @@ static void respect_ignore(struct run *run, struct target *t, const struct mf_no
 	want = tmp ? tmp : t->obj;
 	if (!want)
 		return;
-	for (i = 0; i < run->opts->n_ignore; i++)
-		if (ignore_matches(&run->opts->ignore[i], &run->rep->v[t->ri]))
-			sync_respect_ignore(want, &run->opts->ignore[i], live);
+	for (i = 0; i < run->opts->n_ignore; i++) {
+		struct gs_error e = GS_ERROR_INIT;
+
+		if (ignore_matches(&run->opts->ignore[i], &run->rep->v[t->ri]) &&
+		    sync_respect_ignore(want, &run->opts->ignore[i], live, &e)) {
+			gs_error_wrap(&e, "ignoreDifferences[%zu]", i);
+			sync_fail_target(run, t, &e);
+			break;
+		}
+	}
 	sync_target_set_json(t, want);
 	t->hash = hash;
 	mf_node_free(tmp);
@@ -149,14 +156,22 @@ static void judge(struct run *run, struct target *t, const struct mf_node *predi
 	bool same;
 
 	if (l) {
-		for (i = 0; i < run->opts->n_ignore; i++)
-			if (ignore_matches(&run->opts->ignore[i], r)) {
-				sync_apply_ignore(p, &run->opts->ignore[i], l);
-				sync_apply_ignore(l, &run->opts->ignore[i], l);
+		for (i = 0; i < run->opts->n_ignore; i++) {
+			struct gs_error e = GS_ERROR_INIT;
+
+			if (!ignore_matches(&run->opts->ignore[i], r))
+				continue;
+			if (sync_apply_ignore(p, &run->opts->ignore[i], l, &e) ||
+			    sync_apply_ignore(l, &run->opts->ignore[i], l, &e)) {
+				/* a broken expression must not read as "in sync" */
+				gs_error_wrap(&e, "ignoreDifferences[%zu]", i);
+				sync_fail_target(run, t, &e);
+				break;
 			}
+		}
 		mf_node_remove(mf_node_get(l, "metadata"), "managedFields");
 	}
-	same = l && mf_node_equal(p, l);
+	same = l && !t->failed && mf_node_equal(p, l);
 	if (!l)
 		r->status = SYNC_STATUS_MISSING;
 	else

@@ -14,6 +14,7 @@
 
 #include "gs-alloc.h"
 #include "mf-object.h"
+#include "sync/sync-jq.h"
 #include "sync/sync.h"
 
 /* Annotations the server or its controllers write on their own. */
@@ -422,11 +423,56 @@ static void remove_owned(struct mf_node *n, const struct mf_node *fields)
 	}
 }
 
-void sync_apply_ignore(struct mf_node *obj, const struct sync_ignore *ig,
-		       const struct mf_node *fields_from)
+/* Deepest and last first, list indexes compared as numbers, so that
+ * removing one path does not move the items another one names (jq's
+ * delpaths order). */
+static int pointer_cmp_desc(const void *a, const void *b)
 {
-	size_t i;
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
 
+	while (*x && *y) {
+		size_t lx = strcspn(x + 1, "/"), ly = strcspn(y + 1, "/");
+		char *ex, *ey;
+		unsigned long nx = strtoul(x + 1, &ex, 10), ny = strtoul(y + 1, &ey, 10);
+		int c;
+
+		if (lx && ly && ex == x + 1 + lx && ey == y + 1 + ly && nx != ny)
+			return nx < ny ? 1 : -1;
+		c = strncmp(x + 1, y + 1, lx < ly ? lx : ly);
+		if (c)
+			return -c;
+		if (lx != ly)
+			return lx < ly ? 1 : -1;
+		x += 1 + lx;
+		y += 1 + ly;
+	}
+	return *x ? -1 : *y ? 1 : 0;
+}
+
+/* The paths ig's jqPathExpressions select in obj, in removal order;
+ * *ptrs_out owned (sync_jq_paths_free). */
+static int jq_pointers(char ***ptrs_out, size_t *n_out, const struct mf_node *obj,
+		       const struct sync_ignore *ig, struct gs_error *err)
+{
+	int rc = sync_jq_paths(ptrs_out, n_out, obj, ig->jq, ig->n_jq, err);
+
+	if (!rc && *n_out > 1)
+		qsort(*ptrs_out, *n_out, sizeof(**ptrs_out), pointer_cmp_desc);
+	return rc;
+}
+
+int sync_apply_ignore(struct mf_node *obj, const struct sync_ignore *ig,
+		      const struct mf_node *fields_from, struct gs_error *err)
+{
+	char **jq = NULL;
+	size_t i, njq = 0;
+	int rc;
+
+	if (ig->n_jq && (rc = jq_pointers(&jq, &njq, obj, ig, err)))
+		return rc;
+	for (i = 0; i < njq; i++)
+		remove_pointer(obj, jq[i]);
+	sync_jq_paths_free(jq, njq);
 	for (i = 0; i < ig->n_pointers; i++)
 		remove_pointer(obj, ig->pointers[i]);
 	for (i = 0; fields_from && i < ig->n_managers; i++) {
@@ -435,6 +481,7 @@ void sync_apply_ignore(struct mf_node *obj, const struct sync_ignore *ig,
 		if (e)
 			remove_owned(obj, mf_node_get(e, "fieldsV1"));
 	}
+	return GS_OK;
 }
 
 /* The decoded tokens of a JSON pointer ("~1" = '/', "~0" = '~'); NULL when
@@ -563,11 +610,30 @@ static void respect_owned(struct mf_node *d, const struct mf_node *l, const stru
 	}
 }
 
-void sync_respect_ignore(struct mf_node *desired, const struct sync_ignore *ig,
-			 const struct mf_node *live)
+int sync_respect_ignore(struct mf_node *desired, const struct sync_ignore *ig,
+			const struct mf_node *live, struct gs_error *err)
 {
-	size_t i;
+	char **jq = NULL, **jq2 = NULL;
+	size_t i, njq = 0, njq2 = 0;
+	int rc = GS_OK;
 
+	/* what the expressions select on either side: a field live has takes
+	 * its value, one only desired has goes */
+	if (ig->n_jq) {
+		if ((rc = jq_pointers(&jq, &njq, live, ig, err)) ||
+		    (rc = jq_pointers(&jq2, &njq2, desired, ig, err)))
+			goto cleanup;
+		jq = gs_realloc(jq, (njq + njq2 + 1) * sizeof(*jq));
+		memcpy(jq + njq, jq2, njq2 * sizeof(*jq2));
+		njq += njq2;
+		free(jq2);
+		jq2 = NULL;
+		njq2 = 0;
+		qsort(jq, njq, sizeof(*jq), pointer_cmp_desc);
+	}
+	for (i = 0; i < njq; i++)
+		if (!i || strcmp(jq[i], jq[i - 1]))
+			respect_pointer(desired, live, jq[i]);
 	for (i = 0; i < ig->n_pointers; i++)
 		respect_pointer(desired, live, ig->pointers[i]);
 	for (i = 0; i < ig->n_managers; i++) {
@@ -576,4 +642,8 @@ void sync_respect_ignore(struct mf_node *desired, const struct sync_ignore *ig,
 		if (e)
 			respect_owned(desired, live, mf_node_get(e, "fieldsV1"));
 	}
+cleanup:
+	sync_jq_paths_free(jq, njq);
+	sync_jq_paths_free(jq2, njq2);
+	return rc;
 }

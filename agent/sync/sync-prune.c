@@ -42,7 +42,11 @@ int sync_prune(struct run *run, bool last, struct gs_error *err)
 		}
 		rc = kube_client_resource(run->kc, &res, r->group, r->version, r->kind, &e);
 		if (rc == GS_OK)
-			rc = kube_client_delete(run->kc, res, r->ns, r->name, "Background", &e);
+			rc = kube_client_delete(run->kc, res, r->ns, r->name,
+						(run->opts->flags & SYNC_PRUNE_FOREGROUND)
+							? "Foreground"
+							: "Background",
+						&e);
 		if (sync_write_stops_run(run, rc)) {
 			*err = e;
 			return rc;

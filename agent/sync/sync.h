@@ -115,14 +115,17 @@ struct sync_report {
 void sync_report_release(struct sync_report *rep);
 
 /* ignoreDifferences entry: match by group/kind (required) and optionally
- * name/namespace; then JSON pointers to ignore and/or field managers whose
- * fields are ignored (an HPA's "kube-controller-manager" on spec.replicas). */
+ * name/namespace; then JSON pointers to ignore, field managers whose
+ * fields are ignored (an HPA's "kube-controller-manager" on spec.replicas)
+ * and/or jq expressions whose paths are ignored (sync-jq.h). */
 struct sync_ignore {
 	const char *group, *kind, *name, *ns;   /* NULL name/ns = any */
 	const char *const *pointers;             /* JSON pointers, n_pointers */
 	size_t n_pointers;
 	const char *const *managers;
 	size_t n_managers;
+	const char *const *jq;                   /* jqPathExpressions, n_jq */
+	size_t n_jq;
 };
 
 /* A kind the app managed before (from the Application status), so objects of
@@ -145,6 +148,8 @@ enum sync_flags {
 	SYNC_ALLOW_EMPTY = 1 << 7,     /* prune even when the source has no
 					* objects (without it an empty source
 					* prunes nothing and the sync fails) */
+	SYNC_PRUNE_FOREGROUND = 1 << 8, /* prune with propagationPolicy=Foreground
+					 * (an Application's resources finalizer) */
 };
 
 /* Live state from watch caches (kube-watch.h) instead of LISTs.  The caller
@@ -262,14 +267,17 @@ bool sync_owned_fields_desired(const struct mf_node *live, const struct mf_node 
  * the field). */
 void sync_default_protocols(struct mf_node *obj);
 /* Remove the fields an ignore entry names from obj (JSON pointers; fields
- * owned by the named managers per `fields_from`'s managedFields). */
-void sync_apply_ignore(struct mf_node *obj, const struct sync_ignore *ig,
-		       const struct mf_node *fields_from);
+ * owned by the named managers per `fields_from`'s managedFields; paths its
+ * jq expressions select in obj).  Errors: a jq expression's (sync-jq.h),
+ * obj then partly unchanged. */
+int sync_apply_ignore(struct mf_node *obj, const struct sync_ignore *ig,
+		      const struct mf_node *fields_from, struct gs_error *err);
 /* RespectIgnoreDifferences=true: the fields an ignore entry names take in
  * desired the value they have in live (the raw object, with its
  * managedFields), or go when live has none, so that applying desired does
- * not reset them. */
-void sync_respect_ignore(struct mf_node *desired, const struct sync_ignore *ig,
-			 const struct mf_node *live);
+ * not reset them (jq expressions: the paths they select in either).
+ * Errors: a jq expression's (sync-jq.h). */
+int sync_respect_ignore(struct mf_node *desired, const struct sync_ignore *ig,
+			const struct mf_node *live, struct gs_error *err);
 
 #endif

@@ -213,6 +213,31 @@ static void test_app_status__embedded_crd_matches_the_shipped_file(void **state)
 	free(path);
 }
 
+/* Argo CD's rule: a Failed automated sync of the same commit is not run
+ * again without spec.syncPolicy.retry (the same objects are rejected the
+ * same way); an Error (cluster or Git unreachable) is retried on backoff. */
+static void test_app_status__failed_sync_retried_only_with_retry_error_always(void **state)
+{
+	struct app_params p = { .repo_url = "https://git.example.com/x.git", .path = "k8s",
+				.dest_namespace = "dev", .automated = true };
+	struct mf_node *app = app_object_new("gitsync", "web", &p);
+	struct mf_node *retry;
+
+	(void)state;
+	assert_null(mf_node_dig(app, "spec", "syncPolicy", "retry", NULL));
+	assert_false(app_retries_after(app, "Failed"));
+	assert_true(app_retries_after(app, "Error"));
+	assert_false(app_retries_after(app, "Succeeded"));
+	assert_false(app_retries_after(app, NULL));
+	retry = mf_node_ensure(mf_node_ensure(mf_node_ensure(app, "spec", MF_MAP), "syncPolicy",
+					      MF_MAP),
+			       "retry", MF_MAP);
+	mf_node_set_str_value(retry, "limit", "3");
+	assert_true(app_retries_after(app, "Failed"));
+	assert_true(app_retries_after(app, "Error"));
+	mf_node_free(app);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_app_status__repeated_condition_keeps_its_time),
 		cmocka_unit_test(test_app_status__object_and_sync_options),
 		cmocka_unit_test(test_app_status__embedded_crd_matches_the_shipped_file),
+		cmocka_unit_test(test_app_status__failed_sync_retried_only_with_retry_error_always),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,11 +195,11 @@ static void test_sync_plan__ignore_differences_by_pointer_and_manager(void **sta
 	struct sync_ignore by_mgr = { "apps", "Deployment", NULL, NULL, NULL, 0, mgrs, 1 };
 	(void)state;
 
-	sync_apply_ignore(a, &by_ptr, NULL);
+	assert_int_equal(sync_apply_ignore(a, &by_ptr, NULL, NULL), 0);
 	assert_null(mf_node_dig(a, "metadata", "labels", "app", NULL));
 	assert_non_null(mf_node_dig(a, "metadata", "labels", "gitsync.io/app", NULL));
 	/* an HPA's controller owns spec.replicas: ignored */
-	sync_apply_ignore(b, &by_mgr, live);
+	assert_int_equal(sync_apply_ignore(b, &by_mgr, live, NULL), 0);
 	assert_null(mf_node_dig(b, "spec", "replicas", NULL));
 	assert_non_null(mf_node_dig(b, "spec", "template", NULL));
 	mf_node_free(a);
