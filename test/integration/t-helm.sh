@@ -113,7 +113,11 @@ H template hello "$tmp/work/helm-app/chart" --namespace hello --kube-version "$k
   --include-crds -f "$tmp/work/helm-app/envs/prod.yaml" --set color=blue \
   --set port=9090 --set-string color=0755 >"$tmp/expected.yaml"
 run python3 "$tmp/subset.py" "$KUBECTL" hello "$tmp/expected.yaml"
-check "the applied objects equal helm template for the same inputs" rc_is 0
+check "the applied objects equal helm template for the same inputs" \
+  eval 'rc_is 0 && out_has "^3 objects compared"'
+sed "s/port: 9090/port: 9091/" "$tmp/expected.yaml" >"$tmp/wrong.yaml"
+run python3 "$tmp/subset.py" "$KUBECTL" hello "$tmp/wrong.yaml"
+check "(the comparison sees a field that differs)" eval '! rc_is 0 && out_has "want 9091"'
 run k get configmap hello-config -n hello -o jsonpath='{.data.kubeVersion} {.data.color} {.data.replicas}'
 check "Capabilities from the live cluster; parameters in order, after the value file" \
   eval "out_has '^$kver 0755 3\$'"
