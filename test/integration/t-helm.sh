@@ -105,7 +105,8 @@ run gs app manifests hello
 check "app manifests shows the rendered chart" \
   eval 'rc_is 0 && out_has "name: hello-config" && out_has "hello from prod" && out_has "kind: Service"'
 run gs app get hello
-check "app get: no UnsupportedField for spec.source.helm" eval 'rc_is 0 && out_lacks "UnsupportedField"'
+check "app get: chart info, no UnsupportedField for spec.source.helm" \
+  eval 'rc_is 0 && out_lacks "UnsupportedField" && out_has "Helm Release: +hello" && out_has "Helm Values: +../envs/prod.yaml,values-missing.yaml" && out_has "color=0755"'
 
 run gs app sync hello
 check "app sync applies the chart" eval 'rc_is 0 && out_has "Succeeded"'
