@@ -63,6 +63,33 @@ void app_redact(struct mf_node *app)
 	gitsrc_node_redact(app);
 }
 
+/* The Helm part of the source, when there is one (chart, release, values). */
+static void print_helm(const struct mf_node *app)
+{
+	const struct mf_node *h = mf_node_dig(app, "spec", "source", "helm", NULL);
+	const struct mf_node *vf = mf_node_get(h, "valueFiles");
+	const struct mf_node *ps = mf_node_get(h, "parameters");
+	const char *chart = mf_node_dig_str(app, "spec", "source", "chart", NULL);
+	const char *rel = mf_node_dig_str(h, "releaseName", NULL);
+	size_t i;
+
+	if (chart && *chart)
+		printf("%-15s%s\n", "Chart:", chart);
+	if (!h)
+		return;
+	printf("%-15s%s\n", "Helm Release:", app_s_or(rel, mf_obj_name(app)));
+	if (mf_node_len(vf)) {
+		printf("%-15s", "Helm Values:");
+		for (i = 0; i < mf_node_len(vf); i++)
+			printf("%s%s", i ? "," : "", app_s_or(mf_node_str(mf_node_at(vf, i)), ""));
+		printf("\n");
+	}
+	for (i = 0; i < mf_node_len(ps); i++)
+		printf("%-15s%s=%s\n", i ? "" : "Helm Params:",
+		       app_s_or(mf_node_dig_str(mf_node_at(ps, i), "name", NULL), ""),
+		       app_s_or(mf_node_dig_str(mf_node_at(ps, i), "value", NULL), ""));
+}
+
 void app_print_header(const struct app_be *b, const struct mf_node *app)
 {
 	char *repo = gitsrc_url_redact(app_repo(app));
@@ -73,6 +100,7 @@ void app_print_header(const struct app_be *b, const struct mf_node *app)
 	printf("%-15s%s\n", "Repo:", repo);
 	printf("%-15s%s\n", "Target:", app_s_or(app_revision(app), "HEAD"));
 	printf("%-15s%s\n", "Path:", app_s_or(app_path(app), "."));
+	print_helm(app);
 	printf("%-15s%s\n", "Sync Policy:", app_sync_policy_str(app));
 	free(repo);
 }

@@ -105,7 +105,8 @@ run gs app manifests hello
 check "app manifests shows the rendered chart" \
   eval 'rc_is 0 && out_has "name: hello-config" && out_has "hello from prod" && out_has "kind: Service"'
 run gs app get hello
-check "app get: no UnsupportedField for spec.source.helm" eval 'rc_is 0 && out_lacks "UnsupportedField"'
+check "app get: chart info, no UnsupportedField for spec.source.helm" \
+  eval 'rc_is 0 && out_lacks "UnsupportedField" && out_has "Helm Release: +hello" && out_has "Helm Values: +../envs/prod.yaml,values-missing.yaml" && out_has "color=0755"'
 
 run gs app sync hello
 check "app sync applies the chart" eval 'rc_is 0 && out_has "Succeeded"'
@@ -113,7 +114,11 @@ H template hello "$tmp/work/helm-app/chart" --namespace hello --kube-version "$k
   --include-crds -f "$tmp/work/helm-app/envs/prod.yaml" --set color=blue \
   --set port=9090 --set-string color=0755 >"$tmp/expected.yaml"
 run python3 "$tmp/subset.py" "$KUBECTL" hello "$tmp/expected.yaml"
-check "the applied objects equal helm template for the same inputs" rc_is 0
+check "the applied objects equal helm template for the same inputs" \
+  eval 'rc_is 0 && out_has "^3 objects compared"'
+sed "s/port: 9090/port: 9091/" "$tmp/expected.yaml" >"$tmp/wrong.yaml"
+run python3 "$tmp/subset.py" "$KUBECTL" hello "$tmp/wrong.yaml"
+check "(the comparison sees a field that differs)" eval '! rc_is 0 && out_has "want 9091"'
 run k get configmap hello-config -n hello -o jsonpath='{.data.kubeVersion} {.data.color} {.data.replicas}'
 check "Capabilities from the live cluster; parameters in order, after the value file" \
   eval "out_has '^$kver 0755 3\$'"
