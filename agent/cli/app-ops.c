@@ -395,3 +395,31 @@ static int run_diff(struct app_be *b, const struct cli_args *a)
 }
 
 const struct app_sub app_sub_diff = { "diff", &diff_cmd, run_diff, false };
+
+/* ---- terminate-op ---- */
+
+static const struct cli_cmd terminate_cmd = {
+	"app terminate-op", "NAME",
+	"Stop the operation in progress, as `argocd app terminate-op` does: its\n"
+	"operationState phase turns Terminating, and whoever runs it (the agent, or a\n"
+	"`gitsync app sync` running it itself) ends it at its next wait (hook, wave,\n"
+	"health), phase Failed, message \"terminated\".  What was applied stays.  An\n"
+	"operation requested but not started is dropped.  Exit status 1 when no\n"
+	"operation is in progress.  Through the agent's API: a sync-scope token.\n",
+	NULL, "common options", app_common_opts,
+	COMMON_FOOTER EXAMPLES "  gitsync app terminate-op web\n"
+			       "  gitsync app terminate-op web && gitsync app wait web --operation\n",
+	1, 1,
+};
+
+static int run_terminate(struct app_be *b, const struct cli_args *a)
+{
+	struct gs_error err = GS_ERROR_INIT;
+
+	if (b->ops->terminate(b, a->pos[0], &err))
+		return cli_error(&err);
+	printf("application '%s': operation terminating\n", a->pos[0]);
+	return CLI_EXIT_OK;
+}
+
+const struct app_sub app_sub_terminate = { "terminate-op", &terminate_cmd, run_terminate, false };

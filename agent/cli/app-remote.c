@@ -260,6 +260,15 @@ static int remote_manifests(struct app_be *b, struct gs_buf *out, const char *na
 	return rc;
 }
 
+static int remote_terminate(struct app_be *b, const char *name, struct gs_error *err)
+{
+	char *rest = gs_asprintf("/%s/terminate-op", name);
+	int rc = call_json(R(b), NULL, "POST", rest, NULL, err);
+
+	free(rest);
+	return rc;
+}
+
 static void remote_free(struct app_be *b)
 {
 	struct remote *r = R(b);
@@ -270,7 +279,8 @@ static void remote_free(struct app_be *b)
 
 static const struct app_be_ops remote_ops = {
 	"api", remote_list, remote_get, remote_compare, remote_create, remote_remove,
-	remote_set, remote_sync, remote_operation, remote_agent_running, remote_manifests, remote_free,
+	remote_set, remote_sync, remote_operation, remote_agent_running, remote_manifests,
+	remote_terminate, remote_free,
 };
 
 static bool env_true(const char *name)

@@ -93,6 +93,8 @@ struct app_be_ops {
 	/* The rendered objects (YAML stream) of an app at revision. */
 	int (*manifests)(struct app_be *b, struct gs_buf *out, const char *name, const char *revision,
 			 bool hard_refresh, struct gs_error *err);
+	/* Stop the operation in progress (app_terminate_operation). */
+	int (*terminate)(struct app_be *b, const char *name, struct gs_error *err);
 	void (*free)(struct app_be *b);
 };
 
@@ -128,6 +130,7 @@ struct app_sub {
 extern const struct app_sub app_sub_list, app_sub_get, app_sub_history, app_sub_manifests;
 extern const struct app_sub app_sub_resources;
 extern const struct app_sub app_sub_sync, app_sub_wait, app_sub_diff, app_sub_rollback;
+extern const struct app_sub app_sub_terminate;
 extern const struct app_sub app_sub_create, app_sub_delete, app_sub_set;
 
 /* ---- app-local.c: rendering without the backend interface ---- */

@@ -276,33 +276,25 @@ int api_app_delete(struct app_env *env, const char *ns, const char *name,
 		   const struct httpd_api_request *req, struct httpd_api_response *resp,
 		   struct gs_error *err)
 {
-	struct mf_node *app = NULL;
 	const char *c = q(req, "cascade");
 	bool cascade = !c || strcmp(c, "false");
-	int rc;
+	int rc = app_remove(env, ns, name, cascade, err);
 
-	if ((rc = app_get(&app, env->kc, ns, name, err)))
-		return rc;
-	if (cascade) {
-		/* an empty desired set with prune deletes exactly what the app tracks */
-		struct sync_report rep = SYNC_REPORT_INIT;
-		struct app_sync_opts so;
-
-		app_sync_opts_init(&so, app);
-		so.o.flags = SYNC_PRUNE | SYNC_FULL_SCAN;
-		rc = sync_run(env->se, &rep, NULL, 0, &so.o, err);
-		if (!rc && rep.phase != SYNC_PHASE_SUCCEEDED)
-			rc = gs_error_set(err, GS_ERR, "cannot delete the resources of '%s': %s", name,
-					  rep.message ? rep.message : "prune failed");
-		app_sync_opts_release(&so);
-		sync_report_release(&rep);
-	}
-	if (!rc)
-		rc = app_delete(env->kc, ns, name, cascade, err);
 	if (!rc)
 		gs_buf_printf(&resp->body, "{\"deleted\":true,\"cascade\":%s}\n",
 			      cascade ? "true" : "false");
-	mf_node_free(app);
+	return rc;
+}
+
+int api_app_terminate(struct app_env *env, const char *ns, const char *name,
+		      const struct httpd_api_request *req, struct httpd_api_response *resp,
+		      struct gs_error *err)
+{
+	int rc = app_terminate_operation(env->kc, ns, name, err);
+
+	(void)req;
+	if (!rc)
+		gs_buf_puts(&resp->body, "{\"terminating\":true}\n");
 	return rc;
 }
 

@@ -45,4 +45,9 @@ int api_app_delete(struct app_env *env, const char *ns, const char *name,
 		   const struct httpd_api_request *req, struct httpd_api_response *resp,
 		   struct gs_error *err);
 
+/* POST .../terminate-op: stop the running operation (app_terminate_operation). */
+int api_app_terminate(struct app_env *env, const char *ns, const char *name,
+		      const struct httpd_api_request *req, struct httpd_api_response *resp,
+		      struct gs_error *err);
+
 #endif

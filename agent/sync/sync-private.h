@@ -102,6 +102,7 @@ struct run {
 	size_t nlisted, alisted;
 	unsigned long requests0;
 	bool any_failed;
+	bool terminated;                  /* opts->cancelled said so while waiting */
 	bool create_ns;                   /* CreateNamespace=true and it is missing */
 	struct kube_batch *batch;         /* requests in flight */
 	struct gs_error net_err;          /* the first network error of a batch */

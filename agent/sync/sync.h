@@ -191,6 +191,11 @@ struct sync_options {
 	void *live_cache_payload;
 	sync_policy_fn policy;     /* optional, see above */
 	void *policy_payload;
+	/* Optional: asked while the run waits (hooks, waves, health); true
+	 * ends the run at once, phase Failed, message "terminated" (Argo CD's
+	 * terminate-op).  What was applied stays applied. */
+	bool (*cancelled)(void *payload);
+	void *cancel_payload;
 };
 
 struct sync_engine;
