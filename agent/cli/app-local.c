@@ -280,6 +280,9 @@ static struct mf_node *operation_patch(const struct app_op_args *a, const struct
 		mf_node_set(s, "allowEmpty", mf_node_new_bool(true));
 	if (a->dry_run)
 		mf_node_set(s, "dryRun", mf_node_new_bool(true));
+	if (a->force) /* Argo CD's shape: syncStrategy.apply.force */
+		mf_node_set(mf_node_ensure(mf_node_ensure(s, "syncStrategy", MF_MAP), "apply",
+					   MF_MAP), "force", mf_node_new_bool(true));
 	if (a->n_resources) {
 		struct mf_node *rs = mf_node_ensure(s, "resources", MF_SEQ);
 
@@ -360,13 +363,15 @@ static int local_sync(struct app_be *b, const char *name, const struct app_op_ar
 
 		mf_node_set(spec, "source", mf_node_clone(source));
 	}
-	if (a->n_sync_options) {
+	if (a->n_sync_options || a->force) {
 		struct mf_node *so = mf_node_ensure(
 			mf_node_ensure(mf_node_ensure(app, "spec", MF_MAP), "syncPolicy", MF_MAP),
 			"syncOptions", MF_SEQ);
 
 		for (k = 0; k < a->n_sync_options; k++)
 			mf_node_append(so, mf_node_new_str(a->sync_options[k]));
+		if (a->force) /* as the agent reads syncStrategy.apply.force */
+			mf_node_append(so, mf_node_new_str("Force=true"));
 	}
 	req.prune = a->prune;
 	req.allow_empty = a->allow_empty;

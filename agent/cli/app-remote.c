@@ -203,6 +203,8 @@ static int remote_sync(struct app_be *b, const char *name, const struct app_op_a
 		mf_node_set(body, "allowEmpty", mf_node_new_bool(true));
 	if (a->dry_run)
 		mf_node_set(body, "dryRun", mf_node_new_bool(true));
+	if (a->force)
+		mf_node_set(body, "force", mf_node_new_bool(true));
 	if (a->n_resources) {
 		struct mf_node *rs = mf_node_ensure(body, "resources", MF_SEQ);
 

@@ -176,6 +176,9 @@ struct mf_node *api_app_operation_patch(const struct mf_node *body, const char *
 		mf_node_set(s, "allowEmpty", mf_node_new_bool(true));
 	if (mf_node_bool(mf_node_get(body, "dryRun")))
 		mf_node_set(s, "dryRun", mf_node_new_bool(true));
+	if (mf_node_bool(mf_node_get(body, "force")))
+		mf_node_set(mf_node_ensure(mf_node_ensure(s, "syncStrategy", MF_MAP), "apply",
+					   MF_MAP), "force", mf_node_new_bool(true));
 	if ((v = mf_node_get(body, "resources")) && mf_node_type(v) == MF_SEQ)
 		mf_node_set(s, "resources", mf_node_clone(v));
 	if ((v = mf_node_get(body, "syncOptions")) && mf_node_type(v) == MF_SEQ)

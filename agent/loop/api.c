@@ -166,7 +166,7 @@ static int on_list_item(const struct mf_node *app, void *payload)
 	return 0;
 }
 
-/* Body of POST .../sync: {"revision":"", "prune":bool, "allowEmpty":bool, "dryRun":bool,
+/* Body of POST .../sync: {"revision":"", "prune":bool, "allowEmpty":bool, "dryRun":bool, "force":bool,
  * "resources":["GROUP:KIND:NAME"], "syncOptions":["K=V"]}; all optional. */
 static int api_sync(void *payload, const struct httpd_api_request *req,
 		    struct httpd_api_response *resp, struct gs_error *err)

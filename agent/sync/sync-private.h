@@ -67,6 +67,8 @@ struct target {
 	size_t json_len;
 	struct mf_node *obj;              /* owned, usually NULL (see above) */
 	bool replace;                     /* sync option Replace=true */
+	bool recreate;                    /* Force=true and the server refused the
+					   * change in place (immutable field) */
 	bool force;                       /* Force=true (with Replace: recreate) */
 	bool apply_always;                /* ApplyOutOfSyncOnly=false */
 	bool respect_ignore;              /* RespectIgnoreDifferences=true */
