@@ -361,6 +361,75 @@ int app_terminate_operation(struct kube_client *kc, const char *ns, const char *
 	return r;
 }
 
+/* Never orphans, as in Argo CD: what the cluster makes by itself. */
+static bool orphan_excluded(const struct kube_resource *res, const struct mf_node *o)
+{
+	static const char *const kinds[] = { "Event", "Endpoints", "EndpointSlice", "Lease" };
+	const char *name = mf_obj_name(o), *type = mf_node_dig_str(o, "type", NULL);
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(res->kind, kinds[i]))
+			return true;
+	return !strcmp(res->group, APP_GROUP) ||
+	       mf_node_len(mf_node_dig(o, "metadata", "ownerReferences", NULL)) > 0 ||
+	       mf_obj_label(o, SYNC_LABEL_APP) || mf_obj_annotation(o, SYNC_ANNOTATION_TRACKING) ||
+	       (!strcmp(res->kind, "ServiceAccount") && name && !strcmp(name, "default")) ||
+	       (!strcmp(res->kind, "ConfigMap") && name && !strcmp(name, "kube-root-ca.crt")) ||
+	       (type && !strcmp(type, "kubernetes.io/service-account-token"));
+}
+
+struct orphan_ctx {
+	const struct kube_resource *res;
+	struct mf_node *rows;
+};
+
+static int on_orphan_item(const struct mf_node *item, void *payload)
+{
+	struct orphan_ctx *oc = payload;
+	struct mf_node *m;
+
+	if (orphan_excluded(oc->res, item))
+		return 0;
+	m = mf_node_new(MF_MAP);
+	mf_node_set_str_value(m, "group", oc->res->group);
+	mf_node_set_str_value(m, "version", oc->res->version);
+	mf_node_set_str_value(m, "kind", oc->res->kind);
+	mf_node_set_str_value(m, "namespace", mf_obj_namespace(item));
+	mf_node_set_str_value(m, "name", mf_obj_name(item));
+	mf_node_append(oc->rows, m);
+	return 0;
+}
+
+int app_orphans(struct mf_node **out, struct kube_client *kc, const struct mf_node *app,
+		struct gs_error *err)
+{
+	const struct kube_resource **all = NULL;
+	struct orphan_ctx oc = { NULL, mf_node_new(MF_SEQ) };
+	const char *ns = app_dest_namespace(app);
+	size_t n = 0, i;
+	int r = GS_OK;
+
+	if (!ns || !*ns) {
+		*out = oc.rows; /* no destination namespace: nothing can be orphaned */
+		return GS_OK;
+	}
+	if ((r = kube_client_all_resources(kc, &all, &n, err)) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (!all[i]->namespaced || !(all[i]->verbs & KUBE_VERB_LIST))
+			continue;
+		oc.res = all[i];
+		if ((r = kube_client_list(kc, all[i], ns, NULL, on_orphan_item, &oc, NULL, err)) < 0)
+			goto fail;
+	}
+	*out = oc.rows;
+	return GS_OK;
+fail:
+	mf_node_free(oc.rows);
+	return gs_error_wrap(err, "cannot list the orphaned resources of namespace '%s'", ns);
+}
+
 int app_remove(struct app_env *env, const char *ns, const char *name, bool cascade,
 	       struct gs_error *err)
 {

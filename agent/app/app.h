@@ -214,6 +214,14 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 int app_terminate_operation(struct kube_client *kc, const char *ns, const char *name,
 			    struct gs_error *err);
 
+/* Orphaned resources of app, as Argo CD: the top-level objects of its
+ * destination namespace (no ownerReferences) that no app manages, less what
+ * the cluster makes itself (Events, Endpoints, Leases, the default
+ * ServiceAccount and its token, kube-root-ca.crt).  *out owned seq of
+ * {group, version, kind, namespace, name}. */
+int app_orphans(struct mf_node **out, struct kube_client *kc, const struct mf_node *app,
+		struct gs_error *err);
+
 /* Delete the Application; with cascade, first prune every object it tracks
  * (`gitsync app delete`, both transports). */
 int app_remove(struct app_env *env, const char *ns, const char *name, bool cascade,

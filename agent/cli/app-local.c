@@ -211,6 +211,8 @@ static int local_compare(struct app_be *b, struct app_view *out, const char *nam
 			out->different = true;
 	if (a->want_diff)
 		out->diffs = app_view_diffs(&rep);
+	if (a->orphaned)
+		r = app_orphans(&out->orphans, l->kc, out->app, err);
 cleanup:
 	app_redact(out->app);
 	free(rev);

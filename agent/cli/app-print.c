@@ -38,6 +38,7 @@ void app_view_release(struct app_view *v)
 	free(v->sync);
 	free(v->health);
 	mf_node_free(v->diffs);
+	mf_node_free(v->orphans);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -126,6 +127,30 @@ void app_print_resources(const struct mf_node *rows)
 	}
 	putchar('\n');
 	cli_table_print(t, stdout);
+	cli_table_free(t);
+}
+
+void app_print_orphans(const struct mf_node *rows, bool heading)
+{
+	struct cli_table *t = cli_table_new(5);
+	size_t i;
+
+	if (heading)
+		printf("\nOrphaned resources: %zu\n", mf_node_len(rows));
+	if (!mf_node_len(rows))
+		goto done;
+	cli_table_row(t, "GROUP", "KIND", "NAMESPACE", "NAME", "ORPHANED");
+	for (i = 0; i < mf_node_len(rows); i++) {
+		const struct mf_node *r = mf_node_at(rows, i);
+
+		cli_table_row(t, mf_node_dig_str(r, "group", NULL), mf_node_dig_str(r, "kind", NULL),
+			      mf_node_dig_str(r, "namespace", NULL), mf_node_dig_str(r, "name", NULL),
+			      "Yes");
+	}
+	if (heading)
+		putchar('\n');
+	cli_table_print(t, stdout);
+done:
 	cli_table_free(t);
 }
 

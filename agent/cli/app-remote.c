@@ -121,9 +121,13 @@ static int remote_compare(struct app_be *b, struct app_view *out, const char *na
 				    "kubeconfig, not GITSYNC_SERVER");
 	if ((rc = remote_get(b, &out->app, name, err)))
 		return rc;
-	q = query(4, a->want_diff ? "format" : NULL, "json", "revision", a->revision, "refresh",
+	if (a->orphaned && a->want_diff)
+		return gs_error_set(err, GS_EINVAL, "orphaned resources come with a comparison, "
+						    "not a diff");
+	q = query(5, a->want_diff ? "format" : NULL, "json", "revision", a->revision, "refresh",
 		  a->hard_refresh ? "hard" : a->refresh ? "normal" : NULL, "recorded",
-		  a->at_recorded && !a->revision ? "true" : NULL);
+		  a->at_recorded && !a->revision ? "true" : NULL, "orphaned",
+		  a->orphaned ? "true" : NULL);
 	rest = gs_asprintf("/%s/%s%s", name, a->want_diff ? "diff" : "resources", q);
 	rc = call_json(r, &res, "GET", rest, NULL, err);
 	free(rest);
@@ -134,6 +138,8 @@ static int remote_compare(struct app_be *b, struct app_view *out, const char *na
 		out->resources = mf_node_clone(mf_node_get(res, "resources"));
 	if (mf_node_get(res, "diffs"))
 		out->diffs = mf_node_clone(mf_node_get(res, "diffs"));
+	if (mf_node_get(res, "orphaned"))
+		out->orphans = mf_node_clone(mf_node_get(res, "orphaned"));
 	out->revision = dup_str(res, "revision");
 	out->sync = dup_str(res, "sync");
 	out->health = dup_str(res, "health");

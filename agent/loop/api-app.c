@@ -82,7 +82,16 @@ int api_app_resources(struct app_env *env, const char *ns, const char *name,
 
 	if (!rc) {
 		view = app_view_comparison(&rep, rev);
-		emit(&resp->body, view);
+		if (q(req, "orphaned")) {
+			struct mf_node *app = NULL, *orphans = NULL;
+
+			if (!(rc = app_get(&app, env->kc, ns, name, err)) &&
+			    !(rc = app_orphans(&orphans, env->kc, app, err)))
+				mf_node_set(view, "orphaned", orphans);
+			mf_node_free(app);
+		}
+		if (!rc)
+			emit(&resp->body, view);
 		mf_node_free(view);
 	}
 	free(rev);

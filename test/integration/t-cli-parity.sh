@@ -191,6 +191,16 @@ check "CI: a Degraded app fails the job (exit 1) and the message names the objec
   eval 'rc_is 1 && out_has "Degraded" && out_has "Deployment demo/stuck"'
 
 
+# ---- orphaned resources: an object of the destination namespace no app manages
+k -n demo create configmap stray --from-literal=a=1 >/dev/null
+parity "orphaned only" app resources demo --orphaned
+check "app resources --orphaned: the stray ConfigMap, not the app's nor the cluster's own" \
+  eval 'out_has "^ +ConfigMap +demo +stray +Yes" && out_lacks "demo-config" && out_lacks "kube-root-ca.crt" && out_lacks "ReplicaSet"'
+parity "orphaned as json" app resources demo --orphaned -o json
+parity "get with orphaned" app get demo --orphaned
+check "app get --orphaned: the resource table, then the orphaned ones" \
+  eval 'out_has "demo-config" && out_has "^Orphaned resources: 1" && out_has "stray +Yes"'
+
 # ---- terminate-op: a sync whose PreSync hook never completes (a Pod bound to
 # no node), stopped from each transport; the operation ends Failed "terminated"
 mkdir -p "$work/hang"
