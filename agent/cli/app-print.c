@@ -186,8 +186,22 @@ void app_print_diffs(const struct mf_node *diffs)
 		const struct mf_node *d = mf_node_at(diffs, k);
 		char *label = object_label(d);
 
+		const struct mf_node *drift = mf_node_get(d, "drift");
+		size_t i;
+
 		printf("===== %s (%s)\n%s", label, app_s_or(mf_node_dig_str(d, "status", NULL), ""),
 		       app_s_or(mf_node_dig_str(d, "diff", NULL), ""));
+		/* who made the live values differ, from managedFields */
+		if (mf_node_len(drift))
+			printf("changed in the cluster:\n");
+		for (i = 0; i < mf_node_len(drift); i++) {
+			const struct mf_node *f = mf_node_at(drift, i);
+			const char *m = app_s_or(mf_node_dig_str(f, "manager", NULL), "");
+
+			printf("  %s: %s (%s, %s)\n", app_s_or(mf_node_dig_str(f, "path", NULL), ""),
+			       app_s_or(mf_node_dig_str(f, "value", NULL), ""), *m ? m : "manager unknown",
+			       app_s_or(mf_node_dig_str(f, "time", NULL), "no time"));
+		}
 		free(label);
 	}
 }

@@ -134,8 +134,10 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 	t->need_dry_run = true;
 	mf_node_free(t->live);
 	t->live = sync_normalize(live);
-	/* managedFields are needed for manager-based ignoreDifferences */
-	if (run->opts->n_ignore && mf_node_dig(live, "metadata", "managedFields", NULL))
+	/* managedFields are needed for manager-based ignoreDifferences, and
+	 * kept with the diff to say who changed a drifted field */
+	if ((run->opts->n_ignore || run->opts->flags & SYNC_KEEP_DIFF) &&
+	    mf_node_dig(live, "metadata", "managedFields", NULL))
 		mf_node_set(mf_node_get(t->live, "metadata"), "managedFields",
 			    mf_node_clone(mf_node_dig(live, "metadata", "managedFields", NULL)));
 }
@@ -154,6 +156,13 @@ static void judge(struct run *run, struct target *t, const struct mf_node *predi
 				sync_apply_ignore(p, &run->opts->ignore[i], l);
 				sync_apply_ignore(l, &run->opts->ignore[i], l);
 			}
+		if (run->opts->flags & SYNC_KEEP_DIFF && !r->managed_fields) {
+			ptrdiff_t at = mf_node_index(mf_node_get(l, "metadata"), "managedFields");
+
+			if (at >= 0)
+				r->managed_fields = mf_node_take_at(mf_node_get(l, "metadata"),
+								    (size_t)at);
+		}
 		mf_node_remove(mf_node_get(l, "metadata"), "managedFields");
 	}
 	same = l && mf_node_equal(p, l);
@@ -204,6 +213,7 @@ static int on_dry_run(int rc, struct mf_node *out, const struct gs_error *e, voi
 		r->status = SYNC_STATUS_OUT_OF_SYNC;
 		sync_set_msg(r, "to be recreated (Force=true): %s", e->msg);
 		if (run->opts->flags & SYNC_KEEP_DIFF) {
+			mf_node_remove(mf_node_get(t->live, "metadata"), "managedFields");
 			r->live = t->live;
 			r->target = want ? sync_normalize(want) : NULL;
 			t->live = NULL;

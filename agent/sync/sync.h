@@ -98,6 +98,9 @@ struct sync_resource {
 	 * normalized live object (NULL when missing) and the object the server
 	 * would store (NULL when pruning).  Owned. */
 	struct mf_node *live, *target;
+	/* With them: the live object's metadata.managedFields (who set what,
+	 * for drift attribution in `app diff`), or NULL.  Owned. */
+	struct mf_node *managed_fields;
 };
 
 struct sync_report {

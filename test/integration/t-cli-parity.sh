@@ -201,6 +201,13 @@ parity "get with orphaned" app get demo --orphaned
 check "app get --orphaned: the resource table, then the orphaned ones" \
   eval 'out_has "demo-config" && out_has "^Orphaned resources: 1" && out_has "stray +Yes"'
 
+# ---- drift attribution: who changed a live field (managedFields)
+k -n demo patch configmap demo-config --type merge -p '{"data":{"color":"purple"}}' >/dev/null
+parity "drift, attributed" app diff demo
+check "app diff names the field manager of a drifted field and when" \
+  eval 'rc_is 1 && out_has "^changed in the cluster:" && out_has "^  data\.color: \"purple\" \(kubectl-patch, [0-9]{4}-"'
+diag "$(grep -A3 '^changed in the cluster' "$tmp/l.m" | head -n 4)"
+
 # ---- terminate-op: a sync whose PreSync hook never completes (a Pod bound to
 # no node), stopped from each transport; the operation ends Failed "terminated"
 mkdir -p "$work/hang"
