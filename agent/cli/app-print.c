@@ -178,6 +178,17 @@ static char *object_label(const struct mf_node *d)
 			   app_s_or(mf_node_dig_str(d, "name", NULL), ""));
 }
 
+/* One drifted field: who made the live value differ, from managedFields:
+ * "PATH: VALUE (MANAGER, TIME)". */
+static void print_drift(const struct mf_node *f, const char *prefix)
+{
+	const char *m = app_s_or(mf_node_dig_str(f, "manager", NULL), "");
+
+	printf("%s%s: %s (%s, %s)\n", prefix, app_s_or(mf_node_dig_str(f, "path", NULL), ""),
+	       app_s_or(mf_node_dig_str(f, "value", NULL), ""), *m ? m : "manager unknown",
+	       app_s_or(mf_node_dig_str(f, "time", NULL), "no time"));
+}
+
 void app_print_diffs(const struct mf_node *diffs)
 {
 	size_t k;
@@ -191,17 +202,10 @@ void app_print_diffs(const struct mf_node *diffs)
 
 		printf("===== %s (%s)\n%s", label, app_s_or(mf_node_dig_str(d, "status", NULL), ""),
 		       app_s_or(mf_node_dig_str(d, "diff", NULL), ""));
-		/* who made the live values differ, from managedFields */
 		if (mf_node_len(drift))
 			printf("changed in the cluster:\n");
-		for (i = 0; i < mf_node_len(drift); i++) {
-			const struct mf_node *f = mf_node_at(drift, i);
-			const char *m = app_s_or(mf_node_dig_str(f, "manager", NULL), "");
-
-			printf("  %s: %s (%s, %s)\n", app_s_or(mf_node_dig_str(f, "path", NULL), ""),
-			       app_s_or(mf_node_dig_str(f, "value", NULL), ""), *m ? m : "manager unknown",
-			       app_s_or(mf_node_dig_str(f, "time", NULL), "no time"));
-		}
+		for (i = 0; i < mf_node_len(drift); i++)
+			print_drift(mf_node_at(drift, i), "  ");
 		free(label);
 	}
 }
@@ -257,11 +261,19 @@ void app_print_diffs_markdown(const char *app, const char *revision, const struc
 		const char *fence = strstr(text, "```") ? "~~~~" : "```";
 		char *label = object_label(d);
 
+		const struct mf_node *drift = mf_node_get(d, "drift");
+		size_t i;
+
 		printf("\n<details><summary><code>");
 		md_cell(label);
-		printf("</code> (%s)</summary>\n\n%sdiff\n%s%s%s\n\n</details>\n",
+		printf("</code> (%s)</summary>\n\n%sdiff\n%s%s%s\n",
 		       app_s_or(mf_node_dig_str(d, "status", NULL), ""), fence, text,
 		       *text && text[strlen(text) - 1] != '\n' ? "\n" : "", fence);
+		if (mf_node_len(drift))
+			printf("\nChanged in the cluster:\n\n");
+		for (i = 0; i < mf_node_len(drift); i++)
+			print_drift(mf_node_at(drift, i), "- ");
+		printf("\n</details>\n");
 		free(label);
 	}
 }

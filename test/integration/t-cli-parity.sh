@@ -207,6 +207,9 @@ parity "drift, attributed" app diff demo
 check "app diff names the field manager of a drifted field and when" \
   eval 'rc_is 1 && out_has "^changed in the cluster:" && out_has "^  data\.color: \"purple\" \(kubectl-patch, [0-9]{4}-"'
 diag "$(grep -A3 '^changed in the cluster' "$tmp/l.m" | head -n 4)"
+parity "drift in a PR comment" app diff demo -o markdown
+check "app diff -o markdown names the field manager too" \
+  out_has "^- data\.color: \"purple\" \(kubectl-patch, [0-9]{4}-"
 
 # ---- terminate-op: a sync whose PreSync hook never completes (a Pod bound to
 # no node), stopped from each transport; the operation ends Failed "terminated"
