@@ -287,4 +287,9 @@ for via in L R; do
   ip=$((ip + 1))
 done
 
+# ---- cascade delete through the API: the one implementation both transports call
+run R app delete hang
+check "API: app delete (cascade) prunes the app's objects, then the app" \
+  eval 'rc_is 0 && ! k -n demo get configmap hang-config >/dev/null 2>&1 && ! k -n demo get svc forced >/dev/null 2>&1 && ! k -n gitsync get application hang >/dev/null 2>&1'
+
 finish
