@@ -61,20 +61,25 @@ Each `app` subcommand runs either with a kubeconfig or, when `GITSYNC_SERVER` (o
 is set, through the agent's API with `GITSYNC_AUTH_TOKEN`. Options mean the same both ways:
 
 - `app sync` hands every option to the agent (`--revision`, `--prune`, `--dry-run`,
-  `--resource`, `--sync-option`) and follows the operation until it finishes; `--timeout D`
+  `--resource`, `--sync-option`, `--force`) and follows the operation until it finishes; `--timeout D`
   then waits up to D for health (exit 1 when the app is not Healthy by then), both ways.
 - `app wait` has no time limit unless `--timeout` is given, both ways.
 - `app diff --revision R` compares R, `--hard-refresh` bypasses the caches, both ways;
   `--local PATH` needs a kubeconfig (the directory is on this machine).
 - `app rollback ID` syncs the source recorded in that history entry (repository, path and
   commit), not the app's current path at an old commit.
+- `app terminate-op NAME` stops the running operation as Argo CD does (phase Terminating,
+  then Failed "terminated" at the run's next wait), whoever runs it.
+- `app get|resources --orphaned` list the objects of the destination namespace that no app
+  manages; `app diff` names, under each object, the field manager that set each drifted
+  field and when (`data.color: "purple" (kubectl-patch, 2026-12-04T10:11:12Z)`).
 
 ### Token scopes
 
 | scope | routes (`/api/v1/applications...`) | CLI |
 |---|---|---|
 | `read` | `GET` list, `GET /NAME`, `/NAME/resources`, `/NAME/diff`, `/NAME/manifests`, `/NAME/operation` | `app list`, `get`, `history`, `diff`, `manifests`, `wait` |
-| `sync` | read, and `POST /NAME/sync`, `/NAME/refresh`, `/NAME/rollback` | `app sync` (every option), `app rollback`, `app get --refresh`/`--hard-refresh` |
+| `sync` | read, and `POST /NAME/sync`, `/NAME/refresh`, `/NAME/rollback`, `/NAME/terminate-op` | `app sync` (every option), `app rollback`, `app terminate-op`, `app get --refresh`/`--hard-refresh` |
 | `admin` | sync, and `POST` (create), `PATCH /NAME` (set), `DELETE /NAME[?cascade=false]` | `app create`, `app set`, `app delete` |
 
 A token without the scope a route needs gets 403 (exit 1, "token is read-only").
@@ -95,7 +100,7 @@ for c in $cmds; do
   # subcommands: the "  NAME ..." lines of a "usage: gitsync C <command>" help,
   # up to its first unindented line ("common options:", "examples:")
   if printf '%s\n' "$help" | head -n 1 | grep -q "<command>"; then
-    subs="$(printf '%s\n' "$help" | awk 'NR > 1 && /^[^ ]/ {exit} /^  [a-z]+( |$)/ {print $1}' | awk '!seen[$0]++')"
+    subs="$(printf '%s\n' "$help" | awk 'NR > 1 && /^[^ ]/ {exit} /^  [a-z][a-z-]*( |$)/ {print $1}' | awk '!seen[$0]++')"
     for s in $subs; do
       shelp="$("$gitsync" "$c" "$s" --help 2>&1 || true)"
       [ "$shelp" != "$help" ] || continue

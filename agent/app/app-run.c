@@ -324,6 +324,174 @@ record:
 	return r;
 }
 
+/* Asked by the sync engine while it waits: has someone (`gitsync app
+ * terminate-op`, either transport) set operationState.phase Terminating?
+ * One GET a second at most, as the caller's own identity. */
+struct terminate_check {
+	struct kube_client *kc;
+	const char *ns, *name, *user; /* user: the impersonation to restore */
+	double next;
+};
+
+static bool terminate_requested(void *payload)
+{
+	struct terminate_check *tc = payload;
+	struct gs_error err = GS_ERROR_INIT;
+	struct mf_node *app = NULL;
+	const char *phase;
+	bool yes;
+
+	if (gs_time_mono() < tc->next)
+		return false;
+	tc->next = gs_time_mono() + 1;
+	kube_client_set_impersonation(tc->kc, NULL);
+	yes = app_get(&app, tc->kc, tc->ns, tc->name, &err) == GS_OK &&
+	      (phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL)) &&
+	      !strcmp(phase, "Terminating");
+	kube_client_set_impersonation(tc->kc, tc->user);
+	mf_node_free(app);
+	return yes;
+}
+
+int app_terminate_operation(struct kube_client *kc, const char *ns, const char *name,
+			    struct gs_error *err)
+{
+	struct mf_node *app = NULL, *status = NULL;
+	const char *phase;
+	bool pending;
+	int r;
+
+	if ((r = app_get(&app, kc, ns, name, err)))
+		return r;
+	phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
+	pending = mf_node_type(mf_node_get(app, "operation")) == MF_MAP;
+	status = mf_node_new(MF_MAP);
+	if (phase && (!strcmp(phase, "Running") || !strcmp(phase, "Terminating"))) {
+		/* the run sees it at its next wait and ends Failed "terminated" */
+		mf_node_set_str_value(mf_node_ensure(status, "operationState", MF_MAP), "phase",
+				      "Terminating");
+		r = app_patch_status(kc, ns, name, status, err);
+	} else if (pending) {
+		/* requested, not started: nobody will start it now */
+		struct mf_node *clear = mf_node_new(MF_MAP);
+		char now[32];
+
+		app_time_str(now, sizeof(now), (double)time(NULL));
+		app_operation_state(status, "Failed", "terminated", now, now,
+				    mf_node_dig_str(app, "operation", "sync", "revision", NULL), NULL);
+		mf_node_set(clear, "operation", mf_node_new_null());
+		r = app_patch(kc, ns, name, clear, err);
+		if (!r)
+			r = app_patch_status(kc, ns, name, status, err);
+		mf_node_free(clear);
+	} else {
+		r = gs_error_set(err, GS_EINVAL,
+				 "cannot terminate the operation of '%s': no operation is in progress",
+				 name);
+	}
+	mf_node_free(status);
+	mf_node_free(app);
+	return r;
+}
+
+/* Never orphans, as in Argo CD: what the cluster makes by itself. */
+static bool orphan_excluded(const struct kube_resource *res, const struct mf_node *o)
+{
+	static const char *const kinds[] = { "Event", "Endpoints", "EndpointSlice", "Lease" };
+	const char *name = mf_obj_name(o), *type = mf_node_dig_str(o, "type", NULL);
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(res->kind, kinds[i]))
+			return true;
+	return !strcmp(res->group, APP_GROUP) ||
+	       mf_node_len(mf_node_dig(o, "metadata", "ownerReferences", NULL)) > 0 ||
+	       mf_obj_label(o, SYNC_LABEL_APP) || mf_obj_annotation(o, SYNC_ANNOTATION_TRACKING) ||
+	       (!strcmp(res->kind, "ServiceAccount") && name && !strcmp(name, "default")) ||
+	       (!strcmp(res->kind, "ConfigMap") && name && !strcmp(name, "kube-root-ca.crt")) ||
+	       (type && !strcmp(type, "kubernetes.io/service-account-token"));
+}
+
+struct orphan_ctx {
+	const struct kube_resource *res;
+	struct mf_node *rows;
+};
+
+static int on_orphan_item(const struct mf_node *item, void *payload)
+{
+	struct orphan_ctx *oc = payload;
+	struct mf_node *m;
+
+	if (orphan_excluded(oc->res, item))
+		return 0;
+	m = mf_node_new(MF_MAP);
+	mf_node_set_str_value(m, "group", oc->res->group);
+	mf_node_set_str_value(m, "version", oc->res->version);
+	mf_node_set_str_value(m, "kind", oc->res->kind);
+	mf_node_set_str_value(m, "namespace", mf_obj_namespace(item));
+	mf_node_set_str_value(m, "name", mf_obj_name(item));
+	mf_node_append(oc->rows, m);
+	return 0;
+}
+
+int app_orphans(struct mf_node **out, struct kube_client *kc, const struct mf_node *app,
+		struct gs_error *err)
+{
+	const struct kube_resource **all = NULL;
+	struct orphan_ctx oc = { NULL, mf_node_new(MF_SEQ) };
+	const char *ns = app_dest_namespace(app);
+	size_t n = 0, i;
+	int r = GS_OK;
+
+	if (!ns || !*ns) {
+		*out = oc.rows; /* no destination namespace: nothing can be orphaned */
+		return GS_OK;
+	}
+	if ((r = kube_client_all_resources(kc, &all, &n, err)) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (!all[i]->namespaced || !(all[i]->verbs & KUBE_VERB_LIST))
+			continue;
+		oc.res = all[i];
+		if ((r = kube_client_list(kc, all[i], ns, NULL, on_orphan_item, &oc, NULL, err)) < 0)
+			goto fail;
+	}
+	*out = oc.rows;
+	return GS_OK;
+fail:
+	mf_node_free(oc.rows);
+	return gs_error_wrap(err, "cannot list the orphaned resources of namespace '%s'", ns);
+}
+
+int app_remove(struct app_env *env, const char *ns, const char *name, bool cascade,
+	       struct gs_error *err)
+{
+	struct mf_node *app = NULL;
+	int r;
+
+	if ((r = app_get(&app, env->kc, ns, name, err)))
+		return r;
+	if (cascade) {
+		/* an empty desired set with prune deletes exactly what the app
+		 * tracks (SYNC_ALLOW_EMPTY: here the empty source is meant) */
+		struct sync_report rep = SYNC_REPORT_INIT;
+		struct app_sync_opts so;
+
+		app_sync_opts_init(&so, app);
+		so.o.flags = SYNC_PRUNE | SYNC_FULL_SCAN | SYNC_ALLOW_EMPTY;
+		r = sync_run(env->se, &rep, NULL, 0, &so.o, err);
+		if (!r && rep.phase != SYNC_PHASE_SUCCEEDED)
+			r = gs_error_set(err, GS_ERR, "cannot delete the resources of '%s': %s", name,
+					 rep.message ? rep.message : "prune failed");
+		app_sync_opts_release(&so);
+		sync_report_release(&rep);
+	}
+	if (!r)
+		r = app_delete(env->kc, ns, name, cascade, err);
+	mf_node_free(app);
+	return r;
+}
+
 int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		 const struct mf_node *app, const struct app_sync_req *req,
 		 sync_progress_fn progress, void *payload, struct gs_error *err)
@@ -335,6 +503,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	char started[32], finished[32];
 	struct gs_error werr = GS_ERROR_INIT;
 	struct tenancy ten = { NULL, NULL };
+	struct terminate_check tc = { env->kc, ns, name, NULL, 0 };
 	const char *cond = NULL;
 	char buf[1100];
 	size_t n;
@@ -373,6 +542,11 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	so.o.timeout_s = req->timeout_s;
 	so.o.progress = progress;
 	so.o.payload = payload;
+	if (!req->dry_run) {
+		tc.user = ten.user;
+		so.o.cancelled = terminate_requested;
+		so.o.cancel_payload = &tc;
+	}
 	/* dry-runs, applies, prunes and hooks as the app's account */
 	kube_client_set_impersonation(env->kc, ten.user);
 	r = sync_run(env->se, rep, src.objs, n, &so.o, err);

@@ -275,4 +275,25 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		 const struct mf_node *app, const struct app_sync_req *req,
 		 sync_progress_fn progress, void *payload, struct gs_error *err);
 
+/* Stop app's operation as Argo CD's terminate-op does: a running one gets
+ * operationState.phase Terminating, and app_run_sync (here or in the agent)
+ * ends it at its next wait, Failed "terminated"; a requested one not yet
+ * started is dropped and recorded Failed "terminated".  GS_EINVAL when no
+ * operation is in progress. */
+int app_terminate_operation(struct kube_client *kc, const char *ns, const char *name,
+			    struct gs_error *err);
+
+/* Orphaned resources of app, as Argo CD: the top-level objects of its
+ * destination namespace (no ownerReferences) that no app manages, less what
+ * the cluster makes itself (Events, Endpoints, Leases, the default
+ * ServiceAccount and its token, kube-root-ca.crt).  *out owned seq of
+ * {group, version, kind, namespace, name}. */
+int app_orphans(struct mf_node **out, struct kube_client *kc, const struct mf_node *app,
+		struct gs_error *err);
+
+/* Delete the Application; with cascade, first prune every object it tracks
+ * (`gitsync app delete`, both transports). */
+int app_remove(struct app_env *env, const char *ns, const char *name, bool cascade,
+	       struct gs_error *err);
+
 #endif

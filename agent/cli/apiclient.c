@@ -142,6 +142,9 @@ static int request(struct apiclient *c, const char *method, const char *path, co
 	case 403:
 		rc = gs_error_set(err, GS_EAUTH, "403 Forbidden: %s", msg);
 		break;
+	case 400: /* the agent's own words, as a kubeconfig run prints them */
+		rc = gs_error_set(err, GS_EINVAL, "%s", msg);
+		break;
 	case 404:
 		rc = gs_error_set(err, GS_ENOTFOUND, "%s", msg);
 		break;

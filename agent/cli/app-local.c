@@ -211,6 +211,8 @@ static int local_compare(struct app_be *b, struct app_view *out, const char *nam
 			out->different = true;
 	if (a->want_diff)
 		out->diffs = app_view_diffs(&rep);
+	if (a->orphaned)
+		r = app_orphans(&out->orphans, l->kc, out->app, err);
 cleanup:
 	app_redact(out->app);
 	free(rev);
@@ -230,29 +232,17 @@ static int local_create(struct app_be *b, const struct mf_node *app, bool upsert
 static int local_remove(struct app_be *b, const char *name, bool cascade, struct gs_error *err)
 {
 	struct local *l = L(b);
-	struct mf_node *app = NULL;
-	int r;
+	int r = connect_cluster(l, err);
 
-	if ((r = get_app(l, &app, name, err)))
-		return r;
-	if (cascade) {
-		/* an empty desired set with prune deletes exactly what the app tracks */
-		struct sync_report rep = SYNC_REPORT_INIT;
-		struct app_sync_opts so;
+	return r ? r : app_remove(&l->env, l->ns, name, cascade, err);
+}
 
-		app_sync_opts_init(&so, app);
-		so.o.flags = SYNC_PRUNE | SYNC_FULL_SCAN | SYNC_ALLOW_EMPTY;
-		r = sync_run(l->env.se, &rep, NULL, 0, &so.o, err);
-		if (!r && rep.phase != SYNC_PHASE_SUCCEEDED)
-			r = gs_error_set(err, GS_ERR, "cannot delete the resources of '%s': %s", name,
-					 app_s_or(rep.message, "prune failed"));
-		app_sync_opts_release(&so);
-		sync_report_release(&rep);
-	}
-	if (!r)
-		r = app_delete(l->kc, l->ns, name, cascade, err);
-	mf_node_free(app);
-	return r;
+static int local_terminate(struct app_be *b, const char *name, struct gs_error *err)
+{
+	struct local *l = L(b);
+	int r = connect_cluster(l, err);
+
+	return r ? r : app_terminate_operation(l->kc, l->ns, name, err);
 }
 
 static int local_set(struct app_be *b, const char *name, const struct mf_node *patch,
@@ -292,6 +282,9 @@ static struct mf_node *operation_patch(const struct app_op_args *a, const struct
 		mf_node_set(s, "allowEmpty", mf_node_new_bool(true));
 	if (a->dry_run)
 		mf_node_set(s, "dryRun", mf_node_new_bool(true));
+	if (a->force) /* Argo CD's shape: syncStrategy.apply.force */
+		mf_node_set(mf_node_ensure(mf_node_ensure(s, "syncStrategy", MF_MAP), "apply",
+					   MF_MAP), "force", mf_node_new_bool(true));
 	if (a->n_resources) {
 		struct mf_node *rs = mf_node_ensure(s, "resources", MF_SEQ);
 
@@ -372,13 +365,15 @@ static int local_sync(struct app_be *b, const char *name, const struct app_op_ar
 
 		mf_node_set(spec, "source", mf_node_clone(source));
 	}
-	if (a->n_sync_options) {
+	if (a->n_sync_options || a->force) {
 		struct mf_node *so = mf_node_ensure(
 			mf_node_ensure(mf_node_ensure(app, "spec", MF_MAP), "syncPolicy", MF_MAP),
 			"syncOptions", MF_SEQ);
 
 		for (k = 0; k < a->n_sync_options; k++)
 			mf_node_append(so, mf_node_new_str(a->sync_options[k]));
+		if (a->force) /* as the agent reads syncStrategy.apply.force */
+			mf_node_append(so, mf_node_new_str("Force=true"));
 	}
 	req.prune = a->prune;
 	req.allow_empty = a->allow_empty;
@@ -486,7 +481,8 @@ static void local_free(struct app_be *b)
 
 static const struct app_be_ops local_ops = {
 	"kubeconfig", local_list, local_get, local_compare, local_create, local_remove,
-	local_set, local_sync, local_operation, local_agent_running, local_manifests, local_free,
+	local_set, local_sync, local_operation, local_agent_running, local_manifests,
+	local_terminate, local_free,
 };
 
 int app_be_local_new(struct app_be **out, const struct cli_args *a, struct gs_error *err)

@@ -244,6 +244,10 @@ static const struct cli_opt sync_opts[] = {
 	  "e.g. :ConfigMap:postgres-operator); repeatable", NULL, NULL, NULL },
 	{ "sync-option", 0, CLI_OPT_LIST, "K=V",
 	  "for this sync, beside the app's (e.g. Replace=true);\nrepeatable", NULL, NULL, NULL },
+	{ "force", 0, CLI_OPT_BOOL, NULL,
+	  "as Force=true (kubectl apply --force): an object the\n"
+	  "server refuses to change in place (an immutable field)\n"
+	  "is deleted and created again; never a Namespace or CRD", NULL, NULL, NULL },
 	{ "timeout", 0, CLI_OPT_STRING, "D", "then wait up to D (e.g. 90s, 5m) for health", NULL,
 	  NULL, app_valid_duration },
 	{ "async", 0, CLI_OPT_BOOL, NULL, "with an agent: return once the operation is recorded",
@@ -254,7 +258,7 @@ static const struct cli_opt sync_opts[] = {
 static const struct cli_cmd sync_cmd = {
 	"app sync",
 	"NAME [--revision R] [--prune] [--dry-run] [--resource G:K:NAME]...\n"
-	"                        [--sync-option K=V]... [--timeout D] [--async]",
+	"                        [--sync-option K=V]... [--force] [--timeout D] [--async]",
 	"Sync an Application: render its revision and apply it (server-side apply, in\n"
 	"waves: namespaces and CRDs first).  Prints a line per resource as it goes,\n"
 	"then Operation, Sync Revision, Phase, Start, Finished, Duration, Message and\n"
@@ -277,6 +281,7 @@ static void op_args_from(struct app_op_args *oa, const struct cli_args *a)
 	oa->revision = cli_args_str(a, "revision");
 	oa->prune = cli_args_bool(a, "prune");
 	oa->dry_run = cli_args_bool(a, "dry-run");
+	oa->force = cli_args_bool(a, "force");
 	oa->allow_empty = cli_args_bool(a, "allow-empty");
 	oa->resources = cli_args_list(a, "resource", &oa->n_resources);
 	oa->sync_options = cli_args_list(a, "sync-option", &oa->n_sync_options);
@@ -395,3 +400,31 @@ static int run_diff(struct app_be *b, const struct cli_args *a)
 }
 
 const struct app_sub app_sub_diff = { "diff", &diff_cmd, run_diff, false };
+
+/* ---- terminate-op ---- */
+
+static const struct cli_cmd terminate_cmd = {
+	"app terminate-op", "NAME",
+	"Stop the operation in progress, as `argocd app terminate-op` does: its\n"
+	"operationState phase turns Terminating, and whoever runs it (the agent, or a\n"
+	"`gitsync app sync` running it itself) ends it at its next wait (hook, wave,\n"
+	"health), phase Failed, message \"terminated\".  What was applied stays.  An\n"
+	"operation requested but not started is dropped.  Exit status 1 when no\n"
+	"operation is in progress.  Through the agent's API: a sync-scope token.\n",
+	NULL, "common options", app_common_opts,
+	COMMON_FOOTER EXAMPLES "  gitsync app terminate-op web\n"
+			       "  gitsync app terminate-op web && gitsync app wait web --operation\n",
+	1, 1,
+};
+
+static int run_terminate(struct app_be *b, const struct cli_args *a)
+{
+	struct gs_error err = GS_ERROR_INIT;
+
+	if (b->ops->terminate(b, a->pos[0], &err))
+		return cli_error(&err);
+	printf("application '%s': operation terminating\n", a->pos[0]);
+	return CLI_EXIT_OK;
+}
+
+const struct app_sub app_sub_terminate = { "terminate-op", &terminate_cmd, run_terminate, false };

@@ -38,6 +38,7 @@ void app_view_release(struct app_view *v)
 	free(v->sync);
 	free(v->health);
 	mf_node_free(v->diffs);
+	mf_node_free(v->orphans);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -157,6 +158,30 @@ void app_print_resources(const struct mf_node *rows)
 	cli_table_free(t);
 }
 
+void app_print_orphans(const struct mf_node *rows, bool heading)
+{
+	struct cli_table *t = cli_table_new(5);
+	size_t i;
+
+	if (heading)
+		printf("\nOrphaned resources: %zu\n", mf_node_len(rows));
+	if (!mf_node_len(rows))
+		goto done;
+	cli_table_row(t, "GROUP", "KIND", "NAMESPACE", "NAME", "ORPHANED");
+	for (i = 0; i < mf_node_len(rows); i++) {
+		const struct mf_node *r = mf_node_at(rows, i);
+
+		cli_table_row(t, mf_node_dig_str(r, "group", NULL), mf_node_dig_str(r, "kind", NULL),
+			      mf_node_dig_str(r, "namespace", NULL), mf_node_dig_str(r, "name", NULL),
+			      "Yes");
+	}
+	if (heading)
+		putchar('\n');
+	cli_table_print(t, stdout);
+done:
+	cli_table_free(t);
+}
+
 void app_print_operation(const struct mf_node *st)
 {
 	const struct mf_node *os = mf_node_get(st, "operationState");
@@ -181,6 +206,17 @@ static char *object_label(const struct mf_node *d)
 			   app_s_or(mf_node_dig_str(d, "name", NULL), ""));
 }
 
+/* One drifted field: who made the live value differ, from managedFields:
+ * "PATH: VALUE (MANAGER, TIME)". */
+static void print_drift(const struct mf_node *f, const char *prefix)
+{
+	const char *m = app_s_or(mf_node_dig_str(f, "manager", NULL), "");
+
+	printf("%s%s: %s (%s, %s)\n", prefix, app_s_or(mf_node_dig_str(f, "path", NULL), ""),
+	       app_s_or(mf_node_dig_str(f, "value", NULL), ""), *m ? m : "manager unknown",
+	       app_s_or(mf_node_dig_str(f, "time", NULL), "no time"));
+}
+
 void app_print_diffs(const struct mf_node *diffs)
 {
 	size_t k;
@@ -189,8 +225,15 @@ void app_print_diffs(const struct mf_node *diffs)
 		const struct mf_node *d = mf_node_at(diffs, k);
 		char *label = object_label(d);
 
+		const struct mf_node *drift = mf_node_get(d, "drift");
+		size_t i;
+
 		printf("===== %s (%s)\n%s", label, app_s_or(mf_node_dig_str(d, "status", NULL), ""),
 		       app_s_or(mf_node_dig_str(d, "diff", NULL), ""));
+		if (mf_node_len(drift))
+			printf("changed in the cluster:\n");
+		for (i = 0; i < mf_node_len(drift); i++)
+			print_drift(mf_node_at(drift, i), "  ");
 		free(label);
 	}
 }
@@ -246,11 +289,19 @@ void app_print_diffs_markdown(const char *app, const char *revision, const struc
 		const char *fence = strstr(text, "```") ? "~~~~" : "```";
 		char *label = object_label(d);
 
+		const struct mf_node *drift = mf_node_get(d, "drift");
+		size_t i;
+
 		printf("\n<details><summary><code>");
 		md_cell(label);
-		printf("</code> (%s)</summary>\n\n%sdiff\n%s%s%s\n\n</details>\n",
+		printf("</code> (%s)</summary>\n\n%sdiff\n%s%s%s\n",
 		       app_s_or(mf_node_dig_str(d, "status", NULL), ""), fence, text,
 		       *text && text[strlen(text) - 1] != '\n' ? "\n" : "", fence);
+		if (mf_node_len(drift))
+			printf("\nChanged in the cluster:\n\n");
+		for (i = 0; i < mf_node_len(drift); i++)
+			print_drift(mf_node_at(drift, i), "- ");
+		printf("\n</details>\n");
 		free(label);
 	}
 }

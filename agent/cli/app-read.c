@@ -99,11 +99,14 @@ static const struct cli_opt get_opts[] = {
 	{ "output", 'o', CLI_OPT_STRING, "FORMAT",
 	  "json or yaml: the Application object; name: its name;\nwide: the default layout",
 	  NULL, "wide|json|yaml|name", NULL },
+	{ "orphaned", 0, CLI_OPT_BOOL, NULL,
+	  "also list the orphaned resources: objects of the\n"
+	  "destination namespace that no app manages", NULL, NULL, NULL },
 	CLI_OPT_END,
 };
 
 static const struct cli_cmd get_cmd = {
-	"app get", "NAME [--refresh|--hard-refresh] [-o json|yaml|wide|name]",
+	"app get", "NAME [--refresh|--hard-refresh] [--orphaned] [-o json|yaml|wide|name]",
 	"Show an Application: source, sync policy, \"Sync Status: OutOfSync from main\n"
 	"(90ad8c7)\", health, conditions, then one row per resource (GROUP KIND\n"
 	"NAMESPACE NAME STATUS HEALTH HOOK MESSAGE) compared with the cluster now.\n"
@@ -127,6 +130,7 @@ static int run_get(struct app_be *b, const struct cli_args *a)
 	ca.hard_refresh = cli_args_bool(a, "hard-refresh");
 	ca.refresh = ca.hard_refresh || cli_args_bool(a, "refresh");
 	ca.at_recorded = !ca.refresh;
+	ca.orphaned = cli_args_bool(a, "orphaned") && !raw;
 	if (raw && !ca.refresh) {
 		/* the object as stored: no comparison needed */
 		if (b->ops->get(b, &v.app, a->pos[0], &err))
@@ -147,6 +151,8 @@ static int run_get(struct app_be *b, const struct cli_args *a)
 		app_print_sync_status(v.app, v.sync, v.health, v.revision);
 		app_print_conditions(v.app);
 		app_print_resources(v.resources);
+		if (ca.orphaned)
+			app_print_orphans(v.orphans, true);
 	}
 cleanup:
 	app_view_release(&v);
@@ -278,11 +284,16 @@ static const struct cli_opt resources_opts[] = {
 	  "tree|wide|json|yaml", NULL },
 	{ "refresh", 0, CLI_OPT_BOOL, NULL, "resolve the target revision in Git again first", NULL,
 	  NULL, NULL },
+	{ "orphaned", 0, CLI_OPT_BOOL, NULL,
+	  "list only the orphaned resources (as argocd): objects of\n"
+	  "the destination namespace that no app manages (not\n"
+	  "Events, Endpoints, Leases, owned objects, the default\n"
+	  "ServiceAccount and its token, kube-root-ca.crt)", NULL, NULL, NULL },
 	CLI_OPT_END,
 };
 
 static const struct cli_cmd resources_cmd = {
-	"app resources", "NAME [-o tree|wide|json|yaml] [--refresh]",
+	"app resources", "NAME [-o tree|wide|json|yaml] [--refresh] [--orphaned]",
 	"List the objects of an Application with their sync status and health, compared\n"
 	"with the cluster now (at the commit last recorded, unless --refresh).\n",
 	resources_opts, "common options", app_common_opts,
@@ -346,8 +357,16 @@ static int run_resources(struct app_be *b, const struct cli_args *a)
 
 	ca.refresh = cli_args_bool(a, "refresh");
 	ca.at_recorded = !ca.refresh;
+	ca.orphaned = cli_args_bool(a, "orphaned");
 	if (b->ops->compare(b, &v, a->pos[0], &ca, &err)) {
 		rc = cli_error(&err);
+	} else if (ca.orphaned && o && (!strcmp(o, "json") || !strcmp(o, "yaml"))) {
+		struct mf_node *empty = mf_node_new(MF_SEQ);
+
+		app_emit(v.orphans ? v.orphans : empty, o);
+		mf_node_free(empty);
+	} else if (ca.orphaned) {
+		app_print_orphans(v.orphans, false);
 	} else if (o && (!strcmp(o, "json") || !strcmp(o, "yaml"))) {
 		struct mf_node *empty = mf_node_new(MF_SEQ);
 

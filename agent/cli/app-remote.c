@@ -121,9 +121,13 @@ static int remote_compare(struct app_be *b, struct app_view *out, const char *na
 				    "kubeconfig, not GITSYNC_SERVER");
 	if ((rc = remote_get(b, &out->app, name, err)))
 		return rc;
-	q = query(4, a->want_diff ? "format" : NULL, "json", "revision", a->revision, "refresh",
+	if (a->orphaned && a->want_diff)
+		return gs_error_set(err, GS_EINVAL, "orphaned resources come with a comparison, "
+						    "not a diff");
+	q = query(5, a->want_diff ? "format" : NULL, "json", "revision", a->revision, "refresh",
 		  a->hard_refresh ? "hard" : a->refresh ? "normal" : NULL, "recorded",
-		  a->at_recorded && !a->revision ? "true" : NULL);
+		  a->at_recorded && !a->revision ? "true" : NULL, "orphaned",
+		  a->orphaned ? "true" : NULL);
 	rest = gs_asprintf("/%s/%s%s", name, a->want_diff ? "diff" : "resources", q);
 	rc = call_json(r, &res, "GET", rest, NULL, err);
 	free(rest);
@@ -134,6 +138,8 @@ static int remote_compare(struct app_be *b, struct app_view *out, const char *na
 		out->resources = mf_node_clone(mf_node_get(res, "resources"));
 	if (mf_node_get(res, "diffs"))
 		out->diffs = mf_node_clone(mf_node_get(res, "diffs"));
+	if (mf_node_get(res, "orphaned"))
+		out->orphans = mf_node_clone(mf_node_get(res, "orphaned"));
 	out->revision = dup_str(res, "revision");
 	out->sync = dup_str(res, "sync");
 	out->health = dup_str(res, "health");
@@ -203,6 +209,8 @@ static int remote_sync(struct app_be *b, const char *name, const struct app_op_a
 		mf_node_set(body, "allowEmpty", mf_node_new_bool(true));
 	if (a->dry_run)
 		mf_node_set(body, "dryRun", mf_node_new_bool(true));
+	if (a->force)
+		mf_node_set(body, "force", mf_node_new_bool(true));
 	if (a->n_resources) {
 		struct mf_node *rs = mf_node_ensure(body, "resources", MF_SEQ);
 
@@ -260,6 +268,15 @@ static int remote_manifests(struct app_be *b, struct gs_buf *out, const char *na
 	return rc;
 }
 
+static int remote_terminate(struct app_be *b, const char *name, struct gs_error *err)
+{
+	char *rest = gs_asprintf("/%s/terminate-op", name);
+	int rc = call_json(R(b), NULL, "POST", rest, NULL, err);
+
+	free(rest);
+	return rc;
+}
+
 static void remote_free(struct app_be *b)
 {
 	struct remote *r = R(b);
@@ -270,7 +287,8 @@ static void remote_free(struct app_be *b)
 
 static const struct app_be_ops remote_ops = {
 	"api", remote_list, remote_get, remote_compare, remote_create, remote_remove,
-	remote_set, remote_sync, remote_operation, remote_agent_running, remote_manifests, remote_free,
+	remote_set, remote_sync, remote_operation, remote_agent_running, remote_manifests,
+	remote_terminate, remote_free,
 };
 
 static bool env_true(const char *name)

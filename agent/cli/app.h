@@ -35,6 +35,7 @@ struct app_compare_args {
 	bool at_recorded;       /* compare at the commit last recorded (no ls-remote) */
 	bool want_diff;         /* fill app_view.diffs */
 	bool pin;               /* wait: keep comparing at the first commit resolved */
+	bool orphaned;          /* fill app_view.orphans (app_orphans) */
 };
 
 /* A comparison, in transport-neutral form. */
@@ -47,8 +48,10 @@ struct app_view {
 	char *sync, *health;       /* owned: "Synced"/"OutOfSync"/..., "Healthy"/... */
 	struct mf_node *diffs;     /* with want_diff: owned seq (app/app-view.h) */
 	bool different;
+	struct mf_node *orphans;   /* with orphaned: owned seq of {group, version,
+				    * kind, namespace, name} */
 };
-#define APP_VIEW_INIT { NULL, NULL, NULL, NULL, NULL, NULL, false }
+#define APP_VIEW_INIT { NULL, NULL, NULL, NULL, NULL, NULL, false, NULL }
 void app_view_release(struct app_view *v);
 
 /* A sync or a rollback, as handed to the backend.  Every field travels
@@ -93,6 +96,8 @@ struct app_be_ops {
 	/* The rendered objects (YAML stream) of an app at revision. */
 	int (*manifests)(struct app_be *b, struct gs_buf *out, const char *name, const char *revision,
 			 bool hard_refresh, struct gs_error *err);
+	/* Stop the operation in progress (app_terminate_operation). */
+	int (*terminate)(struct app_be *b, const char *name, struct gs_error *err);
 	void (*free)(struct app_be *b);
 };
 
@@ -128,6 +133,7 @@ struct app_sub {
 extern const struct app_sub app_sub_list, app_sub_get, app_sub_history, app_sub_manifests;
 extern const struct app_sub app_sub_resources;
 extern const struct app_sub app_sub_sync, app_sub_wait, app_sub_diff, app_sub_rollback;
+extern const struct app_sub app_sub_terminate;
 extern const struct app_sub app_sub_create, app_sub_delete, app_sub_set;
 
 /* ---- app-local.c: rendering without the backend interface ---- */
@@ -154,6 +160,10 @@ void app_print_conditions(const struct mf_node *app);
 /* GROUP KIND NAMESPACE NAME STATUS HEALTH HOOK MESSAGE, widths from content;
  * nothing when rows is empty.  With a leading blank line. */
 void app_print_resources(const struct mf_node *rows);
+/* Orphaned resources (app_view.orphans): GROUP KIND NAMESPACE NAME
+ * ORPHANED, as `argocd app resources --orphaned`; with heading, after a
+ * blank line and "Orphaned resources: N" (`app get --orphaned`). */
+void app_print_orphans(const struct mf_node *rows, bool heading);
 /* After an operation handed to the agent: Operation, Sync Revision, Phase,
  * Start, Finished, Message from st (apiclient_operation's shape). */
 void app_print_operation(const struct mf_node *st);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/cli-table.h"
 #include "gs-time.h"
 #include "gs-alloc.h"
 #include "kz-fs.h"
@@ -99,17 +100,21 @@ static const char *row_status(const struct sync_resource *r)
 
 void cli_print_resource_table(FILE *f, const struct sync_report *rep)
 {
+	struct cli_table *t = cli_table_new(8);
 	size_t i;
 
-	fprintf(f, "%-28s %-22s %-16s %-36s %-10s %-12s %-9s %s\n", "GROUP", "KIND", "NAMESPACE",
-		"NAME", "STATUS", "HEALTH", "HOOK", "MESSAGE");
+	/* widths from content, as `gitsync app` prints the same table */
+	cli_table_row(t, "GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK",
+		      "MESSAGE");
 	for (i = 0; i < rep->n; i++) {
 		const struct sync_resource *r = &rep->v[i];
 
-		fprintf(f, "%-28s %-22s %-16s %-36s %-10s %-12s %-9s %s\n", r->group, r->kind,
-			r->ns, r->name, row_status(r), sync_health_str(r->health),
-			sync_hook_str(r->hook), r->message ? r->message : "");
+		cli_table_row(t, r->group, r->kind, r->ns, r->name, row_status(r),
+			      sync_health_str(r->health), sync_hook_str(r->hook),
+			      r->message ? r->message : "");
 	}
+	cli_table_print(t, f);
+	cli_table_free(t);
 }
 
 void cli_print_progress_header(FILE *f)

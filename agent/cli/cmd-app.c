@@ -36,7 +36,7 @@ const struct cli_opt app_common_opts[] = {
 static const struct app_sub *const subs[] = {
 	&app_sub_create, &app_sub_set,      &app_sub_list,     &app_sub_get,      &app_sub_delete,
 	&app_sub_sync,   &app_sub_wait,     &app_sub_diff,     &app_sub_history,
-	&app_sub_rollback, &app_sub_manifests, &app_sub_resources,
+	&app_sub_rollback, &app_sub_manifests, &app_sub_resources, &app_sub_terminate,
 };
 #define NSUBS (sizeof(subs) / sizeof(subs[0]))
 

@@ -82,7 +82,16 @@ int api_app_resources(struct app_env *env, const char *ns, const char *name,
 
 	if (!rc) {
 		view = app_view_comparison(&rep, rev);
-		emit(&resp->body, view);
+		if (q(req, "orphaned")) {
+			struct mf_node *app = NULL, *orphans = NULL;
+
+			if (!(rc = app_get(&app, env->kc, ns, name, err)) &&
+			    !(rc = app_orphans(&orphans, env->kc, app, err)))
+				mf_node_set(view, "orphaned", orphans);
+			mf_node_free(app);
+		}
+		if (!rc)
+			emit(&resp->body, view);
 		mf_node_free(view);
 	}
 	free(rev);
@@ -176,6 +185,9 @@ struct mf_node *api_app_operation_patch(const struct mf_node *body, const char *
 		mf_node_set(s, "allowEmpty", mf_node_new_bool(true));
 	if (mf_node_bool(mf_node_get(body, "dryRun")))
 		mf_node_set(s, "dryRun", mf_node_new_bool(true));
+	if (mf_node_bool(mf_node_get(body, "force")))
+		mf_node_set(mf_node_ensure(mf_node_ensure(s, "syncStrategy", MF_MAP), "apply",
+					   MF_MAP), "force", mf_node_new_bool(true));
 	if ((v = mf_node_get(body, "resources")) && mf_node_type(v) == MF_SEQ)
 		mf_node_set(s, "resources", mf_node_clone(v));
 	if ((v = mf_node_get(body, "syncOptions")) && mf_node_type(v) == MF_SEQ)
@@ -276,33 +288,25 @@ int api_app_delete(struct app_env *env, const char *ns, const char *name,
 		   const struct httpd_api_request *req, struct httpd_api_response *resp,
 		   struct gs_error *err)
 {
-	struct mf_node *app = NULL;
 	const char *c = q(req, "cascade");
 	bool cascade = !c || strcmp(c, "false");
-	int rc;
+	int rc = app_remove(env, ns, name, cascade, err);
 
-	if ((rc = app_get(&app, env->kc, ns, name, err)))
-		return rc;
-	if (cascade) {
-		/* an empty desired set with prune deletes exactly what the app tracks */
-		struct sync_report rep = SYNC_REPORT_INIT;
-		struct app_sync_opts so;
-
-		app_sync_opts_init(&so, app);
-		so.o.flags = SYNC_PRUNE | SYNC_FULL_SCAN;
-		rc = sync_run(env->se, &rep, NULL, 0, &so.o, err);
-		if (!rc && rep.phase != SYNC_PHASE_SUCCEEDED)
-			rc = gs_error_set(err, GS_ERR, "cannot delete the resources of '%s': %s", name,
-					  rep.message ? rep.message : "prune failed");
-		app_sync_opts_release(&so);
-		sync_report_release(&rep);
-	}
-	if (!rc)
-		rc = app_delete(env->kc, ns, name, cascade, err);
 	if (!rc)
 		gs_buf_printf(&resp->body, "{\"deleted\":true,\"cascade\":%s}\n",
 			      cascade ? "true" : "false");
-	mf_node_free(app);
+	return rc;
+}
+
+int api_app_terminate(struct app_env *env, const char *ns, const char *name,
+		      const struct httpd_api_request *req, struct httpd_api_response *resp,
+		      struct gs_error *err)
+{
+	int rc = app_terminate_operation(env->kc, ns, name, err);
+
+	(void)req;
+	if (!rc)
+		gs_buf_puts(&resp->body, "{\"terminating\":true}\n");
 	return rc;
 }
 

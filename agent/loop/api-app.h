@@ -9,8 +9,9 @@
 #include "app/app.h"
 #include "httpd/httpd.h"
 
-/* GET .../resources[?revision=R][&refresh=normal|hard][&recorded=true]:
- * {revision, sync, health, resources: [...]} (app/app-view.h). */
+/* GET .../resources[?revision=R][&refresh=normal|hard][&recorded=true]
+ * [&orphaned=true]: {revision, sync, health, resources: [...]} (app/app-view.h),
+ * with orphaned also {orphaned: [...]} (app_orphans). */
 int api_app_resources(struct app_env *env, const char *ns, const char *name,
 		      const struct httpd_api_request *req, struct httpd_api_response *resp,
 		      struct gs_error *err);
@@ -44,5 +45,10 @@ int api_app_set(struct app_env *env, const char *ns, const char *name,
 int api_app_delete(struct app_env *env, const char *ns, const char *name,
 		   const struct httpd_api_request *req, struct httpd_api_response *resp,
 		   struct gs_error *err);
+
+/* POST .../terminate-op: stop the running operation (app_terminate_operation). */
+int api_app_terminate(struct app_env *env, const char *ns, const char *name,
+		      const struct httpd_api_request *req, struct httpd_api_response *resp,
+		      struct gs_error *err);
 
 #endif

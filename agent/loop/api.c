@@ -166,7 +166,7 @@ static int on_list_item(const struct mf_node *app, void *payload)
 	return 0;
 }
 
-/* Body of POST .../sync: {"revision":"", "prune":bool, "allowEmpty":bool, "dryRun":bool,
+/* Body of POST .../sync: {"revision":"", "prune":bool, "allowEmpty":bool, "dryRun":bool, "force":bool,
  * "resources":["GROUP:KIND:NAME"], "syncOptions":["K=V"]}; all optional. */
 static int api_sync(void *payload, const struct httpd_api_request *req,
 		    struct httpd_api_response *resp, struct gs_error *err)
@@ -270,6 +270,7 @@ API_APP_ROUTE(api_manifests, api_app_manifests(&a->api.env, ns, req->name, req, 
 API_APP_ROUTE(api_create, api_app_create(&a->api.env, ns, req, resp, err))
 API_APP_ROUTE(api_set, api_app_set(&a->api.env, ns, req->name, req, resp, err))
 API_APP_ROUTE(api_delete, api_app_delete(&a->api.env, ns, req->name, req, resp, err))
+API_APP_ROUTE(api_terminate, api_app_terminate(&a->api.env, ns, req->name, req, resp, err))
 
 static int api_rollback(void *payload, const struct httpd_api_request *req,
 			struct httpd_api_response *resp, struct gs_error *err)
@@ -420,6 +421,7 @@ static const struct httpd_api_route routes[] = {
 	{ "GET", true, "resources", APITOKEN_READ, api_resources },
 	{ "GET", true, "manifests", APITOKEN_READ, api_manifests },
 	{ "POST", true, "rollback", APITOKEN_SYNC, api_rollback },
+	{ "POST", true, "terminate-op", APITOKEN_SYNC, api_terminate },
 	{ "POST", false, NULL, APITOKEN_ADMIN, api_create },
 	{ "DELETE", true, NULL, APITOKEN_ADMIN, api_delete },
 	{ "PATCH", true, NULL, APITOKEN_ADMIN, api_set },

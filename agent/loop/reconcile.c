@@ -157,6 +157,12 @@ static void operation_overrides(struct mf_node *app, const struct mf_node *op)
 
 	if (mf_node_type(src) == MF_MAP)
 		mf_node_set(spec, "source", mf_node_clone(src));
+	/* `app sync --force` (Argo CD's syncStrategy.apply/hook.force) */
+	if (mf_node_bool(mf_node_dig(op, "sync", "syncStrategy", "apply", "force", NULL)) ||
+	    mf_node_bool(mf_node_dig(op, "sync", "syncStrategy", "hook", "force", NULL)))
+		mf_node_append(mf_node_ensure(mf_node_ensure(spec, "syncPolicy", MF_MAP),
+					      "syncOptions", MF_SEQ),
+			       mf_node_new_str("Force=true"));
 	for (i = 0; i < mf_node_len(so); i++)
 		mf_node_append(mf_node_ensure(mf_node_ensure(spec, "syncPolicy", MF_MAP),
 					      "syncOptions", MF_SEQ),

@@ -236,6 +236,8 @@ int sync_apply_one(struct run *run, struct target *t, struct gs_error *err)
 	int rc;
 
 	sync_target_materialize(t);
+	if (t->exists && t->recreate && (rc = recreate(run, t, &e)) < 0)
+		goto fail;
 	if (t->exists && t->replace) {
 		if (t->force && sync_deletable_by_option(r->group, r->kind))
 			rc = recreate(run, t, &e);
@@ -290,7 +292,7 @@ bool sync_batchable(struct run *run, const struct target *t)
 
 	return !r->hook && !t->deferred && !t->failed && !t->takeover &&
 	       strcmp(r->kind, "CustomResourceDefinition") &&
-	       !(t->exists && t->replace);
+	       !(t->exists && (t->replace || t->recreate));
 }
 
 int sync_apply_group(struct run *run, const size_t *which, size_t n, struct gs_error *err)

@@ -141,8 +141,10 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 	t->need_dry_run = true;
 	mf_node_free(t->live);
 	t->live = sync_normalize(live);
-	/* managedFields are needed for manager-based ignoreDifferences */
-	if (run->opts->n_ignore && mf_node_dig(live, "metadata", "managedFields", NULL))
+	/* managedFields are needed for manager-based ignoreDifferences, and
+	 * kept with the diff to say who changed a drifted field */
+	if ((run->opts->n_ignore || run->opts->flags & SYNC_KEEP_DIFF) &&
+	    mf_node_dig(live, "metadata", "managedFields", NULL))
 		mf_node_set(mf_node_get(t->live, "metadata"), "managedFields",
 			    mf_node_clone(mf_node_dig(live, "metadata", "managedFields", NULL)));
 }
@@ -168,6 +170,13 @@ static void judge(struct run *run, struct target *t, const struct mf_node *predi
 				sync_fail_target(run, t, &e);
 				break;
 			}
+		}
+		if (run->opts->flags & SYNC_KEEP_DIFF && !r->managed_fields) {
+			ptrdiff_t at = mf_node_index(mf_node_get(l, "metadata"), "managedFields");
+
+			if (at >= 0)
+				r->managed_fields = mf_node_take_at(mf_node_get(l, "metadata"),
+								    (size_t)at);
 		}
 		mf_node_remove(mf_node_get(l, "metadata"), "managedFields");
 	}
@@ -206,6 +215,29 @@ static int on_dry_run(int rc, struct mf_node *out, const struct gs_error *e, voi
 	t->need_dry_run = false;
 	if (sync_write_stops_run(run, rc))
 		return sync_stop_run(run, rc, e);
+	if (rc == GS_EINVAL && t->force && t->exists &&
+	    sync_deletable_by_option(run->rep->v[t->ri].group, run->rep->v[t->ri].kind)) {
+		/* Force=true, as `kubectl apply --force` (argocd app sync
+		 * --force): a change refused in place (an immutable field) is
+		 * made by deleting and creating the object again */
+		struct sync_resource *r = &run->rep->v[t->ri];
+		struct mf_node *tmp = NULL;
+		const struct mf_node *want = sync_target_desired(t, &tmp);
+
+		t->recreate = true;
+		r->status = SYNC_STATUS_OUT_OF_SYNC;
+		sync_set_msg(r, "to be recreated (Force=true): %s", e->msg);
+		if (run->opts->flags & SYNC_KEEP_DIFF) {
+			mf_node_remove(mf_node_get(t->live, "metadata"), "managedFields");
+			r->live = t->live;
+			r->target = want ? sync_normalize(want) : NULL;
+			t->live = NULL;
+		}
+		mf_node_free(tmp);
+		mf_node_free(t->live);
+		t->live = NULL;
+		return 0;
+	}
 	if (rc < 0) {
 		sync_fail_target(run, t, e);
 		mf_node_free(t->live);

@@ -56,7 +56,7 @@ int sync_converge(struct run *run, struct gs_error *err)
 			}
 		}
 		if (r->hook) {
-			if ((rc = sync_run_hook(run, t, &ok, err)) < 0)
+			if ((rc = sync_run_hook(run, t, &ok, err)) < 0 || run->terminated)
 				goto cleanup;
 			if (!ok) {
 				sync_finish_failed(run, "one or more synchronization tasks completed "
@@ -126,7 +126,7 @@ int sync_converge(struct run *run, struct gs_error *err)
 		    t->phase != SYNC_TASK_PREREQ) {
 			rc = sync_wait_healthy(run, wave_set, o->timeout_s > 0 ? o->timeout_s : 300,
 					  false, &ok, err);
-			if (rc < 0)
+			if (rc < 0 || run->terminated)
 				goto cleanup;
 			if (!ok) {
 				sync_unhealthy_message(run, wave_set, "wave did not become healthy");
@@ -149,7 +149,7 @@ int sync_converge(struct run *run, struct gs_error *err)
 			wave_set[i] = !run->rep->v[run->t[i].ri].hook;
 		rc = sync_wait_healthy(run, wave_set, o->timeout_s > 0 ? o->timeout_s : 300, false, &ok,
 				  err);
-		if (rc < 0)
+		if (rc < 0 || run->terminated)
 			goto cleanup;
 		if (!ok) {
 			char what[128];
@@ -165,6 +165,12 @@ int sync_converge(struct run *run, struct gs_error *err)
 	free(run->rep->message);
 	run->rep->message = gs_strdup("successfully synced (all tasks run)");
 cleanup:
+	if (run->terminated) {
+		/* as Argo CD: no SyncFail hooks, what was applied stays */
+		run->rep->phase = SYNC_PHASE_FAILED;
+		free(run->rep->message);
+		run->rep->message = gs_strdup("terminated");
+	}
 	free(order);
 	free(wave_set);
 	return rc;

@@ -67,6 +67,8 @@ struct target {
 	size_t json_len;
 	struct mf_node *obj;              /* owned, usually NULL (see above) */
 	bool replace;                     /* sync option Replace=true */
+	bool recreate;                    /* Force=true and the server refused the
+					   * change in place (immutable field) */
 	bool force;                       /* Force=true (with Replace: recreate) */
 	bool apply_always;                /* ApplyOutOfSyncOnly=false */
 	bool respect_ignore;              /* RespectIgnoreDifferences=true */
@@ -102,6 +104,7 @@ struct run {
 	size_t nlisted, alisted;
 	unsigned long requests0;
 	bool any_failed;
+	bool terminated;                  /* opts->cancelled said so while waiting */
 	bool create_ns;                   /* CreateNamespace=true and it is missing */
 	struct kube_batch *batch;         /* requests in flight */
 	struct gs_error net_err;          /* the first network error of a batch */

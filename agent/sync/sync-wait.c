@@ -102,6 +102,10 @@ int sync_wait_healthy(struct run *run, const bool *which, double timeout_s, bool
 		}
 		if ((degraded && fail_degraded) || gs_time_mono() >= deadline)
 			return GS_OK;
+		if (run->opts->cancelled && run->opts->cancelled(run->opts->cancel_payload)) {
+			run->terminated = true;
+			return GS_OK;
+		}
 		sync_sleep_ms(POLL_MS);
 		if ((rc = refresh_health(run, which, err)) < 0)
 			return rc;

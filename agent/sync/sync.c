@@ -84,6 +84,7 @@ void sync_report_release(struct sync_report *rep)
 		free(r->message);
 		mf_node_free(r->live);
 		mf_node_free(r->target);
+		mf_node_free(r->managed_fields);
 	}
 	free(rep->v);
 	free(rep->message);

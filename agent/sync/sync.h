@@ -98,6 +98,9 @@ struct sync_resource {
 	 * normalized live object (NULL when missing) and the object the server
 	 * would store (NULL when pruning).  Owned. */
 	struct mf_node *live, *target;
+	/* With them: the live object's metadata.managedFields (who set what,
+	 * for drift attribution in `app diff`), or NULL.  Owned. */
+	struct mf_node *managed_fields;
 };
 
 struct sync_report {
@@ -196,6 +199,11 @@ struct sync_options {
 	void *live_cache_payload;
 	sync_policy_fn policy;     /* optional, see above */
 	void *policy_payload;
+	/* Optional: asked while the run waits (hooks, waves, health); true
+	 * ends the run at once, phase Failed, message "terminated" (Argo CD's
+	 * terminate-op).  What was applied stays applied. */
+	bool (*cancelled)(void *payload);
+	void *cancel_payload;
 };
 
 struct sync_engine;

@@ -190,4 +190,106 @@ run CI app sync demo --timeout 60s
 check "CI: a Degraded app fails the job (exit 1) and the message names the object" \
   eval 'rc_is 1 && out_has "Degraded" && out_has "Deployment demo/stuck"'
 
+
+# ---- orphaned resources: an object of the destination namespace no app manages
+k -n demo create configmap stray --from-literal=a=1 >/dev/null
+parity "orphaned only" app resources demo --orphaned
+check "app resources --orphaned: the stray ConfigMap, not the app's nor the cluster's own" \
+  eval 'out_has "^ +ConfigMap +demo +stray +Yes" && out_lacks "demo-config" && out_lacks "kube-root-ca.crt" && out_lacks "ReplicaSet"'
+parity "orphaned as json" app resources demo --orphaned -o json
+parity "get with orphaned" app get demo --orphaned
+check "app get --orphaned: the resource table, then the orphaned ones" \
+  eval 'out_has "demo-config" && out_has "^Orphaned resources: 1" && out_has "stray +Yes"'
+
+# ---- drift attribution: who changed a live field (managedFields)
+k -n demo patch configmap demo-config --type merge -p '{"data":{"color":"purple"}}' >/dev/null
+parity "drift, attributed" app diff demo
+check "app diff names the field manager of a drifted field and when" \
+  eval 'rc_is 1 && out_has "^changed in the cluster:" && out_has "^  data\.color: \"purple\" \(kubectl-patch, [0-9]{4}-"'
+diag "$(grep -A3 '^changed in the cluster' "$tmp/l.m" | head -n 4)"
+parity "drift in a PR comment" app diff demo -o markdown
+check "app diff -o markdown names the field manager too" \
+  out_has "^- data\.color: \"purple\" \(kubectl-patch, [0-9]{4}-"
+
+# ---- terminate-op: a sync whose PreSync hook never completes (a Pod bound to
+# no node), stopped from each transport; the operation ends Failed "terminated"
+mkdir -p "$work/hang"
+cat >"$work/hang/hook.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hang-hook
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  nodeSelector: {gitsync.io/no-such-node: "true"}
+  containers: [{name: c, image: example.invalid/none:1}]
+EOF
+cat >"$work/hang/cm.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: hang-config}
+data: {a: "1"}
+EOF
+# for --force: a Service whose clusterIP (immutable) changes in Git
+cat >"$work/hang/svc.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: forced}
+spec:
+  clusterIP: 10.96.0.201
+  ports: [{port: 80}]
+EOF
+git -C "$work" add -A && git -C "$work" -c user.name=t -c user.email=t@example.com commit -qm hang
+git -C "$work" push -q origin main
+run "$G" app create hang --repo "$repo_url" --path hang --revision main --dest-namespace demo
+op_phase() { k -n gitsync get application hang -o jsonpath='{.status.operationState.phase}'; }
+op_msg() { k -n gitsync get application hang -o jsonpath='{.status.operationState.message}'; }
+running_still() { wait_for 30 eval '[ "$(op_phase)" = Running ]' && sleep 3 && [ "$(op_phase)" = Running ]; }
+terminated() { [ "$(op_phase)" = Failed ] && [ "$(op_msg)" = terminated ]; }
+for via in L CI; do
+  run $via app sync hang --async
+  check "terminate-op ($via): the sync starts and stays Running on its hook" \
+    eval 'rc_is 0 && running_still'
+  run $via app terminate-op hang
+  check "terminate-op ($via): accepted (exit 0)" eval 'rc_is 0 && out_has "terminating"'
+  check "terminate-op ($via): the operation ends Failed \"terminated\" within 15s" \
+    wait_for 15 terminated
+  diag "phase $(op_phase): $(op_msg)"
+  k -n demo delete pod hang-hook --wait=false >/dev/null 2>&1
+done
+parity "nothing to terminate" app terminate-op hang
+check "terminate-op with no operation in progress: exit 1, says so" \
+  eval 'rc_is 1 && out_has "no operation is in progress"'
+run env -u KUBECONFIG HOME="$tmp/nohome" GITSYNC_SERVER="http://127.0.0.1:$port" \
+  GITSYNC_AUTH_TOKEN="$(cat "$tmp/token.read")" "$G" app terminate-op hang
+check "API: terminate-op with a read token is refused (403)" eval 'rc_is 1 && out_has "403"'
+
+# ---- --force, both transports: the hook gone, then the immutable clusterIP changed
+rm "$work/hang/hook.yaml"
+git -C "$work" add -A && git -C "$work" -c user.name=t -c user.email=t@example.com commit -qm nohook
+git -C "$work" push -q origin main
+svc() { k -n demo get svc forced -o jsonpath="{$1}"; }
+run L app sync hang --timeout 60s
+check "force: the Service is created" eval 'rc_is 0 && [ "$(svc .spec.clusterIP)" = 10.96.0.201 ]'
+ip=202
+for via in L R; do
+  # shellcheck disable=SC2034 # read in the eval of the checks below
+  uid=$(svc .metadata.uid)
+  sed -i "s/clusterIP: .*/clusterIP: 10.96.0.$ip/" "$work/hang/svc.yaml"
+  git -C "$work" add -A && git -C "$work" -c user.name=t -c user.email=t@example.com commit -qm "ip $ip"
+  git -C "$work" push -q origin main
+  run $via app sync hang
+  check "force ($via): without --force an immutable change fails (exit 1)" \
+    eval 'rc_is 1 && [ "$(svc .metadata.uid)" = "$uid" ]'
+  run $via app sync hang --force
+  check "force ($via): app sync --force recreates the object (new uid, new clusterIP)" \
+    eval 'rc_is 0 && [ "$(svc .spec.clusterIP)" = "10.96.0.$ip" ] && [ "$(svc .metadata.uid)" != "$uid" ]'
+  ip=$((ip + 1))
+done
+
+# ---- cascade delete through the API: the one implementation both transports call
+run R app delete hang
+check "API: app delete (cascade) prunes the app's objects, then the app" \
+  eval 'rc_is 0 && ! k -n demo get configmap hang-config >/dev/null 2>&1 && ! k -n demo get svc forced >/dev/null 2>&1 && ! k -n gitsync get application hang >/dev/null 2>&1'
+
 finish
