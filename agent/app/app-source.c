@@ -266,6 +266,11 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 			if (env->git_observe)
 				env->git_observe(env->git_s, r >= 0, env->git_fetched,
 						 env->git_observe_payload);
+			if (env->phase_observe && r >= 0) {
+				env->phase_observe("fetch", s.git.fetch_s, env->git_observe_payload);
+				env->phase_observe("export", s.git.export_s,
+						   env->git_observe_payload);
+			}
 		}
 		if (r < 0)
 			goto cleanup;
@@ -282,7 +287,14 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	kout = gs_calloc(1, sizeof(*kout));
 	*kout = (struct kz_output)KZ_OUTPUT_INIT;
 	app_render_limits(&lim, env->render, app);
-	if ((r = render_run(kout, &lim, root, path, recurse, NULL, err)) < 0) {
+	{
+		double t0 = gs_time_mono();
+
+		r = render_run(kout, &lim, root, path, recurse, NULL, err);
+		if (env->phase_observe)
+			env->phase_observe("render", gs_time_mono() - t0, env->git_observe_payload);
+	}
+	if (r < 0) {
 		size_t rl = strlen(root);
 
 		/* name the file as it is in the repository, not in our cache */

@@ -48,6 +48,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	rc = gitsrc_new(&t->git, a->cfg->cache_dir, err);
 	if (rc)
 		return rc;
+	gitsrc_set_share(t->git, a->git_share);
 	t->se = sync_engine_new(t->kc);
 	sync_engine_set_health_checks(t->se, a->health);
 	t->env.kc = t->kc;
@@ -56,6 +57,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.ns = a->cfg->ns;
 	t->env.git_observe = agent_observe_git;
 	t->env.git_observe_payload = a;
+	t->env.phase_observe = agent_observe_phase;
 	t->env.render = &a->cfg->render;
 	t->env.projects_ns = a->cfg->ns;
 	t->env.default_sa = a->cfg->default_sa;
@@ -196,6 +198,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	pthread_mutex_init(&a->api_lock, NULL);
 	pthread_cond_init(&a->workers_cond, NULL);
 	a->q = workq_new(0);
+	a->git_share = gitsrc_share_new();
 	agent_metrics_register(a);
 
 	rc = kube_config_load(&a->kcfg, &kopts, err);
@@ -340,6 +343,7 @@ cleanup:
 	free(a->secret_rv);
 	metrics_registry_free(a->m);
 	workq_free(a->q);
+	gitsrc_share_free(a->git_share);
 	kube_config_free(a->kcfg);
 	pthread_cond_destroy(&a->workers_cond);
 	pthread_mutex_destroy(&a->api_lock);

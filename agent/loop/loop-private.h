@@ -106,6 +106,10 @@ struct agent {
 				* from events, no periodic self-heal compare */
 	size_t watch_objects;  /* objects in the watch caches (for /metrics) */
 	struct metrics_family *m_watch, *m_kube_codes, *m_git;
+	/* per-phase times of reconciles, what went to Git remotes (issue 20) */
+	struct metrics_family *m_phase, *m_git_remote;
+	/* one answer per repository and revision for every worker (gitsrc.h) */
+	struct gitsrc_share *git_share;
 
 	pthread_mutex_t api_lock; /* the API's own tools */
 	struct tools api;
@@ -179,5 +183,7 @@ void agent_metrics_register(struct agent *a);
 void agent_observe_kube(const char *method, long status, void *payload);
 /* app_env git observer (payload: agent). */
 void agent_observe_git(double seconds, bool ok, bool fetched, void *payload);
+/* app_env phase observer (payload: agent), and the queue wait. */
+void agent_observe_phase(const char *phase, double seconds, void *payload);
 
 #endif

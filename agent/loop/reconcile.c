@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "gs-time.h"
 #include "loop/alog.h"
@@ -191,6 +192,25 @@ static void run_sync(struct worker *w, const char *key, const struct mf_node *ap
 	sync_report_release(&rep);
 }
 
+/* How old a shared Git answer this app may take: its poll interval (so a
+ * repository is asked once per interval, whatever the number of apps
+ * reading it), none when someone asked for a refresh.  A push webhook
+ * invalidates the answer itself (api.c). */
+static void set_git_max_age(struct worker *w, const char *key, const struct mf_node *app)
+{
+	struct agent *a = w->a;
+	const char *refresh = mf_obj_annotation(app, REFRESH_ANNOTATION);
+	struct app_entry *e;
+	double age = a->cfg->poll_s;
+
+	pthread_mutex_lock(&a->lock);
+	e = agent_index_find(a, key);
+	if (e)
+		age = e->poll_s;
+	pthread_mutex_unlock(&a->lock);
+	gitsrc_set_max_age(w->t.git, refresh && *refresh ? 0 : age);
+}
+
 static void reconcile(struct worker *w, const char *key)
 {
 	struct agent *a = w->a;
@@ -201,6 +221,7 @@ static void reconcile(struct worker *w, const char *key)
 	char ns[254], name[254], *rev = NULL;
 	double t0 = workq_now(), wait = 0;
 	const char **res = NULL;
+	struct mf_node *status = NULL; /* a compare's, to write unless a sync does */
 	int rc;
 
 	agent_split_key(key, ns, sizeof(ns), name, sizeof(name));
@@ -216,6 +237,7 @@ static void reconcile(struct worker *w, const char *key)
 		goto cleanup;
 	}
 
+	set_git_max_age(w, key, app);
 	op = mf_node_get(app, "operation");
 	if (mf_node_type(op) == MF_MAP) {
 		/* A requested operation (CLI, API, rollback): run it as asked. */
@@ -251,7 +273,10 @@ static void reconcile(struct worker *w, const char *key)
 		const char *last, *phase, *why;
 		bool changed, drifted, interrupted;
 
-		rc = app_compare(&rep, &rev, &w->t.env, app, &req, 0, true, &err);
+		/* the status is written below unless a sync follows: the sync
+		 * writes it (Running, then its outcome), so a new commit costs
+		 * two writes to the app, not four (issue 20) */
+		rc = app_compare_deferred(&rep, &rev, &w->t.env, app, &req, 0, &status, &err);
 		if (rc) {
 			metrics_add(a->m_reconciles, 1, "error");
 			alog_ratelimit(30, ALOG_ERROR, name, NULL, "comparison failed: %s", err.msg);
@@ -301,13 +326,19 @@ static void reconcile(struct worker *w, const char *key)
 		req.revision = rev;
 		req.prune = mf_node_bool(
 			mf_node_dig(app, "spec", "syncPolicy", "automated", "prune", NULL));
-		/* the compare just wrote status: sync from a fresh copy */
-		mf_node_free(app);
-		app = NULL;
-		if (app_get(&app, w->t.kc, ns, name, &err) == 0)
-			run_sync(w, key, app, &req, why);
+		/* the compare wrote nothing: app is as read, sync from it */
+		mf_node_free(status);
+		status = NULL;
+		run_sync(w, key, app, &req, why);
 	}
 done:
+	if (status) {
+		struct gs_error werr = GS_ERROR_INIT;
+
+		if (app_write_status(&w->t.env, app, status, &werr))
+			alog_ratelimit(30, ALOG_WARN, name, NULL, "cannot write status: %s",
+				       werr.msg);
+	}
 	if (app && mf_obj_annotation(app, REFRESH_ANNOTATION))
 		clear_refresh(w->t.kc, ns, name);
 	metrics_observe(a->m_reconcile, workq_now() - t0);
@@ -332,6 +363,7 @@ cleanup:
 	free(res);
 	free(rev);
 	sync_report_release(&rep);
+	mf_node_free(status);
 	mf_node_free(app);
 }
 
@@ -386,8 +418,10 @@ void *agent_worker_main(void *arg)
 	struct worker *w = arg;
 	struct agent *a = w->a;
 	char *key;
+	double waited = 0;
 
-	while ((key = workq_get(a->q))) {
+	while ((key = workq_get_waited(a->q, &waited))) {
+		agent_observe_phase("queue", waited, a);
 		/* A standby (or a leader that lost its lease) takes no action:
 		 * the new leader lists every app and queues what it needs. */
 		if (agent_is_leader(a))
