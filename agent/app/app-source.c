@@ -263,6 +263,7 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 				       err);
 			env->git_s = gs_time_mono() - t0;
 			env->git_fetched = r >= 0 && s.git.fetched;
+			env->git_shared = r >= 0 && s.git.shared;
 			if (env->git_observe)
 				env->git_observe(env->git_s, r >= 0, env->git_fetched,
 						 env->git_observe_payload);

@@ -123,6 +123,7 @@ struct app_env {
 	 * be NULL) sees each one as it ends (the agent's histogram). */
 	double git_s;
 	bool git_fetched;
+	bool git_shared; /* answered by the gitsrc share: no remote asked now */
 	void (*git_observe)(double seconds, bool ok, bool fetched, void *payload);
 	void *git_observe_payload;
 	/* Each phase of a compare or sync as it ends (may be NULL; payload:

@@ -339,6 +339,9 @@ cleanup:
 	for (i = 0; i < a->nwant; i++)
 		free(a->want_kinds[i]);
 	free(a->want_kinds);
+	for (i = 0; i < a->npolls; i++)
+		free(a->polls[i].group);
+	free(a->polls);
 	free(a->workers);
 	free(a->secret_rv);
 	metrics_registry_free(a->m);

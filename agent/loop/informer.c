@@ -151,6 +151,11 @@ static void queue_due(struct agent *a)
 			/* a watch event may have come while a worker held it */
 			e->last_op_queued = now;
 			workq_add(a->q, e->key, WORKQ_URGENT);
+		} else if (due && !e->has_op && agent_index_poll_unchanged(a, e, now)) {
+			/* per-repository polling: another app of its group asked
+			 * the repository within the interval, same commit */
+			e->last_reconcile = now;
+			metrics_add(a->m_reconciles, 1, "unchanged");
 		} else if (due) {
 			/* counted as done now, so that an app whose reconcile
 			 * fails before recording is not queued every second */

@@ -48,6 +48,19 @@ struct app_entry {
 	uint32_t name_hash; /* of the name: the objects' gitsync.io/app label */
 	double last_op_queued; /* an .operation re-queued at most every 10 s */
 	char synced_sha[41];   /* status.sync.revision: its export is kept by the GC */
+	/* per-repository polling (issue 20): apps of one group read one
+	 * clone at one revision (repository, revision, secretRef) */
+	char *group;
+	char compared_sha[41]; /* the commit of the last comparison */
+	long long compared_gen;/* the generation it compared */
+	double last_full;      /* monotonic time of the last comparison */
+};
+
+/* What a group's repository answered when last asked (not shared). */
+struct repo_poll {
+	char *group;
+	char sha[41];
+	double checked; /* monotonic */
 };
 
 /* One kind the apps manage, watched cluster-wide for objects carrying the
@@ -108,6 +121,8 @@ struct agent {
 	struct metrics_family *m_watch, *m_kube_codes, *m_git;
 	/* per-phase times of reconciles, what went to Git remotes (issue 20) */
 	struct metrics_family *m_phase, *m_git_remote;
+	struct repo_poll *polls; /* under lock */
+	size_t npolls, apolls;
 	/* one answer per repository and revision for every worker (gitsrc.h) */
 	struct gitsrc_share *git_share;
 
@@ -151,6 +166,15 @@ uint32_t agent_name_hash(const char *s);
 void agent_index_update(struct agent *a, const struct mf_node *app, bool added);
 /* Are Applications of ns read: the agent's namespace or --app-namespaces? */
 bool agent_app_namespace_allowed(const struct agent_config *cfg, const char *ns);
+/* Record a comparison of e at sha (generation gen); asked: the remote was
+ * asked now (not a shared answer).  Expects a->lock held. */
+void agent_index_compared(struct agent *a, struct app_entry *e, const char *sha, long long gen,
+			  bool asked);
+/* Whether e, due by its poll interval, can be left alone: its group's
+ * repository was asked less than a poll interval ago and answered the
+ * commit e compared, at its generation, and nothing else could have
+ * changed it unseen.  Expects a->lock held. */
+bool agent_index_poll_unchanged(struct agent *a, const struct app_entry *e, double now);
 /* An Application deleted.  Takes a->lock. */
 void agent_index_forget(struct agent *a, const char *ns, const char *name);
 

@@ -285,6 +285,16 @@ static void reconcile(struct worker *w, const char *key)
 		}
 		record(a, key, &rep, OUTCOME_COMPARED, app);
 		metrics_add(a->m_reconciles, 1, "compared");
+		{
+			long long gen = 0;
+			struct app_entry *e;
+
+			mf_node_int(mf_node_dig(app, "metadata", "generation", NULL), &gen);
+			pthread_mutex_lock(&a->lock);
+			if ((e = agent_index_find(a, key)) && rev)
+				agent_index_compared(a, e, rev, gen, !w->t.env.git_shared);
+			pthread_mutex_unlock(&a->lock);
+		}
 		phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
 		/* Running while no worker here runs it (one worker per app, and
 		 * only the leader syncs): a sync interrupted by a crash or a
