@@ -72,6 +72,68 @@ static void tools_release(struct tools *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A worker on one app this long is "held" (a wave's health wait, a hook,
+ * a large fetch): another worker is started for the apps behind it. */
+#define WORKER_HELD_S 5.0
+/* Workers started beyond --workers, at most. */
+#define WORKERS_EXTRA 16
+
+static int start_worker(struct agent *a, struct gs_error *err)
+{
+	struct worker *w;
+	unsigned i;
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	i = a->nworkers;
+	pthread_mutex_unlock(&a->lock);
+	if (i >= a->max_workers)
+		return gs_error_set(err, GS_ELIMIT, "no worker slot left");
+	w = &a->workers[i];
+	w->a = a;
+	w->id = i;
+	rc = tools_init(&w->t, a, err);
+	if (rc) {
+		tools_release(&w->t);
+		return rc;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->nworkers++; /* before the thread: the stop path counts it */
+	pthread_mutex_unlock(&a->lock);
+	if (pthread_create(&w->thread, NULL, agent_worker_main, w)) {
+		pthread_mutex_lock(&a->lock);
+		a->nworkers--;
+		pthread_mutex_unlock(&a->lock);
+		tools_release(&w->t);
+		return gs_error_set(err, GS_ERR, "cannot start worker thread");
+	}
+	return GS_OK;
+}
+
+void agent_workers_grow(struct agent *a)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	double now = workq_now();
+	unsigned i, held = 0, n;
+	bool grow;
+
+	pthread_mutex_lock(&a->lock);
+	n = a->nworkers;
+	for (i = 0; i < n; i++)
+		if (a->workers[i].busy_since > 0 && now - a->workers[i].busy_since >= WORKER_HELD_S)
+			held++;
+	grow = !a->stopping && n < a->max_workers && n - held < a->cfg->workers;
+	pthread_mutex_unlock(&a->lock);
+	if (!grow || !workq_due(a->q))
+		return;
+	if (start_worker(a, &err))
+		alog_ratelimit(300, ALOG_WARN, NULL, NULL, "cannot start a worker: %s", err.msg);
+	else
+		alog(ALOG_INFO, NULL, NULL,
+		     "started worker %u: %u of %u held by one app for over %.0f s", n + 1, held, n,
+		     WORKER_HELD_S);
+}
+
 bool agent_is_leader(struct agent *a)
 {
 	bool l;
@@ -233,21 +295,13 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	     cfg.tls_cert ? "https" : "http", hcfg.listen, httpd_port(a->h), cfg.ns, cfg.workers,
 	     cfg.identity);
 
-	a->workers = gs_calloc(cfg.workers, sizeof(*a->workers));
-	for (i = 0; i < cfg.workers; i++) {
-		struct worker *w = &a->workers[i];
-		w->a = a;
-		w->id = i;
-		rc = tools_init(&w->t, a, err);
-		if (rc)
+	a->max_workers = cfg.workers + WORKERS_EXTRA < 64 ? cfg.workers + WORKERS_EXTRA : 64;
+	if (a->max_workers < cfg.workers)
+		a->max_workers = cfg.workers;
+	a->workers = gs_calloc(a->max_workers, sizeof(*a->workers));
+	for (i = 0; i < cfg.workers; i++)
+		if ((rc = start_worker(a, err)))
 			goto stop;
-		if (pthread_create(&w->thread, NULL, agent_worker_main, w)) {
-			rc = gs_error_set(err, GS_ERR, "cannot start worker thread");
-			goto stop;
-		}
-		started++;
-	}
-	a->nworkers = started;
 
 	if (cfg.leader_elect) {
 		rc = kube_client_new(&a->elector_kc, a->kcfg, NULL, err);
@@ -278,7 +332,8 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 
 stop:
 	pthread_mutex_lock(&a->lock);
-	a->stopping = true;
+	a->stopping = true; /* no worker starts after this */
+	started = a->nworkers;
 	pthread_mutex_unlock(&a->lock);
 	workq_shutdown(a->q);
 	{
@@ -318,7 +373,7 @@ stop:
 	httpd_stop(a->h);
 	a->h = NULL;
 	if (started == a->nworkers) {
-		for (i = 0; i < cfg.workers; i++)
+		for (i = 0; i < started; i++)
 			tools_release(&a->workers[i].t);
 	} else if (!rc) {
 		/* exit now: detached workers still hold their tools */

@@ -253,6 +253,7 @@ void *agent_informer_main(void *arg)
 			pthread_mutex_unlock(&a->lock);
 		}
 		queue_due(a);
+		agent_workers_grow(a);
 	}
 	kube_watcher_free(w);
 	for (i = 0; i < nkw; i++) {

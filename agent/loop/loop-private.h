@@ -89,6 +89,7 @@ struct worker {
 	struct tools t;
 	struct kube_client_stats stats; /* snapshot, under a->lock */
 	unsigned id;
+	double busy_since; /* on one app since (monotonic), 0 = waiting; under a->lock */
 };
 
 struct agent {
@@ -129,8 +130,8 @@ struct agent {
 	pthread_mutex_t api_lock; /* the API's own tools */
 	struct tools api;
 
-	struct worker *workers;
-	unsigned nworkers, workers_done;
+	struct worker *workers;    /* max_workers slots, nworkers started (under lock) */
+	unsigned nworkers, workers_done, max_workers;
 	pthread_cond_t workers_cond;
 	pthread_t informer, elector;
 	bool have_elector;
@@ -153,6 +154,11 @@ bool agent_is_leader(struct agent *a);
 bool agent_stopping(struct agent *a);
 /* Sleep up to s seconds, waking early on shutdown. */
 void agent_nap(struct agent *a, double s);
+
+/* Start one more worker when apps are due and every worker but fewer than
+ * --workers is held by one app for long (a health wait, a slow fetch):
+ * slow apps never take the whole pool.  Up to max_workers (informer). */
+void agent_workers_grow(struct agent *a);
 
 /* ---- index.c (every function here expects a->lock held, but update and forget) ---- */
 

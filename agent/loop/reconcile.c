@@ -432,6 +432,9 @@ void *agent_worker_main(void *arg)
 
 	while ((key = workq_get_waited(a->q, &waited))) {
 		agent_observe_phase("queue", waited, a);
+		pthread_mutex_lock(&a->lock);
+		w->busy_since = workq_now();
+		pthread_mutex_unlock(&a->lock);
 		/* A standby (or a leader that lost its lease) takes no action:
 		 * the new leader lists every app and queues what it needs. */
 		if (agent_is_leader(a))
@@ -440,6 +443,7 @@ void *agent_worker_main(void *arg)
 		free(key);
 		pthread_mutex_lock(&a->lock);
 		w->stats = *kube_client_stats(w->t.kc);
+		w->busy_since = 0;
 		pthread_mutex_unlock(&a->lock);
 		maybe_gc(w);
 	}

@@ -188,6 +188,19 @@ void workq_shutdown(struct workq *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
+size_t workq_due(struct workq *q)
+{
+	double now = workq_now();
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	for (i = 0; i < q->nr; i++)
+		if (q->v[i].state == QUEUED && q->v[i].due <= now)
+			n++;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
 size_t workq_len(struct workq *q)
 {
 	size_t n;

@@ -43,6 +43,9 @@ void workq_done(struct workq *q, const char *key);
 /* Wake every waiter; later workq_get() calls return NULL at once. */
 void workq_shutdown(struct workq *q);
 
+/* Keys due now and not taken by a worker (are workers short?). */
+size_t workq_due(struct workq *q);
+
 /* Keys queued or in flight (for metrics). */
 size_t workq_len(struct workq *q);
 
