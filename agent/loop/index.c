@@ -127,18 +127,29 @@ void agent_index_compared(struct agent *a, struct app_entry *e, const char *sha,
 	}
 	snprintf(p->sha, sizeof(p->sha), "%s", sha);
 	p->checked = now;
+	p->asking_until = 0;
 }
 
-bool agent_index_poll_unchanged(struct agent *a, const struct app_entry *e, double now)
+/* A group's ask that never recorded (a failed comparison) is given up after this. */
+#define ASKING_MAX_S 30.0
+
+enum poll_action agent_index_poll_action(struct agent *a, const struct app_entry *e, double now)
 {
-	const struct repo_poll *p = e->group ? poll_find(a, e->group) : NULL;
+	struct repo_poll *p = e->group ? poll_find(a, e->group) : NULL;
 
 	/* drift comes from watch events only once every kind is watched; an
 	 * app retrying, settling, asked for, or changed since is never left */
-	return p && a->kinds_watched && now - p->checked < e->poll_s &&
-	       !strcmp(p->sha, e->compared_sha) && e->compared_gen == e->generation &&
-	       now - e->last_full < FULL_RESYNC_S && !e->refresh && !e->has_op && !e->attempts &&
-	       strcmp(e->health_status, "Progressing") && strcmp(e->health_status, "Missing");
+	if (!p || !a->kinds_watched || strcmp(p->sha, e->compared_sha) ||
+	    e->compared_gen != e->generation || now - e->last_full >= FULL_RESYNC_S ||
+	    e->refresh || e->has_op || e->attempts || !strcmp(e->health_status, "Progressing") ||
+	    !strcmp(e->health_status, "Missing"))
+		return POLL_QUEUE;
+	if (now - p->checked < e->poll_s)
+		return POLL_LEAVE;
+	if (p->asking_until > now)
+		return POLL_WAIT;
+	p->asking_until = now + ASKING_MAX_S; /* this app asks for the group */
+	return POLL_QUEUE;
 }
 
 /* An app name, folded to 32 bits to fit a watch cache entry's 64 user bits

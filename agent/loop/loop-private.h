@@ -61,6 +61,7 @@ struct repo_poll {
 	char *group;
 	char sha[41];
 	double checked; /* monotonic */
+	double asking_until; /* one app of the group is asking: the others wait */
 };
 
 /* One kind the apps manage, watched cluster-wide for objects carrying the
@@ -176,11 +177,14 @@ bool agent_app_namespace_allowed(const struct agent_config *cfg, const char *ns)
  * asked now (not a shared answer).  Expects a->lock held. */
 void agent_index_compared(struct agent *a, struct app_entry *e, const char *sha, long long gen,
 			  bool asked);
-/* Whether e, due by its poll interval, can be left alone: its group's
- * repository was asked less than a poll interval ago and answered the
- * commit e compared, at its generation, and nothing else could have
- * changed it unseen.  Expects a->lock held. */
-bool agent_index_poll_unchanged(struct agent *a, const struct app_entry *e, double now);
+/* What to do with e, due by its poll interval: leave it alone (its
+ * group's repository was asked less than a poll interval ago and answered
+ * the commit e compared, at its generation, and nothing else could have
+ * changed it unseen), wait (the answer is old, and another app of the
+ * group is asking now), or queue it (then it asks for the group).
+ * Expects a->lock held. */
+enum poll_action { POLL_QUEUE, POLL_LEAVE, POLL_WAIT };
+enum poll_action agent_index_poll_action(struct agent *a, const struct app_entry *e, double now);
 /* An Application deleted.  Takes a->lock. */
 void agent_index_forget(struct agent *a, const char *ns, const char *name);
 
