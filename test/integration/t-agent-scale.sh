@@ -5,7 +5,9 @@
 # agent's /metrics show one ls-remote and one fetch per push for all of
 # them (not one per app), two writes per app for a new commit (the sync's
 # Running and its outcome; the comparison's own status is not written
-# before a sync) and none when a push brings nothing new.
+# before a sync) and none when a push brings nothing new.  Then, with
+# --workers 1, an app held by a wave's health wait (a Deployment no node
+# fits) does not hold the others back: a worker is started for them.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib-agent.sh"
 agent_skip_unless_ready
@@ -85,4 +87,52 @@ check "repeated push: one more ls-remote, no fetch (log: $(ls_remotes), $(fetche
   eval '[ "$(ls_remotes)" = 3 ] && [ "$(fetches)" = 2 ]'
 w2=$(status_writes)
 check "nothing changed: no write to any app ($((w2 - w1)))" eval '[ "$w2" = "$w1" ]'
+
+# ---- one worker, one app stuck in a health wait: the others still sync
+kill -TERM "$pid_s1"; wait "$pid_s1"
+mkdir -p "$work/slow"
+cat >"$work/slow/deploy.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: stuck
+  annotations:
+    argocd.argoproj.io/sync-wave: "0"
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: stuck}
+  template:
+    metadata:
+      labels: {app: stuck}
+    spec:
+      nodeSelector: {no-such-node: "true"}
+      containers:
+      - name: c
+        image: example.com/stuck:1
+YAML
+cat >"$work/slow/cm.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: after-the-wave
+  annotations:
+    argocd.argoproj.io/sync-wave: "1"
+data: {k: v}
+YAML
+git -C "$work" add slow && git -C "$work" -c user.name=t -c user.email=t@example.com commit -qm slow
+git -C "$work" push -q origin main
+k create namespace scale-slow >/dev/null
+"$G" app create slow --repo "$repo_url" --path slow --dest-namespace scale-slow \
+  --sync-policy automated >/dev/null
+start_agent s2 "$port" --workers 1 --poll-interval 1h --self-heal-interval 1h --resync-interval 1s
+check "agent with --workers 1 becomes ready" wait_for 60 ready "$port"
+check "the slow app's wave 0 is applied (its worker now waits for health)" \
+  wait_for 120 k get deployment stuck -n scale-slow
+rev=$(commit yellow)
+run github_webhook "$port" gh-test-secret "$(push_body "$rev")"
+check "all $N apps sync while the one worker is held by the slow app" wait_for 120 all_are yellow
+check "the log says a worker was started for them" eval "grep -q 'started worker 2' '$tmp/s2.log'"
+check "the slow app is still in its wave (not synced past it)" \
+  eval '! k get configmap after-the-wave -n scale-slow >/dev/null 2>&1'
 finish
