@@ -194,8 +194,9 @@ static void run_sync(struct worker *w, const char *key, const struct mf_node *ap
 
 /* How old a shared Git answer this app may take: its poll interval (so a
  * repository is asked once per interval, whatever the number of apps
- * reading it), none when someone asked for a refresh.  A push webhook
- * invalidates the answer itself (api.c). */
+ * reading it), none when someone asked for a refresh or a sync (`app
+ * sync` means the branch's latest commit, found by t-agent-basic).  A push
+ * webhook invalidates the answer itself (api.c). */
 static void set_git_max_age(struct worker *w, const char *key, const struct mf_node *app)
 {
 	struct agent *a = w->a;
@@ -208,7 +209,9 @@ static void set_git_max_age(struct worker *w, const char *key, const struct mf_n
 	if (e)
 		age = e->poll_s;
 	pthread_mutex_unlock(&a->lock);
-	gitsrc_set_max_age(w->t.git, refresh && *refresh ? 0 : age);
+	if ((refresh && *refresh) || mf_node_type(mf_node_get(app, "operation")) == MF_MAP)
+		age = 0;
+	gitsrc_set_max_age(w->t.git, age);
 }
 
 static void reconcile(struct worker *w, const char *key)
