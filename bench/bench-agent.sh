@@ -14,8 +14,15 @@
 #     gitsync.io/refresh-paths=. (a push's file list selects the app it
 #     touches); then UNFILTERED rounds (default 5) without it, where every
 #     push refreshes all APPS apps (the monorepo worst case)
+#   - the floor (issue 20): the same APPS x OBJS objects in APPS other
+#     namespaces synced as one app by `gitsync sync` (floor_seconds), and
+#     first_sync_seconds / floor_seconds
+#   - where the first sync's time went: the agent's per-phase histogram
+#     (gitsync_reconcile_phase_seconds: queue, fetch, export, render,
+#     compare, apply, status), as summed seconds and counts, and what went
+#     to the Git remote (ls-remote, fetch) against answers shared
 #
-# Usage: bench/bench-agent.sh [BUILD_DIR]     (env APPS OBJS IDLE_S POLL ROUNDS)
+# Usage: bench/bench-agent.sh [BUILD_DIR]     (env APPS OBJS IDLE_S POLL ROUNDS WORKERS)
 # Figures go to stdout, one "name value" per line at the end.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,9 +73,26 @@ for ((a = 0; a < APPS; a++)); do
 done
 log "$APPS apps created"
 
+# The floor: the same objects, in APPS namespaces of their own, as one app.
+floor_dir="$tmp/floor"
+mkdir -p "$floor_dir"
+for ((a = 0; a < APPS; a++)); do
+  name=$(printf 'app-%03d' "$a")
+  k create namespace "f-$name" >/dev/null
+  for ((o = 0; o < OBJS; o++)); do
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-%03d\n  namespace: f-%s\ndata:\n  value: "v0"\n  index: "%d"\n' \
+      "$o" "$name" "$o" >"$floor_dir/$(printf '%s-cm-%03d.yaml' "$name" "$o")"
+  done
+done
+t0=$(now)
+"$G" sync "$floor_dir" --app bench-floor >/dev/null
+floor=$(elapsed "$t0")
+log "floor: $((APPS * OBJS)) objects as one app in $floor s"
+
 port=$(free_port)
 t0=$(now)
-start_agent bench "$port" --poll-interval "$POLL" --resync-interval 2s --self-heal-interval 1h
+start_agent bench "$port" --poll-interval "$POLL" --resync-interval 2s --self-heal-interval 1h \
+  ${WORKERS:+--workers "$WORKERS"}
 apid=$pid_bench
 synced_count() {
   k get applications -n gitsync -o jsonpath='{range .items[*]}{.status.sync.status}{"\n"}{end}' |
@@ -77,6 +101,16 @@ synced_count() {
 while [ "$(synced_count)" -lt "$APPS" ]; do sleep 1; done
 first_sync=$(elapsed "$t0")
 log "all $APPS apps synced in $first_sync s"
+metrics() { curl -s "http://127.0.0.1:$port/metrics"; }
+# phase seconds and counts of the first sync (sum and count of the histogram)
+phases=$(metrics | awk '
+  /^gitsync_reconcile_phase_seconds_(sum|count)\{/ {
+    match($0, /phase="[a-z]*"/); ph = substr($0, RSTART + 7, RLENGTH - 8)
+    if ($0 ~ /_sum/) s[ph] = $2; else c[ph] = $2 }
+  END { split("queue fetch export render compare apply status", o, " ")
+        for (i = 1; i <= 7; i++) printf "phase_%s_seconds %.2f (n=%d, summed over workers)\n", o[i], s[o[i]], c[o[i]] }')
+git_remote=$(metrics | awk -F'[{}" ]+' '/^gitsync_git_remote_requests\{/ {printf "%s=%s ", $3, $4}')
+workers=$(grep -o '[0-9]* workers' "$tmp/bench.log" | head -1 || true)
 
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$apid/stat"; }
 c0=$(cpu_s)
@@ -130,6 +164,11 @@ kill -TERM "$apid"; wait "$apid" || true
 echo "apps $APPS"
 echo "objects $((APPS * OBJS))"
 echo "first_sync_seconds $first_sync"
+echo "floor_seconds $floor (the same objects as one app, gitsync sync)"
+echo "ratio_first_sync_to_floor $(awk -v a="$first_sync" -v b="$floor" 'BEGIN{printf "%.2f", a/b}')"
+echo "$phases"
+echo "git_remote_first_sync $git_remote"
+echo "agent_workers ${workers:-?}"
 echo "peak_rss_mib $(awk -v k="$rss_kb" 'BEGIN{printf "%.1f", k/1024}')"
 echo "idle_cpu_seconds_${IDLE_S}s $idle_cpu (poll interval $POLL)"
 echo "idle_cpu_seconds_per_hour $per_hour"

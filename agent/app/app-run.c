@@ -106,16 +106,30 @@ static void null_removed(struct mf_node *patch, const struct mf_node *old)
 	}
 }
 
-static int patch_status(struct kube_client *kc, const struct mf_node *app,
+static void observe(struct app_env *env, const char *phase, double t0)
+{
+	if (env->phase_observe)
+		env->phase_observe(phase, gs_time_mono() - t0, env->git_observe_payload);
+}
+
+static int patch_status(struct app_env *env, const struct mf_node *app,
 			const struct mf_node *status, struct gs_error *err)
 {
 	struct mf_node *patch = mf_node_clone(status);
+	double t0 = gs_time_mono();
 	int r;
 
 	null_removed(patch, mf_node_get(app, "status"));
-	r = app_patch_status(kc, mf_obj_namespace(app), mf_obj_name(app), patch, err);
+	r = app_patch_status(env->kc, mf_obj_namespace(app), mf_obj_name(app), patch, err);
+	observe(env, "status", t0);
 	mf_node_free(patch);
 	return r;
+}
+
+int app_write_status(struct app_env *env, const struct mf_node *app,
+		     const struct mf_node *status, struct gs_error *err)
+{
+	return patch_status(env, app, status, err);
 }
 
 static struct mf_node *status_copy(const struct mf_node *app)
@@ -254,9 +268,9 @@ static int check_deps(struct app_env *env, const struct mf_node *app, const char
 	return rc;
 }
 
-int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
-		const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
-		bool write_status, struct gs_error *err)
+static int compare(struct sync_report *rep, char **rev_out, struct app_env *env,
+		   const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
+		   bool write_status, struct mf_node **status_out, struct gs_error *err)
 {
 	struct app_source src = APP_SOURCE_INIT;
 	struct app_sync_opts so;
@@ -280,10 +294,15 @@ int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 	n = filter_objs(src.objs, src.n, req);
 	so.o.flags = sync_flags;
 	kube_client_set_impersonation(env->kc, ten.user); /* dry-runs */
-	r = sync_compare(env->se, rep, src.objs, n, &so.o, err);
+	{
+		double t0 = gs_time_mono();
+
+		r = sync_compare(env->se, rep, src.objs, n, &so.o, err);
+		observe(env, "compare", t0);
+	}
 	kube_client_set_impersonation(env->kc, NULL);
 record:
-	if (write_status) {
+	if (write_status || status_out) {
 		struct gs_error werr = GS_ERROR_INIT;
 		char buf[1100];
 
@@ -311,9 +330,14 @@ record:
 			}
 		}
 		/* an unchanged status is not written (see APP_RECONCILED_AT_MAX_AGE_S) */
-		if (status_changed(mf_node_get(app, "status"), status) &&
-		    patch_status(env->kc, app, status, &werr) < 0 && r == GS_OK)
-			r = gs_error_set(err, werr.code, "%s", werr.msg);
+		if (status_changed(mf_node_get(app, "status"), status)) {
+			if (status_out) {
+				*status_out = status; /* the caller writes it, or not */
+				status = NULL;
+			} else if (patch_status(env, app, status, &werr) < 0 && r == GS_OK) {
+				r = gs_error_set(err, werr.code, "%s", werr.msg);
+			}
+		}
 	}
 	if (r == GS_OK && rev_out)
 		*rev_out = gs_strdup(src.git.rev.sha);
@@ -492,6 +516,21 @@ int app_remove(struct app_env *env, const char *ns, const char *name, bool casca
 	return r;
 }
 
+int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
+		const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
+		bool write_status, struct gs_error *err)
+{
+	return compare(rep, rev_out, env, app, req, sync_flags, write_status, NULL, err);
+}
+
+int app_compare_deferred(struct sync_report *rep, char **rev_out, struct app_env *env,
+			 const struct mf_node *app, const struct app_sync_req *req,
+			 unsigned sync_flags, struct mf_node **status_out, struct gs_error *err)
+{
+	*status_out = NULL;
+	return compare(rep, rev_out, env, app, req, sync_flags, false, status_out, err);
+}
+
 int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		 const struct mf_node *app, const struct app_sync_req *req,
 		 sync_progress_fn progress, void *payload, struct gs_error *err)
@@ -513,7 +552,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	app_time_str(started, sizeof(started), (double)time(NULL));
 	if (!req->dry_run) {
 		app_operation_state(status, "Running", "", started, NULL, pick_revision(app, req), NULL);
-		if ((r = patch_status(env->kc, app, status, err)) < 0)
+		if ((r = patch_status(env, app, status, err)) < 0)
 			goto cleanup;
 	}
 	r = check_spec(app, &cond, err);
@@ -549,7 +588,12 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	}
 	/* dry-runs, applies, prunes and hooks as the app's account */
 	kube_client_set_impersonation(env->kc, ten.user);
-	r = sync_run(env->se, rep, src.objs, n, &so.o, err);
+	{
+		double t0 = gs_time_mono();
+
+		r = sync_run(env->se, rep, src.objs, n, &so.o, err);
+		observe(env, "apply", t0);
+	}
 	kube_client_set_impersonation(env->kc, NULL);
 	app_time_str(finished, sizeof(finished), (double)time(NULL));
 	if (r < 0) {
@@ -581,12 +625,18 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		*rev_out = gs_strdup(src.git.rev.sha);
 record:
 	if (!req->dry_run || mf_node_type(mf_node_get(app, "operation")) == MF_MAP) {
-		if (patch_status(env->kc, app, status, &werr) < 0 && r == GS_OK)
+		if (patch_status(env, app, status, &werr) < 0 && r == GS_OK)
 			r = gs_error_set(err, werr.code, "%s", werr.msg);
-		/* the request is done, whoever made it */
-		clear = mf_node_new(MF_MAP);
-		mf_node_set(clear, "operation", mf_node_new_null());
-		app_patch(env->kc, ns, name, clear, &werr);
+		/* the request is done, whoever made it; an automated sync has
+		 * none to clear (one write per change, not two: issue 20) */
+		if (mf_node_get(app, "operation")) {
+			double t0 = gs_time_mono();
+
+			clear = mf_node_new(MF_MAP);
+			mf_node_set(clear, "operation", mf_node_new_null());
+			app_patch(env->kc, ns, name, clear, &werr);
+			observe(env, "status", t0);
+		}
 	}
 cleanup:
 	tenancy_release(&ten);

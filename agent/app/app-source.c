@@ -290,9 +290,15 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 				       err);
 			env->git_s = gs_time_mono() - t0;
 			env->git_fetched = r >= 0 && s.git.fetched;
+			env->git_shared = r >= 0 && s.git.shared;
 			if (env->git_observe)
 				env->git_observe(env->git_s, r >= 0, env->git_fetched,
 						 env->git_observe_payload);
+			if (env->phase_observe && r >= 0) {
+				env->phase_observe("fetch", s.git.fetch_s, env->git_observe_payload);
+				env->phase_observe("export", s.git.export_s,
+						   env->git_observe_payload);
+			}
 		}
 		if (r < 0)
 			goto cleanup;
@@ -309,10 +315,16 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	kout = gs_calloc(1, sizeof(*kout));
 	*kout = (struct kz_output)KZ_OUTPUT_INIT;
 	app_render_limits(&lim, env->render, app);
-	if (app_helm_is_chart(root, path))
-		r = app_helm_render(kout, env, app, root, path, err);
-	else
-		r = render_run(kout, &lim, root, path, recurse, NULL, err);
+	{
+		double t0 = gs_time_mono();
+
+		if (app_helm_is_chart(root, path))
+			r = app_helm_render(kout, env, app, root, path, err);
+		else
+			r = render_run(kout, &lim, root, path, recurse, NULL, err);
+		if (env->phase_observe)
+			env->phase_observe("render", gs_time_mono() - t0, env->git_observe_payload);
+	}
 	if (r < 0) {
 		size_t rl = strlen(root);
 

@@ -159,8 +159,14 @@ struct app_env {
 	 * be NULL) sees each one as it ends (the agent's histogram). */
 	double git_s;
 	bool git_fetched;
+	bool git_shared; /* answered by the gitsrc share: no remote asked now */
 	void (*git_observe)(double seconds, bool ok, bool fetched, void *payload);
 	void *git_observe_payload;
+	/* Each phase of a compare or sync as it ends (may be NULL; payload:
+	 * git_observe_payload): "fetch" (ls-remote and fetch), "export",
+	 * "render", "compare", "apply", and "status" (one write to the
+	 * Application: its status, or clearing its .operation). */
+	void (*phase_observe)(const char *phase, double seconds, void *payload);
 	/* Render budget and child process (borrowed; NULL: in process, kz
 	 * defaults).  An Application's annotations gitsync.io/render-max-nodes,
 	 * -max-files, -timeout and -max-output override the budget's values. */
@@ -262,6 +268,15 @@ struct app_sync_req {
  * in app_sync_req; with write_status the result (or the error, as a
  * ComparisonError condition) is recorded in app's status.  rep gets the
  * per-resource table; *rev_out (may be NULL) the commit compared (owned). */
+/* app_compare without the write: *status_out gets the status app_compare
+ * would write (owned), or NULL when it would write nothing (unchanged), so
+ * a caller that syncs next writes once, not twice (issue 20).  Write it
+ * with app_write_status. */
+int app_compare_deferred(struct sync_report *rep, char **rev_out, struct app_env *env,
+			 const struct mf_node *app, const struct app_sync_req *req,
+			 unsigned sync_flags, struct mf_node **status_out, struct gs_error *err);
+int app_write_status(struct app_env *env, const struct mf_node *app,
+		     const struct mf_node *status, struct gs_error *err);
 int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 		const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
 		bool write_status, struct gs_error *err);

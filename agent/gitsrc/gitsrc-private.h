@@ -37,4 +37,18 @@ int gitsrc_verify_x509(const unsigned char *der, size_t der_len, const char *hos
 struct gitsrc;
 const char *gitsrc_cache_path(const struct gitsrc *src);
 
+/* The share (gitsrc-share.c) as gitsrc_get uses it.  mkey: cache key,
+ * revision and flags; clean_url: for gitsrc_share_invalidate.
+ * begin: 1 with *hit filled (owned by the caller) when a fresh answer is
+ * there; 0 when the caller is to ask the remote, then call end with *gen
+ * and its result (NULL on error) exactly once. */
+struct gitsrc_result;
+struct gitsrc_share;
+int gitsrc_share_begin(struct gitsrc_share *sh, const char *mkey, const char *clean_url,
+		       double max_age_s, struct gitsrc_result *hit, unsigned *gen);
+void gitsrc_share_end(struct gitsrc_share *sh, const char *mkey,
+		      const struct gitsrc_result *res, unsigned gen);
+/* Count what went to a remote. */
+void gitsrc_share_count(struct gitsrc_share *sh, bool remote_check, bool fetch);
+
 #endif

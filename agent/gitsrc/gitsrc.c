@@ -22,6 +22,7 @@
 
 #include "gs-alloc.h"
 #include "gs-buf.h"
+#include "gs-time.h"
 
 #define DEFAULT_MAX_BYTES ((size_t)256 << 20)
 /* One file: checked from the object header, before the blob is inflated
@@ -35,6 +36,8 @@
 struct gitsrc {
 	char *cache_dir;
 	size_t max_bytes, max_files;
+	struct gitsrc_share *share; /* borrowed, NULL: every call asks the remote */
+	double max_age_s;
 };
 
 /* State shared with the libgit2 callbacks of one remote operation. */
@@ -455,6 +458,16 @@ void gitsrc_free(struct gitsrc *src)
 	git_libgit2_shutdown();
 }
 
+void gitsrc_set_share(struct gitsrc *src, struct gitsrc_share *sh)
+{
+	src->share = sh;
+}
+
+void gitsrc_set_max_age(struct gitsrc *src, double max_age_s)
+{
+	src->max_age_s = max_age_s;
+}
+
 void gitsrc_set_export_limits(struct gitsrc *src, size_t max_bytes, size_t max_files)
 {
 	src->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES;
@@ -638,9 +651,12 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	size_t n = 0;
 	char *key = NULL, *base = NULL;
 	char track[300] = "";
+	char *mkey = NULL;
 	int lock_fd = -1, r;
+	unsigned share_gen = 0;
 	bool resolved = false;
 	const char *rev_text = revision && *revision ? revision : "HEAD";
+	double t0 = gs_time_mono(), t_export = 0;
 
 	*res = (struct gitsrc_result)GITSRC_RESULT_INIT;
 	if ((r = gitsrc_url_parse(&u, url, err)) < 0)
@@ -648,6 +664,17 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	remote_ctx_init(&rc, &u, auth, url);
 	key = cache_key(&u, auth);
 	base = repo_base(src, key);
+	if (src->share && !(flags & (GITSRC_FETCH_ALWAYS | GITSRC_REEXPORT))) {
+		/* keyed as the cache is: the same clone, the same answer */
+		mkey = gs_asprintf("%s\n%s\n%u", key, rev_text, flags & GITSRC_NO_EXPORT);
+		if (gitsrc_share_begin(src->share, mkey, u.clean, src->max_age_s, res,
+				       &share_gen)) {
+			free(mkey);
+			mkey = NULL; /* answered: nothing to hand back */
+			r = GS_OK;
+			goto cleanup;
+		}
+	}
 	if ((r = lock_repo(&lock_fd, base, err)) < 0)
 		goto cleanup;
 	if ((r = open_cache_repo(&repo, &remote, base, u.clean, err)) < 0)
@@ -658,6 +685,8 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 		resolve_advertised(&out.rev, NULL, 0, revision);
 		resolved = true;
 	} else {
+		if (src->share)
+			gitsrc_share_count(src->share, true, false);
 		if ((r = connect_and_list(&heads, &n, remote, &rc, err)) < 0)
 			goto cleanup;
 		resolved = resolve_advertised(&out.rev, heads, n, revision) == GS_OK;
@@ -669,6 +698,8 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 			git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
 
 			set_callbacks(&fo.callbacks, &rc);
+			if (src->share)
+				gitsrc_share_count(src->share, false, true);
 			fo.prune = GIT_FETCH_PRUNE;
 			fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
 			git_error_clear();
@@ -729,14 +760,21 @@ int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 		if (git_graph_descendant_of(repo, &now, &before) != 1)
 			out.force_pushed = true;
 	}
+	t_export = gs_time_mono();
+	out.fetch_s = t_export - t0;
 	if (!(flags & GITSRC_NO_EXPORT) &&
 	    (r = export_locked(&out.dir, src, repo, key, u.clean, out.rev.sha, out.previous_sha,
 			       (flags & GITSRC_REEXPORT) != 0, err, &out.exported)) < 0)
 		goto cleanup;
+	out.export_s = gs_time_mono() - t_export;
 	*res = out;
 	out = (struct gitsrc_result)GITSRC_RESULT_INIT; /* now owned by res */
 	r = GS_OK;
 cleanup:
+	if (mkey) {
+		gitsrc_share_end(src->share, mkey, r == GS_OK ? res : NULL, share_gen);
+		free(mkey);
+	}
 	if (remote)
 		git_remote_disconnect(remote);
 	git_remote_free(remote);

@@ -101,8 +101,11 @@ struct gitsrc_result {
 	bool exported;       /* the tree was written now (false: reused) */
 	bool force_pushed;   /* the branch moved to a commit that does not descend from before */
 	char previous_sha[41]; /* the branch's commit before this call ("" when unknown) */
+	double fetch_s;      /* ls-remote and fetch (or waiting on another thread's) */
+	double export_s;     /* writing (or checking) the export */
+	bool shared;         /* answered by the share (gitsrc_share): no network */
 };
-#define GITSRC_RESULT_INIT { { "", "" }, NULL, false, false, false, "" }
+#define GITSRC_RESULT_INIT { { "", "" }, NULL, false, false, false, "", 0, 0, false }
 void gitsrc_result_release(struct gitsrc_result *res);
 
 /* The whole source step: ls-remote, fetch only when the commit is not cached
@@ -114,6 +117,37 @@ void gitsrc_result_release(struct gitsrc_result *res);
 int gitsrc_get(struct gitsrc_result *res, struct gitsrc *src, const char *url,
 	       const char *revision, const struct gitsrc_auth *auth, unsigned flags,
 	       struct gs_error *err);
+
+/* Sharing the source step between threads (gitsrc-share.c): every app of
+ * a monorepo reads one repository at one revision, so the agent's workers
+ * share one answer per (repository and credentials key, revision) instead
+ * of one ls-remote and one fetch per app.  gitsrc_get on a gitsrc with a
+ * share first looks there: an answer checked less than max_age seconds ago
+ * (gitsrc_set_max_age) whose export is still on disk is returned without
+ * any network; while one thread asks the remote for a key, the others
+ * asking for the same key wait for its answer (one ls-remote, one fetch).
+ * Answers are keyed like the cache (URL and credentials): two apps share
+ * one only when they would read the same clone.  GITSRC_FETCH_ALWAYS and
+ * GITSRC_REEXPORT (a hard refresh) bypass the share; errors are not kept.
+ * Thread-safe; each gitsrc still belongs to one thread. */
+struct gitsrc_share;
+struct gitsrc_share *gitsrc_share_new(void);
+void gitsrc_share_free(struct gitsrc_share *sh); /* NULL is a no-op */
+/* Use sh (borrowed, may be NULL: no sharing) for src's gitsrc_get calls. */
+void gitsrc_set_share(struct gitsrc *src, struct gitsrc_share *sh);
+/* How old a shared answer src may take (seconds; <= 0: ask the remote,
+ * then share the answer).  Default 0. */
+void gitsrc_set_max_age(struct gitsrc *src, double max_age_s);
+/* A push to url (credentials ignored: every key of that URL): the next
+ * gitsrc_get of it asks the remote, even one in flight now answers again. */
+void gitsrc_share_invalidate(struct gitsrc_share *sh, const char *url);
+/* What went to the remotes through the share, since gitsrc_share_new. */
+struct gitsrc_share_stats {
+	uint64_t remote_checks; /* ls-remotes (connect and list refs) */
+	uint64_t fetches;       /* fetches (objects downloaded or cloned) */
+	uint64_t shared;        /* gitsrc_get answered from the share */
+};
+void gitsrc_share_stats(const struct gitsrc_share *sh, struct gitsrc_share_stats *out);
 
 /* Garbage collection (gitsrc-gc.c).  Remove every export
  * (trees/<key>/<sha>) whose commit is not in shas, and every cache

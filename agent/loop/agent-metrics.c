@@ -2,6 +2,7 @@
  * the index and the kube clients' counters. */
 #include <stdio.h>
 
+#include "gitsrc/gitsrc.h"
 #include "loop/loop-private.h"
 #include "loop/workq.h"
 
@@ -20,6 +21,13 @@ void agent_observe_git(double seconds, bool ok, bool fetched, void *payload)
 	struct agent *a = payload;
 
 	metrics_observe(a->m_git, seconds, !ok ? "error" : fetched ? "fetched" : "cached");
+}
+
+void agent_observe_phase(const char *phase, double seconds, void *payload)
+{
+	struct agent *a = payload;
+
+	metrics_observe(a->m_phase, seconds, phase);
 }
 
 static void add_stats(struct kube_client_stats *sum, const struct kube_client_stats *s)
@@ -57,6 +65,14 @@ static void collect(struct metrics_registry *r, void *payload)
 	pthread_mutex_unlock(&a->lock);
 	metrics_set(a->m_resources, (double)resources);
 	metrics_set(a->m_queue, (double)workq_len(a->q));
+	{
+		struct gitsrc_share_stats gs;
+
+		gitsrc_share_stats(a->git_share, &gs);
+		metrics_set(a->m_git_remote, (double)gs.remote_checks, "ls-remote");
+		metrics_set(a->m_git_remote, (double)gs.fetches, "fetch");
+		metrics_set(a->m_git_remote, (double)gs.shared, "shared");
+	}
 	/* the kube client counts per verb (retries included); see report */
 	metrics_set(a->m_kube, (double)sum.get, "GET");
 	metrics_set(a->m_kube, (double)sum.list, "LIST");
@@ -114,6 +130,23 @@ void agent_metrics_register(struct agent *a)
 					     "result", git_bounds,
 					     sizeof(git_bounds) / sizeof(git_bounds[0]));
 	}
+	{
+		/* a status write or a ConfigMap apply: ms; a render child: tens
+		 * of ms; a fetch or a health wait: seconds */
+		static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+						  0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
+		a->m_phase = metrics_histogram(
+			a->m, "gitsync_reconcile_phase_seconds",
+			"Time of each phase of reconciles: queue (due until a worker takes "
+			"it), fetch (ls-remote and fetch, or the shared answer), export, "
+			"render, compare, apply, status (each write to an Application).",
+			"phase", bounds, sizeof(bounds) / sizeof(bounds[0]));
+	}
+	a->m_git_remote = metrics_gauge(a->m, "gitsync_git_remote_requests",
+					"What the workers asked Git remotes so far (ls-remote, "
+					"fetch), and source steps answered by another's "
+					"(shared): one per repository and revision, not per app.",
+					"kind");
 	metrics_set(a->m_leader, 0);
 	metrics_registry_on_collect(a->m, collect, a);
 }

@@ -49,6 +49,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	rc = gitsrc_new(&t->git, a->cfg->cache_dir, err);
 	if (rc)
 		return rc;
+	gitsrc_set_share(t->git, a->git_share);
 	t->se = sync_engine_new(t->kc);
 	sync_engine_set_health_checks(t->se, a->health);
 	t->env.kc = t->kc;
@@ -57,6 +58,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.ns = a->cfg->ns;
 	t->env.git_observe = agent_observe_git;
 	t->env.git_observe_payload = a;
+	t->env.phase_observe = agent_observe_phase;
 	t->env.render = &a->cfg->render;
 	t->env.projects_ns = a->cfg->ns;
 	t->env.default_sa = a->cfg->default_sa;
@@ -70,6 +72,68 @@ static void tools_release(struct tools *t)
 	gitsrc_free(t->git);
 	kube_client_free(t->kc);
 	memset(t, 0, sizeof(*t));
+}
+
+/* A worker on one app this long is "held" (a wave's health wait, a hook,
+ * a large fetch): another worker is started for the apps behind it. */
+#define WORKER_HELD_S 5.0
+/* Workers started beyond --workers, at most. */
+#define WORKERS_EXTRA 16
+
+static int start_worker(struct agent *a, struct gs_error *err)
+{
+	struct worker *w;
+	unsigned i;
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	i = a->nworkers;
+	pthread_mutex_unlock(&a->lock);
+	if (i >= a->max_workers)
+		return gs_error_set(err, GS_ELIMIT, "no worker slot left");
+	w = &a->workers[i];
+	w->a = a;
+	w->id = i;
+	rc = tools_init(&w->t, a, err);
+	if (rc) {
+		tools_release(&w->t);
+		return rc;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->nworkers++; /* before the thread: the stop path counts it */
+	pthread_mutex_unlock(&a->lock);
+	if (pthread_create(&w->thread, NULL, agent_worker_main, w)) {
+		pthread_mutex_lock(&a->lock);
+		a->nworkers--;
+		pthread_mutex_unlock(&a->lock);
+		tools_release(&w->t);
+		return gs_error_set(err, GS_ERR, "cannot start worker thread");
+	}
+	return GS_OK;
+}
+
+void agent_workers_grow(struct agent *a)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	double now = workq_now();
+	unsigned i, held = 0, n;
+	bool grow;
+
+	pthread_mutex_lock(&a->lock);
+	n = a->nworkers;
+	for (i = 0; i < n; i++)
+		if (a->workers[i].busy_since > 0 && now - a->workers[i].busy_since >= WORKER_HELD_S)
+			held++;
+	grow = !a->stopping && n < a->max_workers && n - held < a->cfg->workers;
+	pthread_mutex_unlock(&a->lock);
+	if (!grow || !workq_due(a->q))
+		return;
+	if (start_worker(a, &err))
+		alog_ratelimit(300, ALOG_WARN, NULL, NULL, "cannot start a worker: %s", err.msg);
+	else
+		alog(ALOG_INFO, NULL, NULL,
+		     "started worker %u: %u of %u held by one app for over %.0f s", n + 1, held, n,
+		     WORKER_HELD_S);
 }
 
 bool agent_is_leader(struct agent *a)
@@ -198,6 +262,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	pthread_mutex_init(&a->api_lock, NULL);
 	pthread_cond_init(&a->workers_cond, NULL);
 	a->q = workq_new(0);
+	a->git_share = gitsrc_share_new();
 	agent_metrics_register(a);
 
 	rc = kube_config_load(&a->kcfg, &kopts, err);
@@ -242,21 +307,13 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	     cfg.tls_cert ? "https" : "http", hcfg.listen, httpd_port(a->h), cfg.ns, cfg.workers,
 	     cfg.identity);
 
-	a->workers = gs_calloc(cfg.workers, sizeof(*a->workers));
-	for (i = 0; i < cfg.workers; i++) {
-		struct worker *w = &a->workers[i];
-		w->a = a;
-		w->id = i;
-		rc = tools_init(&w->t, a, err);
-		if (rc)
+	a->max_workers = cfg.workers + WORKERS_EXTRA < 64 ? cfg.workers + WORKERS_EXTRA : 64;
+	if (a->max_workers < cfg.workers)
+		a->max_workers = cfg.workers;
+	a->workers = gs_calloc(a->max_workers, sizeof(*a->workers));
+	for (i = 0; i < cfg.workers; i++)
+		if ((rc = start_worker(a, err)))
 			goto stop;
-		if (pthread_create(&w->thread, NULL, agent_worker_main, w)) {
-			rc = gs_error_set(err, GS_ERR, "cannot start worker thread");
-			goto stop;
-		}
-		started++;
-	}
-	a->nworkers = started;
 
 	if (cfg.leader_elect) {
 		rc = kube_client_new(&a->elector_kc, a->kcfg, NULL, err);
@@ -287,7 +344,8 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 
 stop:
 	pthread_mutex_lock(&a->lock);
-	a->stopping = true;
+	a->stopping = true; /* no worker starts after this */
+	started = a->nworkers;
 	pthread_mutex_unlock(&a->lock);
 	workq_shutdown(a->q);
 	{
@@ -327,7 +385,7 @@ stop:
 	httpd_stop(a->h);
 	a->h = NULL;
 	if (started == a->nworkers) {
-		for (i = 0; i < cfg.workers; i++)
+		for (i = 0; i < started; i++)
 			tools_release(&a->workers[i].t);
 	} else if (!rc) {
 		/* exit now: detached workers still hold their tools */
@@ -349,10 +407,14 @@ cleanup:
 	for (i = 0; i < a->nwant; i++)
 		free(a->want_kinds[i]);
 	free(a->want_kinds);
+	for (i = 0; i < a->npolls; i++)
+		free(a->polls[i].group);
+	free(a->polls);
 	free(a->workers);
 	free(a->secret_rv);
 	metrics_registry_free(a->m);
 	workq_free(a->q);
+	gitsrc_share_free(a->git_share);
 	kube_config_free(a->kcfg);
 	pthread_cond_destroy(&a->workers_cond);
 	pthread_mutex_destroy(&a->api_lock);

@@ -63,6 +63,9 @@ static int api_push(void *payload, const struct webhook_push *push, size_t *matc
 	for (i = 0; i < a->napps; i++) {
 		if (!webhook_push_matches(push, a->apps[i].repo, a->apps[i].revision))
 			continue;
+		/* the repository moved: the next app to read it asks the
+		 * remote once, for all (gitsrc_share) */
+		gitsrc_share_invalidate(a->git_share, a->apps[i].repo);
 		/* monorepos: an app that names its paths skips pushes elsewhere */
 		if (a->apps[i].npaths &&
 		    !webhook_push_touches(push, (const char *const *)a->apps[i].paths,

@@ -90,6 +90,66 @@ void agent_index_entry_release(struct app_entry *e)
 	free(e->key);
 	free(e->repo);
 	free(e->revision);
+	free(e->group);
+}
+
+/* A full comparison at least this often even when nothing seems changed:
+ * what is not watched (the app's Project, its credentials, what a render
+ * reads outside the repository) is looked at again, and reconciledAt
+ * moves. */
+#define FULL_RESYNC_S 3600.0
+
+static struct repo_poll *poll_find(struct agent *a, const char *group)
+{
+	size_t i;
+
+	for (i = 0; i < a->npolls; i++)
+		if (!strcmp(a->polls[i].group, group))
+			return &a->polls[i];
+	return NULL;
+}
+
+void agent_index_compared(struct agent *a, struct app_entry *e, const char *sha, long long gen,
+			  bool asked)
+{
+	struct repo_poll *p;
+	double now = workq_now();
+
+	snprintf(e->compared_sha, sizeof(e->compared_sha), "%s", sha);
+	e->compared_gen = gen;
+	e->last_full = now;
+	if (!e->group || !asked)
+		return;
+	if (!(p = poll_find(a, e->group))) {
+		GS_ALLOC_GROW(a->polls, a->npolls + 1, a->apolls);
+		p = &a->polls[a->npolls++];
+		p->group = gs_strdup(e->group);
+	}
+	snprintf(p->sha, sizeof(p->sha), "%s", sha);
+	p->checked = now;
+	p->asking_until = 0;
+}
+
+/* A group's ask that never recorded (a failed comparison) is given up after this. */
+#define ASKING_MAX_S 30.0
+
+enum poll_action agent_index_poll_action(struct agent *a, const struct app_entry *e, double now)
+{
+	struct repo_poll *p = e->group ? poll_find(a, e->group) : NULL;
+
+	/* drift comes from watch events only once every kind is watched; an
+	 * app retrying, settling, asked for, or changed since is never left */
+	if (!p || !a->kinds_watched || strcmp(p->sha, e->compared_sha) ||
+	    e->compared_gen != e->generation || now - e->last_full >= FULL_RESYNC_S ||
+	    e->refresh || e->has_op || e->attempts || !strcmp(e->health_status, "Progressing") ||
+	    !strcmp(e->health_status, "Missing"))
+		return POLL_QUEUE;
+	if (now - p->checked < e->poll_s)
+		return POLL_LEAVE;
+	if (p->asking_until > now)
+		return POLL_WAIT;
+	p->asking_until = now + ASKING_MAX_S; /* this app asks for the group */
+	return POLL_QUEUE;
 }
 
 /* An app name, folded to 32 bits to fit a watch cache entry's 64 user bits
@@ -175,6 +235,15 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 			 ? mf_node_dig_str(app, "status", "sync", "revision", NULL)
 			 : "");
 	set_paths(e, app_path(app), mf_obj_annotation(app, PATHS_ANNOTATION));
+	{
+		/* credentials come from the secretRef (else templates and the
+		 * environment, by URL): same group, same clone */
+		const char *sref = mf_node_dig_str(app, "spec", "source", "secretRef", "name", NULL);
+
+		free(e->group);
+		e->group = gs_asprintf("%s\n%s\n%s/%s", e->repo, e->revision,
+				       sref && *sref ? ns : "", sref ? sref : "");
+	}
 	e->automated = app_automated(app);
 	e->self_heal = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated", "selfHeal", NULL));
 	if (e->generation != gen)

@@ -131,6 +131,7 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 static void queue_due(struct agent *a)
 {
 	double now = workq_now();
+	enum poll_action act = POLL_QUEUE;
 	size_t i;
 
 	pthread_mutex_lock(&a->lock);
@@ -151,6 +152,13 @@ static void queue_due(struct agent *a)
 			/* a watch event may have come while a worker held it */
 			e->last_op_queued = now;
 			workq_add(a->q, e->key, WORKQ_URGENT);
+		} else if (due && (act = agent_index_poll_action(a, e, now)) == POLL_LEAVE) {
+			/* per-repository polling: another app of its group asked
+			 * the repository within the interval, same commit */
+			e->last_reconcile = now;
+			metrics_add(a->m_reconciles, 1, "unchanged");
+		} else if (due && act == POLL_WAIT) {
+			/* another app of the group is asking: decide once it answered */
 		} else if (due) {
 			/* counted as done now, so that an app whose reconcile
 			 * fails before recording is not queued every second */
@@ -248,6 +256,7 @@ void *agent_informer_main(void *arg)
 			pthread_mutex_unlock(&a->lock);
 		}
 		queue_due(a);
+		agent_workers_grow(a);
 	}
 	kube_watcher_free(w);
 	for (i = 0; i < nkw; i++) {

@@ -48,6 +48,20 @@ struct app_entry {
 	uint32_t name_hash; /* of the name: the objects' gitsync.io/app label */
 	double last_op_queued; /* an .operation re-queued at most every 10 s */
 	char synced_sha[41];   /* status.sync.revision: its export is kept by the GC */
+	/* per-repository polling (issue 20): apps of one group read one
+	 * clone at one revision (repository, revision, secretRef) */
+	char *group;
+	char compared_sha[41]; /* the commit of the last comparison */
+	long long compared_gen;/* the generation it compared */
+	double last_full;      /* monotonic time of the last comparison */
+};
+
+/* What a group's repository answered when last asked (not shared). */
+struct repo_poll {
+	char *group;
+	char sha[41];
+	double checked; /* monotonic */
+	double asking_until; /* one app of the group is asking: the others wait */
 };
 
 /* One kind the apps manage, watched cluster-wide for objects carrying the
@@ -76,6 +90,7 @@ struct worker {
 	struct tools t;
 	struct kube_client_stats stats; /* snapshot, under a->lock */
 	unsigned id;
+	double busy_since; /* on one app since (monotonic), 0 = waiting; under a->lock */
 };
 
 struct agent {
@@ -106,12 +121,18 @@ struct agent {
 				* from events, no periodic self-heal compare */
 	size_t watch_objects;  /* objects in the watch caches (for /metrics) */
 	struct metrics_family *m_watch, *m_kube_codes, *m_git;
+	/* per-phase times of reconciles, what went to Git remotes (issue 20) */
+	struct metrics_family *m_phase, *m_git_remote;
+	struct repo_poll *polls; /* under lock */
+	size_t npolls, apolls;
+	/* one answer per repository and revision for every worker (gitsrc.h) */
+	struct gitsrc_share *git_share;
 
 	pthread_mutex_t api_lock; /* the API's own tools */
 	struct tools api;
 
-	struct worker *workers;
-	unsigned nworkers, workers_done;
+	struct worker *workers;    /* max_workers slots, nworkers started (under lock) */
+	unsigned nworkers, workers_done, max_workers;
 	pthread_cond_t workers_cond;
 	pthread_t informer, elector;
 	bool have_elector;
@@ -136,6 +157,11 @@ bool agent_stopping(struct agent *a);
 /* Sleep up to s seconds, waking early on shutdown. */
 void agent_nap(struct agent *a, double s);
 
+/* Start one more worker when apps are due and every worker but fewer than
+ * --workers is held by one app for long (a health wait, a slow fetch):
+ * slow apps never take the whole pool.  Up to max_workers (informer). */
+void agent_workers_grow(struct agent *a);
+
 /* ---- index.c (every function here expects a->lock held, but update and forget) ---- */
 
 /* The entry of "ns/name", borrowed from the index, or NULL. */
@@ -148,6 +174,18 @@ uint32_t agent_name_hash(const char *s);
 void agent_index_update(struct agent *a, const struct mf_node *app, bool added);
 /* Are Applications of ns read: the agent's namespace or --app-namespaces? */
 bool agent_app_namespace_allowed(const struct agent_config *cfg, const char *ns);
+/* Record a comparison of e at sha (generation gen); asked: the remote was
+ * asked now (not a shared answer).  Expects a->lock held. */
+void agent_index_compared(struct agent *a, struct app_entry *e, const char *sha, long long gen,
+			  bool asked);
+/* What to do with e, due by its poll interval: leave it alone (its
+ * group's repository was asked less than a poll interval ago and answered
+ * the commit e compared, at its generation, and nothing else could have
+ * changed it unseen), wait (the answer is old, and another app of the
+ * group is asking now), or queue it (then it asks for the group).
+ * Expects a->lock held. */
+enum poll_action { POLL_QUEUE, POLL_LEAVE, POLL_WAIT };
+enum poll_action agent_index_poll_action(struct agent *a, const struct app_entry *e, double now);
 /* An Application deleted.  Takes a->lock. */
 void agent_index_forget(struct agent *a, const char *ns, const char *name);
 
@@ -180,5 +218,7 @@ void agent_metrics_register(struct agent *a);
 void agent_observe_kube(const char *method, long status, void *payload);
 /* app_env git observer (payload: agent). */
 void agent_observe_git(double seconds, bool ok, bool fetched, void *payload);
+/* app_env phase observer (payload: agent), and the queue wait. */
+void agent_observe_phase(const char *phase, double seconds, void *payload);
 
 #endif

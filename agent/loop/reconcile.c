@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gitsrc/gitsrc.h"
 #include "gs-alloc.h"
 #include "gs-time.h"
 #include "loop/alog.h"
@@ -236,6 +237,28 @@ static void finalize(struct worker *w, const char *key, const struct mf_node *ap
 		workq_add(w->a->q, key, 2);
 }
 
+/* How old a shared Git answer this app may take: its poll interval (so a
+ * repository is asked once per interval, whatever the number of apps
+ * reading it), none when someone asked for a refresh or a sync (`app
+ * sync` means the branch's latest commit, found by t-agent-basic).  A push
+ * webhook invalidates the answer itself (api.c). */
+static void set_git_max_age(struct worker *w, const char *key, const struct mf_node *app)
+{
+	struct agent *a = w->a;
+	const char *refresh = mf_obj_annotation(app, REFRESH_ANNOTATION);
+	struct app_entry *e;
+	double age = a->cfg->poll_s;
+
+	pthread_mutex_lock(&a->lock);
+	e = agent_index_find(a, key);
+	if (e)
+		age = e->poll_s;
+	pthread_mutex_unlock(&a->lock);
+	if ((refresh && *refresh) || mf_node_type(mf_node_get(app, "operation")) == MF_MAP)
+		age = 0;
+	gitsrc_set_max_age(w->t.git, age);
+}
+
 static void reconcile(struct worker *w, const char *key)
 {
 	struct agent *a = w->a;
@@ -246,6 +269,7 @@ static void reconcile(struct worker *w, const char *key)
 	char ns[254], name[254], *rev = NULL;
 	double t0 = workq_now(), wait = 0;
 	const char **res = NULL;
+	struct mf_node *status = NULL; /* a compare's, to write unless a sync does */
 	int rc;
 
 	agent_split_key(key, ns, sizeof(ns), name, sizeof(name));
@@ -266,6 +290,7 @@ static void reconcile(struct worker *w, const char *key)
 		metrics_add(a->m_reconciles, 1, "deleted");
 		goto cleanup;
 	}
+	set_git_max_age(w, key, app);
 	op = mf_node_get(app, "operation");
 	if (mf_node_type(op) == MF_MAP && waits_for_deps(w, key, app, false))
 		goto done; /* the operation stays requested */
@@ -303,7 +328,10 @@ static void reconcile(struct worker *w, const char *key)
 		const char *last, *phase, *why;
 		bool changed, drifted, interrupted;
 
-		rc = app_compare(&rep, &rev, &w->t.env, app, &req, 0, true, &err);
+		/* the status is written below unless a sync follows: the sync
+		 * writes it (Running, then its outcome), so a new commit costs
+		 * two writes to the app, not four (issue 20) */
+		rc = app_compare_deferred(&rep, &rev, &w->t.env, app, &req, 0, &status, &err);
 		if (rc) {
 			metrics_add(a->m_reconciles, 1, "error");
 			alog_ratelimit(30, ALOG_ERROR, name, NULL, "comparison failed: %s", err.msg);
@@ -312,6 +340,16 @@ static void reconcile(struct worker *w, const char *key)
 		}
 		record(a, key, &rep, OUTCOME_COMPARED, app);
 		metrics_add(a->m_reconciles, 1, "compared");
+		{
+			long long gen = 0;
+			struct app_entry *e;
+
+			mf_node_int(mf_node_dig(app, "metadata", "generation", NULL), &gen);
+			pthread_mutex_lock(&a->lock);
+			if ((e = agent_index_find(a, key)) && rev)
+				agent_index_compared(a, e, rev, gen, !w->t.env.git_shared);
+			pthread_mutex_unlock(&a->lock);
+		}
 		phase = mf_node_dig_str(app, "status", "operationState", "phase", NULL);
 		/* Running while no worker here runs it (one worker per app, and
 		 * only the leader syncs): a sync interrupted by a crash or a
@@ -353,13 +391,19 @@ static void reconcile(struct worker *w, const char *key)
 		req.revision = rev;
 		req.prune = mf_node_bool(
 			mf_node_dig(app, "spec", "syncPolicy", "automated", "prune", NULL));
-		/* the compare just wrote status: sync from a fresh copy */
-		mf_node_free(app);
-		app = NULL;
-		if (app_get(&app, w->t.kc, ns, name, &err) == 0)
-			run_sync(w, key, app, &req, why);
+		/* the compare wrote nothing: app is as read, sync from it */
+		mf_node_free(status);
+		status = NULL;
+		run_sync(w, key, app, &req, why);
 	}
 done:
+	if (status) {
+		struct gs_error werr = GS_ERROR_INIT;
+
+		if (app_write_status(&w->t.env, app, status, &werr))
+			alog_ratelimit(30, ALOG_WARN, name, NULL, "cannot write status: %s",
+				       werr.msg);
+	}
 	if (app && mf_obj_annotation(app, REFRESH_ANNOTATION))
 		clear_refresh(w->t.kc, ns, name);
 	metrics_observe(a->m_reconcile, workq_now() - t0);
@@ -384,6 +428,7 @@ cleanup:
 	free(res);
 	free(rev);
 	sync_report_release(&rep);
+	mf_node_free(status);
 	mf_node_free(app);
 }
 
@@ -438,8 +483,13 @@ void *agent_worker_main(void *arg)
 	struct worker *w = arg;
 	struct agent *a = w->a;
 	char *key;
+	double waited = 0;
 
-	while ((key = workq_get(a->q))) {
+	while ((key = workq_get_waited(a->q, &waited))) {
+		agent_observe_phase("queue", waited, a);
+		pthread_mutex_lock(&a->lock);
+		w->busy_since = workq_now();
+		pthread_mutex_unlock(&a->lock);
 		/* A standby (or a leader that lost its lease) takes no action:
 		 * the new leader lists every app and queues what it needs. */
 		if (agent_is_leader(a))
@@ -448,6 +498,7 @@ void *agent_worker_main(void *arg)
 		free(key);
 		pthread_mutex_lock(&a->lock);
 		w->stats = *kube_client_stats(w->t.kc);
+		w->busy_since = 0;
 		pthread_mutex_unlock(&a->lock);
 		maybe_gc(w);
 	}

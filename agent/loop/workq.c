@@ -18,6 +18,7 @@ struct entry {
 	double due;
 	bool again;       /* PROCESSING: re-queue on done */
 	double again_due;
+	double ready;     /* when it became due (an urgent key: when added) */
 };
 
 struct workq {
@@ -83,7 +84,9 @@ static void remove_entry(struct workq *q, struct entry *e)
 bool workq_add(struct workq *q, const char *key, double delay_s)
 {
 	/* urgent items sort before any real (monotonic, positive) time */
-	double due = delay_s < 0 ? 0 : workq_now() + delay_s;
+	double now = workq_now();
+	double due = delay_s < 0 ? 0 : now + delay_s;
+	double ready = delay_s < 0 ? now : due;
 	struct entry *e;
 	bool ok = true;
 
@@ -94,9 +97,12 @@ bool workq_add(struct workq *q, const char *key, double delay_s)
 		if (e->state == QUEUED) {
 			if (due < e->due)
 				e->due = due;
+			if (ready < e->ready)
+				e->ready = ready;
 		} else if (!e->again || due < e->again_due) {
 			e->again = true;
 			e->again_due = due;
+			e->ready = ready;
 		}
 	} else if (q->nr >= q->max) {
 		ok = false;
@@ -107,6 +113,7 @@ bool workq_add(struct workq *q, const char *key, double delay_s)
 		e->key = gs_strdup(key);
 		e->state = QUEUED;
 		e->due = due;
+		e->ready = ready;
 	}
 	if (ok)
 		pthread_cond_broadcast(&q->cond);
@@ -115,6 +122,11 @@ bool workq_add(struct workq *q, const char *key, double delay_s)
 }
 
 char *workq_get(struct workq *q)
+{
+	return workq_get_waited(q, NULL);
+}
+
+char *workq_get_waited(struct workq *q, double *waited_s)
 {
 	char *key = NULL;
 
@@ -130,6 +142,8 @@ char *workq_get(struct workq *q)
 		if (best && best->due <= now) {
 			best->state = PROCESSING;
 			best->again = false;
+			if (waited_s)
+				*waited_s = now > best->ready ? now - best->ready : 0;
 			key = gs_strdup(best->key);
 			break;
 		}
@@ -172,6 +186,19 @@ void workq_shutdown(struct workq *q)
 	q->shutdown = true;
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
+}
+
+size_t workq_due(struct workq *q)
+{
+	double now = workq_now();
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	for (i = 0; i < q->nr; i++)
+		if (q->v[i].state == QUEUED && q->v[i].due <= now)
+			n++;
+	pthread_mutex_unlock(&q->lock);
+	return n;
 }
 
 size_t workq_len(struct workq *q)

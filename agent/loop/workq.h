@@ -33,12 +33,18 @@ bool workq_add(struct workq *q, const char *key, double delay_s);
 /* Block until a key is due; returns it (owned by the caller), or NULL once
  * workq_shutdown() was called. */
 char *workq_get(struct workq *q);
+/* The same; *waited_s (may be NULL) gets how long the key was due before a
+ * worker took it (queue wait: the reconcile phase before any work). */
+char *workq_get_waited(struct workq *q, double *waited_s);
 
 /* The worker finished key (as returned by workq_get). */
 void workq_done(struct workq *q, const char *key);
 
 /* Wake every waiter; later workq_get() calls return NULL at once. */
 void workq_shutdown(struct workq *q);
+
+/* Keys due now and not taken by a worker (are workers short?). */
+size_t workq_due(struct workq *q);
 
 /* Keys queued or in flight (for metrics). */
 size_t workq_len(struct workq *q);

@@ -2,7 +2,10 @@
 """Smart HTTP Git server for tests: `git http-backend` behind a small
 http.server CGI wrapper on 127.0.0.1, with HTTP basic auth.
 
-usage: git-http-server.py ROOT PORTFILE [--user U --password P]
+usage: git-http-server.py ROOT PORTFILE [--user U --password P] [--log FILE]
+
+--log appends one line per request, "METHOD PATH" (tests count ls-remotes
+and fetches from it).
 
 Serves every bare repository under ROOT at http://127.0.0.1:PORT/<name>.git;
 writes the chosen port to PORTFILE once listening.  Stop it by its PID.
@@ -21,6 +24,7 @@ def main():
     ap.add_argument("portfile")
     ap.add_argument("--user")
     ap.add_argument("--password")
+    ap.add_argument("--log")
     args = ap.parse_args()
     want = None
     if args.user is not None:
@@ -35,6 +39,9 @@ def main():
 
         def _run(self):
             length = int(self.headers.get("Content-Length") or 0)
+            if args.log:
+                with open(args.log, "a") as f:
+                    f.write("%s %s\n" % (self.command, self.path))
             if want is not None and self.headers.get("Authorization") != want:
                 # No body, and the connection closed: libgit2 1.5 stops
                 # parsing a 401 at its headers and would read a body left

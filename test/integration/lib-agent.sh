@@ -97,7 +97,9 @@ data:
 EOF
   git -C "$work" add . && git -C "$work" -c user.name=t -c user.email=t@example.com commit -qm blue
   git -C "$work" push -q origin main
-  "$PY3" "$root/test/integration/git-http-server.py" "$tmp/git" "$tmp/git.port" &
+  # GIT_HTTP_LOG: a file logging every request (t-agent-scale counts them)
+  "$PY3" "$root/test/integration/git-http-server.py" "$tmp/git" "$tmp/git.port" \
+    ${GIT_HTTP_LOG:+--log "$GIT_HTTP_LOG"} &
   git_pid=$!
   wait_for 20 test -s "$tmp/git.port" || { echo "Bail out! git server did not start"; exit 1; }
   repo_url="http://127.0.0.1:$(cat "$tmp/git.port")/deploy.git"

@@ -149,6 +149,34 @@ static void test_workq__blocked_getter_returns_null_on_shutdown(void **state)
 	workq_free(q);
 }
 
+/* Issue 20: what the worker pool reads (due keys not taken) and the queue
+ * wait a worker reports (never negative, zero for a key taken at once). */
+static void test_workq__due_count_and_queue_wait(void **state)
+{
+	struct workq *q = workq_new(0);
+	double waited = -1;
+	char *k;
+
+	(void)state;
+	assert_true(workq_add(q, "ns/a", 0));
+	assert_true(workq_add(q, "ns/b", WORKQ_URGENT));
+	assert_true(workq_add(q, "ns/later", 3600));
+	assert_int_equal(workq_due(q), 2);
+	k = workq_get_waited(q, &waited);
+	assert_string_equal(k, "ns/b");
+	assert_true(waited >= 0);
+	assert_int_equal(workq_due(q), 1); /* in flight is not due */
+	workq_done(q, k);
+	free(k);
+	k = workq_get(q);
+	assert_string_equal(k, "ns/a");
+	assert_int_equal(workq_due(q), 0); /* the delayed one is not due */
+	assert_int_equal(workq_len(q), 2);
+	workq_done(q, k);
+	free(k);
+	workq_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_workq__urgent_items_overtake_a_due_backlog),
 		cmocka_unit_test(test_workq__bounded_and_shutdown_wakes_waiters),
 		cmocka_unit_test(test_workq__blocked_getter_returns_null_on_shutdown),
+		cmocka_unit_test(test_workq__due_count_and_queue_wait),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -933,6 +934,127 @@ static void test_gitsrc__known_hosts_match_mismatch_hashed_and_ports(void **stat
 	free(kh);
 }
 
+/* Issue 20: N apps reading one repository.  Each "app" is a gitsrc_get
+ * from one of 8 threads (the agent's workers), sharing one gitsrc_share. */
+struct share_thread {
+	struct fixture *f;
+	struct gitsrc_share *sh;
+	char sha[41];
+	bool all_same, ok;
+};
+
+static void *share_worker(void *arg)
+{
+	struct share_thread *t = arg;
+	struct gitsrc *src = NULL;
+	struct gs_error err = GS_ERROR_INIT;
+	int i;
+
+	t->ok = gitsrc_new(&src, t->f->cache, &err) == 0;
+	t->all_same = true;
+	if (!t->ok)
+		return NULL;
+	gitsrc_set_share(src, t->sh);
+	gitsrc_set_max_age(src, 3600);
+	for (i = 0; i < 25; i++) {
+		struct gitsrc_result r = GITSRC_RESULT_INIT;
+
+		if (gitsrc_get(&r, src, t->f->origin, "main", NULL, 0, &err)) {
+			t->ok = false;
+			break;
+		}
+		if (i == 0)
+			memcpy(t->sha, r.rev.sha, 41);
+		else if (strcmp(t->sha, r.rev.sha))
+			t->all_same = false;
+		if (!r.dir || access(r.dir, R_OK))
+			t->ok = false;
+		gitsrc_result_release(&r);
+	}
+	gitsrc_free(src);
+	return NULL;
+}
+
+static void run_share_threads(struct fixture *f, struct gitsrc_share *sh, const char *want)
+{
+	struct share_thread t[8];
+	pthread_t th[8];
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].f = f;
+		t[i].sh = sh;
+		assert_int_equal(pthread_create(&th[i], NULL, share_worker, &t[i]), 0);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(t[i].ok);
+		assert_true(t[i].all_same);
+		assert_string_equal(t[i].sha, want);
+	}
+}
+
+static void test_gitsrc__apps_of_one_repository_share_one_ls_remote_and_fetch(void **state)
+{
+	struct fixture *f = *state;
+	struct gitsrc_share *sh = gitsrc_share_new();
+	struct gitsrc_share_stats st;
+	struct gitsrc_result r = GITSRC_RESULT_INIT;
+	struct gitsrc_auth other;
+	struct gs_error err = GS_ERROR_INIT;
+	char sha[41];
+	git_oid oid;
+
+	head_sha(sha, f->repo, "refs/heads/main");
+	run_share_threads(f, sh, sha);
+	gitsrc_share_stats(sh, &st);
+	/* 200 reads: one ls-remote, one clone, 199 answers from the share */
+	assert_int_equal(st.remote_checks, 1);
+	assert_int_equal(st.fetches, 1);
+	assert_int_equal(st.shared, 199);
+
+	/* a push: without an invalidation the share keeps the old answer ... */
+	oid = commit_files(f->repo, "main", base_files, 2, "second", false);
+	gitsrc_set_share(f->src, sh);
+	gitsrc_set_max_age(f->src, 3600);
+	assert_int_equal(gitsrc_get(&r, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_string_equal(r.rev.sha, sha);
+	assert_true(r.shared);
+	gitsrc_result_release(&r);
+	/* ... a webhook invalidates it: once more one ls-remote and one fetch */
+	gitsrc_share_invalidate(sh, f->origin);
+	git_oid_tostr(sha, sizeof(sha), &oid);
+	run_share_threads(f, sh, sha);
+	gitsrc_share_stats(sh, &st);
+	assert_int_equal(st.remote_checks, 2);
+	assert_int_equal(st.fetches, 2);
+	assert_int_equal(st.shared, 199 + 1 + 199);
+
+	/* other credentials are another clone: never served this answer */
+	memset(&other, 0, sizeof(other));
+	other.password = "other";
+	assert_int_equal(gitsrc_get(&r, f->src, f->origin, "main", &other, 0, &err), 0);
+	assert_false(r.shared);
+	gitsrc_result_release(&r);
+	gitsrc_share_stats(sh, &st);
+	assert_int_equal(st.remote_checks, 3);
+	/* max age 0 (a refresh) asks the remote, a hard refresh too */
+	gitsrc_set_max_age(f->src, 0);
+	assert_int_equal(gitsrc_get(&r, f->src, f->origin, "main", NULL, 0, &err), 0);
+	assert_false(r.shared);
+	gitsrc_result_release(&r);
+	gitsrc_share_stats(sh, &st);
+	assert_int_equal(st.remote_checks, 4);
+	gitsrc_set_max_age(f->src, 3600);
+	assert_int_equal(gitsrc_get(&r, f->src, f->origin, "main", NULL,
+				    GITSRC_FETCH_ALWAYS | GITSRC_REEXPORT, &err), 0);
+	assert_false(r.shared);
+	gitsrc_result_release(&r);
+	gitsrc_set_share(f->src, NULL);
+	gitsrc_share_free(sh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -957,6 +1079,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gitsrc__oversized_blob_is_refused_from_its_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__gc_removes_only_what_no_application_uses, setup, teardown),
 		cmocka_unit_test(test_gitsrc__url_parse_and_redact),
+		cmocka_unit_test_setup_teardown(test_gitsrc__apps_of_one_repository_share_one_ls_remote_and_fetch, setup, teardown),
 		cmocka_unit_test(test_gitsrc__known_hosts_match_mismatch_hashed_and_ports),
 	};
 
