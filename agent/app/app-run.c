@@ -133,7 +133,7 @@ struct tenancy {
 static int project_policy(const struct sync_resource *r, bool prune, void *payload,
 			  struct gs_error *err)
 {
-	int rc = app_project_check_object(payload, r->group, r->kind, r->ns, err);
+	int rc = app_project_check_object(payload, r->group, r->kind, r->ns, r->name, err);
 
 	if (rc && prune)
 		gs_error_wrap(err, "cannot prune");
@@ -153,6 +153,12 @@ static int tenancy_begin(struct tenancy *t, struct app_env *env, const struct mf
 	rc = app_project_get(&t->project, env->kc, env->projects_ns, app_project_name(app), err);
 	if (!rc)
 		rc = app_project_check_app(t->project, app, env->projects_ns, err);
+	/* the Namespace CreateNamespace=true makes is an object of the app like
+	 * any other: the project must allow the kind and that name (as Argo CD
+	 * asks, even when the namespace already exists) */
+	if (!rc && so->o.ns && sync_option_is(NULL, &so->o, "CreateNamespace", "true") &&
+	    (rc = app_project_check_object(t->project, "", "Namespace", "", so->o.ns, err)) < 0)
+		gs_error_wrap(err, "CreateNamespace=true");
 	if (rc)
 		return rc;
 	t->user = app_project_impersonation(t->project, app, env->default_sa);
