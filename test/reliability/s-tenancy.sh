@@ -85,7 +85,7 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
 subjects: [{kind: ServiceAccount, name: deployer, namespace: $ns}]
 Y
 done
-k apply -f - >/dev/null <<Y
+k apply -f - >"$REL_OUT/projects.out" 2>&1 <<Y
 apiVersion: gitsync.io/v1alpha1
 kind: Project
 metadata: {name: team-a, namespace: $AGNS}
@@ -93,7 +93,9 @@ spec:
   sourceRepos: ['*']
   sourceNamespaces: [$A, $S]
   destinations: [{namespace: 'rel-ten-a*', server: '*'}]
-  clusterResourceWhitelist: [{group: '', kind: Namespace}]
+  clusterResourceWhitelist:
+  - group: ""
+    kind: Namespace
   destinationServiceAccounts: [{namespace: $A, defaultServiceAccount: deployer}]
 ---
 apiVersion: gitsync.io/v1alpha1
