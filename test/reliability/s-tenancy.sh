@@ -94,8 +94,7 @@ spec:
   sourceNamespaces: [$A, $S]
   destinations: [{namespace: 'rel-ten-a*', server: '*'}]
   clusterResourceWhitelist:
-  - group: ""
-    kind: Namespace
+  - {group: '*', kind: Namespace}
   destinationServiceAccounts: [{namespace: $A, defaultServiceAccount: deployer}]
 ---
 apiVersion: gitsync.io/v1alpha1
