@@ -238,7 +238,7 @@ int app_project_check_app(const struct mf_node *project, const struct mf_node *a
 }
 
 int app_project_check_object(const struct mf_node *project, const char *group, const char *kind,
-			     const char *ns, struct gs_error *err)
+			     const char *ns, const char *name, struct gs_error *err)
 {
 	const struct mf_node *spec = mf_node_get(project, "spec");
 	const char *gk_group = *group ? group : "core";
@@ -254,6 +254,15 @@ int app_project_check_object(const struct mf_node *project, const char *group, c
 					    "cluster-scoped %s/%s is not permitted in project '%s' "
 					    "(in its clusterResourceBlacklist)",
 					    gk_group, kind, project_id(project));
+		/* a Namespace is where a tenant's objects go: creating or changing
+		 * one (labels such as pod-security, another team's namespace) is
+		 * bounded by the destinations as its contents are */
+		if (!*group && !strcmp(kind, "Namespace") && name && *name &&
+		    !destination_allowed(project, name))
+			return gs_error_set(err, GS_EAUTH,
+					    "Namespace '%s' is not a destination of project '%s' "
+					    "(see the project's spec.destinations)",
+					    name, project_id(project));
 		return GS_OK;
 	}
 	if (mf_node_len(mf_node_get(spec, "namespaceResourceWhitelist")) &&

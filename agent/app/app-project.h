@@ -67,10 +67,12 @@ int app_project_ensure_default(struct kube_client *kc, const char *ns, bool *cre
 int app_project_check_app(const struct mf_node *project, const struct mf_node *app,
 			  const char *agent_ns, struct gs_error *err);
 
-/* May the app write (create, change or prune) an object of group/kind in
- * ns ("" = cluster-scoped)?  GS_EAUTH naming the project's rule. */
+/* May the app write (create, change or prune) the object group/kind name
+ * in ns ("" = cluster-scoped)?  A Namespace (also the one CreateNamespace=true
+ * makes) must be in clusterResourceWhitelist and its name a destination.
+ * GS_EAUTH naming the project's rule. */
 int app_project_check_object(const struct mf_node *project, const char *group, const char *kind,
-			     const char *ns, struct gs_error *err);
+			     const char *ns, const char *name, struct gs_error *err);
 
 /* The user the app's writes impersonate, "system:serviceaccount:NS:NAME"
  * (owned), or NULL for the agent's own identity.  First the project's

@@ -4,6 +4,7 @@
  * credentials); the agent runs the same calls for .operation requests.
  */
 #include "app/app.h"
+#include "app/app-event.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,11 +149,38 @@ struct tenancy {
 static int project_policy(const struct sync_resource *r, bool prune, void *payload,
 			  struct gs_error *err)
 {
-	int rc = app_project_check_object(payload, r->group, r->kind, r->ns, err);
+	int rc = app_project_check_object(payload, r->group, r->kind, r->ns, r->name, err);
 
 	if (rc && prune)
 		gs_error_wrap(err, "cannot prune");
 	return rc;
+}
+
+/* A project that refuses the app (or is missing) is news for the tenant,
+ * who may see only its namespace: an Event on the Application, once per
+ * message (a condition already carrying it means it was told). */
+static void refused_event(struct app_env *env, const struct mf_node *app, int rc,
+			  const struct gs_error *err)
+{
+	const struct mf_node *conds = mf_node_dig(app, "status", "conditions", NULL);
+	struct gs_error e = GS_ERROR_INIT;
+	char *msg;
+	size_t i;
+
+	if (rc != GS_EAUTH && rc != GS_ENOTFOUND)
+		return;
+	msg = gitsrc_text_redact(err->msg); /* as the condition holds it */
+	for (i = 0; i < mf_node_len(conds); i++) {
+		const char *m = mf_node_dig_str(mf_node_at(conds, i), "message", NULL);
+
+		if (m && strstr(m, msg))
+			goto cleanup;
+	}
+	/* best effort: the condition written next says the same */
+	app_event_emit(env->kc, app, "Warning", rc == GS_EAUTH ? "ProjectRefused" : "ProjectNotFound",
+		       msg, &e);
+cleanup:
+	free(msg);
 }
 
 /* Before anything is fetched: the app may use its project, its repository
@@ -168,8 +196,16 @@ static int tenancy_begin(struct tenancy *t, struct app_env *env, const struct mf
 	rc = app_project_get(&t->project, env->kc, env->projects_ns, app_project_name(app), err);
 	if (!rc)
 		rc = app_project_check_app(t->project, app, env->projects_ns, err);
-	if (rc)
+	/* the Namespace CreateNamespace=true makes is an object of the app like
+	 * any other: the project must allow the kind and that name (as Argo CD
+	 * asks, even when the namespace already exists) */
+	if (!rc && so->o.ns && sync_option_is(NULL, &so->o, "CreateNamespace", "true") &&
+	    (rc = app_project_check_object(t->project, "", "Namespace", "", so->o.ns, err)) < 0)
+		gs_error_wrap(err, "CreateNamespace=true");
+	if (rc) {
+		refused_event(env, app, rc, err);
 		return rc;
+	}
 	t->user = app_project_impersonation(t->project, app, env->default_sa);
 	so->o.policy = project_policy;
 	so->o.policy_payload = t->project;

@@ -2,6 +2,7 @@
  * the sync options derived from its spec. */
 #include "app/app.h"
 #include "app/app-helm.h"
+#include "app/app-project.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,28 +87,59 @@ static int creds_from_secret(struct creds *c, struct gitsrc_auth *auth,
 	return GS_OK;
 }
 
+/* The project a credentials Secret is scoped to (its key `project`, as
+ * Argo CD's project-scoped repositories): owned, NULL when unscoped. */
+static char *secret_project(const struct mf_node *secret)
+{
+	const char *v = mf_node_dig_str(secret, "data", "project", NULL);
+	char *p = v ? b64_value(v) : NULL;
+
+	if (p && !*p) {
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
 static int load_secret_creds(struct creds *c, struct gitsrc_auth *auth, struct kube_client *kc,
-			     const char *ns, const char *name, struct gs_error *err)
+			     const char *ns, const char *name, const char *project,
+			     struct gs_error *err)
 {
 	struct mf_node *secret = NULL;
 	const struct kube_resource *res;
+	char *scope = NULL;
 	int r;
 
 	if ((r = kube_client_resource(kc, &res, "", "v1", "Secret", err)) < 0)
 		return r;
 	if ((r = kube_client_get(kc, &secret, res, ns, name, err)) < 0)
 		return gs_error_wrap(err, "read Git credentials Secret '%s/%s'", ns, name);
-	r = creds_from_secret(c, auth, secret, err);
+	/* a Secret scoped to one project serves that project's apps only, even
+	 * to an app of its namespace that names it */
+	scope = secret_project(secret);
+	if (scope && strcmp(scope, project))
+		r = gs_error_set(err, GS_EAUTH,
+				 "Git credentials Secret '%s/%s' is for project '%s' (its key "
+				 "'project'), not this app's project '%s' (use a Secret of your "
+				 "project in spec.source.secretRef)",
+				 ns, name, scope, project);
+	else
+		r = creds_from_secret(c, auth, secret, err);
+	free(scope);
 	mf_node_free(secret);
 	return r;
 }
 
 /* A credential template (Secret labelled gitsync.io/secret-type=repo-creds
  * in the agent's namespace, as Argo CD's): the one whose `url` is the
- * longest prefix of the app's repository. */
+ * longest prefix of the app's repository, among those without a `project`
+ * key and those whose `project` is the app's; at equal length the
+ * project's own wins.  Another project's template is never a candidate. */
 struct tmpl_pick {
 	const char *url;
+	const char *project;
 	size_t best;
+	bool best_scoped;
 	struct mf_node *secret; /* owned clone */
 };
 
@@ -116,22 +148,27 @@ static int pick_template(const struct mf_node *item, void *payload)
 	struct tmpl_pick *p = payload;
 	const char *u = mf_node_dig_str(item, "data", "url", NULL);
 	char *prefix = u ? b64_value(u) : NULL;
+	char *scope = secret_project(item);
 	size_t n = prefix ? gitsrc_url_prefix_match(p->url, prefix) : 0;
 
-	if (n > p->best) {
+	if (scope && strcmp(scope, p->project))
+		n = 0;
+	if (n && (n > p->best || (n == p->best && scope && !p->best_scoped))) {
 		p->best = n;
+		p->best_scoped = scope != NULL;
 		mf_node_free(p->secret);
 		p->secret = mf_node_clone(item);
 	}
+	free(scope);
 	free(prefix);
 	return 0;
 }
 
 static int load_template_creds(struct creds *c, struct gitsrc_auth *auth, bool *found,
 			       struct kube_client *kc, const char *ns, const char *url,
-			       struct gs_error *err)
+			       const char *project, struct gs_error *err)
 {
-	struct tmpl_pick p = { url, 0, NULL };
+	struct tmpl_pick p = { url, project, 0, false, NULL };
 	const struct kube_resource *res;
 	int r;
 
@@ -174,12 +211,13 @@ int app_source_auth(struct app_creds *c, struct gitsrc_auth *auth, struct app_en
 	memset(auth, 0, sizeof(*auth));
 	if (secret && *secret)
 		return load_secret_creds(c, auth, env->kc, app_ns && *app_ns ? app_ns : env->ns,
-					 secret, err);
+					 secret, app_project_name(app), err);
 	/* an OCI registry (oci://host/path) matches templates and host lists
 	 * as the https:// URL it is reached by */
 	if (!strncmp(url, "oci://", 6))
 		url = https = gs_asprintf("https://%s", url + 6);
-	r = env->kc ? load_template_creds(c, auth, &found, env->kc, env->ns, url, err) : GS_OK;
+	r = env->kc ? load_template_creds(c, auth, &found, env->kc, env->ns, url,
+						   app_project_name(app), err) : GS_OK;
 	if (r == GS_OK && !found)
 		r = gitsrc_auth_from_env(auth, url, err);
 	free(https);

@@ -404,6 +404,9 @@ cleanup:
 	for (i = 0; i < a->napps; i++)
 		agent_index_entry_release(&a->apps[i]);
 	free(a->apps);
+	for (i = 0; i < a->nignored; i++)
+		mf_node_free(a->ignored[i]);
+	free(a->ignored);
 	for (i = 0; i < a->nwant; i++)
 		free(a->want_kinds[i]);
 	free(a->want_kinds);

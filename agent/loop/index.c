@@ -197,11 +197,20 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 	if (!ns || !name)
 		return;
 	if (!agent_app_namespace_allowed(a->cfg, ns)) {
-		if (added)
+		if (added) {
 			alog(ALOG_WARN, name, NULL,
 			     "application %s/%s ignored: namespace '%s' is not the agent's nor in "
 			     "--app-namespaces",
 			     ns, name, ns);
+			/* and an Event its owner can see, sent by the informer (a
+			 * burst beyond 256 keeps the log line only) */
+			pthread_mutex_lock(&a->lock);
+			if (a->nignored < 256) {
+				GS_ALLOC_GROW(a->ignored, a->nignored + 1, a->aignored);
+				a->ignored[a->nignored++] = mf_node_clone(app);
+			}
+			pthread_mutex_unlock(&a->lock);
+		}
 		return;
 	}
 	key = agent_app_key(ns, name);

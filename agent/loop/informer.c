@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app-event.h"
 #include "app/app-project.h"
 #include "gs-alloc.h"
 #include "kube/kube-watch.h"
@@ -200,6 +201,41 @@ static bool ensure_default_project(struct agent *a, struct kube_client *kc)
 	return true;
 }
 
+/* Applications seen in a namespace not watched: an Event on each, on the
+ * leader only (one Event per app, not one per replica). */
+static void ignored_events(struct agent *a, struct kube_client *kc)
+{
+	struct mf_node **v;
+	size_t n, i;
+	bool leader;
+
+	pthread_mutex_lock(&a->lock);
+	v = a->ignored;
+	n = a->nignored;
+	leader = a->leader && !a->stopping;
+	if (n && leader) {
+		a->ignored = NULL;
+		a->nignored = a->aignored = 0;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (!n || !leader)
+		return;
+	for (i = 0; i < n; i++) {
+		struct gs_error err = GS_ERROR_INIT;
+		char *msg = gs_asprintf("ignored by gitsync: namespace '%s' is neither the agent's "
+					"('%s') nor in its --app-namespaces; nothing of this "
+					"Application is synced (move it, or ask the cluster's "
+					"administrator to add the namespace)",
+					mf_obj_namespace(v[i]), a->cfg->ns);
+
+		if (app_event_emit(kc, v[i], "Warning", "NamespaceNotWatched", msg, &err) < 0)
+			alog_ratelimit(60, ALOG_WARN, mf_obj_name(v[i]), NULL, "%s", err.msg);
+		free(msg);
+		mf_node_free(v[i]);
+	}
+	free(v);
+}
+
 void *agent_informer_main(void *arg)
 {
 	struct agent *a = arg;
@@ -257,6 +293,7 @@ void *agent_informer_main(void *arg)
 		}
 		queue_due(a);
 		agent_workers_grow(a);
+		ignored_events(a, kc);
 	}
 	kube_watcher_free(w);
 	for (i = 0; i < nkw; i++) {

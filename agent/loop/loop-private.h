@@ -120,6 +120,10 @@ struct agent {
 	bool kinds_watched;    /* every wanted kind's cache synced: drift comes
 				* from events, no periodic self-heal compare */
 	size_t watch_objects;  /* objects in the watch caches (for /metrics) */
+	/* Applications first seen in a namespace the agent does not watch,
+	 * waiting for their Event (informer.c, outside the watcher's lock) */
+	struct mf_node **ignored;
+	size_t nignored, aignored;
 	struct metrics_family *m_watch, *m_kube_codes, *m_git;
 	/* per-phase times of reconciles, what went to Git remotes (issue 20) */
 	struct metrics_family *m_phase, *m_git_remote;

@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(api-faults restart agent-kill git bad-commits lease hostile confine confine-cli confine-creds bounds secrets soak)
+[ ${#scenarios[@]} -eq 0 ] && scenarios=(api-faults restart agent-kill git bad-commits lease hostile confine confine-cli confine-creds tenancy bounds secrets soak)
 export REL_MODE
 export REL_LEASH=$$
 REL_SCENARIO=run-all

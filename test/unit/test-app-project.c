@@ -112,30 +112,36 @@ static void test_app_project__objects_by_kind_and_namespace(void **state)
 	struct gs_error err = GS_ERROR_INIT;
 	(void)state;
 
-	assert_int_equal(app_project_check_object(p, "apps", "Deployment", "team-a", &err), 0);
-	assert_int_equal(app_project_check_object(p, "", "ConfigMap", "team-a-dev", &err), 0);
-	assert_int_equal(app_project_check_object(p, "apps", "Deployment", "team-b", &err),
+	assert_int_equal(app_project_check_object(p, "apps", "Deployment", "team-a", NULL, &err), 0);
+	assert_int_equal(app_project_check_object(p, "", "ConfigMap", "team-a-dev", NULL, &err), 0);
+	assert_int_equal(app_project_check_object(p, "apps", "Deployment", "team-b", NULL, &err),
 			 GS_EAUTH);
 	assert_string_equal(err.msg, "namespace 'team-b' is not a destination of project 'team-a' "
 				     "(see the project's spec.destinations)");
-	/* cluster-scoped: only the whitelist */
-	assert_int_equal(app_project_check_object(p, "", "Namespace", "", &err), 0);
+	/* cluster-scoped: the whitelist; a Namespace's name is also bounded by the
+	 * destinations (changing team-b's namespace, or making kube-foo) */
+	assert_int_equal(app_project_check_object(p, "", "Namespace", "", NULL, &err), 0);
+	assert_int_equal(app_project_check_object(p, "", "Namespace", "", "team-a-new", &err), 0);
+	assert_int_equal(app_project_check_object(p, "", "Namespace", "", "team-b", &err), GS_EAUTH);
+	assert_string_equal(err.msg, "Namespace 'team-b' is not a destination of project 'team-a' "
+				     "(see the project's spec.destinations)");
+	assert_int_equal(app_project_check_object(p, "", "Namespace", "", "shared", &err), GS_EAUTH);
 	assert_int_equal(app_project_check_object(p, "rbac.authorization.k8s.io", "ClusterRole", "",
-						  &err),
+						  NULL, &err),
 			 GS_EAUTH);
 	assert_non_null(strstr(err.msg, "clusterResourceWhitelist"));
 	/* blacklisted namespaced kinds, exact and by glob */
-	assert_int_equal(app_project_check_object(p, "", "ResourceQuota", "team-a", &err), GS_EAUTH);
+	assert_int_equal(app_project_check_object(p, "", "ResourceQuota", "team-a", NULL, &err), GS_EAUTH);
 	assert_non_null(strstr(err.msg, "core/ResourceQuota"));
 	assert_int_equal(app_project_check_object(p, "rbac.authorization.k8s.io", "RoleBinding",
-						  "team-a", &err),
+						  "team-a", NULL, &err),
 			 GS_EAUTH);
 	mf_node_free(p);
 
 	/* a project without any list: no cluster-scoped kind, no namespace */
 	p = yaml("kind: Project\nmetadata: {name: empty}\nspec: {}\n");
-	assert_int_equal(app_project_check_object(p, "", "Namespace", "", &err), GS_EAUTH);
-	assert_int_equal(app_project_check_object(p, "", "ConfigMap", "default", &err), GS_EAUTH);
+	assert_int_equal(app_project_check_object(p, "", "Namespace", "", NULL, &err), GS_EAUTH);
+	assert_int_equal(app_project_check_object(p, "", "ConfigMap", "default", NULL, &err), GS_EAUTH);
 	mf_node_free(p);
 }
 
@@ -150,9 +156,9 @@ static void test_app_project__default_project_allows_everything(void **state)
 	a = app("gitsync", "ssh://git@host/any.git", "anywhere", NULL);
 	assert_int_equal(app_project_check_app(p, a, "gitsync", &err), 0);
 	assert_int_equal(app_project_check_object(p, "rbac.authorization.k8s.io", "ClusterRole", "",
-						  &err),
+						  NULL, &err),
 			 0);
-	assert_int_equal(app_project_check_object(p, "", "Secret", "kube-system", &err), 0);
+	assert_int_equal(app_project_check_object(p, "", "Secret", "kube-system", NULL, &err), 0);
 	/* ... but not to Applications of other namespaces: sourceNamespaces is empty */
 	mf_node_free(a);
 	a = app("team-a", "ssh://git@host/any.git", "team-a", NULL);

@@ -113,7 +113,7 @@ static int teardown(void **state)
 
 static int policy(const struct sync_resource *r, bool prune, void *payload, struct gs_error *err)
 {
-	int rc = app_project_check_object(payload, r->group, r->kind, r->ns, err);
+	int rc = app_project_check_object(payload, r->group, r->kind, r->ns, r->name, err);
 
 	if (rc && prune)
 		gs_error_wrap(err, "cannot prune");
