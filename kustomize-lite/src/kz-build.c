@@ -405,11 +405,15 @@ static int build_base(struct kz_ctx *ctx, const char *dir, struct kz_resmap *sub
 		} else if (!m->kept) {
 			size_t nodes = resmap_nodes(sub);
 
-			if (nodes <= ctx->budget.max_nodes - ctx->memo_nodes) {
+			/* the kept copy is memory too: charged as nodes read, and
+			 * not kept (built again next time) when over the budget */
+			if (nodes <= ctx->budget.max_nodes - ctx->memo_nodes &&
+			    ctx->cost.nodes <= ctx->budget.max_nodes - nodes) {
 				m->kept = true;
 				m->nodes = nodes;
 				m->height = ctx->deepest - ctx->depth;
 				ctx->memo_nodes += nodes;
+				ctx->cost.nodes += nodes;
 				rc = kz_resmap_add_copies(&m->rm, sub, err);
 			}
 		}
