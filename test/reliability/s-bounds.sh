@@ -65,6 +65,27 @@ good_syncs() {
   wait_for 120 eval 'app_at bgood "$grev" && cm_is "$DST" g1 v "$gn"'
 }
 
+# ---- a long poll is woken by its app's watch event, not by reading it on a timer
+poll_reads() { curl -sf --max-time 5 "$base/metrics" | awk '/^gitsync_api_long_poll_reads_total /{print $2; f=1} END{if(!f) print 0}'; }
+set_phase() { k patch application bgood -n "$RNS" --subresource=status --type merge -p "{\"status\":{\"operationState\":{\"phase\":\"$1\"}}}" >/dev/null; }
+set_phase Running
+r0=$(poll_reads)
+curl -s --max-time 90 -o "$REL_ENV/lp.json" -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $tok_read" \
+  "$base/api/v1/applications/bgood/operation?namespace=$RNS&wait=60" >"$REL_ENV/lp.code" &
+lp=$!
+sleep 6  # the poll waits: a 0.25 s timer would read the app about 24 times meanwhile
+set_phase Succeeded
+wait "$lp"
+r1=$(poll_reads)
+diag "long poll: $(cat "$REL_ENV/lp.code"), reads $r0 -> $r1, answer $(head -c 300 "$REL_ENV/lp.json")"
+check "a long poll answers 200 with finished=true once the app's operation ends" \
+  eval 'grep -q "^200 " "$REL_ENV/lp.code" && grep -q "\"finished\":true" "$REL_ENV/lp.json"'
+check "the long poll returned on the change, before its 60 s wait ended" \
+  eval '[ "$(awk "{print (\$2 < 55)}" "$REL_ENV/lp.code")" = 1 ]'
+check "the long poll read the app $((r1 - r0)) times in 6+ s (at the start, per event, not on a timer)" \
+  eval '[ $((r1 - r0)) -ge 1 ] && [ $((r1 - r0)) -le 5 ]'
+figure "bounds-long-poll-reads" "$((r1 - r0))"
+
 # hostile DESC LIMIT-PATTERN: the files of bbad/app are written; commit them
 hostile() {
   local desc="$1" pat="$2" rev conds kb
