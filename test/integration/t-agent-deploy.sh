@@ -33,7 +33,7 @@ check "Deployment: 2 replicas, non-root, read-only root, /readyz and /healthz pr
   eval '[ "$(cat "$tmp/out")" = "2 true true /readyz /healthz" ]'
 run k get deployment gitsync-agent -n gitsync -o jsonpath='{.spec.template.spec.containers[0].readinessProbe.httpGet.port} {.spec.template.spec.containers[0].livenessProbe.httpGet.port} {.spec.template.spec.containers[0].ports[?(@.name=="probes")].containerPort} {.spec.template.spec.containers[0].args}'
 check "Deployment: probes on the --health-listen port (8081), not the API port" \
-  eval 'read -r rp lp cp rest <"$tmp/out" && [ "$rp $lp $cp" = "probes probes 8081" ] && grep -q -- "--health-listen=:8081" "$tmp/out"'
+  eval '[ "$(awk "{print \$1, \$2, \$3}" "$tmp/out")" = "probes probes 8081" ] && grep -q -- "--health-listen=:8081" "$tmp/out"'
 run k get deployment gitsync-agent -n gitsync -o jsonpath='{.spec.template.spec.containers[0].resources.requests.memory}'
 check "Deployment: memory request set" eval '[ -n "$(cat "$tmp/out")" ]'
 
