@@ -3,7 +3,10 @@
 # CPU time and peak RSS, to show that the work is linear in the number of
 # files (it was quadratic: 100,000 files took 45 s).  Two trees per size:
 # plain manifests (one ConfigMap per file, in directories of 1,000) and a
-# kustomization listing every file.
+# kustomization listing every file.  The kustomization is rendered by
+# `kubectl kustomize` too, side by side, when a kubectl is found ($KUBECTL,
+# else scripts/get-kubectl.sh's cache, else PATH; KUBECTL=none skips it),
+# each run cut at KUBECTL_TIMEOUT seconds (default 900; a row says so).
 #
 # Usage: bench/bench-render-large.sh [BUILD_DIR] [SIZES...]
 #   BUILD_DIR defaults to build/; SIZES to "10000 100000".
@@ -16,6 +19,12 @@ sizes=("$@")
 read -r -a kinds <<<"${KINDS:-plain kz}"
 gitsync="$build/agent/gitsync"
 [ -x "$gitsync" ] || { echo "bench-render-large.sh: $gitsync not built" >&2; exit 1; }
+kubectl="${KUBECTL:-}"
+if [ -z "$kubectl" ]; then
+  kubectl=$(ls -d "$HOME"/.cache/gitsync/kubectl/*/kubectl 2>/dev/null | tail -1)
+  [ -n "$kubectl" ] || kubectl=$(command -v kubectl || true)
+fi
+[ "$kubectl" = none ] && kubectl=""
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/gs-bench-large.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -38,7 +47,13 @@ tree() {
   echo "$d"
 }
 
-printf '%-6s %8s %10s %10s %12s %14s\n' tree files wall_s cpu_s peak_rss_MB us_per_file
+printf '%-6s %-8s %8s %10s %10s %12s %14s\n' tree tool files wall_s cpu_s peak_rss_MB us_per_file
+row() { # KIND TOOL N: the last /usr/bin/time of $tmp/t
+  local wall user sys rss
+  read -r wall user sys rss <"$tmp/t"
+  awk -v k="$1" -v t="$2" -v n="$3" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" \
+    'BEGIN { printf "%-6s %-8s %8d %10.2f %10.2f %12.1f %14.1f\n", k, t, n, w, u + s, r / 1024, (u + s) * 1e6 / n }'
+}
 for kind in "${kinds[@]}"; do
   for n in "${sizes[@]}"; do
     d=$(tree "$n" "$kind")
@@ -48,11 +63,20 @@ for kind in "${kinds[@]}"; do
     # is the point of a budget (and its 60 s clock); this bench measures the
     # growth, so raise both
     /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$gitsync" render --max-nodes 5000000 --timeout 3600 "${flags[@]}" "$d" >"$tmp/out"
-    read -r wall user sys rss <"$tmp/t"
     docs=$(grep -c '^kind: ConfigMap' "$tmp/out")
     [ "$docs" = "$n" ] || { echo "bench-render-large.sh: $docs objects, want $n" >&2; exit 1; }
-    awk -v k="$kind" -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" \
-      'BEGIN { printf "%-6s %8d %10.2f %10.2f %12.1f %14.1f\n", k, n, w, u + s, r / 1024, (u + s) * 1e6 / n }'
+    row "$kind" gitsync "$n"
+    if [ "$kind" = kz ] && [ -n "$kubectl" ]; then
+      if ! /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" timeout "${KUBECTL_TIMEOUT:-900}" \
+        "$kubectl" kustomize "$d" >"$tmp/out"; then
+        printf '%-6s %-8s %8d %10s  (did not finish within KUBECTL_TIMEOUT=%s s)\n' "$kind" kubectl "$n" - "${KUBECTL_TIMEOUT:-900}"
+        rm -rf "$d" "$tmp/out"
+        continue
+      fi
+      docs=$(grep -c '^kind: ConfigMap' "$tmp/out")
+      [ "$docs" = "$n" ] || { echo "bench-render-large.sh: kubectl: $docs objects, want $n" >&2; exit 1; }
+      row "$kind" kubectl "$n"
+    fi
     rm -rf "$d" "$tmp/out"
   done
 done

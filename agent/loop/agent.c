@@ -263,6 +263,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	pthread_cond_init(&a->workers_cond, NULL);
 	a->q = workq_new(0);
 	a->git_share = gitsrc_share_new();
+	a->waits = appwait_new();
 	agent_metrics_register(a);
 
 	rc = kube_config_load(&a->kcfg, &kopts, err);
@@ -348,6 +349,7 @@ stop:
 	started = a->nworkers;
 	pthread_mutex_unlock(&a->lock);
 	workq_shutdown(a->q);
+	appwait_close(a->waits); /* long polls answer now */
 	{
 		/* workers finish the app they are on; a sync that takes longer
 		 * than the grace period is abandoned with the process */
@@ -418,6 +420,7 @@ cleanup:
 	metrics_registry_free(a->m);
 	workq_free(a->q);
 	gitsrc_share_free(a->git_share);
+	appwait_free(a->waits);
 	kube_config_free(a->kcfg);
 	pthread_cond_destroy(&a->workers_cond);
 	pthread_mutex_destroy(&a->api_lock);

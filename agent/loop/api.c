@@ -305,13 +305,17 @@ static bool op_finished(const struct mf_node *app)
 
 /* GET .../operation[?wait=30s]: the operation (if pending) and its state;
  * with wait, answer as soon as no operation is pending and the last one
- * finished, or when the wait ends (long poll, capped at 60 s). */
+ * finished, or when the wait ends (long poll, capped at 60 s).  The app is
+ * read when the poll starts, after each watch event of that app (the
+ * informer's, through a->waits) and when the wait ends: never on a timer. */
 static int api_operation(void *payload, const struct httpd_api_request *req,
 			 struct httpd_api_response *resp, struct gs_error *err)
 {
 	struct agent *a = payload;
 	double wait = req->query_wait ? gs_time_parse_duration(req->query_wait) : 0;
 	double end;
+	struct appwait_waiter wt;
+	char *key = NULL;
 
 	if (!(wait > 0) || wait > 60) /* NaN included: httpd validates, this holds anyway */
 		wait = wait > 60 ? 60 : 0;
@@ -320,17 +324,24 @@ static int api_operation(void *payload, const struct httpd_api_request *req,
 	const struct mf_node *v;
 	int rc;
 
+	if (wait > 0) {
+		/* listen before the first read: a change in between is not lost */
+		key = agent_app_key(api_namespace(a, req), req->name);
+		appwait_register(a->waits, &wt, key);
+	}
 	for (;;) {
 		pthread_mutex_lock(&a->api_lock);
 		rc = api_get_app(&app, a, req, err);
 		pthread_mutex_unlock(&a->api_lock);
+		if (wait > 0)
+			metrics_add(a->m_poll_reads, 1);
 		if (rc)
-			return rc;
+			goto cleanup;
 		if (wait <= 0 || op_finished(app) || workq_now() >= end || agent_stopping(a))
 			break;
 		mf_node_free(app);
 		app = NULL;
-		agent_nap(a, 0.25);
+		appwait_wait(a->waits, &wt, end);
 	}
 	out = mf_node_new(MF_MAP);
 	mf_node_set(out, "operation",
@@ -343,9 +354,13 @@ static int api_operation(void *payload, const struct httpd_api_request *req,
 	mf_node_set(out, "health", v ? mf_node_clone(v) : mf_node_new_null());
 	mf_node_set(out, "finished", mf_node_new_bool(op_finished(app)));
 	emit_json(&resp->body, out);
+cleanup:
+	if (key)
+		appwait_unregister(a->waits, &wt);
+	free(key);
 	mf_node_free(out);
 	mf_node_free(app);
-	return 0;
+	return rc;
 }
 
 /* GET /api/v1/applications[?namespace=NS]: every Application (all
@@ -434,4 +449,9 @@ void agent_api_ops(struct httpd_ops *ops, struct agent *a)
 {
 	*ops = (struct httpd_ops){ api_ready, api_push, routes, sizeof(routes) / sizeof(routes[0]),
 				   a };
+	a->m_poll_reads = metrics_counter(a->m, "gitsync_api_long_poll_reads_total",
+					  "Application reads by long polls (operation?wait=): one "
+					  "when a poll starts, one per watch event of its app, one "
+					  "when its wait ends.",
+					  NULL);
 }

@@ -18,12 +18,19 @@ static uint64_t on_app_event(enum kube_event ev, const struct mf_node *obj,
 			     const struct kube_cache_entry *prev, void *payload)
 {
 	struct agent *a = payload;
+	const char *ns = obj ? mf_obj_namespace(obj) : prev ? prev->ns : NULL;
+	const char *name = obj ? mf_obj_name(obj) : prev ? prev->name : NULL;
 
 	if (ev == KUBE_EVENT_DELETED)
-		agent_index_forget(a, obj ? mf_obj_namespace(obj) : prev ? prev->ns : NULL,
-			   obj ? mf_obj_name(obj) : prev ? prev->name : NULL);
+		agent_index_forget(a, ns, name);
 	else if (obj)
 		agent_index_update(a, obj, ev == KUBE_EVENT_ADDED);
+	if (ns && name) {
+		/* a long poll on this app reads it again (api.c api_operation) */
+		char *key = agent_app_key(ns, name);
+		appwait_notify(a->waits, key);
+		free(key);
+	}
 	return 0;
 }
 

@@ -6,6 +6,7 @@
  *   informer.c       watches: Applications, managed kinds; what is due
  *   reconcile.c      workers: compare, sync, retry backoff, settling
  *   api.c            HTTP callbacks: readiness, push webhooks, the API routes
+ *   appwait.c        long polls woken by Application events
  *   secret.c         the Secret gitsync-secret (webhook secrets, API tokens)
  *   agent-metrics.c  /metrics families and the scrape-time collector
  *
@@ -22,6 +23,7 @@
 #include "app/app.h"
 #include "httpd/httpd.h"
 #include "kube/kube-client.h"
+#include "loop/appwait.h"
 #include "loop/agent.h"
 
 #define SECRET_NAME "gitsync-secret"
@@ -134,6 +136,9 @@ struct agent {
 
 	pthread_mutex_t api_lock; /* the API's own tools */
 	struct tools api;
+	/* long polls, woken by the informer's Application events (appwait.h) */
+	struct appwait *waits;
+	struct metrics_family *m_poll_reads;
 
 	struct worker *workers;    /* max_workers slots, nworkers started (under lock) */
 	unsigned nworkers, workers_done, max_workers;

@@ -324,6 +324,106 @@ static int find_kustomization(const struct kz_fs *fs, const char *dir, char **pa
 static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct kz_resmap *ra,
 		     struct gs_error *err);
 
+/* A base's output, kept for its next inclusions (build_base). */
+struct kz_memo {
+	struct kz_resmap rm; /* empty until the second build */
+	bool kept;
+	size_t nodes;  /* of rm */
+	size_t height; /* nesting below the base (KZ_MAX_DEPTH holds for copies too) */
+};
+
+static void memo_release(struct kz_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nmemo; i++)
+		kz_resmap_release(&ctx->memo[i].rm);
+	free(ctx->memo);
+	gs_strmap_release(&ctx->memo_idx);
+}
+
+static size_t resmap_nodes(const struct kz_resmap *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->n; i++)
+		n += mf_node_count(m->v[i]->obj);
+	return n;
+}
+
+/* Build directory dir, included as a resource, into sub (empty).  Its
+ * output depends only on its files and on what earlier builds left in ctx:
+ * the configurations, openapi schemas and vars they loaded (ctx->epoch
+ * counts those), and the origin path when buildMetadata tracks origins.
+ * So a base seen again under the same key is built once more, its output
+ * kept, and copied from the third time on: the "diamond" of issue 13 (each
+ * layer including the one below 4 times) then reads each file at most
+ * twice instead of 4^layers times.  A base whose build changed ctx (the
+ * epoch moved) is never kept; nor are copies beyond budget.max_nodes nodes
+ * in all.  Output is identical: the copy is of the resources as built,
+ * before the including kustomization transforms them. */
+static int build_base(struct kz_ctx *ctx, const char *dir, struct kz_resmap *sub,
+		      struct gs_error *err)
+{
+	char *key = gs_asprintf("%u\n%s\n%s", ctx->epoch, ctx->origins ? ctx->origin_path : "",
+				dir);
+	size_t *pos = gs_strmap_get(&ctx->memo_idx, key), saved_deepest = ctx->deepest;
+	struct kz_memo *m;
+	unsigned epoch = ctx->epoch;
+	int rc;
+
+	m = pos ? &ctx->memo[*pos] : NULL;
+	if (m && m->kept && ctx->depth + m->height < KZ_MAX_DEPTH) {
+		struct mf_pos where = { kz_intern(ctx, dir), 0, 0 };
+
+		free(key);
+		/* a copy costs what reading the base again would have: the
+		 * output stays bounded by render-max-nodes */
+		if (!gs_size_add(&ctx->cost.nodes, ctx->cost.nodes, m->nodes))
+			ctx->cost.nodes = SIZE_MAX;
+		if (ctx->cost.nodes > ctx->budget.max_nodes) {
+			ctx->budget_hit = true;
+			return gs_error_at(err, GS_ELIMIT, &where,
+					   "render budget exceeded: more than %zu YAML nodes read or "
+					   "copied from bases included many times (render-max-nodes; "
+					   "files read so far: %zu); " KZ_BUDGET_HINT("render-max-nodes"),
+					   ctx->budget.max_nodes, ctx->cost.files);
+		}
+		rc = kz_resmap_add_copies(sub, &m->rm, err);
+		if (rc == GS_OK)
+			rc = kz_budget_charge(ctx, 0, false, dir, err); /* the time limit */
+		return rc;
+	}
+	ctx->deepest = ctx->depth;
+	rc = build_dir(ctx, dir, false, sub, err);
+	if (rc == GS_OK && ctx->epoch == epoch) {
+		if (!m) {
+			/* the first time: only remember it was seen */
+			GS_ALLOC_GROW(ctx->memo, ctx->nmemo + 1, ctx->amemo);
+			memset(&ctx->memo[ctx->nmemo], 0, sizeof(ctx->memo[0]));
+			gs_strmap_put(&ctx->memo_idx, key, ctx->nmemo++);
+		} else if (!m->kept) {
+			size_t nodes = resmap_nodes(sub);
+
+			/* the kept copy is memory too: charged as nodes read, and
+			 * not kept (built again next time) when over the budget */
+			if (nodes <= ctx->budget.max_nodes - ctx->memo_nodes &&
+			    ctx->cost.nodes <= ctx->budget.max_nodes - nodes) {
+				m->kept = true;
+				m->nodes = nodes;
+				m->height = ctx->deepest - ctx->depth;
+				ctx->memo_nodes += nodes;
+				ctx->cost.nodes += nodes;
+				rc = kz_resmap_add_copies(&m->rm, sub, err);
+			}
+		}
+	}
+	if (ctx->deepest < saved_deepest)
+		ctx->deepest = saved_deepest;
+	free(key);
+	return rc;
+}
+
 /* Load one `resources:` (or `bases:`) entry into ra. */
 static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct mf_node *entry,
 			       struct kz_resmap *ra, struct gs_error *err)
@@ -360,7 +460,7 @@ static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct
 
 		if (ctx->origins)
 			ctx->origin_path = kz_origin_join(saved, rel);
-		rc = build_dir(ctx, path, false, &sub, err);
+		rc = build_base(ctx, path, &sub, err);
 		if (ctx->origins) {
 			free(ctx->origin_path);
 			ctx->origin_path = saved;
@@ -750,6 +850,10 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 		if ((rc = accumulate_resource(ctx, dir, mf_node_at(v, i), ra, err)) < 0)
 			return rc;
 	kz_resmap_index_end(ra);
+	/* what changes ctx for every later build (see build_base) */
+	if (mf_node_get(k, "configurations") || mf_node_get(k, "openapi") ||
+	    mf_node_get(k, "crds") || mf_node_get(k, "vars"))
+		ctx->epoch++;
 	if ((rc = load_configurations(ctx, dir, mf_node_get(k, "configurations"), err)) < 0)
 		return rc;
 	if ((mf_node_get(k, "openapi") || mf_node_get(k, "crds")) &&
@@ -835,6 +939,8 @@ static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct
 		goto cleanup;
 	GS_ALLOC_GROW(ctx->stack, ctx->depth + 1, ctx->astack);
 	ctx->stack[ctx->depth++] = gs_strdup(dir);
+	if (ctx->depth > ctx->deepest)
+		ctx->deepest = ctx->depth;
 	saved_kfile = ctx->kust_file;
 	ctx->kust_file = strrchr(kpath, '/') ? strrchr(kpath, '/') + 1 : kpath;
 	rc = build_kustomization(ctx, dir, kpath, k, component, ra, err);
@@ -886,6 +992,7 @@ static void ctx_release(struct kz_ctx *ctx)
 	size_t i;
 
 	kz_config_release(&ctx->cfg);
+	memo_release(ctx);
 	free(ctx->intern);
 	free(ctx->origin_path);
 	for (i = 0; i < ctx->depth; i++)

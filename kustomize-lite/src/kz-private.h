@@ -8,6 +8,7 @@
 
 #include "gs-buf.h"
 #include "gs-error.h"
+#include "gs-hash.h"
 #include "kz-build.h"
 #include "kz-fs.h"
 #include "mf-node.h"
@@ -44,6 +45,12 @@ struct kz_resmap {
 };
 
 struct kz_res *kz_res_new(struct mf_node *obj); /* takes obj */
+/* A deep copy (object, name history, flags, origins). */
+struct kz_res *kz_res_clone(const struct kz_res *r);
+/* Append deep copies of src's resources to dst (GS_ECONFLICT on an id
+ * already in dst, as kz_resmap_add). */
+int kz_resmap_add_copies(struct kz_resmap *dst, const struct kz_resmap *src,
+			 struct gs_error *err);
 void kz_res_free(struct kz_res *r);
 /* Remember the current id as a previous one (kustomize StorePreviousId). */
 void kz_res_store_id(struct kz_res *r);
@@ -152,6 +159,17 @@ struct kz_ctx {
 	struct timespec t0;
 	bool budget_hit;         /* the error being returned is a budget's */
 	size_t nintern, cintern;
+	/* Memoized bases (kz-build.c build_base): a directory included as a
+	 * resource again is built once more, then copied, so a "diamond" of
+	 * bases costs its output, not 4^layers builds.  Keyed by the directory,
+	 * the origin path and the epoch. */
+	struct gs_strmap memo_idx;
+	struct kz_memo *memo;
+	size_t nmemo, amemo;
+	size_t memo_nodes;  /* nodes held by the copies (capped: budget.max_nodes) */
+	unsigned epoch;     /* bumped by what changes later builds' result:
+			     * configurations, openapi/crds, vars */
+	size_t deepest;     /* deepest ctx->depth reached (a base's height) */
 };
 
 /* Charge nodes (read from or built in file, root-relative) to the render

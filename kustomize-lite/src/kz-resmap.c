@@ -17,6 +17,27 @@ struct kz_res *kz_res_new(struct mf_node *obj)
 	return r;
 }
 
+struct kz_res *kz_res_clone(const struct kz_res *r)
+{
+	struct kz_res *c = kz_res_new(mf_node_clone(r->obj));
+	size_t i;
+
+	c->flags = r->flags;
+	c->origin = r->origin ? mf_node_clone(r->origin) : NULL;
+	c->transforms = r->transforms ? mf_node_clone(r->transforms) : NULL;
+	if (r->nprev) {
+		c->prev_name = gs_calloc(r->nprev, sizeof(char *));
+		c->prev_ns = gs_calloc(r->nprev, sizeof(char *));
+		c->aprev = r->nprev;
+		for (i = 0; i < r->nprev; i++) {
+			c->prev_name[i] = gs_strdup(r->prev_name[i]);
+			c->prev_ns[i] = gs_strdup(r->prev_ns[i]);
+		}
+		c->nprev = r->nprev;
+	}
+	return c;
+}
+
 void kz_res_free(struct kz_res *r)
 {
 	size_t i;
@@ -296,6 +317,32 @@ int kz_resmap_add(struct kz_resmap *m, struct kz_res *r, struct gs_error *err)
 	if (m->idx)
 		gs_hidx_put(m->idx, h, m->n - 1);
 	return GS_OK;
+}
+
+int kz_resmap_add_copies(struct kz_resmap *dst, const struct kz_resmap *src,
+			 struct gs_error *err)
+{
+	size_t i;
+	bool indexed = dst->idx != NULL;
+	int rc = GS_OK;
+
+	if (!dst->n) {
+		/* src's ids are distinct already: no checks (linear, not quadratic) */
+		GS_ALLOC_GROW(dst->v, src->n, dst->alloc);
+		for (i = 0; i < src->n; i++)
+			dst->v[dst->n++] = kz_res_clone(src->v[i]);
+		if (indexed) {
+			kz_resmap_index_end(dst);
+			kz_resmap_index_begin(dst);
+		}
+		return GS_OK;
+	}
+	kz_resmap_index_begin(dst);
+	for (i = 0; rc == GS_OK && i < src->n; i++)
+		rc = kz_resmap_add(dst, kz_res_clone(src->v[i]), err);
+	if (!indexed)
+		kz_resmap_index_end(dst);
+	return rc;
 }
 
 int kz_resmap_absorb(struct kz_resmap *dst, struct kz_resmap *src, struct gs_error *err)

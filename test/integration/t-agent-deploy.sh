@@ -31,6 +31,9 @@ check "apply examples/deploy" rc_is 0
 run k get deployment gitsync-agent -n gitsync -o jsonpath='{.spec.replicas} {.spec.template.spec.securityContext.runAsNonRoot} {.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem} {.spec.template.spec.containers[0].readinessProbe.httpGet.path} {.spec.template.spec.containers[0].livenessProbe.httpGet.path}'
 check "Deployment: 2 replicas, non-root, read-only root, /readyz and /healthz probes" \
   eval '[ "$(cat "$tmp/out")" = "2 true true /readyz /healthz" ]'
+run k get deployment gitsync-agent -n gitsync -o jsonpath='{.spec.template.spec.containers[0].readinessProbe.httpGet.port} {.spec.template.spec.containers[0].livenessProbe.httpGet.port} {.spec.template.spec.containers[0].ports[?(@.name=="probes")].containerPort} {.spec.template.spec.containers[0].args}'
+check "Deployment: probes on the --health-listen port (8081), not the API port" \
+  eval '[ "$(awk "{print \$1, \$2, \$3}" "$tmp/out")" = "probes probes 8081" ] && grep -q -- "--health-listen=:8081" "$tmp/out"'
 run k get deployment gitsync-agent -n gitsync -o jsonpath='{.spec.template.spec.containers[0].resources.requests.memory}'
 check "Deployment: memory request set" eval '[ -n "$(cat "$tmp/out")" ]'
 
@@ -64,9 +67,14 @@ k -n gitsync create secret generic gitsync-secret --from-file=api.tokens="$tmp/a
 run "$G" app create demo --repo "$repo_url" --path app --dest-namespace demo --sync-policy automated
 check "app create demo" rc_is 0
 port=$(free_port)
+hport=$(free_port)
 KUBECONFIG="$tmp/sa.kubeconfig" start_agent sa "$port" --kubeconfig "$tmp/sa.kubeconfig" \
-  --poll-interval 2s --resync-interval 1s
+  --poll-interval 2s --resync-interval 1s --health-listen "127.0.0.1:$hport"
 check "agent with the ServiceAccount's rights becomes ready" wait_for 30 ready "$port"
+check "the probes listener answers /healthz and /readyz (as the Deployment's probes ask)" eval \
+  'curl -sf "http://127.0.0.1:$hport/healthz" >/dev/null && curl -sf "http://127.0.0.1:$hport/readyz" >/dev/null'
+run curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$hport/api/v1/applications"
+check "the probes listener serves no API (404)" eval '[ "$(cat "$tmp/out")" = 404 ]'
 check "it takes the Lease (leases: get/create/update)" wait_for 30 eval '[ "$(lease_holder)" = sa ]'
 check "it syncs the app (applications, status, managed objects)" wait_for 60 cm_is blue
 check "it read gitsync-secret (secrets/gitsync-secret: get)" wait_for 30 \

@@ -7,8 +7,10 @@
 # 80 KB commit whose aliases explode over many files, a kustomization
 # "diamond", JSON-patch copies doubling a document, a catastrophic target
 # regex, a compressed 20 MB blob, 20,000 plain files (100,000 with --full).
-# The HTTP server gets 70 slow connections, 62 unauthenticated uploads and
-# 64 `?wait=nan` polls.  After each: the agent is up and answers /healthz,
+# A long poll on a manual app's Running operation must answer when the
+# operation ends, woken by the app's watch event (its reads are counted:
+# never on a timer).  The HTTP server gets 70 slow connections, 62
+# unauthenticated uploads and 64 `?wait=nan` polls.  After each: the agent is up and answers /healthz,
 # the other app keeps syncing, the hostile app's condition names the limit,
 # and the agent's peak RSS stays under 64 MiB.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,6 +28,10 @@ cm b1 v=0 >"$bwd/app/b1.yaml"
 brev=$(repo_commit bbad b0)
 app_new bgood "$DST"
 app_new bbad "$DST"
+# manual sync: the agent leaves its operation state alone (an automated app
+# with a Running phase is re-synced at once as an interrupted sync)
+k create namespace "$DST-w" >/dev/null 2>&1
+run "$G" app create bwait --repo "$(repo_url bgood)" --path app --dest-namespace "$DST-w" --app-namespace "$RNS"
 port=$(free_port)
 hport=$(free_port)
 
@@ -64,6 +70,31 @@ good_syncs() {
   grev=$(repo_commit bgood "g$gn")
   wait_for 120 eval 'app_at bgood "$grev" && cm_is "$DST" g1 v "$gn"'
 }
+
+# ---- a long poll is woken by its app's watch event, not by reading it on a timer
+poll_reads() { curl -sf --max-time 5 "$base/metrics" | awk '/^gitsync_api_long_poll_reads_total /{print $2; f=1} END{if(!f) print 0}'; }
+set_phase() { k patch application bwait -n "$RNS" --subresource=status --type merge -p "{\"status\":{\"operationState\":{\"phase\":\"$1\"}}}" >/dev/null; }
+check "the manual app is compared (its status written)" wait_for 120 eval '[ -n "$(appj bwait "{.status.sync.status}")" ]'
+set_phase Running
+sleep 2
+r0=$(poll_reads)
+curl -s --max-time 90 -o "$REL_ENV/lp.json" -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $tok_read" \
+  "$base/api/v1/applications/bwait/operation?namespace=$RNS&wait=60" >"$REL_ENV/lp.code" &
+lp=$!
+sleep 6  # the poll waits: a 0.25 s timer would read the app about 24 times meanwhile
+rmid=$(poll_reads)
+check "a long poll on a Running operation is still waiting after 6 s" kill -0 "$lp"
+set_phase Succeeded
+wait "$lp"
+r1=$(poll_reads)
+diag "long poll: $(cat "$REL_ENV/lp.code"), reads $r0 -> $rmid (after 6 s) -> $r1, answer $(head -c 200 "$REL_ENV/lp.json")"
+check "the long poll answers 200 with finished=true once the operation ends" \
+  eval 'grep -q "^200 " "$REL_ENV/lp.code" && grep -q "\"finished\":true" "$REL_ENV/lp.json"'
+check "the long poll returned on the change, before its 60 s wait ended" \
+  eval '[ "$(awk "{print (\$2 < 55)}" "$REL_ENV/lp.code")" = 1 ]'
+check "the long poll read the app $((rmid - r0)) time(s) in its first 6 s, $((r1 - r0)) in all (at the start and per event, never on a timer)" \
+  eval '[ $((rmid - r0)) -ge 1 ] && [ $((rmid - r0)) -le 2 ] && [ $((r1 - r0)) -le 4 ]'
+figure "bounds-long-poll-reads" "$((r1 - r0))"
 
 # hostile DESC LIMIT-PATTERN: the files of bbad/app are written; commit them
 hostile() {

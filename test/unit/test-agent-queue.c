@@ -9,8 +9,10 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <time.h>
 
 #include "loop/agent.h"
+#include "loop/appwait.h"
 #include "loop/workq.h"
 
 static void test_workq__duplicates_collapse_into_one_item(void **state)
@@ -177,10 +179,94 @@ static void test_workq__due_count_and_queue_wait(void **state)
 	workq_free(q);
 }
 
+struct notifier {
+	struct appwait *w;
+	unsigned others;
+};
+
+static void *notify_others_then_a(void *arg)
+{
+	struct notifier *n = arg;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	unsigned i;
+
+	nanosleep(&ts, NULL); /* let the waiter sleep first */
+	for (i = 0; i < n->others; i++)
+		appwait_notify(n->w, "ns/b");
+	appwait_notify(n->w, "ns/a");
+	return NULL;
+}
+
+/* A long poll sleeps until its own app changes: other apps' events do not
+ * wake it, and it needs no timer to notice the change. */
+static void test_appwait__a_waiter_wakes_once_for_its_own_key(void **state)
+{
+	struct appwait *w = appwait_new();
+	struct appwait_waiter wt;
+	struct notifier n = { w, 100 };
+	pthread_t t;
+	(void)state;
+
+	appwait_register(w, &wt, "ns/a");
+	assert_int_equal(appwait_count(w), 1);
+	assert_int_equal(pthread_create(&t, NULL, notify_others_then_a, &n), 0);
+	/* a deadline far away: only the notice can end the wait */
+	assert_int_equal(appwait_wait(w, &wt, workq_now() + 600), 1);
+	assert_int_equal(wt.wakeups, 1);
+	pthread_join(t, NULL);
+	appwait_unregister(w, &wt);
+	assert_int_equal(appwait_count(w), 0);
+	appwait_free(w);
+}
+
+static void test_appwait__a_change_before_the_wait_is_not_lost(void **state)
+{
+	struct appwait *w = appwait_new();
+	struct appwait_waiter wt;
+	(void)state;
+
+	appwait_register(w, &wt, "ns/a");
+	appwait_notify(w, "ns/a"); /* between the read and the wait */
+	assert_int_equal(appwait_wait(w, &wt, workq_now() + 600), 1);
+	/* consumed: the next wait ends at its deadline */
+	assert_int_equal(appwait_wait(w, &wt, workq_now() + 0.05), 0);
+	assert_int_equal(wt.wakeups, 1);
+	appwait_unregister(w, &wt);
+	appwait_free(w);
+}
+
+static void *close_soon(void *arg)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	appwait_close(arg);
+	return NULL;
+}
+
+static void test_appwait__shutdown_ends_every_wait(void **state)
+{
+	struct appwait *w = appwait_new();
+	struct appwait_waiter wt;
+	pthread_t t;
+	(void)state;
+
+	appwait_register(w, &wt, "ns/a");
+	assert_int_equal(pthread_create(&t, NULL, close_soon, w), 0);
+	assert_int_equal(appwait_wait(w, &wt, workq_now() + 600), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(appwait_wait(w, &wt, workq_now() + 600), 0); /* at once */
+	appwait_unregister(w, &wt);
+	appwait_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_workq__duplicates_collapse_into_one_item),
+		cmocka_unit_test(test_appwait__a_waiter_wakes_once_for_its_own_key),
+		cmocka_unit_test(test_appwait__a_change_before_the_wait_is_not_lost),
+		cmocka_unit_test(test_appwait__shutdown_ends_every_wait),
 		cmocka_unit_test(test_workq__due_items_come_before_delayed_ones),
 		cmocka_unit_test(test_workq__adding_an_item_in_flight_requeues_it_after_done),
 		cmocka_unit_test(test_workq__urgent_items_overtake_a_due_backlog),
