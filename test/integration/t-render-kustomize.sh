@@ -70,7 +70,7 @@ fi
 # shared corpus's copy of case 317 lost its link and then failed for another
 # reason (a YAML string is not an object).  Check the links and the reason.
 symlink_case() { # CASE LINK... -- REGEX
-  local c="$data/$1" l intact=1; shift
+  local c="$data/$1" intact=1; shift
   while [ "$1" != -- ]; do [ -L "$c/$1" ] || intact=0; shift; done
   shift
   if [ $intact = 0 ]; then
