@@ -80,10 +80,10 @@ static bool parse_gobool(const char *v, bool *out)
 	size_t i;
 
 	for (i = 0; i < 6; i++) {
-		if (!strcmp(v, t[i]))
-			return *out = true, true;
-		if (!strcmp(v, f[i]))
-			return *out = false, true;
+		if (!strcmp(v, t[i]) || !strcmp(v, f[i])) {
+			*out = !strcmp(v, t[i]);
+			return true;
+		}
 	}
 	return false;
 }
