@@ -101,6 +101,8 @@ static void test_render_remote__the_child_asks_the_agent(void **state)
 	for (pass = 0; pass < 2; pass++) {
 		memset(&lim, 0, sizeof(lim));
 		lim.exe = pass ? NULL : exe;
+		/* no address-space limit: a sanitizer build reserves terabytes */
+		lim.max_memory = SIZE_MAX;
 		lim.remote = fake_loader;
 		lim.remote_arg = &f;
 		f.refuse = false;
