@@ -282,10 +282,73 @@ static void app_render_limits(struct render_limits *lim, const struct render_lim
 	}
 }
 
+int app_remote_allowed(const struct mf_node *project, const char *url, struct gs_error *err)
+{
+	char *shown;
+
+	if (app_glob_list_match(mf_node_dig(project, "spec", "sourceRepos", NULL), url))
+		return GS_OK;
+	shown = gitsrc_url_redact(url);
+	gs_error_set(err, GS_EAUTH,
+		     "remote base repository '%s' is not permitted in project '%s': a "
+		     "kustomization's remote resources are sources too (add the repository to "
+		     "the project's spec.sourceRepos, or vendor the base into this repository)",
+		     shown, mf_node_dig_str(project, "metadata", "name", NULL));
+	free(shown);
+	return GS_EAUTH;
+}
+
+/* Remote resources of an app's kustomizations (render_git_remote's
+ * prepare): allowed only from repositories the app's project lists in
+ * sourceRepos (the project is read once, at the first remote), with the
+ * credential templates then the global settings, as for the app's own
+ * repository (its secretRef is for that repository only). */
+struct remote_policy {
+	struct app_env *env;
+	const struct mf_node *app;
+	struct mf_node *project;
+	struct creds c;
+};
+
+static int remote_prepare(void *arg, const char *url, struct gitsrc_auth *auth,
+			  struct gs_error *err)
+{
+	struct remote_policy *p = arg;
+	struct app_env *env = p->env;
+	bool found = false;
+	int r;
+
+	if (env->projects_ns) {
+		if (!p->project &&
+		    (r = app_project_get(&p->project, env->kc, env->projects_ns,
+					 app_project_name(p->app), err)) < 0)
+			return r;
+		if ((r = app_remote_allowed(p->project, url, err)) < 0)
+			return r;
+	}
+	if (env->kc &&
+	    (r = load_template_creds(&p->c, auth, &found, env->kc, env->ns, url,
+				     app_project_name(p->app), err)) < 0)
+		return r;
+	if (!found && (r = gitsrc_auth_from_env(auth, url, err)) < 0)
+		return r;
+	return GS_OK;
+}
+
+static void remote_release(void *arg)
+{
+	struct remote_policy *p = arg;
+
+	creds_release(&p->c);
+	memset(&p->c, 0, sizeof(p->c));
+}
+
 int app_source_load(struct app_source *out, struct app_env *env, const struct mf_node *app,
 		    const char *revision, const char *local_dir, unsigned git_flags,
 		    struct gs_error *err)
 {
+	struct remote_policy policy;
+	struct render_git_loader loader;
 	struct app_source s = APP_SOURCE_INIT;
 	struct gitsrc_auth auth;
 	struct creds c;
@@ -353,6 +416,15 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	kout = gs_calloc(1, sizeof(*kout));
 	*kout = (struct kz_output)KZ_OUTPUT_INIT;
 	app_render_limits(&lim, env->render, app);
+	memset(&policy, 0, sizeof(policy));
+	policy.env = env;
+	policy.app = app;
+	loader.git = env->git;
+	loader.prepare = remote_prepare;
+	loader.release = remote_release;
+	loader.arg = &policy;
+	lim.remote = env->git ? render_git_remote : NULL;
+	lim.remote_arg = &loader;
 	{
 		double t0 = gs_time_mono();
 
@@ -363,6 +435,7 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		if (env->phase_observe)
 			env->phase_observe("render", gs_time_mono() - t0, env->git_observe_payload);
 	}
+	mf_node_free(policy.project);
 	if (r < 0) {
 		size_t rl = strlen(root);
 

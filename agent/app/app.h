@@ -224,6 +224,12 @@ const struct mf_node *app_chart_source(const struct mf_node *app);
 int app_chart_load(struct app_source *out, struct app_env *env, const struct mf_node *app,
 		   const char *revision, unsigned git_flags, struct gs_error *err);
 
+/* May a kustomization of an app in project load a remote resource from
+ * the repository url?  Only when the project's spec.sourceRepos matches
+ * it, as for the app's own repository.  GS_EAUTH naming the project and
+ * what to change.  Pure. */
+int app_remote_allowed(const struct mf_node *project, const char *url, struct gs_error *err);
+
 /* Fetch app's source at revision (NULL: the app's targetRevision; a
  * commit id from history for rollback) and render it.  Credentials come
  * from the Secret in spec.source.secretRef, else from the environment

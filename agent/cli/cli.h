@@ -31,6 +31,10 @@ bool cli_wants_help(int argc, char **argv);
  * never read, see kz-fs.h), else abs itself (its directory for a file);
  * never "/".  `--root DIR` widens it.  Returns an owned string. */
 char *cli_confinement_root(const char *abs);
+
+/* The front binary (main.c): replace this process with gitsync-core
+ * running argv (argv[0] "gitsync").  Returns only on failure. */
+int cli_exec_core(char **argv);
 int cmd_render(int argc, char **argv) __attribute__((weak));
 int cmd_diff(int argc, char **argv) __attribute__((weak));
 int cmd_sync(int argc, char **argv) __attribute__((weak));

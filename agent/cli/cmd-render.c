@@ -11,6 +11,9 @@
 
 #include "cli/cli-opt.h"
 #include "cli/cli.h"
+#ifndef GITSYNC_FRONT
+#include "gitsrc/gitsrc.h"
+#endif
 #include "gs-alloc.h"
 #include "gs-buf.h"
 #include "kz-build.h"
@@ -42,6 +45,11 @@ static const struct cli_opt render_opts[] = {
 	  "files may not be read outside DIR (default: the enclosing\n"
 	  "Git checkout, else PATH itself; .git is never read)", NULL,
 	  NULL, NULL },
+	{ "no-remote", 0, CLI_OPT_BOOL, NULL,
+	  "refuse remote resources (https://host/org/repo//dir?ref=TAG and the\n"
+	  "other Git URLs kustomize accepts); by default they are fetched, as\n"
+	  "`kubectl kustomize` does, with the credentials of GITSYNC_GIT_*",
+	  NULL, NULL, NULL },
 	/* the agent's render child (render/render.c) */
 	{ "framed", 0, CLI_OPT_BOOL, NULL, "the agent's render child: framed output with the cost",
 	  NULL, NULL, NULL },
@@ -55,6 +63,46 @@ static const struct cli_opt render_opts[] = {
 	  NULL, valid_number },
 	CLI_OPT_END,
 };
+
+#ifdef GITSYNC_FRONT
+/* The front binary has no libgit2: a render meeting a remote resource is
+ * run again by gitsync-core (nothing has been printed yet). */
+static int need_core(void *arg, const struct kz_remote *rem, char **dir_out,
+		     struct gs_error *err)
+{
+	(void)rem;
+	(void)dir_out;
+	*(bool *)arg = true;
+	return gs_error_set(err, GS_ERR, "remote resources need gitsync-core");
+}
+#else
+/* Remote resources of `gitsync render`: the Git cache of the CLI
+ * ($GITSYNC_CACHE_DIR, else $XDG_CACHE_HOME/gitsync/git, else
+ * ~/.cache/gitsync/git) and the credentials of GITSYNC_GIT_* for the hosts
+ * GITSYNC_GIT_HOSTS names, as `gitsync app` uses them. */
+static int env_auth(void *arg, const char *url, struct gitsrc_auth *auth, struct gs_error *err)
+{
+	(void)arg;
+	return gitsrc_auth_from_env(auth, url, err);
+}
+
+static int open_git(struct gitsrc **out, struct gs_error *err)
+{
+	const char *cache = getenv("GITSYNC_CACHE_DIR");
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *dflt = NULL;
+	int rc;
+
+	if (!cache || !*cache) {
+		dflt = xdg && *xdg ? gs_asprintf("%s/gitsync/git", xdg)
+				   : gs_asprintf("%s/.cache/gitsync/git", home && *home ? home : "/tmp");
+		cache = dflt;
+	}
+	rc = gitsrc_new(out, cache, err);
+	free(dflt);
+	return rc;
+}
+#endif
 
 static const struct cli_cmd render_cmd = {
 	"render", "PATH [--recurse] [-o yaml|json]",
@@ -78,6 +126,12 @@ int cmd_render(int argc, char **argv)
 	struct kz_fs *fs = NULL;
 	struct gs_buf buf = GS_BUF_INIT;
 	char *abs = NULL, *root = NULL, *rel = NULL;
+	struct kz_hooks hooks = { NULL, NULL, 0, 0 };
+#ifdef GITSYNC_FRONT
+	bool core = false;
+#else
+	struct render_git_loader git = { NULL, env_auth, NULL, NULL };
+#endif
 	int ret;
 
 	if ((ret = cli_opt_parse(&args, &render_cmd, argc, argv)) || args.help)
@@ -112,7 +166,21 @@ int cmd_render(int argc, char **argv)
 	rel = gs_strdup(abs + (strcmp(root, "/") ? strlen(root) : 0) + (abs[strlen(root)] == '/' || !strcmp(root, "/") ? 1 : 0));
 	if (kz_fs_new_disk(&fs, root, &err) < 0)
 		goto cleanup;
-	if (kz_render_budget(&out, fs, rel, flags, &budget, &cost, &err) < 0) {
+	if (framed) {
+		/* the agent fetches, with the app's project and credentials */
+		hooks.remote = render_child_remote;
+	} else if (!cli_args_bool(&args, "no-remote")) {
+#ifdef GITSYNC_FRONT
+		hooks.remote = need_core;
+		hooks.remote_arg = &core;
+#else
+		if (open_git(&git.git, &err) < 0)
+			goto cleanup;
+		hooks.remote = render_git_remote;
+		hooks.remote_arg = &git;
+#endif
+	}
+	if (kz_render_hooks(&out, fs, rel, flags, &budget, &hooks, &cost, &err) < 0) {
 		size_t l = strlen(err.msg);
 
 		/* outside a checkout the root is PATH itself: say how to widen it */
@@ -121,6 +189,19 @@ int cmd_render(int argc, char **argv)
 		bool checkout = lstat(dotgit, &st) == 0;
 
 		free(dotgit);
+#ifdef GITSYNC_FRONT
+		if (core) {
+			char **av = gs_calloc((size_t)argc + 2, sizeof(*av));
+
+			av[0] = (char *)"gitsync";
+			memcpy(av + 1, argv, (size_t)argc * sizeof(*av));
+			fflush(stdout);
+			ret = cli_exec_core(av); /* only on failure, said already */
+			free(av);
+			gs_error_clear(&err);
+			goto cleanup;
+		}
+#endif
 		if (err.code == GS_EINVAL && !root_opt && !checkout && strstr(err.msg, "root"))
 			snprintf(err.msg + l, sizeof(err.msg) - l,
 				 " (not in a Git checkout: the root is '%s'; give --root DIR to "
@@ -184,11 +265,14 @@ int cmd_render(int argc, char **argv)
 cleanup:
 	if (ret != CLI_EXIT_OK && framed)
 		render_write_framed_error(stdout, &err);
-	else if (ret != CLI_EXIT_OK)
+	else if (ret != CLI_EXIT_OK && err.code != GS_OK)
 		cli_error(&err);
 	gs_buf_release(&buf);
 	kz_output_release(&out);
 	kz_fs_free(fs);
+#ifndef GITSYNC_FRONT
+	gitsrc_free(git.git);
+#endif
 	free(abs);
 	free(root);
 	free(rel);

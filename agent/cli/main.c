@@ -49,7 +49,7 @@ static void usage(FILE *f, const struct command *cmds, size_t n)
 /* Replace this process with gitsync-core: $GITSYNC_CORE when set, else
  * gitsync-core in the directory of this executable.  Returns only on
  * failure. */
-static int exec_core(char **argv)
+int cli_exec_core(char **argv)
 {
 	const char *env = getenv("GITSYNC_CORE");
 	char path[PATH_MAX];
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		if (cmds[i].fn)
 			return cmds[i].fn(argc - 1, argv + 1);
 #ifdef GITSYNC_FRONT
-		return exec_core(argv);
+		return cli_exec_core(argv);
 #endif
 	}
 	fprintf(stderr, "gitsync: '%s' is not a gitsync command\n", argv[1]);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,144 @@ void render_write_framed_error(void *stream, const struct gs_error *err)
 	fflush(f);
 }
 
+/* Remote resources: the child writes a request on stdout
+ *   R <timeout>\n<repo_url>\n<ref>\n<path>\n<entry>\n
+ * (before any document: documents are written once the render is done)
+ * and reads the parent's answer on stdin:
+ *   O <dir>\n                  the export to load, or
+ *   E <code>\n<where>\n<msg>\n  the fetch failed or was refused. */
+static bool read_line(FILE *f, char *buf, size_t n)
+{
+	size_t l;
+
+	if (!fgets(buf, (int)n, f))
+		return false;
+	l = strlen(buf);
+	if (l && buf[l - 1] == '\n')
+		buf[--l] = '\0';
+	return true;
+}
+
+int render_child_remote(void *arg, const struct kz_remote *rem, char **dir_out,
+			struct gs_error *err)
+{
+	char line[PATH_MAX + 16], where[sizeof(err->where)], msg[sizeof(err->msg)];
+	int code = GS_ERR;
+
+	(void)arg;
+	printf("R %.3f\n", rem->timeout);
+	put_line(stdout, rem->repo_url);
+	put_line(stdout, rem->ref);
+	put_line(stdout, rem->path);
+	put_line(stdout, rem->entry);
+	if (fflush(stdout) != 0 || !read_line(stdin, line, sizeof(line)))
+		return gs_error_set(err, GS_ERR, "the agent did not answer the request for %s",
+				    rem->repo_url);
+	if (line[0] == 'O' && line[1] == ' ' && line[2] == '/') {
+		*dir_out = gs_strdup(line + 2);
+		return GS_OK;
+	}
+	sscanf(line, "E %d", &code);
+	if (!read_line(stdin, where, sizeof(where)) || !read_line(stdin, msg, sizeof(msg)))
+		return gs_error_set(err, GS_ERR, "the agent's answer for %s is truncated",
+				    rem->repo_url);
+	gs_error_set(err, code < 0 && code >= GS_EAUTH ? (enum gs_code)code : GS_ERR, "%s", msg);
+	if (err)
+		snprintf(err->where, sizeof(err->where), "%s", where);
+	return code < 0 && code >= GS_EAUTH ? code : GS_ERR;
+}
+
 /* ---- the agent's side ---- */
+
+/* Write all of b to fd (the child's stdin), never dying of SIGPIPE when the
+ * child is gone: the signal is blocked and a pending one consumed. */
+static void write_child(int fd, const char *p, size_t n)
+{
+	sigset_t pipe_set, old;
+	bool failed = false;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			failed = true;
+			break;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	if (failed && !sigismember(&old, SIGPIPE)) {
+		struct timespec zero = { 0, 0 };
+
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Answer the child's complete requests at the start of ob (removed from
+ * it); a request not complete yet stays for the next read. */
+static void serve_requests(struct gs_buf *ob, const struct render_limits *lim, int fd)
+{
+	while (ob->len > 2 && ob->ptr[0] == 'R' && ob->ptr[1] == ' ') {
+		char *f[5], *p = ob->ptr, *end = ob->ptr + ob->len;
+		struct kz_remote rem;
+		struct gs_error err = GS_ERROR_INIT;
+		struct gs_buf reply = GS_BUF_INIT;
+		char *dir = NULL;
+		size_t i, used;
+		int rc;
+
+		/* complete only once all five lines are in */
+		for (i = 0; i < 5; i++) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+
+			if (!nl)
+				return;
+			f[i] = p;
+			p = nl + 1;
+		}
+		used = (size_t)(p - ob->ptr);
+		for (i = 0; i < 5; i++)
+			*strchr(f[i], '\n') = '\0';
+		f[0] += 2;
+		memset(&rem, 0, sizeof(rem));
+		rem.timeout = strtod(f[0], NULL);
+		rem.repo_url = f[1];
+		rem.ref = f[2];
+		rem.path = f[3];
+		rem.entry = f[4];
+		if (lim->remote)
+			rc = lim->remote(lim->remote_arg, &rem, &dir, &err);
+		else
+			rc = gs_error_set(&err, GS_EINVAL,
+					  "remote resources are not allowed here");
+		if (rc == GS_OK && dir && dir[0] == '/' && !strchr(dir, '\n')) {
+			gs_buf_printf(&reply, "O %s\n", dir);
+		} else {
+			if (rc == GS_OK)
+				gs_error_set(&err, GS_ERR, "the remote loader gave no directory");
+			gs_buf_printf(&reply, "E %d\n", (int)err.code);
+			for (i = 0; err.where[i]; i++)
+				gs_buf_putc(&reply, err.where[i] == '\n' ? ' ' : err.where[i]);
+			gs_buf_putc(&reply, '\n');
+			for (i = 0; err.msg[i]; i++)
+				gs_buf_putc(&reply, err.msg[i] == '\n' ? ' ' : err.msg[i]);
+			gs_buf_putc(&reply, '\n');
+		}
+		if (fd >= 0)
+			write_child(fd, reply.ptr, reply.len);
+		gs_buf_release(&reply);
+		free(dir);
+		memmove(ob->ptr, ob->ptr + used, ob->len - used);
+		ob->len -= used;
+		ob->ptr[ob->len] = '\0';
+	}
+}
 
 static int render_in_process(struct kz_output *out, const struct render_limits *lim,
 			     const char *root, const char *path, bool recurse, struct kz_cost *cost,
@@ -110,10 +248,12 @@ static int render_in_process(struct kz_output *out, const struct render_limits *
 	struct kz_fs *fs = NULL;
 	int rc;
 
+	struct kz_hooks hooks = { lim ? lim->remote : NULL, lim ? lim->remote_arg : NULL, 0, 0 };
+
 	if ((rc = kz_fs_new_disk(&fs, root, err)) < 0)
 		return rc;
-	rc = kz_render_budget(out, fs, path, recurse ? KZ_RENDER_RECURSE : 0,
-			      lim ? &lim->budget : NULL, cost, err);
+	rc = kz_render_hooks(out, fs, path, recurse ? KZ_RENDER_RECURSE : 0,
+			     lim ? &lim->budget : NULL, &hooks, cost, err);
 	kz_fs_free(fs);
 	return rc;
 }
@@ -204,7 +344,7 @@ static void fmt_size(char *buf, size_t n, const struct render_limits *lim, size_
 int render_run(struct kz_output *out, const struct render_limits *lim, const char *root,
 	       const char *path, bool recurse, struct kz_cost *cost, struct gs_error *err)
 {
-	int opipe[2] = { -1, -1 }, epipe[2] = { -1, -1 };
+	int opipe[2] = { -1, -1 }, epipe[2] = { -1, -1 }, ipipe[2] = { -1, -1 };
 	struct gs_buf ob = GS_BUF_INIT, eb = GS_BUF_INIT;
 	char *full = NULL, nodes[32], files[32], secs[32], outmax[32];
 	size_t max_mem = lim && lim->max_memory ? lim->max_memory : RENDER_DEFAULT_MEMORY;
@@ -222,7 +362,8 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 	snprintf(files, sizeof(files), "%zu", lim->budget.max_files);
 	snprintf(secs, sizeof(secs), "%g", timeout);
 	fmt_size(outmax, sizeof(outmax), lim, RENDER_DEFAULT_OUTPUT);
-	if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(epipe, O_CLOEXEC) < 0) {
+	if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(epipe, O_CLOEXEC) < 0 ||
+	    pipe2(ipipe, O_CLOEXEC) < 0) {
 		rc = gs_error_set(err, GS_ERR, "render: cannot create a pipe: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -249,6 +390,7 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 			as.rlim_cur = as.rlim_max = cur.rlim_cur;
 		setrlimit(RLIMIT_AS, &as);
 		setrlimit(RLIMIT_CPU, &cl);
+		dup2(ipipe[0], 0);
 		dup2(opipe[1], 1);
 		dup2(epipe[1], 2);
 		execv(lim->exe, (char *const *)argv);
@@ -256,7 +398,8 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 	}
 	close(opipe[1]);
 	close(epipe[1]);
-	opipe[1] = epipe[1] = -1;
+	close(ipipe[0]);
+	opipe[1] = epipe[1] = ipipe[0] = -1;
 	/* framing and JSON add a little to the objects' bytes */
 	ob.max = (lim->max_output ? lim->max_output : RENDER_DEFAULT_OUTPUT) + (4u << 20);
 	deadline = gs_time_mono() + timeout + 5;
@@ -291,6 +434,9 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 				kill(pid, SIGKILL);
 				close(*fd);
 				*fd = -1;
+			} else {
+				/* a remote resource: fetched here, the child waits */
+				serve_requests(&ob, lim, ipipe[1]);
 			}
 		}
 	}
@@ -337,6 +483,10 @@ cleanup:
 		close(epipe[0]);
 	if (epipe[1] >= 0)
 		close(epipe[1]);
+	if (ipipe[0] >= 0)
+		close(ipipe[0]);
+	if (ipipe[1] >= 0)
+		close(ipipe[1]);
 	gs_buf_release(&ob);
 	gs_buf_release(&eb);
 	free(full);

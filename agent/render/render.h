@@ -21,6 +21,12 @@ struct render_limits {
 	struct kz_budget budget; /* nodes, files, seconds (0 = kz defaults) */
 	size_t max_output;    /* rendered JSON bytes; 0 = RENDER_DEFAULT_OUTPUT */
 	size_t max_memory;    /* child address space (RLIMIT_AS); 0 = RENDER_DEFAULT_MEMORY */
+	/* Remote resources (kz-build.h): the loader that fetches them, NULL to
+	 * refuse them.  It runs in this process even when the render runs in
+	 * a child: the child asks for each remote over a pipe, so credentials
+	 * and the decision stay here and the child only reads the export. */
+	kz_remote_fn remote;
+	void *remote_arg;
 };
 #define RENDER_DEFAULT_OUTPUT ((size_t)64 << 20)
 #define RENDER_DEFAULT_MEMORY ((size_t)1 << 30)
@@ -49,5 +55,27 @@ int render_write_framed(void *f, struct kz_output *out, size_t max_output,
 
 /* The child's side of a failed render: err in the framed format. */
 void render_write_framed_error(void *f, const struct gs_error *err);
+
+/* The child's loader for remote resources (a kz_remote_fn; arg unused):
+ * asks the parent (render_run) on stdout and reads the answer on stdin. */
+int render_child_remote(void *arg, const struct kz_remote *rem, char **dir_out,
+			struct gs_error *err);
+
+/* A kz_remote_fn over gitsrc (render-remote.c, not in the front binary):
+ * fetch rem->repo_url at rem->ref into the Git cache (the same fetch,
+ * cache keyed by URL and credentials, and confined export as an
+ * Application's source) and give the export.  prepare decides whether
+ * the repository may be used (GS_EAUTH naming the rule when not) and
+ * fills auth, whose strings must stay valid until release (may be NULL). */
+struct gitsrc;
+struct gitsrc_auth;
+struct render_git_loader {
+	struct gitsrc *git;
+	int (*prepare)(void *arg, const char *url, struct gitsrc_auth *auth, struct gs_error *err);
+	void (*release)(void *arg);
+	void *arg;
+};
+int render_git_remote(void *loader, const struct kz_remote *rem, char **dir_out,
+		      struct gs_error *err);
 
 #endif

@@ -60,6 +60,52 @@ struct kz_cost {
 	double seconds;
 };
 
+/* A remote resource: a `resources:` (or `bases:`) entry in kustomize's
+ * remote target syntax, e.g. https://host/org/repo//path?ref=v1.2.3,
+ * git@host:org/repo//path?ref=v1, github.com/org/repo/path?ref=v1 or
+ * git::https://host/org/repo.git/path.  Parsed as kustomize v5 does
+ * (kz_remote_parse); every field is borrowed for the call. */
+struct kz_remote {
+	const char *entry;    /* as written in the kustomization */
+	const char *repo_url; /* what is cloned (scheme, host and repository path) */
+	const char *ref;      /* ?ref= (or ?version=); "" = the remote's default branch */
+	const char *path;     /* kustomization directory inside the repository; "" = top */
+	double timeout;       /* seconds the fetch may take (?timeout=, default 27, never
+			       * past the render budget's time) */
+	bool submodules;      /* ?submodules= (default true) */
+};
+
+/* The loader a caller provides for remote resources (kustomize-lite itself
+ * never touches the network or Git).  It fetches rem->repo_url at rem->ref
+ * and sets *dir_out (owned) to an absolute directory holding that commit's
+ * tree; the directory is the remote's load root, so nothing outside it is
+ * read (symlinks included), and it must stay unchanged during the render.
+ * Return GS_OK, or an error (GS_EAUTH when policy refuses the repository,
+ * GS_ENET, GS_ENOTFOUND for a missing ref, ...) whose message says what to
+ * do; kustomize-lite adds the kustomization file and the entry. */
+typedef int (*kz_remote_fn)(void *arg, const struct kz_remote *rem, char **dir_out,
+			    struct gs_error *err);
+
+/* Optional hooks of a render (all NULL/0: remote resources are refused
+ * with an error saying so).  Bounds on remote resources, 0 = default:
+ * max_remotes distinct (repository, ref) fetched per render (default 32),
+ * max_remote_depth remote bases nested in remote bases (default 8). */
+struct kz_hooks {
+	kz_remote_fn remote;
+	void *remote_arg;
+	unsigned max_remotes;
+	unsigned max_remote_depth;
+};
+#define KZ_REMOTE_DEFAULT_MAX 32u
+#define KZ_REMOTE_DEFAULT_DEPTH 8u
+#define KZ_REMOTE_DEFAULT_TIMEOUT 27.0
+
+/* Parse entry as kustomize's remote target syntax.  Returns false (nothing
+ * set) when entry is not a remote target (a local path); on true the
+ * caller frees *repo_url, *ref and *path. */
+bool kz_remote_parse(const char *entry, char **repo_url, char **ref, char **path,
+		     double *timeout, bool *submodules);
+
 /* Build the kustomization in directory dir (root-relative, normalised, ""
  * for the root).  Appends to out only on success.
  * Errors: GS_ENOTFOUND (missing file or kustomization), GS_EINVAL (invalid
@@ -81,6 +127,11 @@ int kz_render(struct kz_output *out, const struct kz_fs *fs, const char *path, u
 int kz_render_budget(struct kz_output *out, const struct kz_fs *fs, const char *path,
 		     unsigned flags, const struct kz_budget *budget, struct kz_cost *cost,
 		     struct gs_error *err);
+
+/* kz_render_budget with hooks (borrowed; NULL = none). */
+int kz_render_hooks(struct kz_output *out, const struct kz_fs *fs, const char *path,
+		    unsigned flags, const struct kz_budget *budget, const struct kz_hooks *hooks,
+		    struct kz_cost *cost, struct gs_error *err);
 
 /* Kustomize's content hash of a generated ConfigMap or Secret (the suffix
  * appended to its name: 10 characters).  obj is borrowed; out must hold 11

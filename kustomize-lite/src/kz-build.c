@@ -41,7 +41,7 @@ static size_t intern_hash(const char *s)
 const char *kz_intern(struct kz_ctx *ctx, const char *path)
 {
 	struct kz_output *o = ctx->out;
-	const char *root = kz_fs_root(ctx->fs);
+	const char *root = ctx->display_root ? ctx->display_root : kz_fs_root(ctx->fs);
 	char *s;
 	size_t i, h;
 
@@ -102,7 +102,7 @@ static void budget_init(struct kz_ctx *ctx, const struct kz_budget *b)
 	clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
 }
 
-static double budget_elapsed(const struct kz_ctx *ctx)
+double kz_budget_elapsed(const struct kz_ctx *ctx)
 {
 	struct timespec t;
 
@@ -144,7 +144,7 @@ int kz_budget_charge(struct kz_ctx *ctx, size_t nodes, bool read, const char *fi
 				   "times?); " KZ_BUDGET_HINT("render-max-nodes"),
 				   nodes, ctx->budget.max_nodes);
 	}
-	ctx->cost.seconds = budget_elapsed(ctx);
+	ctx->cost.seconds = kz_budget_elapsed(ctx);
 	if (ctx->cost.seconds > ctx->budget.max_seconds)
 		return gs_error_at(err, GS_ELIMIT, &pos,
 				   "render budget exceeded: rendering took more than %g s "
@@ -271,10 +271,22 @@ int kz_docs_to_resmap(struct kz_resmap *m, struct mf_docs *docs, const char *fil
 	return rc;
 }
 
-static bool is_remote(const char *s)
+/* kustomize tries an entry as a file first, then as a remote target, then
+ * as a directory. */
+static bool is_remote(const struct kz_ctx *ctx, const char *dir, const char *s)
 {
-	return strstr(s, "://") || !strncmp(s, "github.com/", 11) || !strncmp(s, "git@", 4) ||
-	       !strncmp(s, "gitlab.com/", 11) || !strncmp(s, "bitbucket.org/", 14);
+	char *repo = NULL, *ref = NULL, *path = NULL, *local = NULL;
+	double timeout;
+	bool sub, remote = kz_remote_parse(s, &repo, &ref, &path, &timeout, &sub);
+
+	if (remote && kz_path_join(&local, dir, s, NULL) == GS_OK &&
+	    kz_fs_stat(ctx->fs, local) == KZ_FS_FILE)
+		remote = false;
+	free(repo);
+	free(ref);
+	free(path);
+	free(local);
+	return remote;
 }
 
 /* Locate the kustomization file of dir.  *path_out owned; GS_ENOTFOUND when
@@ -365,8 +377,10 @@ static size_t resmap_nodes(const struct kz_resmap *m)
 static int build_base(struct kz_ctx *ctx, const char *dir, struct kz_resmap *sub,
 		      struct gs_error *err)
 {
-	char *key = gs_asprintf("%u\n%s\n%s", ctx->epoch, ctx->origins ? ctx->origin_path : "",
-				dir);
+	/* display_root: a remote's `base` is not the checkout's `base` */
+	char *key = gs_asprintf("%u\n%s\n%s\n%s", ctx->epoch,
+				ctx->display_root ? ctx->display_root : "",
+				ctx->origins ? ctx->origin_path : "", dir);
 	size_t *pos = gs_strmap_get(&ctx->memo_idx, key), saved_deepest = ctx->deepest;
 	struct kz_memo *m;
 	unsigned epoch = ctx->epoch;
@@ -442,10 +456,18 @@ static int accumulate_resource(struct kz_ctx *ctx, const char *dir, const struct
 				 "resource entry must be a non-empty path");
 		goto cleanup;
 	}
-	if (is_remote(rel)) {
-		rc = gs_error_at(err, GS_EINVAL, mf_node_pos(entry),
-				 "remote resource '%s' is not supported (only files inside the checkout)",
-				 rel);
+	if (is_remote(ctx, dir, rel)) {
+		char *saved = ctx->origin_path;
+
+		if (ctx->origins)
+			ctx->origin_path = kz_origin_join(saved, rel);
+		rc = kz_remote_accumulate(ctx, rel, entry, &sub, err);
+		if (ctx->origins) {
+			free(ctx->origin_path);
+			ctx->origin_path = saved;
+		}
+		if (rc == GS_OK && (rc = kz_resmap_absorb(ra, &sub, err)) < 0)
+			gs_error_wrap(err, "merging resources from '%s'", rel);
 		goto cleanup;
 	}
 	if ((rc = kz_path_join(&path, dir, rel, err)) < 0) {
@@ -904,22 +926,30 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct kz_resmap *ra,
 		     struct gs_error *err)
 {
-	char *kpath = NULL;
+	char *kpath = NULL, *qdir;
 	struct mf_docs docs = MF_DOCS_INIT;
 	struct mf_node *k = NULL;
 	const char *saved_kfile;
 	size_t i;
 	int rc;
 
+	/* a remote's directories are not the checkout's: compare qualified */
+	qdir = gs_asprintf("%s\n%s", ctx->display_root ? ctx->display_root : "", dir);
 	for (i = 0; i < ctx->depth; i++)
-		if (!strcmp(ctx->stack[i], dir))
+		if (!strcmp(ctx->stack[i], qdir)) {
+			free(qdir);
 			return gs_error_set(err, GS_EINVAL,
 					    "cycle detected: '%s' includes itself through its resources",
 					    *dir ? dir : ".");
-	if (ctx->depth >= KZ_MAX_DEPTH || ++ctx->n_builds > KZ_MAX_BUILDS)
+		}
+	if (ctx->depth >= KZ_MAX_DEPTH || ++ctx->n_builds > KZ_MAX_BUILDS) {
+		free(qdir);
 		return gs_error_set(err, GS_ELIMIT, "too many nested kustomizations at '%s'", dir);
-	if ((rc = find_kustomization(ctx->fs, dir, &kpath, err)) < 0)
+	}
+	if ((rc = find_kustomization(ctx->fs, dir, &kpath, err)) < 0) {
+		free(qdir);
 		return rc;
+	}
 	if ((rc = load_yaml(ctx, &docs, kpath, false, err)) < 0)
 		goto cleanup;
 	if (docs.n > 1) {
@@ -938,7 +968,8 @@ static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct
 	if ((rc = kz_kustomization_validate(k, kz_intern(ctx, kpath), err)) < 0)
 		goto cleanup;
 	GS_ALLOC_GROW(ctx->stack, ctx->depth + 1, ctx->astack);
-	ctx->stack[ctx->depth++] = gs_strdup(dir);
+	ctx->stack[ctx->depth++] = qdir;
+	qdir = NULL;
 	if (ctx->depth > ctx->deepest)
 		ctx->deepest = ctx->depth;
 	saved_kfile = ctx->kust_file;
@@ -954,10 +985,16 @@ static int build_dir(struct kz_ctx *ctx, const char *dir, bool component, struct
 	ctx->kust_file = saved_kfile;
 	free(ctx->stack[--ctx->depth]);
 cleanup:
+	free(qdir);
 	mf_node_free(k);
 	mf_docs_release(&docs);
 	free(kpath);
 	return rc;
+}
+
+int kz_build_dir(struct kz_ctx *ctx, const char *dir, struct kz_resmap *ra, struct gs_error *err)
+{
+	return build_dir(ctx, dir, false, ra, err);
 }
 
 /* Strip kustomize's internal bookkeeping before output. */
@@ -1007,6 +1044,7 @@ static void ctx_release(struct kz_ctx *ctx)
 		free(ctx->vars[i].fieldpath);
 	}
 	free(ctx->vars);
+	kz_remote_release(ctx);
 }
 
 static int emit_resmap(struct kz_output *out, struct kz_resmap *ra, struct gs_error *err)
@@ -1030,7 +1068,8 @@ static int emit_resmap(struct kz_output *out, struct kz_resmap *ra, struct gs_er
 }
 
 static int build_top(struct kz_output *out, const struct kz_fs *fs, const char *dir,
-		     const struct kz_budget *budget, struct kz_cost *cost, struct gs_error *err)
+		     const struct kz_budget *budget, const struct kz_hooks *hooks,
+		     struct kz_cost *cost, struct gs_error *err)
 {
 	struct kz_ctx ctx;
 	struct kz_resmap ra = { 0 };
@@ -1042,6 +1081,8 @@ static int build_top(struct kz_output *out, const struct kz_fs *fs, const char *
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.fs = fs;
 	ctx.out = out;
+	if (hooks)
+		ctx.hooks = *hooks;
 	budget_init(&ctx, budget);
 	kz_config_init_defaults(&ctx.cfg);
 	/* sortOptions and buildMetadata only count in the top kustomization */
@@ -1083,7 +1124,7 @@ cleanup:
 int kz_build(struct kz_output *out, const struct kz_fs *fs, const char *dir,
 	     struct gs_error *err)
 {
-	return build_top(out, fs, dir, NULL, NULL, err);
+	return build_top(out, fs, dir, NULL, NULL, NULL, err);
 }
 
 /* ---- plain manifests (Argo CD directory semantics) ---- */
@@ -1149,6 +1190,13 @@ int kz_render_budget(struct kz_output *out, const struct kz_fs *fs, const char *
 		     unsigned flags, const struct kz_budget *budget, struct kz_cost *cost,
 		     struct gs_error *err)
 {
+	return kz_render_hooks(out, fs, path, flags, budget, NULL, cost, err);
+}
+
+int kz_render_hooks(struct kz_output *out, const struct kz_fs *fs, const char *path,
+		    unsigned flags, const struct kz_budget *budget, const struct kz_hooks *hooks,
+		    struct kz_cost *cost, struct gs_error *err)
+{
 	struct kz_ctx ctx;
 	struct kz_resmap ra = { 0 };
 	char *kpath = NULL;
@@ -1162,7 +1210,7 @@ int kz_render_budget(struct kz_output *out, const struct kz_fs *fs, const char *
 		rc = find_kustomization(fs, path, &kpath, err);
 		free(kpath);
 		if (rc != GS_ENOTFOUND)
-			return rc < 0 ? rc : build_top(out, fs, path, budget, cost, err);
+			return rc < 0 ? rc : build_top(out, fs, path, budget, hooks, cost, err);
 		gs_error_clear(err);
 	}
 	memset(&ctx, 0, sizeof(ctx));

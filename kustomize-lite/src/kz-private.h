@@ -170,10 +170,29 @@ struct kz_ctx {
 	unsigned epoch;     /* bumped by what changes later builds' result:
 			     * configurations, openapi/crds, vars */
 	size_t deepest;     /* deepest ctx->depth reached (a base's height) */
+	/* remote resources (kz-remote.c): the caller's loader, the fetches of
+	 * this render (repository and ref -> directory), how deep remote bases
+	 * nest now, and the name files of the current fs are shown under
+	 * (NULL: the fs root; a remote's URL@ref, never its cache path) */
+	struct kz_hooks hooks;
+	struct kz_remote_dir { char *key, *dir; } *remote;
+	size_t nremote, aremote;
+	unsigned remote_depth;
+	const char *display_root;
 };
 
 /* Charge nodes (read from or built in file, root-relative) to the render
  * budget and check its time: GS_ELIMIT naming the limit and the file. */
+/* Seconds since the render started. */
+double kz_budget_elapsed(const struct kz_ctx *ctx);
+/* Build the kustomization in dir of ctx->fs into ra (kz-build.c). */
+int kz_build_dir(struct kz_ctx *ctx, const char *dir, struct kz_resmap *ra, struct gs_error *err);
+/* Load the remote resource entry_str (a `resources:` entry, node entry)
+ * through ctx->hooks.remote into ra; errors name the entry (kz-remote.c). */
+int kz_remote_accumulate(struct kz_ctx *ctx, const char *entry_str, const struct mf_node *entry,
+			 struct kz_resmap *ra, struct gs_error *err);
+void kz_remote_release(struct kz_ctx *ctx);
+
 int kz_budget_charge(struct kz_ctx *ctx, size_t nodes, bool read, const char *file,
 		     struct gs_error *err);
 

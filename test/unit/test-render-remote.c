@@ -1,0 +1,170 @@
+/* test-render-remote.c - remote resources in the agent's renders: the
+ * render child (`gitsync render --framed`) asks the agent for each remote
+ * over a pipe and the agent's loader decides and fetches; a project allows
+ * a remote base only when its sourceRepos list the repository. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "app/app.h"
+#include "gs-alloc.h"
+#include "mf-object.h"
+#include "mf-yaml.h"
+#include "render/render.h"
+
+struct fake {
+	char *top;
+	unsigned calls;
+	bool refuse;
+};
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+	char *p = gs_asprintf("%s/%s", dir, rel), *slash;
+	FILE *f;
+
+	for (slash = strchr(p + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(p, 0755);
+		*slash = '/';
+	}
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static int fake_loader(void *arg, const struct kz_remote *rem, char **dir_out,
+		       struct gs_error *err)
+{
+	struct fake *f = arg;
+
+	f->calls++;
+	if (strcmp(rem->repo_url, "https://git.example/org/repo") || strcmp(rem->ref, "v1.2.3") ||
+	    strcmp(rem->path, "base"))
+		return gs_error_set(err, GS_ENOTFOUND, "unexpected request %s %s %s", rem->repo_url,
+				    rem->ref, rem->path);
+	if (f->refuse)
+		return gs_error_set(err, GS_EAUTH, "remote base repository '%s' is not permitted",
+				    rem->repo_url);
+	*dir_out = gs_asprintf("%s/repo", f->top);
+	return GS_OK;
+}
+
+static void setup_tree(struct fake *f)
+{
+	char tmpl[] = "/tmp/test-render-remote-XXXXXX";
+
+	memset(f, 0, sizeof(*f));
+	assert_non_null(mkdtemp(tmpl));
+	f->top = gs_strdup(tmpl);
+	put(f->top, "repo/base/kustomization.yaml", "resources:\n- cm.yaml\n");
+	put(f->top, "repo/base/cm.yaml",
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: \"1\"\n");
+	put(f->top, "app/kustomization.yaml",
+	    "namePrefix: p-\nresources:\n- https://git.example/org/repo//base?ref=v1.2.3\n");
+}
+
+static void teardown_tree(struct fake *f)
+{
+	char *cmd = gs_asprintf("rm -rf '%s'", f->top);
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f->top);
+}
+
+static void test_render_remote__the_child_asks_the_agent(void **state)
+{
+	const char *exe = getenv("GITSYNC");
+	struct fake f;
+	struct render_limits lim;
+	struct kz_output out = KZ_OUTPUT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *root;
+	int pass;
+	(void)state;
+
+	if (!exe || access(exe, X_OK) != 0)
+		skip();
+	setup_tree(&f);
+	root = gs_asprintf("%s/app", f.top);
+	/* in a child, then in process: the same answers */
+	for (pass = 0; pass < 2; pass++) {
+		memset(&lim, 0, sizeof(lim));
+		lim.exe = pass ? NULL : exe;
+		/* no address-space limit: a sanitizer build reserves terabytes */
+		lim.max_memory = SIZE_MAX;
+		lim.remote = fake_loader;
+		lim.remote_arg = &f;
+		f.refuse = false;
+		f.calls = 0;
+		if (render_run(&out, &lim, root, "", false, NULL, &err) != GS_OK)
+			fail_msg("pass %d: %s: %s", pass, err.where, err.msg);
+		assert_int_equal(out.docs.n, 1);
+		assert_string_equal(mf_obj_name(out.docs.docs[0]), "p-cm");
+		assert_int_equal(f.calls, 1);
+		kz_output_release(&out);
+
+		/* refused: the agent's message, at the kustomization's entry */
+		f.refuse = true;
+		assert_int_equal(render_run(&out, &lim, root, "", false, NULL, &err), GS_EAUTH);
+		assert_non_null(strstr(err.msg, "not permitted"));
+		assert_non_null(strstr(err.msg, "https://git.example/org/repo//base?ref=v1.2.3"));
+		assert_non_null(strstr(err.where, "app/kustomization.yaml:3"));
+		assert_int_equal(out.docs.n, 0);
+
+		/* no loader: refused */
+		lim.remote = NULL;
+		assert_int_equal(render_run(&out, &lim, root, "", false, NULL, &err), GS_EINVAL);
+		assert_non_null(strstr(err.msg, "not allowed"));
+		kz_output_release(&out);
+	}
+	free(root);
+	teardown_tree(&f);
+}
+
+static void test_render_remote__projects_allow_listed_repositories_only(void **state)
+{
+	struct mf_docs docs = MF_DOCS_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	const char *y = "apiVersion: gitsync.io/v1alpha1\nkind: Project\n"
+			"metadata: {name: team-a, namespace: gitsync}\n"
+			"spec:\n  sourceRepos:\n  - https://git.example/team-a/*\n"
+			"  - '!https://git.example/team-a/secret*'\n";
+	(void)state;
+
+	assert_int_equal(mf_yaml_parse(&docs, y, strlen(y), "p.yaml", NULL, &err), GS_OK);
+	assert_int_equal(app_remote_allowed(docs.docs[0], "https://git.example/team-a/bases", &err),
+			 GS_OK);
+	assert_int_equal(app_remote_allowed(docs.docs[0], "https://git.example/team-b/bases", &err),
+			 GS_EAUTH);
+	assert_non_null(strstr(err.msg, "project 'team-a'"));
+	assert_non_null(strstr(err.msg, "sourceRepos"));
+	assert_int_equal(app_remote_allowed(docs.docs[0], "https://git.example/team-a/secrets",
+					    &err),
+			 GS_EAUTH);
+	/* credentials in the URL never reach the message */
+	assert_int_equal(app_remote_allowed(docs.docs[0], "https://u:hunter2@git.example/x/y", &err),
+			 GS_EAUTH);
+	assert_null(strstr(err.msg, "hunter2"));
+	mf_docs_release(&docs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render_remote__the_child_asks_the_agent),
+		cmocka_unit_test(test_render_remote__projects_allow_listed_repositories_only),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
