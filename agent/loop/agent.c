@@ -270,12 +270,14 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	if (rc)
 		goto cleanup;
 	{
-		/* without helm only charts fail (each app says so) */
+		/* without helm only charts fail (each app says so): a warning
+		 * only when a helm was asked for, not on every chart-less agent */
 		struct helm_runner_opts ho = { cfg.helm, cfg.helm_timeout_s, 0, 0, NULL };
 		struct gs_error herr = GS_ERROR_INIT;
 
 		if (helm_runner_new(&a->helm, &ho, &herr) < 0)
-			alog(ALOG_WARN, NULL, NULL, "%s", herr.msg);
+			alog((cfg.helm && *cfg.helm) || getenv("GITSYNC_HELM") ? ALOG_WARN : ALOG_INFO,
+			     NULL, NULL, "%s", herr.msg);
 		else
 			alog(ALOG_INFO, NULL, NULL, "helm: %s", helm_runner_binary(a->helm));
 	}

@@ -249,11 +249,26 @@ static void set_git_max_age(struct worker *w, const char *key, const struct mf_n
 	struct app_entry *e;
 	double age = a->cfg->poll_s;
 
+	bool compared = false;
+	double created;
+	struct gs_error terr = GS_ERROR_INIT;
+
 	pthread_mutex_lock(&a->lock);
 	e = agent_index_find(a, key);
-	if (e)
+	if (e) {
 		age = e->poll_s;
+		compared = e->compared_sha[0] != '\0';
+	}
 	pthread_mutex_unlock(&a->lock);
+	/* an app never compared takes no answer older than itself: its
+	 * commit may have been pushed just before it was created (found by
+	 * t-health-agent: a parent app created after a push read the commit
+	 * another app had fetched before it, without the parent's path) */
+	if (!compared &&
+	    !gs_time_parse_rfc3339(&created, mf_node_dig_str(app, "metadata", "creationTimestamp",
+								NULL), &terr) &&
+	    gs_time_wall() - created < age)
+		age = gs_time_wall() - created > 0 ? gs_time_wall() - created : 0;
 	if ((refresh && *refresh) || mf_node_type(mf_node_get(app, "operation")) == MF_MAP)
 		age = 0;
 	gitsrc_set_max_age(w->t.git, age);
