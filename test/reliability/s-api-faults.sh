@@ -58,7 +58,11 @@ fault_round "429 with Retry-After: 2" '{"namespace":"'$DST'","status":429,"retry
 fault_round "1.5 s latency" '{"namespace":"'$DST'","action":"delay","delay_ms":1500,"count":6}'
 fault_round "connection dropped before the write" '{"namespace":"'$DST'","verb":"patch","action":"drop","drop":"before","count":3}'
 fault_round "connection dropped after the write" '{"namespace":"'$DST'","verb":"patch","action":"drop","drop":"after","count":3}'
-fault_round "500 on Application status writes" '{"namespace":"'$RNS'","resource":"applications.gitsync.io","verb":["patch","update"],"status":500,"count":3}'
+# the status subresource (Running, outcome) and the object itself (.operation
+# cleared): an automated sync writes only the first since issue 20
+fault_round "500 on Application status writes" \
+  '{"namespace":"'$RNS'","resource":"applications.gitsync.io/status","verb":["patch","update"],"status":500,"count":3}' \
+  '{"namespace":"'$RNS'","resource":"applications.gitsync.io","verb":["patch","update"],"status":500,"count":3}'
 fault_round "a mix: 500, 429, drop and latency" \
   '{"namespace":"'$DST'","verb":"patch","status":500,"count":2}' \
   '{"namespace":"'$DST'","verb":"list","status":429,"retry_after":1,"count":2}' \
