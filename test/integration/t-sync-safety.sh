@@ -95,11 +95,12 @@ spec:
 A
 }
 conds() { jp application "$1" -n gitsync -o jsonpath='{.status.conditions[*].type}'; }
-app helm 'helm: {releaseName: x}' ''
-check "CRD keeps spec.source.helm (not pruned by the schema)" eval 'jp application helm -n gitsync -o jsonpath={.spec.source.helm.releaseName} | grep -qx x'
-run gs app sync helm
-check "app sync of an app with spec.source.helm: refused, says which field" eval 'rc_is 1 && out_has "spec.source.helm is not supported"'
-check "... with an UnsupportedField condition" eval 'conds helm | grep -q UnsupportedField'
+# (spec.source.helm was the example until issue 18 implemented it)
+app plugin 'plugin: {name: cmp-x}' ''
+check "CRD keeps spec.source.plugin (not pruned by the schema)" eval 'jp application plugin -n gitsync -o jsonpath={.spec.source.plugin.name} | grep -qx cmp-x'
+run gs app sync plugin
+check "app sync of an app with spec.source.plugin: refused, says which field" eval 'rc_is 1 && out_has "spec.source.plugin is not supported"'
+check "... with an UnsupportedField condition" eval 'conds plugin | grep -q UnsupportedField'
 app other 'directory: {recurse: true}' ', server: "https://other.example:6443"'
 run gs app sync other
 check "app sync to another cluster: refused, names it" eval 'rc_is 1 && out_has "https://other.example:6443. is not the cluster"'
