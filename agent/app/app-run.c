@@ -264,7 +264,7 @@ static int check_spec(const struct mf_node *app, const char **cond_out, struct g
 					    "list of strings", i);
 		for (j = 0; j < n && j < SYNC_JQ_MAX_EXPRS; j++)
 			exprs[j] = mf_node_str(mf_node_at(jqs, j));
-		if (sync_jq_check(exprs, n, err))
+		if (sync_jq_validate(exprs, n, err))
 			return gs_error_wrap(err, "spec.ignoreDifferences[%zu]", i);
 	}
 	*cond_out = "InvalidSpecError";

@@ -144,6 +144,11 @@ static void child_main(int fd, const char *json, const char *const *exprs, size_
 			out_write(fd, "F\n", 2);
 			_exit(0);
 		}
+		if (!json) { /* sync_jq_validate: compiling is the whole check */
+			jq_teardown(&jq);
+			free(prog);
+			continue;
+		}
 		input = jv_parse(json);
 		jq_start(jq, input, 0);
 		while (jv_is_valid(r = jq_next(jq)))
@@ -223,6 +228,8 @@ static int parse_output(char ***out, size_t *n_out, const char *text,
 		}
 		p = nl + 1;
 	}
+	while (msg && msglen && (msg[msglen - 1] == ' ' || msg[msglen - 1] == '\t'))
+		msglen--; /* jq pads its message with the source line's spaces */
 	if (failed || msg) {
 		rc = gs_error_set(err, GS_EINVAL, "jqPathExpressions '%s': %.*s", exprs[at],
 				  (int)(msglen > 500 ? 500 : msglen), msg ? msg : "failed");
@@ -266,23 +273,17 @@ int sync_jq_check(const char *const *exprs, size_t n, struct gs_error *err)
 	return GS_OK;
 }
 
-int sync_jq_paths(char ***ptrs_out, size_t *n_out, const struct mf_node *obj,
-		  const char *const *exprs, size_t n, struct gs_error *err)
+/* Run exprs in a bounded child over json (NULL: compile only) and parse
+ * what it printed. */
+static int run_child(char ***ptrs_out, size_t *n_out, const char *json,
+		     const char *const *exprs, size_t n, struct gs_error *err)
 {
-	struct gs_buf json = GS_BUF_INIT, got = GS_BUF_INIT;
+	struct gs_buf got = GS_BUF_INIT;
 	int fds[2] = { -1, -1 }, status = 0, rc;
 	double deadline;
 	pid_t pid = -1;
 	bool killed = false, eof = false;
 
-	*ptrs_out = NULL;
-	*n_out = 0;
-	if (!n)
-		return GS_OK;
-	if ((rc = sync_jq_check(exprs, n, err)))
-		return rc;
-	if ((rc = mf_json_emit(&json, obj, 0)))
-		return gs_error_set(err, rc, "jqPathExpressions: cannot serialize the object");
 	if (pipe2(fds, O_CLOEXEC)) {
 		rc = gs_error_set(err, GS_EIO, "jqPathExpressions: pipe: %s", strerror(errno));
 		goto cleanup;
@@ -294,7 +295,7 @@ int sync_jq_paths(char ***ptrs_out, size_t *n_out, const struct mf_node *obj,
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(fds[1], json.ptr, exprs, n);
+		child_main(fds[1], json, exprs, n);
 	}
 	close(fds[1]);
 	fds[1] = -1;
@@ -349,8 +350,41 @@ cleanup:
 		close(fds[0]);
 	if (fds[1] >= 0)
 		close(fds[1]);
-	gs_buf_release(&json);
 	gs_buf_release(&got);
+	return rc;
+}
+
+int sync_jq_paths(char ***ptrs_out, size_t *n_out, const struct mf_node *obj,
+		  const char *const *exprs, size_t n, struct gs_error *err)
+{
+	struct gs_buf json = GS_BUF_INIT;
+	int rc;
+
+	*ptrs_out = NULL;
+	*n_out = 0;
+	if (!n)
+		return GS_OK;
+	if ((rc = sync_jq_check(exprs, n, err)))
+		return rc;
+	if ((rc = mf_json_emit(&json, obj, 0)))
+		return gs_error_set(err, rc, "jqPathExpressions: cannot serialize the object");
+	rc = run_child(ptrs_out, n_out, json.ptr, exprs, n, err);
+	gs_buf_release(&json);
+	return rc;
+}
+
+int sync_jq_validate(const char *const *exprs, size_t n, struct gs_error *err)
+{
+	char **ptrs = NULL;
+	size_t np = 0;
+	int rc;
+
+	if (!n)
+		return GS_OK;
+	if ((rc = sync_jq_check(exprs, n, err)))
+		return rc;
+	rc = run_child(&ptrs, &np, NULL, exprs, n, err);
+	free_ptrs(ptrs, np);
 	return rc;
 }
 

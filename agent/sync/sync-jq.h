@@ -21,6 +21,11 @@
  * or GS_EINVAL naming the expression's index. */
 int sync_jq_check(const char *const *exprs, size_t n, struct gs_error *err);
 
+/* sync_jq_check, then compile each expression (in the bounded child): a
+ * syntax error is GS_EINVAL with jq's message, whatever objects the app
+ * has -- a broken expression must not wait for a drift to be noticed. */
+int sync_jq_validate(const char *const *exprs, size_t n, struct gs_error *err);
+
 /* The paths each of exprs (n borrowed jq expressions) selects in obj, as
  * JSON pointers ("/spec/replicas"), in jq's output order; *ptrs_out owned
  * (free with sync_jq_paths_free).  The empty path (the whole object) and

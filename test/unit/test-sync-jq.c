@@ -132,6 +132,22 @@ static void test_sync_jq__compile_error_names_the_expression(void **state)
 	assert_non_null(strstr(err.msg, ".spec | tostring"));
 }
 
+/* The spec check compiles without an object: a syntax error shows at once,
+ * a valid expression that would fail on some input (iterating null) does not. */
+static void test_sync_jq__validate_compiles_without_evaluating(void **state)
+{
+	const char *good[] = { ".spec.template.spec.containers[] | select(.name == \"side\") | .image",
+			       "def f: f; f" };
+	const char *bad[] = { ".spec.replicas", ".spec[" };
+	struct gs_error err = GS_ERROR_INIT;
+	(void)state;
+
+	assert_int_equal(sync_jq_validate(good, 2, &err), GS_OK);
+	assert_int_equal(sync_jq_validate(bad, 2, &err), GS_EINVAL);
+	assert_non_null(strstr(err.msg, "'.spec['"));
+	assert_non_null(strstr(err.msg, "syntax error"));
+}
+
 static void test_sync_jq__endless_expression_stopped_by_cpu_limit(void **state)
 {
 	struct mf_node *obj = y(pod_spec);
@@ -177,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_sync_jq__ignore_removes_every_selected_item_as_del_would),
 		cmocka_unit_test(test_sync_jq__respect_keeps_the_live_values_the_expression_selects),
 		cmocka_unit_test(test_sync_jq__compile_error_names_the_expression),
+		cmocka_unit_test(test_sync_jq__validate_compiles_without_evaluating),
 		cmocka_unit_test(test_sync_jq__endless_expression_stopped_by_cpu_limit),
 		cmocka_unit_test(test_sync_jq__too_many_paths_and_too_long_refused),
 	};
