@@ -136,12 +136,22 @@ void agent_workers_grow(struct agent *a)
 		     WORKER_HELD_S);
 }
 
+/* The flag alone is not enough: the elector thread sets it, and after a
+ * pause of the whole process (SIGSTOP, a frozen VM) the workers may run
+ * before the elector notices a standby took the Lease.  The deadline is
+ * the last renewal + renew deadline on the monotonic clock, which kept
+ * running during the pause. */
+bool agent_is_leader_locked(struct agent *a)
+{
+	return a->leader && !a->stopping && (a->leader_until < 0 || workq_now() < a->leader_until);
+}
+
 bool agent_is_leader(struct agent *a)
 {
 	bool l;
 
 	pthread_mutex_lock(&a->lock);
-	l = a->leader && !a->stopping;
+	l = agent_is_leader_locked(a);
 	pthread_mutex_unlock(&a->lock);
 	return l;
 }
@@ -168,13 +178,15 @@ void agent_nap(struct agent *a, double s)
 	}
 }
 
-static void set_leader(struct agent *a, bool leader)
+/* until: see agent_is_leader_locked(); < 0 means no deadline (no election). */
+static void set_leader(struct agent *a, bool leader, double until)
 {
 	bool was;
 
 	pthread_mutex_lock(&a->lock);
 	was = a->leader;
 	a->leader = leader;
+	a->leader_until = until;
 	if (leader && !was) {
 		/* everything is due once: the previous leader may have stopped
 		 * in the middle of anything */
@@ -200,7 +212,8 @@ static void *elector_main(void *arg)
 		lease_try(a->lease, now, &err);
 		if (err.code)
 			alog_ratelimit(30, ALOG_WARN, NULL, NULL, "lease: %s", err.msg);
-		set_leader(a, lease_is_leader(a->lease, workq_now()));
+		set_leader(a, lease_is_leader(a->lease, workq_now()),
+			   lease_leader_until(a->lease));
 		pthread_mutex_lock(&a->lock);
 		a->elector_stats = *kube_client_stats(a->elector_kc);
 		pthread_mutex_unlock(&a->lock);
@@ -333,7 +346,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 		if (pthread_create(&a->elector, NULL, elector_main, a) == 0)
 			a->have_elector = true;
 	} else {
-		set_leader(a, true);
+		set_leader(a, true, -1);
 	}
 	if (pthread_create(&a->informer, NULL, agent_informer_main, a) == 0)
 		informer = true;

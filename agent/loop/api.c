@@ -58,7 +58,7 @@ static int api_push(void *payload, const struct webhook_push *push, size_t *matc
 	int rc = 0;
 
 	pthread_mutex_lock(&a->lock);
-	leader = a->leader && !a->stopping;
+	leader = agent_is_leader_locked(a);
 	keys = gs_calloc(a->napps + 1, sizeof(char *));
 	for (i = 0; i < a->napps; i++) {
 		if (!webhook_push_matches(push, a->apps[i].repo, a->apps[i].revision))

@@ -267,7 +267,7 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 		urgent = true;
 	if (e->attempts && e->next_retry > workq_now())
 		urgent = e->has_op || e->refresh; /* backing off unless asked */
-	if (urgent && a->leader && !a->stopping) {
+	if (urgent && agent_is_leader_locked(a)) {
 		if (e->has_op)
 			e->last_op_queued = workq_now();
 		workq_add(a->q, e->key, WORKQ_URGENT);

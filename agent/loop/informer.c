@@ -59,11 +59,18 @@ static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 		news = gen == 0 || gen != prev->generation || health != (prev->user & 0xff);
 	else
 		news = !kw->listing;
-	if (news && h) {
+	if (h && (news || kw->listing)) {
 		pthread_mutex_lock(&a->lock);
-		if (a->leader && !a->stopping)
+		if (agent_is_leader_locked(a))
 			for (i = 0; i < a->napps; i++)
-				if (a->apps[i].name_hash == h)
+				/* The first LIST of a kind is news only to an app
+				 * compared already: it read this object before the
+				 * watch existed, and a change between that read and
+				 * this LIST would reach it at the next poll only
+				 * (found by t-health-agent: a parent stayed Degraded
+				 * after its child Application turned Healthy). */
+				if (a->apps[i].name_hash == h &&
+				    (news || a->apps[i].compared_sha[0]))
 					workq_add(a->q, a->apps[i].key, 1.0);
 		pthread_mutex_unlock(&a->lock);
 	}
@@ -143,7 +150,7 @@ static void queue_due(struct agent *a)
 	size_t i;
 
 	pthread_mutex_lock(&a->lock);
-	if (!a->leader || a->stopping) {
+	if (!agent_is_leader_locked(a)) {
 		pthread_mutex_unlock(&a->lock);
 		return;
 	}
@@ -219,7 +226,7 @@ static void ignored_events(struct agent *a, struct kube_client *kc)
 	pthread_mutex_lock(&a->lock);
 	v = a->ignored;
 	n = a->nignored;
-	leader = a->leader && !a->stopping;
+	leader = agent_is_leader_locked(a);
 	if (n && leader) {
 		a->ignored = NULL;
 		a->nignored = a->aignored = 0;

@@ -66,6 +66,13 @@ bool lease_is_leader(const struct lease *l, double now)
 	       !strcmp(l->holder, l->cfg.identity);
 }
 
+double lease_leader_until(const struct lease *l)
+{
+	if (l->renewed_at < 0 || strcmp(l->holder, l->cfg.identity))
+		return -1;
+	return l->renewed_at + l->cfg.renew_s;
+}
+
 /* MicroTime, as the API server wants it. */
 static void micro_time(char *buf, size_t n)
 {

@@ -43,6 +43,13 @@ bool lease_try(struct lease *l, double now, struct gs_error *err);
 /* True while the last successful renewal is younger than the renew deadline. */
 bool lease_is_leader(const struct lease *l, double now);
 
+/* The monotonic time until which this candidate may act as the leader
+ * (last renewal + renew deadline), or a negative value when it does not
+ * hold the Lease.  Other threads compare it with the clock before acting,
+ * so a holder that was paused (SIGSTOP, a stalled VM) and wakes up after a
+ * standby took over never acts on its stale belief. */
+double lease_leader_until(const struct lease *l);
+
 /* The current holder as last read ("" when free), borrowed. */
 const char *lease_holder(const struct lease *l);
 

@@ -114,6 +114,7 @@ struct agent {
 	uint64_t cache_bytes;
 	struct metrics_family *m_cache;
 	bool leader;
+	double leader_until; /* monotonic deadline of the leader flag, < 0 none */
 	bool synced; /* first Application list done */
 	bool stopping;
 	char *secret_rv;
@@ -161,6 +162,7 @@ char *agent_app_key(const char *ns, const char *name);
 void agent_split_key(const char *key, char *ns, size_t nsz, char *name, size_t namesz);
 /* Leader and not stopping (takes a->lock). */
 bool agent_is_leader(struct agent *a);
+bool agent_is_leader_locked(struct agent *a); /* a->lock held */
 /* Shutdown has begun (takes a->lock). */
 bool agent_stopping(struct agent *a);
 /* Sleep up to s seconds, waking early on shutdown. */

@@ -180,6 +180,13 @@ static void run_sync(struct worker *w, const char *key, const struct mf_node *ap
 	const char *name = mf_obj_name(app);
 	int rc;
 
+	/* Rendering and comparing may have taken a while: check again right
+	 * before the first write that the Lease is still ours. */
+	if (!agent_is_leader(a)) {
+		alog(ALOG_INFO, name, req->revision, "sync skipped: not the leader any more (%s)",
+		     why);
+		return;
+	}
 	alog(ALOG_INFO, name, req->revision, "sync started (%s)", why);
 	rc = app_run_sync(&rep, &rev, &w->t.env, app, req, NULL, NULL, &err);
 	if (rc) {
