@@ -371,7 +371,7 @@ int kz_helm_generate(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_n
 		return GS_OK;
 	if (!ctx->hooks.helm)
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(charts),
-				   "%s: helmCharts need helm, which is not enabled here (must specify "
+				   "helmCharts need helm, which is not enabled here (must specify "
 				   "--enable-helm: `gitsync render --enable-helm [--helm-command "
 				   "PATH]`, or give the agent a helm binary: --helm or GITSYNC_HELM)",
 				   kfile);
