@@ -373,8 +373,7 @@ int kz_helm_generate(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_n
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(charts),
 				   "helmCharts need helm, which is not enabled here (must specify "
 				   "--enable-helm: `gitsync render --enable-helm [--helm-command "
-				   "PATH]`, or give the agent a helm binary: --helm or GITSYNC_HELM)",
-				   kfile);
+				   "PATH]`, or give the agent a helm binary: --helm or GITSYNC_HELM)");
 	for (i = 0; i < mf_node_len(charts); i++)
 		if ((rc = inflate(ctx, ra, mf_node_at(charts, i), mf_node_get(k, "helmGlobals"),
 				  dir, kfile, err)) < 0)
