@@ -12,28 +12,12 @@
 #include "mf-object.h"
 #include "mf-yaml.h"
 
-/* kyaml's merge2 key inference: a list is merged by "name" when its
- * elements are maps that all have one (kyaml AssociativeSequenceKeys). */
-static bool assoc_by_name(const struct mf_node *a, const struct mf_node *b)
-{
-	const struct mf_node *lists[2] = { a, b };
-	size_t l, i, seen = 0;
-
-	for (l = 0; l < 2; l++)
-		for (i = 0; i < mf_node_len(lists[l]); i++) {
-			const struct mf_node *e = mf_node_at(lists[l], i);
-
-			if (mf_node_type(e) != MF_MAP || !mf_node_str(mf_node_get(e, "name")))
-				return false;
-			seen++;
-		}
-	return seen > 0;
-}
-
 static void merge2(struct mf_node *dest, const struct mf_node *src);
 
-/* merge2 of two values at one key: src wins, maps merge, "name" lists
- * merge element-wise; returns the new value (owned) or NULL to delete. */
+/* merge2 of two values at one key: src wins and maps merge; lists are
+ * replaced (checked against kustomize 5.7.1: a values list of maps with
+ * names is not merged by name); returns the new value (owned) or NULL to
+ * delete (a null in src clears the key). */
 static struct mf_node *merge2_value(struct mf_node *dest, const struct mf_node *src)
 {
 	if (mf_node_type(src) == MF_NULL)
@@ -42,29 +26,6 @@ static struct mf_node *merge2_value(struct mf_node *dest, const struct mf_node *
 		struct mf_node *d = mf_node_clone(dest);
 
 		merge2(d, src);
-		return d;
-	}
-	if (mf_node_type(src) == MF_SEQ && mf_node_type(dest) == MF_SEQ &&
-	    assoc_by_name(dest, src)) {
-		struct mf_node *d = mf_node_clone(dest);
-		size_t i, j;
-
-		for (i = 0; i < mf_node_len(src); i++) {
-			const struct mf_node *se = mf_node_at(src, i);
-			const char *name = mf_node_str(mf_node_get(se, "name"));
-			bool found = false;
-
-			for (j = 0; j < mf_node_len(d) && !found; j++) {
-				struct mf_node *de = mf_node_at(d, j);
-
-				if (!strcmp(mf_node_str(mf_node_get(de, "name")), name)) {
-					merge2(de, se);
-					found = true;
-				}
-			}
-			if (!found)
-				mf_node_append(d, mf_node_clone(se));
-		}
 		return d;
 	}
 	return mf_node_clone(src);
