@@ -15,7 +15,7 @@ kubectl="${GS_KUBECTL:-$HOME/.cache/gitsync/kubectl/2.2.2/kubectl}"
 helm="${GS_HELM:-${GITSYNC_HELM:-$HOME/.cache/gitsync/helm/2.2.2/helm}}"
 
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 
 if [ ! -x "$kubectl" ] || [ ! -x "$helm" ]; then
   skip "helmCharts against kubectl kustomize" "kubectl ($kubectl) or helm ($helm) missing"
