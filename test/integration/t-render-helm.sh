@@ -274,7 +274,8 @@ patches:
       replicas: 9
 EOF
 
-for c in inline valuesfile home nested; do
+cp -r "$src/examples/kustomize-helm" "$tmp/example"
+for c in inline valuesfile home nested example; do
   (cd "$tmp/$c" && KUBECONFIG=/dev/null "$kubectl" kustomize --enable-helm \
      --helm-command "$tmp/bin/helm" . >"$tmp/$c.oracle" 2>"$tmp/$c.oerr")
   orc=$?
