@@ -56,11 +56,12 @@ static const struct cli_opt render_opts[] = {
 	{ "helm-command", 0, CLI_OPT_STRING, "PATH",
 	  "the helm binary (default: $GITSYNC_HELM, else helm on PATH)", NULL, NULL, NULL },
 	{ "helm-kube-version", 0, CLI_OPT_STRING, "VERSION",
-	  "Kubernetes version for helm's Capabilities.KubeVersion (wins over the charts')",
+	  "Kubernetes version for helm's Capabilities.KubeVersion (for charts\n"
+	  "setting no kubeVersion)",
 	  NULL, NULL, NULL },
 	{ "helm-api-versions", 0, CLI_OPT_LIST, "GROUP/VERSION",
-	  "API versions for helm's Capabilities.APIVersions (repeatable; wins\n"
-	  "over the charts')", NULL, NULL, NULL },
+	  "API versions for helm's Capabilities.APIVersions (repeatable; for\n"
+	  "charts setting no apiVersions)", NULL, NULL, NULL },
 	/* the agent's render child (render/render.c) */
 	{ "framed", 0, CLI_OPT_BOOL, NULL, "the agent's render child: framed output with the cost",
 	  NULL, NULL, NULL },

@@ -42,14 +42,15 @@ int render_helm_chart(void *arg, const struct kz_helm_chart *c, struct gs_buf *o
 	req.chart = c->chart_dir;
 	req.release_name = c->release_name;
 	req.namespace = c->namespace;
-	/* --helm-kube-version / --helm-api-versions win, as in kubectl kustomize */
-	req.kube_version = h->kube_version && *h->kube_version ? h->kube_version : c->kube_version;
-	if (h->n_api_versions) {
-		req.api_versions = h->api_versions;
-		req.n_api_versions = h->n_api_versions;
-	} else {
+	/* --helm-kube-version / --helm-api-versions are defaults: kustomize
+	 * sets them, then decodes the chart's entry over them */
+	req.kube_version = *c->kube_version ? c->kube_version : h->kube_version;
+	if (c->n_api_versions) {
 		req.api_versions = c->api_versions;
 		req.n_api_versions = c->n_api_versions;
+	} else {
+		req.api_versions = h->api_versions;
+		req.n_api_versions = h->n_api_versions;
 	}
 	/* value files are relative to the chart for helm.c: give them absolute */
 	files = gs_calloc(c->n_values_files + 1, sizeof(*files));

@@ -36,8 +36,9 @@ struct render_limits {
  * a kz_helm_fn whose arg is a struct render_helm.  runner is borrowed
  * (thread-safe, may be NULL: one is made from binary, NULL = GITSYNC_HELM
  * or PATH, on the first chart and freed by render_helm_release).
- * kube_version / api_versions (borrowed, may be NULL) override every
- * chart's, like kubectl kustomize's --helm-kube-version/--helm-api-versions. */
+ * kube_version / api_versions (borrowed, may be NULL) serve the charts
+ * that set none, as kubectl kustomize's --helm-kube-version and
+ * --helm-api-versions do (kustomize decodes the chart's entry over them). */
 struct helm_runner;
 struct render_helm {
 	struct helm_runner *runner;

@@ -293,6 +293,23 @@ for c in inline valuesfile home nested example; do
   fi
 done
 
+# kubectl's --helm-kube-version / --helm-api-versions: for the charts that
+# set none (inline); a chart's own kubeVersion/apiVersions win (valuesfile)
+for c in inline valuesfile; do
+  (cd "$tmp/$c" && KUBECONFIG=/dev/null "$kubectl" kustomize --enable-helm \
+     --helm-command "$tmp/bin/helm" --helm-kube-version 2.5.0 \
+     --helm-api-versions other.io/v1 . >"$tmp/caps.oracle" 2>&1)
+  "$gitsync" render --enable-helm --helm-command "$helm" --helm-kube-version 2.5.0 \
+    --helm-api-versions other.io/v1 "$tmp/$c" >"$tmp/caps.out" 2>&1
+  if [ $c = inline ]; then want='kube: "2"'; else want='widgets: "yes"'; fi
+  if cmp -s "$tmp/caps.oracle" "$tmp/caps.out" && grep -q "$want" "$tmp/caps.out"; then
+    ok "$c: --helm-kube-version/--helm-api-versions: same bytes as kubectl ($want)"
+  else
+    not_ok "$c: --helm-kube-version/--helm-api-versions differ from kubectl"
+    diff "$tmp/caps.oracle" "$tmp/caps.out" | head -20 | sed 's/^/# /'
+  fi
+done
+
 # JSON output of the same render is the same objects
 run "$gitsync" render --enable-helm --helm-command "$helm" -o json "$tmp/inline"
 check "inline: -o json renders too" grep -q '"kind": "CustomResourceDefinition"' "$last"
