@@ -296,7 +296,7 @@ escape:
 	rc = gs_error_at(err, GS_EINVAL, mf_node_pos(chart),
 			 "helmCharts '%s': security; the chart '%s' is not in or below the "
 			 "kustomization's directory '%s' (symlinks are followed)",
-			 name, chart_dir ? chart_dir : home_dir, *dir ? dir : ".");
+			 name, chart_dir ? chart_dir : home_dir ? home_dir : home, *dir ? dir : ".");
 cleanup:
 	if (add_paths)
 		for (i = 0; i < n_add; i++)
