@@ -283,9 +283,17 @@ static void test_kz_helm__missing_chart_and_helm_failure_name_the_chart(void **s
 	};
 	static const char *const want5[] = { "values file 'charts/demo/values.yaml' not found",
 					     NULL };
+	static const char *const typo[] = {
+		"kustomization.yaml", "helmCharts:\n- name: demo\n  valueInline: {a: 1}\n",
+		"charts/demo/Chart.yaml", chart_yaml, "charts/demo/values.yaml", chart_values, NULL,
+	};
+	static const char *const want6[] = { "unknown field \"valueInline\"", NULL };
 	struct fake_helm f = { .answer = NULL };
 	(void)state;
 
+	/* kustomize decodes entries strictly: a typo is no silent default */
+	expect_error(typo, "", &f, "kustomization.yaml:3", want6);
+	assert_int_equal(f.calls, 0);
 	expect_error(missing, "", &f, "kustomization.yaml:2", want1);
 	expect_error(remote, "", &f, "kustomization.yaml:2", want2);
 	expect_error(fails, "", &f, "kustomization.yaml:3", want3);
