@@ -181,6 +181,9 @@ check "the applied objects equal kubectl kustomize --enable-helm" \
   eval 'rc_is 0 && out_has "^3 objects compared"'
 run k get deployment greeter -n greeter -o jsonpath='{.spec.replicas} {.metadata.labels.team}'
 check "kustomize's patch and labels apply on top of the chart" out_has '^3 web$'
+run gs diff "$tmp/work/kustomize-helm" --app greeter
+check "gitsync diff PATH renders the helmCharts too: in sync after the app's sync" \
+  eval 'rc_is 0 && out_has "Synced" && out_lacks "OutOfSync" && out_lacks "Missing"'
 run "$G" render "$tmp/work/kustomize-helm"
 check "gitsync render without --enable-helm refuses helmCharts, saying how" \
   eval '! rc_is 0 && out_has "kustomization.yaml:[0-9]*: .*--enable-helm"'
