@@ -360,6 +360,10 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	bool recurse = mf_node_bool(mf_node_dig(app, "spec", "source", "directory", "recurse", NULL));
 	char short_sha[8];
 	struct render_limits lim;
+	/* kustomizations' helmCharts: the agent's runner (its memo serves
+	 * every worker), else a helm found through GITSYNC_HELM or PATH */
+	struct render_helm helm = { 0 };
+	char *helm_bin = NULL;
 	int r;
 
 	memset(&auth, 0, sizeof(auth));
@@ -425,6 +429,13 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	loader.arg = &policy;
 	lim.remote = env->git ? render_git_remote : NULL;
 	lim.remote_arg = &loader;
+	helm.runner = env->helm;
+	if (!helm.runner)
+		helm.binary = helm_bin = helm_find_binary(NULL);
+	if (helm.runner || helm.binary) {
+		lim.helm = render_helm_chart;
+		lim.helm_arg = &helm;
+	}
 	{
 		double t0 = gs_time_mono();
 
@@ -463,6 +474,8 @@ cleanup:
 	kz_fs_free(fs);
 	app_source_release(&s);
 	creds_release(&c);
+	render_helm_release(&helm);
+	free(helm_bin);
 	free(path);
 	return r;
 }

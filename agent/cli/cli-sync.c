@@ -12,7 +12,9 @@
 #include "cli/cli-table.h"
 #include "gs-time.h"
 #include "gs-alloc.h"
+#include "helm/helm.h"
 #include "kz-fs.h"
+#include "render/render.h"
 
 const struct cli_opt cli_cluster_opts[] = {
 	{ "kubeconfig", 0, CLI_OPT_STRING, "F", "kubeconfig to use (default $KUBECONFIG, ~/.kube/config)",
@@ -50,7 +52,9 @@ void cli_cluster_release(struct cli_cluster *c)
 int cli_render_path(struct kz_output *out, const char *path, struct gs_error *err)
 {
 	struct kz_fs *fs = NULL;
-	char *abs = realpath(path, NULL), *root = NULL;
+	char *abs = realpath(path, NULL), *root = NULL, *helm_bin = NULL;
+	struct kz_hooks hooks = { NULL, NULL, 0, 0, NULL, NULL };
+	struct render_helm helm = { 0 };
 	const char *rel;
 	int rc;
 
@@ -60,10 +64,18 @@ int cli_render_path(struct kz_output *out, const char *path, struct gs_error *er
 	rel = abs + (strcmp(root, "/") ? strlen(root) : 0);
 	while (*rel == '/')
 		rel++;
+	/* helmCharts with the helm of GITSYNC_HELM or PATH, as the agent does */
+	helm.binary = helm_bin = helm_find_binary(NULL);
+	if (helm_bin) {
+		hooks.helm = render_helm_chart;
+		hooks.helm_arg = &helm;
+	}
 	rc = kz_fs_new_disk(&fs, root, err);
 	if (rc == GS_OK)
-		rc = kz_render(out, fs, rel, 0, err);
+		rc = kz_render_hooks(out, fs, rel, 0, NULL, &hooks, NULL, err);
 	kz_fs_free(fs);
+	render_helm_release(&helm);
+	free(helm_bin);
 	free(root);
 	free(abs);
 	return rc;

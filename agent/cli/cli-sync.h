@@ -25,7 +25,8 @@ extern const struct cli_opt cli_cluster_opts[];
 int cli_cluster_connect(struct cli_cluster *c, struct gs_error *err);
 void cli_cluster_release(struct cli_cluster *c);
 
-/* Render PATH (a kustomization, a directory of manifests or a file). */
+/* Render PATH (a kustomization, a directory of manifests or a file);
+ * helmCharts with the helm of GITSYNC_HELM or PATH when there is one. */
 int cli_render_path(struct kz_output *out, const char *path, struct gs_error *err);
 
 /* Table of resources: GROUP KIND NAMESPACE NAME STATUS HEALTH HOOK MESSAGE. */

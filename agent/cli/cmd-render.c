@@ -50,6 +50,18 @@ static const struct cli_opt render_opts[] = {
 	  "other Git URLs kustomize accepts); by default they are fetched, as\n"
 	  "`kubectl kustomize` does, with the credentials of GITSYNC_GIT_*",
 	  NULL, NULL, NULL },
+	{ "enable-helm", 0, CLI_OPT_BOOL, NULL,
+	  "render the helmCharts of kustomizations with helm (as `kubectl\n"
+	  "kustomize --enable-helm`); charts must be in helmGlobals.chartHome", NULL, NULL, NULL },
+	{ "helm-command", 0, CLI_OPT_STRING, "PATH",
+	  "the helm binary (default: $GITSYNC_HELM, else helm on PATH)", NULL, NULL, NULL },
+	{ "helm-kube-version", 0, CLI_OPT_STRING, "VERSION",
+	  "Kubernetes version for helm's Capabilities.KubeVersion (for charts\n"
+	  "setting no kubeVersion)",
+	  NULL, NULL, NULL },
+	{ "helm-api-versions", 0, CLI_OPT_LIST, "GROUP/VERSION",
+	  "API versions for helm's Capabilities.APIVersions (repeatable; for\n"
+	  "charts setting no apiVersions)", NULL, NULL, NULL },
 	/* the agent's render child (render/render.c) */
 	{ "framed", 0, CLI_OPT_BOOL, NULL, "the agent's render child: framed output with the cost",
 	  NULL, NULL, NULL },
@@ -65,6 +77,17 @@ static const struct cli_opt render_opts[] = {
 };
 
 #ifdef GITSYNC_FRONT
+/* The front binary has no helm runner either: helmCharts are rendered by
+ * gitsync-core, run again from the start (nothing has been printed yet). */
+static int need_core_helm(void *arg, const struct kz_helm_chart *chart, struct gs_buf *out,
+			  struct gs_error *err)
+{
+	(void)chart;
+	(void)out;
+	*(bool *)arg = true;
+	return gs_error_set(err, GS_ERR, "helm charts need gitsync-core");
+}
+
 /* The front binary has no libgit2: a render meeting a remote resource is
  * run again by gitsync-core (nothing has been printed yet). */
 static int need_core(void *arg, const struct kz_remote *rem, char **dir_out,
@@ -105,7 +128,7 @@ static int open_git(struct gitsrc **out, struct gs_error *err)
 #endif
 
 static const struct cli_cmd render_cmd = {
-	"render", "PATH [--recurse] [-o yaml|json]",
+	"render", "PATH [--recurse] [--enable-helm] [-o yaml|json]",
 	"Render a kustomization directory (like `kubectl kustomize PATH`), a directory\n"
 	"of plain manifests (*.yaml, *.yml, *.json; --recurse descends) or one file.\n",
 	render_opts, NULL, NULL, NULL, 1, 1,
@@ -126,11 +149,12 @@ int cmd_render(int argc, char **argv)
 	struct kz_fs *fs = NULL;
 	struct gs_buf buf = GS_BUF_INIT;
 	char *abs = NULL, *root = NULL, *rel = NULL;
-	struct kz_hooks hooks = { NULL, NULL, 0, 0 };
+	struct kz_hooks hooks = { NULL, NULL, 0, 0, NULL, NULL };
 #ifdef GITSYNC_FRONT
 	bool core = false;
 #else
 	struct render_git_loader git = { NULL, env_auth, NULL, NULL };
+	struct render_helm helm = { 0 };
 #endif
 	int ret;
 
@@ -178,6 +202,21 @@ int cmd_render(int argc, char **argv)
 			goto cleanup;
 		hooks.remote = render_git_remote;
 		hooks.remote_arg = &git;
+#endif
+	}
+	if (framed && cli_args_bool(&args, "enable-helm")) {
+		/* the agent runs helm, with its runner and memo */
+		hooks.helm = render_child_helm;
+	} else if (cli_args_bool(&args, "enable-helm")) {
+#ifdef GITSYNC_FRONT
+		hooks.helm = need_core_helm;
+		hooks.helm_arg = &core;
+#else
+		helm.binary = cli_args_str(&args, "helm-command");
+		helm.kube_version = cli_args_str(&args, "helm-kube-version");
+		helm.api_versions = cli_args_list(&args, "helm-api-versions", &helm.n_api_versions);
+		hooks.helm = render_helm_chart;
+		hooks.helm_arg = &helm;
 #endif
 	}
 	if (kz_render_hooks(&out, fs, rel, flags, &budget, &hooks, &cost, &err) < 0) {
@@ -272,6 +311,7 @@ cleanup:
 	kz_fs_free(fs);
 #ifndef GITSYNC_FRONT
 	gitsrc_free(git.git);
+	render_helm_release(&helm);
 #endif
 	free(abs);
 	free(root);

@@ -805,7 +805,10 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 	}
 
 	arg(&a, "template");
-	arg(&a, req->release_name);
+	if (req->release_name && *req->release_name)
+		arg(&a, req->release_name);
+	else
+		arg(&a, "--generate-name");
 	arg_k(&a, S_ISDIR(st.st_mode) ? "." : chart, "<chart>");
 	if (req->namespace && *req->namespace) {
 		arg(&a, "--namespace");
@@ -819,46 +822,54 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 		arg(&a, "--api-versions");
 		arg(&a, req->api_versions[i]);
 	}
-	for (i = 0; i < req->n_value_files; i++) {
-		char *vf = NULL;
-		int r2 = helm_path_confine(&vf, rroot, chart_dir, req->value_files[i],
-					   "value file", err);
+	/* pass 0 and 2: the inline values (first or last); pass 1: the files */
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 1) {
+			for (i = 0; i < req->n_value_files; i++) {
+				char *vf = NULL;
+				int r2 = helm_path_confine(&vf, rroot, chart_dir, req->value_files[i],
+							   "value file", err);
 
-		if (r2 == GS_ENOTFOUND && req->ignore_missing_value_files)
+				if (r2 == GS_ENOTFOUND && req->ignore_missing_value_files)
+					continue;
+				if (r2 < 0) {
+					rc = r2;
+					if (r2 == GS_ENOTFOUND)
+						gs_error_wrap(err, "(set ignoreMissingValueFiles to skip it)");
+					goto cleanup;
+				}
+				if ((rc = key_add_file(md, "V", vf, err)) < 0) {
+					free(vf);
+					goto cleanup;
+				}
+				arg(&a, "--values");
+				arg_k(&a, vf, req->value_files[i]);
+				free(vf);
+			}
 			continue;
-		if (r2 < 0) {
-			rc = r2;
-			if (r2 == GS_ENOTFOUND)
-				gs_error_wrap(err, "(set ignoreMissingValueFiles to skip it)");
-			goto cleanup;
 		}
-		if ((rc = key_add_file(md, "V", vf, err)) < 0) {
-			free(vf);
-			goto cleanup;
-		}
-		arg(&a, "--values");
-		arg_k(&a, vf, req->value_files[i]);
-		free(vf);
-	}
-	if (req->values && *req->values) {
-		int fd;
+		if ((pass == 0) != req->values_first)
+			continue;
+		if (req->values && *req->values) {
+			int fd;
 
-		tmp = gs_asprintf("%s/gitsync-values.XXXXXX", r->tmp_dir);
-		fd = mkstemp(tmp);
-		if (fd < 0 || write(fd, req->values, strlen(req->values)) !=
-				      (ssize_t)strlen(req->values)) {
-			rc = gs_error_set(err, GS_EIO, "cannot write the values to '%s': %s", tmp,
-					  strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			goto cleanup;
+			tmp = gs_asprintf("%s/gitsync-values.XXXXXX", r->tmp_dir);
+			fd = mkstemp(tmp);
+			if (fd < 0 || write(fd, req->values, strlen(req->values)) !=
+					      (ssize_t)strlen(req->values)) {
+				rc = gs_error_set(err, GS_EIO, "cannot write the values to '%s': %s", tmp,
+						  strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				goto cleanup;
+			}
+			close(fd);
+			vals_path = tmp;
+			tmp = NULL;
+			arg(&a, "--values");
+			arg_k(&a, vals_path, "<values>");
+			key_add(md, "I", req->values);
 		}
-		close(fd);
-		vals_path = tmp;
-		tmp = NULL;
-		arg(&a, "--values");
-		arg_k(&a, vals_path, "<values>");
-		key_add(md, "I", req->values);
 	}
 	for (i = 0; i < req->n_params; i++) {
 		char *kv = gs_asprintf("%s=%s", req->params[i].name, req->params[i].value);

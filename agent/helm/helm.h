@@ -98,7 +98,8 @@ struct helm_template_req {
 	const char *chart;         /* chart directory or .tgz, relative to root ("" = root) */
 	const char *chart_digest;  /* identity of the chart's content (e.g. a .tgz digest);
 				    * NULL: the runner hashes the chart directory's files */
-	const char *release_name;  /* required */
+	const char *release_name;  /* NULL/"": --generate-name (kustomize's way; helm
+				    * template then names it "release-name") */
 	const char *namespace;     /* NULL/"": helm's default */
 	const char *kube_version;  /* --kube-version, e.g. "v1.20.2"; NULL: helm's default */
 	const char *const *api_versions; /* --api-versions, each "group/version[/Kind]" */
@@ -108,6 +109,8 @@ struct helm_template_req {
 	size_t n_value_files;
 	bool ignore_missing_value_files; /* else a missing one is GS_ENOTFOUND */
 	const char *values;        /* YAML text passed as the last --values, may be NULL */
+	bool values_first;         /* values goes before value_files instead (kustomize's
+				    * order: its values file, then additionalValuesFiles) */
 	const struct helm_param *params;      /* --set / --set-string, in order */
 	size_t n_params;
 	const struct helm_param *file_params; /* --set-file */

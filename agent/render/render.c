@@ -149,7 +149,166 @@ int render_child_remote(void *arg, const struct kz_remote *rem, char **dir_out,
 	return code < 0 && code >= GS_EAUTH ? code : GS_ERR;
 }
 
+/* helmCharts: the child writes
+ *   H <len>\n<len bytes: the fields of kz_helm_chart as netstrings "N:bytes,">
+ * and reads "O <len>\n<helm's output>" or the E answer above. */
+static void put_ns(struct gs_buf *b, const char *s)
+{
+	s = s ? s : "";
+	gs_buf_printf(b, "%zu:", strlen(s));
+	gs_buf_puts(b, s);
+	gs_buf_putc(b, ',');
+}
+
+int render_child_helm(void *arg, const struct kz_helm_chart *c, struct gs_buf *out,
+		      struct gs_error *err)
+{
+	struct gs_buf b = GS_BUF_INIT;
+	char line[64], where[sizeof(err->where)], msg[sizeof(err->msg)], num[32];
+	size_t i, len = 0;
+	int code = GS_ERR, rc = GS_OK;
+
+	(void)arg;
+	put_ns(&b, c->kustomization);
+	put_ns(&b, c->root);
+	put_ns(&b, c->chart_dir);
+	put_ns(&b, c->name);
+	put_ns(&b, c->version);
+	put_ns(&b, c->repo);
+	put_ns(&b, c->release_name);
+	put_ns(&b, c->namespace);
+	put_ns(&b, c->name_template);
+	put_ns(&b, c->values);
+	put_ns(&b, c->kube_version);
+	put_ns(&b, c->config_home);
+	snprintf(num, sizeof(num), "%d%d%d", c->include_crds, c->skip_tests, c->skip_hooks);
+	put_ns(&b, num);
+	snprintf(num, sizeof(num), "%zu", c->n_values_files);
+	put_ns(&b, num);
+	for (i = 0; i < c->n_values_files; i++)
+		put_ns(&b, c->values_files[i]);
+	snprintf(num, sizeof(num), "%zu", c->n_api_versions);
+	put_ns(&b, num);
+	for (i = 0; i < c->n_api_versions; i++)
+		put_ns(&b, c->api_versions[i]);
+	printf("H %zu\n", b.len);
+	fwrite(b.ptr, 1, b.len, stdout);
+	gs_buf_release(&b);
+	if (fflush(stdout) != 0 || !read_line(stdin, line, sizeof(line)))
+		return gs_error_set(err, GS_ERR, "the agent did not answer the helm request");
+	if (sscanf(line, "O %zu", &len) == 1) {
+		char chunk[65536];
+
+		while (len) {
+			size_t want = len < sizeof(chunk) ? len : sizeof(chunk);
+			size_t got = fread(chunk, 1, want, stdin);
+
+			if (!got)
+				return gs_error_set(err, GS_ERR, "the agent's helm answer is truncated");
+			if (rc == GS_OK && gs_buf_add(out, chunk, got) < 0)
+				rc = gs_error_set(err, GS_ELIMIT, "helm's output is too large");
+			len -= got;
+		}
+		return rc;
+	}
+	sscanf(line, "E %d", &code);
+	if (!read_line(stdin, where, sizeof(where)) || !read_line(stdin, msg, sizeof(msg)))
+		return gs_error_set(err, GS_ERR, "the agent's helm answer is truncated");
+	code = code < 0 && code >= GS_EAUTH ? code : GS_ERR;
+	gs_error_set(err, (enum gs_code)code, "%s", msg);
+	if (err)
+		snprintf(err->where, sizeof(err->where), "%s", where);
+	return code;
+}
+
 /* ---- the agent's side ---- */
+
+/* Next netstring of [*p, end) into *s (NUL-terminated in place). */
+static bool get_ns(char **p, char *end, const char **s)
+{
+	char *colon, *e;
+	unsigned long long n;
+
+	colon = memchr(*p, ':', (size_t)(end - *p));
+	if (!colon)
+		return false;
+	n = strtoull(*p, &e, 10);
+	if (e != colon || n > (unsigned long long)(end - colon - 1) - 1 || colon[1 + n] != ',')
+		return false;
+	colon[1 + n] = '\0';
+	*s = colon + 1;
+	*p = colon + 2 + n;
+	return true;
+}
+
+static bool get_list(char **p, char *end, const char ***v, size_t *n)
+{
+	const char *num;
+	char *e;
+	size_t i;
+
+	if (!get_ns(p, end, &num))
+		return false;
+	*n = (size_t)strtoull(num, &e, 10);
+	if (*e || *n > 4096)
+		return false;
+	*v = gs_calloc(*n + 1, sizeof(**v));
+	for (i = 0; i < *n; i++)
+		if (!get_ns(p, end, &(*v)[i]))
+			return false;
+	return true;
+}
+
+/* One helm request (payload of len bytes at p, modified): the answer. */
+static void serve_helm(struct gs_buf *reply, char *p, size_t len,
+		       const struct render_limits *lim)
+{
+	struct kz_helm_chart c;
+	struct gs_error err = GS_ERROR_INIT;
+	struct gs_buf out = GS_BUF_INIT;
+	const char *flags = NULL, **files = NULL, **apis = NULL;
+	char *end = p + len;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (!get_ns(&p, end, &c.kustomization) || !get_ns(&p, end, &c.root) ||
+	    !get_ns(&p, end, &c.chart_dir) || !get_ns(&p, end, &c.name) ||
+	    !get_ns(&p, end, &c.version) || !get_ns(&p, end, &c.repo) ||
+	    !get_ns(&p, end, &c.release_name) || !get_ns(&p, end, &c.namespace) ||
+	    !get_ns(&p, end, &c.name_template) || !get_ns(&p, end, &c.values) ||
+	    !get_ns(&p, end, &c.kube_version) || !get_ns(&p, end, &c.config_home) ||
+	    !get_ns(&p, end, &flags) || strlen(flags) != 3 ||
+	    !get_list(&p, end, &files, &c.n_values_files) ||
+	    !get_list(&p, end, &apis, &c.n_api_versions)) {
+		rc = gs_error_set(&err, GS_ERR, "malformed helm request from the renderer");
+	} else if (!lim->helm) {
+		rc = gs_error_set(&err, GS_EINVAL, "helm is not enabled here");
+	} else {
+		c.values_files = files;
+		c.api_versions = apis;
+		c.include_crds = flags[0] == '1';
+		c.skip_tests = flags[1] == '1';
+		c.skip_hooks = flags[2] == '1';
+		rc = lim->helm(lim->helm_arg, &c, &out, &err);
+	}
+	if (rc == GS_OK) {
+		gs_buf_printf(reply, "O %zu\n", out.len);
+		gs_buf_add(reply, out.ptr, out.len);
+	} else {
+		size_t i;
+
+		gs_buf_printf(reply, "E %d\n", (int)err.code);
+		for (i = 0; err.where[i]; i++)
+			gs_buf_putc(reply, err.where[i] == '\n' ? ' ' : err.where[i]);
+		gs_buf_putc(reply, '\n');
+		for (i = 0; err.msg[i]; i++)
+			gs_buf_putc(reply, err.msg[i] == '\n' ? ' ' : err.msg[i]);
+		gs_buf_putc(reply, '\n');
+	}
+	gs_buf_release(&out);
+	free(files);
+	free(apis);
+}
 
 /* Write all of b to fd (the child's stdin), never dying of SIGPIPE when the
  * child is gone: the signal is blocked and a pending one consumed. */
@@ -185,6 +344,26 @@ static void write_child(int fd, const char *p, size_t n)
  * it); a request not complete yet stays for the next read. */
 static void serve_requests(struct gs_buf *ob, const struct render_limits *lim, int fd)
 {
+	while (ob->len > 2 && ob->ptr[0] == 'H' && ob->ptr[1] == ' ') {
+		char *nl = memchr(ob->ptr, '\n', ob->len), *e;
+		unsigned long long n;
+		size_t used;
+		struct gs_buf reply = GS_BUF_INIT;
+
+		if (!nl)
+			return;
+		n = strtoull(ob->ptr + 2, &e, 10);
+		if (e != nl || n > ob->len - (size_t)(nl + 1 - ob->ptr))
+			return; /* not complete yet (a malformed one: the child waits, times out) */
+		used = (size_t)(nl + 1 - ob->ptr) + (size_t)n;
+		serve_helm(&reply, nl + 1, (size_t)n, lim);
+		if (fd >= 0)
+			write_child(fd, reply.ptr, reply.len);
+		gs_buf_release(&reply);
+		memmove(ob->ptr, ob->ptr + used, ob->len - used);
+		ob->len -= used;
+		ob->ptr[ob->len] = '\0';
+	}
 	while (ob->len > 2 && ob->ptr[0] == 'R' && ob->ptr[1] == ' ') {
 		char *f[5], *p = ob->ptr, *end = ob->ptr + ob->len;
 		struct kz_remote rem;
@@ -248,7 +427,8 @@ static int render_in_process(struct kz_output *out, const struct render_limits *
 	struct kz_fs *fs = NULL;
 	int rc;
 
-	struct kz_hooks hooks = { lim ? lim->remote : NULL, lim ? lim->remote_arg : NULL, 0, 0 };
+	struct kz_hooks hooks = { lim ? lim->remote : NULL, lim ? lim->remote_arg : NULL, 0, 0,
+				  lim ? lim->helm : NULL, lim ? lim->helm_arg : NULL };
 
 	if ((rc = kz_fs_new_disk(&fs, root, err)) < 0)
 		return rc;
@@ -379,7 +559,8 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 		rlim_t cpu = (rlim_t)timeout + 1;
 		struct rlimit cl = { cpu, cpu + 2 };
 		const char *argv[] = { lim->exe, "render", "--framed", "--root", root,
-				       recurse ? "--recurse" : "--framed", "--max-nodes", nodes,
+				       recurse ? "--recurse" : "--framed",
+				       lim->helm ? "--enable-helm" : "--framed", "--max-nodes", nodes,
 				       "--max-files", files, "--timeout", secs, "--max-output",
 				       outmax, full, NULL };
 		struct rlimit cur;

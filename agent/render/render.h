@@ -27,7 +27,31 @@ struct render_limits {
 	 * and the decision stay here and the child only reads the export. */
 	kz_remote_fn remote;
 	void *remote_arg;
+	/* helmCharts (kz-build.h): run here too, the child asking over the
+	 * pipe like for remotes (NULL: refused, saying to enable helm) */
+	kz_helm_fn helm;
+	void *helm_arg;
 };
+/* helmCharts of kustomizations (render-helm.c, not in the front binary):
+ * a kz_helm_fn whose arg is a struct render_helm.  runner is borrowed
+ * (thread-safe, may be NULL: one is made from binary, NULL = GITSYNC_HELM
+ * or PATH, on the first chart and freed by render_helm_release).
+ * kube_version / api_versions (borrowed, may be NULL) serve the charts
+ * that set none, as kubectl kustomize's --helm-kube-version and
+ * --helm-api-versions do (kustomize decodes the chart's entry over them). */
+struct helm_runner;
+struct render_helm {
+	struct helm_runner *runner;
+	const char *binary;
+	const char *kube_version;
+	const char *const *api_versions;
+	size_t n_api_versions;
+	struct helm_runner *own;
+};
+int render_helm_chart(void *arg, const struct kz_helm_chart *chart, struct gs_buf *out,
+		      struct gs_error *err);
+void render_helm_release(struct render_helm *h);
+
 #define RENDER_DEFAULT_OUTPUT ((size_t)64 << 20)
 #define RENDER_DEFAULT_MEMORY ((size_t)1 << 30)
 
@@ -60,6 +84,11 @@ void render_write_framed_error(void *f, const struct gs_error *err);
  * asks the parent (render_run) on stdout and reads the answer on stdin. */
 int render_child_remote(void *arg, const struct kz_remote *rem, char **dir_out,
 			struct gs_error *err);
+
+/* The child's helm hook (a kz_helm_fn; arg unused): asks the parent
+ * (render_run, which runs lim->helm) over the pipe. */
+int render_child_helm(void *arg, const struct kz_helm_chart *chart, struct gs_buf *out,
+		      struct gs_error *err);
 
 /* A kz_remote_fn over gitsrc (render-remote.c, not in the front binary):
  * fetch rem->repo_url at rem->ref into the Git cache (the same fetch,

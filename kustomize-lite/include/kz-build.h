@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gs-buf.h"
 #include "gs-error.h"
 #include "kz-fs.h"
 #include "mf-node.h"
@@ -86,15 +87,58 @@ struct kz_remote {
 typedef int (*kz_remote_fn)(void *arg, const struct kz_remote *rem, char **dir_out,
 			    struct gs_error *err);
 
-/* Optional hooks of a render (all NULL/0: remote resources are refused
- * with an error saying so).  Bounds on remote resources, 0 = default:
- * max_remotes distinct (repository, ref) fetched per render (default 32),
- * max_remote_depth remote bases nested in remote bases (default 8). */
+/* One entry of a kustomization's helmCharts (kustomize's
+ * HelmChartInflationGenerator), resolved as kustomize v5 resolves it before
+ * running `helm template`.  Every pointer is borrowed for the call; paths
+ * are relative to the fs root and already confined to the kustomization's
+ * directory (no "..", no symlink out).  The hook runs
+ *   helm template [RELEASE | --generate-name] ROOT/CHART_DIR
+ *        [--namespace NS] [--name-template T] -f VALUES
+ *        [-f ROOT/ADDITIONAL]... [--api-versions V]... [--kube-version V]
+ *        [--include-crds] [--skip-tests] [--no-hooks]
+ * in that order (helm gives later -f files precedence) and returns helm's
+ * stdout. */
+struct kz_helm_chart {
+	const char *kustomization; /* the kustomization file, for messages */
+	const char *root;          /* the fs root on disk ("" for a memory tree) */
+	const char *chart_dir;     /* <dir>/<chartHome>/<name>, or <chartHome>/<name>-<version>/<name>
+				    * when repo and version are both set (kustomize's layout) */
+	const char *name, *version, *repo; /* as written ("" when absent) */
+	const char *release_name;  /* "" : kustomize passes --generate-name (helm: "release-name") */
+	const char *namespace;     /* "" : none */
+	const char *name_template; /* "" : none */
+	const char *values;        /* the values file kustomize hands helm: valuesFile (default
+				    * <chart_dir>/values.yaml) as read, or merged with valuesInline
+				    * per valuesMerge; never NULL */
+	const char *const *values_files; /* additionalValuesFiles, fs-root-relative */
+	size_t n_values_files;
+	const char *const *api_versions;
+	size_t n_api_versions;
+	const char *kube_version;  /* "" : helm's default */
+	const char *config_home;   /* helmGlobals.configHome ("" : none; a hook may ignore it) */
+	bool include_crds, skip_tests, skip_hooks;
+};
+
+/* The renderer of a chart (kustomize-lite never runs a process): append
+ * helm's output (a YAML stream) to out and return GS_OK, or an error whose
+ * message says what failed (helm's stderr); kustomize-lite adds the
+ * kustomization file and the chart. */
+typedef int (*kz_helm_fn)(void *arg, const struct kz_helm_chart *chart, struct gs_buf *out,
+			  struct gs_error *err);
+
+/* Optional hooks of a render (all NULL/0: remote resources and helmCharts
+ * are refused with an error saying so).  Bounds on remote resources, 0 =
+ * default: max_remotes distinct (repository, ref) fetched per render
+ * (default 32), max_remote_depth remote bases nested in remote bases
+ * (default 8).  helm renders helmCharts entries (NULL: refused, like
+ * `kubectl kustomize` without --enable-helm). */
 struct kz_hooks {
 	kz_remote_fn remote;
 	void *remote_arg;
 	unsigned max_remotes;
 	unsigned max_remote_depth;
+	kz_helm_fn helm;
+	void *helm_arg;
 };
 #define KZ_REMOTE_DEFAULT_MAX 32u
 #define KZ_REMOTE_DEFAULT_DEPTH 8u

@@ -857,10 +857,6 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 				   "unknown kustomization kind '%s'", kind);
 	if (only_header(k))
 		return gs_error_at(err, GS_EINVAL, mf_node_pos(k), "kustomization.yaml is empty");
-	if ((mf_node_len(mf_node_get(k, "helmCharts")) ||
-	     mf_node_len(mf_node_get(k, "helmChartInflationGenerator"))))
-		return gs_error_at(err, GS_EINVAL, mf_node_pos(mf_node_get(k, "helmCharts")),
-				   "helm charts are not supported by gitsync render yet");
 
 	kz_resmap_index_begin(ra); /* no id changes until the transformers */
 	v = mf_node_get(k, "resources");
@@ -883,6 +879,10 @@ static int build_kustomization(struct kz_ctx *ctx, const char *dir, const char *
 				  err)) < 0)
 		return rc;
 	if ((rc = kz_generate(ctx, ra, k, dir, err)) < 0)
+		return rc;
+	/* kustomize's built-in generators run in this order: ConfigMap,
+	 * Secret, HelmChartInflation; then those listed under generators */
+	if ((rc = kz_helm_generate(ctx, ra, k, dir, file, err)) < 0)
 		return rc;
 	if ((v = mf_node_get(k, "generators")) &&
 	    (rc = kz_run_generator_files(ctx, ra, dir, v, err)) < 0)

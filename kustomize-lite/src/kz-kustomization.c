@@ -105,6 +105,21 @@ static const struct field f_replacement[] = {
 	{ "path", &s_str }, { "source", &s_source }, { "targets", &s_target_list }, { NULL, NULL },
 };
 static const struct schema s_replacement = { T_OBJ, "ReplacementField", f_replacement, NULL };
+/* kustomize's types.HelmGlobals and types.HelmChart (v5.7.1) */
+static const struct field f_helmglobals[] = {
+	{ "chartHome", &s_str }, { "configHome", &s_str }, { NULL, NULL },
+};
+static const struct schema s_helmglobals = { T_OBJ, "HelmGlobals", f_helmglobals, NULL };
+static const struct field f_helmchart[] = {
+	{ "name", &s_str }, { "version", &s_str }, { "repo", &s_str }, { "releaseName", &s_str },
+	{ "namespace", &s_str }, { "additionalValuesFiles", &s_strlist },
+	{ "valuesFile", &s_str }, { "valuesInline", &s_any }, { "valuesMerge", &s_str },
+	{ "includeCRDs", &s_bool }, { "skipHooks", &s_bool }, { "apiVersions", &s_strlist },
+	{ "kubeVersion", &s_str }, { "nameTemplate", &s_str }, { "skipTests", &s_bool },
+	{ "debug", &s_bool }, { NULL, NULL },
+};
+static const struct schema s_helmchart = { T_OBJ, "HelmChart", f_helmchart, NULL };
+static const struct schema s_helmchart_list = { T_LIST, "[]HelmChart", NULL, &s_helmchart };
 
 static const struct field f_genopts[] = {
 	{ "labels", &s_strmap }, { "annotations", &s_strmap }, { "disableNameSuffixHash", &s_bool },
@@ -151,7 +166,7 @@ static const struct field f_kustomization[] = {
 	{ "vars", &s_var_list }, { "sortOptions", &s_sort }, { "resources", &s_strlist },
 	{ "components", &s_strlist }, { "crds", &s_strlist }, { "bases", &s_strlist },
 	{ "configMapGenerator", &s_cmgen_list }, { "secretGenerator", &s_secgen_list },
-	{ "helmGlobals", &s_any }, { "helmCharts", &s_any_list },
+	{ "helmGlobals", &s_helmglobals }, { "helmCharts", &s_helmchart_list },
 	{ "helmChartInflationGenerator", &s_any_list }, { "generatorOptions", &s_genopts },
 	{ "configurations", &s_strlist }, { "generators", &s_strlist },
 	{ "transformers", &s_strlist }, { "validators", &s_strlist },

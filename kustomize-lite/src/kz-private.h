@@ -223,6 +223,14 @@ extern const char *const kz_kustomization_names[3];
 int kz_generate(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *k, const char *dir,
 		struct gs_error *err);
 
+/* ---- helmCharts (kz-helm.c) ---- */
+
+/* Inflate the helmCharts of kustomization k (file kfile, in dir) through
+ * ctx->hooks.helm into m, after the built-in generators as kustomize does.
+ * Without a hook, any helmCharts entry is GS_EINVAL saying to enable helm. */
+int kz_helm_generate(struct kz_ctx *ctx, struct kz_resmap *m, const struct mf_node *k,
+		     const char *dir, const char *kfile, struct gs_error *err);
+
 /* ---- transformers (kz-transform.c) ---- */
 
 int kz_transform_namespace(struct kz_ctx *ctx, struct kz_resmap *m, const char *ns,

@@ -150,6 +150,44 @@ check "a local chart holding a symlink that leaves its root is refused" \
   eval 'out_has "host-etc" && out_has "outside the repository"'
 rm "$tmp/work/helm-app/chart/host-etc"
 
+# ---------------------------------------------------------------- a kustomization with helmCharts
+# examples/kustomize-helm: the agent's render child asks for the chart, the
+# CLI's helm runner renders it; what is applied must equal kubectl kustomize
+# --enable-helm (kustomize 5.7.1 wants `helm version -c` to say v3: a shim
+# answers that and hands everything else to the same helm)
+cp -r "$root/examples/kustomize-helm" "$tmp/work/"
+push "kustomize-helm"
+mkdir -p "$tmp/bin"
+printf '#!/bin/sh\nif [ "$1" = version ]; then echo v3.99.0+shim; exit 0; fi\nexec "%s" "$@"\n' \
+  "$HELM" >"$tmp/bin/helm"
+chmod +x "$tmp/bin/helm"
+(cd "$tmp/work/kustomize-helm" && KUBECONFIG=/dev/null "$KUBECTL" kustomize --enable-helm \
+   --helm-command "$tmp/bin/helm" .) >"$tmp/kexpected.yaml" 2>"$tmp/kerr"
+k create namespace greeter >/dev/null
+run gs app create greeter --repo "$REPO" --path kustomize-helm --dest-namespace greeter
+check "app create (a kustomization with helmCharts)" rc_is 0
+run gs app manifests greeter
+cp "$last" "$tmp/kmanifests.yaml"
+check "app manifests renders the helmCharts like kubectl kustomize --enable-helm" \
+  eval 'rc_is 0 && [ -s "$tmp/kexpected.yaml" ] && python3 -c "
+import sys, yaml
+a = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+b = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
+sys.exit(0 if a == b and len(a) == 3 else 1)" "$tmp/kexpected.yaml" "$tmp/kmanifests.yaml"'
+run gs app sync greeter
+check "app sync applies the inflated chart" eval 'rc_is 0 && out_has "Succeeded"'
+run python3 "$tmp/subset.py" "$KUBECTL" greeter "$tmp/kexpected.yaml"
+check "the applied objects equal kubectl kustomize --enable-helm" \
+  eval 'rc_is 0 && out_has "^3 objects compared"'
+run k get deployment greeter -n greeter -o jsonpath='{.spec.replicas} {.metadata.labels.team}'
+check "kustomize's patch and labels apply on top of the chart" out_has '^3 web$'
+run gs diff "$tmp/work/kustomize-helm" --app greeter
+check "gitsync diff PATH renders the helmCharts too: in sync after the app's sync" \
+  eval 'rc_is 0 && out_has "Synced" && out_lacks "OutOfSync" && out_lacks "Missing"'
+run "$G" render "$tmp/work/kustomize-helm"
+check "gitsync render without --enable-helm refuses helmCharts, saying how" \
+  eval '! rc_is 0 && out_has "kustomization.yaml:[0-9]*: .*--enable-helm"'
+
 # ---------------------------------------------------------------- template errors
 printf 'x: {{ required "bad needs x" .Values.x }}\n' >"$tmp/work/helm-app/chart/templates/bad.yaml"
 push "broken template"

@@ -132,6 +132,101 @@ static void test_render_remote__the_child_asks_the_agent(void **state)
 	teardown_tree(&f);
 }
 
+/* helmCharts: the render child asks the agent, which runs the helm hook;
+ * every field crosses the pipe intact and a large answer arrives whole. */
+struct fake_helm {
+	unsigned calls;
+	bool fail;
+	struct gs_buf answer;
+};
+
+static int fake_helm(void *arg, const struct kz_helm_chart *c, struct gs_buf *out,
+		     struct gs_error *err)
+{
+	struct fake_helm *f = arg;
+
+	f->calls++;
+	assert_string_equal(c->chart_dir, "charts/demo");
+	assert_string_equal(c->name, "demo");
+	assert_string_equal(c->release_name, "rel");
+	assert_string_equal(c->namespace, "");
+	assert_string_equal(c->values, "a: 1\nb:\n  c: two words\n");
+	assert_int_equal(c->n_values_files, 2);
+	assert_string_equal(c->values_files[0], "v1.yaml");
+	assert_string_equal(c->values_files[1], "sub/v2.yaml");
+	assert_int_equal(c->n_api_versions, 1);
+	assert_string_equal(c->api_versions[0], "x.io/v1");
+	assert_string_equal(c->kube_version, "1.30.0");
+	assert_true(c->include_crds && !c->skip_tests && c->skip_hooks);
+	assert_non_null(strstr(c->kustomization, "kustomization.yaml"));
+	assert_true(c->root[0] == '/');
+	if (f->fail)
+		return gs_error_set(err, GS_ERR, "helm: template: demo/templates/a.yaml:1: boom");
+	gs_buf_add(out, f->answer.ptr, f->answer.len);
+	return GS_OK;
+}
+
+static void test_render_remote__helm_charts_go_through_the_agent(void **state)
+{
+	const char *exe = getenv("GITSYNC");
+	struct fake_helm f = { 0, false, GS_BUF_INIT };
+	struct render_limits lim;
+	struct kz_output out = KZ_OUTPUT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char tmpl[] = "/tmp/test-render-helm-XXXXXX", *cmd;
+	int pass, i;
+	(void)state;
+
+	if (!exe || access(exe, X_OK) != 0)
+		skip();
+	assert_non_null(mkdtemp(tmpl));
+	put(tmpl, "kustomization.yaml",
+	    "namePrefix: p-\nhelmCharts:\n- name: demo\n  releaseName: rel\n"
+	    "  additionalValuesFiles: [v1.yaml, sub/v2.yaml]\n  apiVersions: [x.io/v1]\n"
+	    "  kubeVersion: 1.30.0\n  includeCRDs: true\n  skipHooks: true\n");
+	put(tmpl, "v1.yaml", "x: 1\n");
+	put(tmpl, "sub/v2.yaml", "y: 1\n");
+	put(tmpl, "charts/demo/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 1.0.0\n");
+	put(tmpl, "charts/demo/values.yaml", "a: 1\nb:\n  c: two words\n");
+	/* more than a pipe's buffer */
+	for (i = 0; i < 3000; i++)
+		gs_buf_printf(&f.answer, "---\n# Source: demo/templates/cm.yaml\napiVersion: v1\n"
+					 "kind: ConfigMap\nmetadata:\n  name: cm-%d\ndata:\n  k: v\n", i);
+	for (pass = 0; pass < 2; pass++) {
+		memset(&lim, 0, sizeof(lim));
+		lim.exe = pass ? NULL : exe;
+		lim.max_memory = SIZE_MAX;
+		lim.helm = fake_helm;
+		lim.helm_arg = &f;
+		f.calls = 0;
+		f.fail = false;
+		if (render_run(&out, &lim, tmpl, "", false, NULL, &err) != GS_OK)
+			fail_msg("pass %d: %s: %s", pass, err.where, err.msg);
+		assert_int_equal(f.calls, 1);
+		assert_int_equal(out.docs.n, 3000);
+		assert_string_equal(mf_obj_name(out.docs.docs[0]), "p-cm-0");
+		kz_output_release(&out);
+
+		/* helm fails: its message, the chart and the kustomization's line */
+		f.fail = true;
+		assert_int_equal(render_run(&out, &lim, tmpl, "", false, NULL, &err), GS_ERR);
+		assert_non_null(strstr(err.msg, "helmCharts 'demo'"));
+		assert_non_null(strstr(err.msg, "boom"));
+		assert_non_null(strstr(err.where, "kustomization.yaml:3"));
+		assert_int_equal(out.docs.n, 0);
+
+		/* no helm in the agent: refused, saying how to enable it */
+		lim.helm = NULL;
+		assert_int_equal(render_run(&out, &lim, tmpl, "", false, NULL, &err), GS_EINVAL);
+		assert_non_null(strstr(err.msg, "--enable-helm"));
+		kz_output_release(&out);
+	}
+	gs_buf_release(&f.answer);
+	cmd = gs_asprintf("rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 static void test_render_remote__projects_allow_listed_repositories_only(void **state)
 {
 	struct mf_docs docs = MF_DOCS_INIT;
@@ -163,6 +258,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_remote__the_child_asks_the_agent),
+		cmocka_unit_test(test_render_remote__helm_charts_go_through_the_agent),
 		cmocka_unit_test(test_render_remote__projects_allow_listed_repositories_only),
 	};
 
