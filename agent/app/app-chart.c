@@ -298,6 +298,8 @@ int app_chart_load(struct app_source *out, struct app_env *env, const struct mf_
 	cache = gs_asprintf("%s/helm", env->git ? gitsrc_cache_dir(env->git) : "/tmp/gitsync-cache");
 	if ((r = helm_repo_new(&hr, cache, err)) < 0)
 		goto cleanup;
+	helm_repo_set_pass_credentials(
+		hr, mf_node_bool(mf_node_dig(csrc, "helm", "passCredentials", NULL)));
 	if ((r = helm_repo_pull(&pull, hr, url, chart, revision, &auth, err)) < 0 ||
 	    (r = helm_repo_unpack(&root, &dir, hr, &pull, err)) < 0) {
 		gs_error_wrap(err, "chart '%s' from %s", chart ? chart : "", shown);

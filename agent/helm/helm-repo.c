@@ -33,6 +33,7 @@ struct helm_repo {
 	char *charts; /* <cache>/charts */
 	size_t max_index, max_chart;
 	double timeout_s;
+	bool pass_credentials; /* spec.source.helm.passCredentials */
 };
 
 int helm_repo_new(struct helm_repo **out, const char *cache_dir, struct gs_error *err)
@@ -74,6 +75,11 @@ void helm_repo_set_limits(struct helm_repo *r, size_t max_index, size_t max_char
 		r->max_chart = max_chart;
 	if (timeout_s > 0)
 		r->timeout_s = timeout_s;
+}
+
+void helm_repo_set_pass_credentials(struct helm_repo *r, bool pass)
+{
+	r->pass_credentials = pass;
 }
 
 void helm_chart_pull_release(struct helm_chart_pull *p)
@@ -476,11 +482,12 @@ static int pull_http(struct helm_chart_pull *out, struct helm_repo *r, const cha
 				  chart, out->version, shown);
 		goto cleanup;
 	}
-	/* credentials only to the repository's own scheme, host and port */
+	/* credentials only to the repository's own scheme, host and port,
+	 * unless passCredentials (Helm's --pass-credentials) */
 	o1 = url_origin(base);
 	o2 = url_origin(chart_url);
 	q.url = chart_url;
-	q.send_basic = o1 && o2 && !strcmp(o1, o2);
+	q.send_basic = r->pass_credentials || (o1 && o2 && !strcmp(o1, o2));
 	q.max = r->max_chart;
 	if ((rc = http_get(&q, r, err)) < 0)
 		goto cleanup;

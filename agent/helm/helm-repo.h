@@ -20,7 +20,8 @@
  * Credentials (struct gitsrc_auth, read from the same Secrets as Git:
  * username/password or token, caBundle/caCert, insecure) go to the
  * repository's host only: a chart URL of the index on another host is
- * fetched without them (Helm's rule unless passCredentials), and redirects
+ * fetched without them (Helm's rule unless passCredentials,
+ * helm_repo_set_pass_credentials), and redirects
  * never carry them to another host.  OCI registries get HTTP basic, or a
  * bearer token from the registry's token service (WWW-Authenticate).
  * An OCI registry on a loopback address is spoken to in plain HTTP, as
@@ -55,6 +56,11 @@ void helm_repo_free(struct helm_repo *r); /* NULL is a no-op */
  * 32 MiB), seconds per request (default 60).  0 keeps the default. */
 void helm_repo_set_limits(struct helm_repo *r, size_t max_index, size_t max_chart,
 			  double timeout_s);
+
+/* passCredentials (Argo CD's spec.source.helm.passCredentials, Helm's
+ * --pass-credentials): also send the repository's username/password to a
+ * chart URL of the index on another host.  Off by default. */
+void helm_repo_set_pass_credentials(struct helm_repo *r, bool pass);
 
 /* A pulled chart. */
 struct helm_chart_pull {

@@ -322,6 +322,23 @@ static void test_helm_repo__credentials_go_to_the_repository_host_only(void **st
 	assert_int_equal(f->other->routes[0].hits, 1);
 	assert_string_equal(f->other->routes[0].last_auth, "");
 	helm_chart_pull_release(&p);
+
+	/* passCredentials: the archive's other host gets them too */
+	sha256_hex(hex, "elsewhere 2");
+	snprintf(body, sizeof(body),
+		 "apiVersion: v1\nentries:\n  web:\n  - version: 2.0.0\n    digest: %s\n"
+		 "    urls: [\"http://127.0.0.1:%u/dl/web-2.0.0.tgz\"]\n",
+		 hex, f->other->port);
+	idx = route(f->srv, "/pass/index.yaml", 200, body);
+	idx->need_auth = "Basic dXNlcjpwYXNz";
+	route(f->other, "/dl/web-2.0.0.tgz", 200, "elsewhere 2");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/pass", f->srv->port);
+	helm_repo_set_pass_credentials(f->repo, true);
+	assert_int_equal(helm_repo_pull(&p, f->repo, url, "web", "2.0.0", &auth, &err), GS_OK);
+	assert_int_equal(f->other->routes[1].hits, 1);
+	assert_string_equal(f->other->routes[1].last_auth, "Basic dXNlcjpwYXNz");
+	helm_repo_set_pass_credentials(f->repo, false);
+	helm_chart_pull_release(&p);
 }
 
 static void test_helm_repo__oci_tags_token_manifest_blob(void **state)
