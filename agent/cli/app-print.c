@@ -2,6 +2,7 @@
  * printed from transport-neutral data so both backends look the same. */
 #include "cli/app.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,18 @@
 const char *app_s_or(const char *s, const char *dflt)
 {
 	return s && *s ? s : dflt;
+}
+
+int app_rev_width(const char *rev)
+{
+	size_t n = rev ? strlen(rev) : 0, i;
+
+	if (n != 40 && n != 64)
+		return (int)n; /* a chart version: never cut */
+	for (i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)rev[i]))
+			return (int)n;
+	return 7;
 }
 
 bool app_valid_duration(const char *v)
@@ -113,8 +126,9 @@ void app_print_sync_status(const struct mf_node *app, const char *status, const 
 
 	if (!status || !*status)
 		status = "Unknown";
-	printf("%-15s%s %s %s (%.7s)\n", "Sync Status:", status,
-	       strcmp(status, "Synced") ? "from" : "to", target, app_s_or(rev, "unknown"));
+	rev = app_s_or(rev, "unknown");
+	printf("%-15s%s %s %s (%.*s)\n", "Sync Status:", status,
+	       strcmp(status, "Synced") ? "from" : "to", target, app_rev_width(rev), rev);
 	printf("%-15s%s\n", "Health Status:", app_s_or(health, "Unknown"));
 }
 

@@ -61,21 +61,23 @@ static int run_list(struct app_be *b, const struct cli_args *a)
 	for (k = 0; k < mf_node_len(items); k++) {
 		const struct mf_node *x = mf_node_at(items, k);
 		char *full = gs_asprintf("%s/%s", mf_obj_namespace(x), mf_obj_name(x));
-		char rev[8];
+		const char *rev =
+			app_s_or(mf_node_dig_str(x, "status", "sync", "revision", NULL), "");
+		char *shown;
 
 		if (o && !strcmp(o, "name")) {
 			printf("%s\n", full);
 			free(full);
 			continue;
 		}
-		snprintf(rev, sizeof(rev), "%.7s",
-			 app_s_or(mf_node_dig_str(x, "status", "sync", "revision", NULL), ""));
+		shown = gs_asprintf("%.*s", app_rev_width(rev), rev);
 		cli_table_row(t, full, app_s_or(app_dest_namespace(x), ""), app_repo(x),
 			      app_s_or(app_path(x), "."), app_s_or(app_revision(x), "HEAD"),
 			      app_s_or(mf_node_dig_str(x, "status", "sync", "status", NULL), "Unknown"),
 			      app_s_or(mf_node_dig_str(x, "status", "health", "status", NULL),
 				       "Unknown"),
-			      app_sync_policy_str(x), rev);
+			      app_sync_policy_str(x), shown);
+		free(shown);
 		free(full);
 	}
 	if (!o || strcmp(o, "name"))

@@ -148,6 +148,8 @@ int app_render_repo(struct gs_buf *out, const char *repo, const char *path, cons
 
 /* ---- app-print.c ---- */
 const char *app_s_or(const char *s, const char *dflt);
+/* How much of a revision to show: 7 of a commit id, all of a chart version. */
+int app_rev_width(const char *rev);
 bool app_valid_duration(const char *v);
 double app_duration(const char *v); /* of a value app_valid_duration accepted; 0 for NULL */
 /* Emit n as json or yaml to stdout. */

@@ -214,6 +214,11 @@ app_yaml web-pre "$REPO" "~1.2.0-0" | k apply -f - >/dev/null
 run gs app sync web-pre --timeout 60s
 check "a range naming a prerelease takes 1.2.0-rc.1" \
   eval 'rc_is 0 && [ "$(cmdata web-pre-web version)" = 1.2.0-rc.1 ]'
+run gs app get web-pre
+check "app get shows the whole chart version (a commit id is cut to 7, a version never)" \
+  out_has "(1\.2\.0-rc\.1)"
+run gs app list -o wide
+check "app list shows it whole too" out_has " 1\.2\.0-rc\.1"
 
 app_yaml web-none "$REPO" "~4.0" | k apply -f - >/dev/null
 run gs app sync web-none --timeout 30s
