@@ -234,7 +234,8 @@ static const char *const unsupported[][4] = {
 
 /* The app asks for something gitsync would silently not do: *cond_out gets
  * the condition type (UnsupportedField, InvalidSpecError). */
-static int check_spec(const struct mf_node *app, const char **cond_out, struct gs_error *err)
+static int check_spec(struct app_env *env, const struct mf_node *app, const char **cond_out,
+		      struct gs_error *err)
 {
 	const struct mf_node *igs = mf_node_dig(app, "spec", "ignoreDifferences", NULL);
 	const char *server = mf_node_dig_str(app, "spec", "destination", "server", NULL);
@@ -264,7 +265,7 @@ static int check_spec(const struct mf_node *app, const char **cond_out, struct g
 					    "list of strings", i);
 		for (j = 0; j < n && j < SYNC_JQ_MAX_EXPRS; j++)
 			exprs[j] = mf_node_str(mf_node_at(jqs, j));
-		if (sync_jq_validate(exprs, n, err))
+		if (sync_jq_validate(env->jq_memo, exprs, n, err))
 			return gs_error_wrap(err, "spec.ignoreDifferences[%zu]", i);
 	}
 	*cond_out = "InvalidSpecError";
@@ -318,7 +319,7 @@ static int compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 
 	app_sync_opts_init(&so, app);
 	memset(&ten, 0, sizeof(ten));
-	if ((r = check_spec(app, &cond, err)) < 0)
+	if ((r = check_spec(env, app, &cond, err)) < 0)
 		goto record;
 	r = tenancy_begin(&ten, env, app, &so, err);
 	if (r < 0)
@@ -591,7 +592,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		if ((r = patch_status(env, app, status, err)) < 0)
 			goto cleanup;
 	}
-	r = check_spec(app, &cond, err);
+	r = check_spec(env, app, &cond, err);
 	if (r >= 0 && !req->dry_run)
 		r = check_deps(env, app, &cond, err);
 	if (r >= 0)

@@ -104,6 +104,7 @@ bool app_agent_running(struct kube_client *kc, const char *ns);
 /* Does app carry one of the resources finalizers? */
 bool app_has_finalizer(const struct mf_node *app);
 struct app_env;
+struct sync_jq_memo;
 /* app is being deleted and has a resources finalizer: delete its objects
  * (foreground or background cascade, see app-finalizer.c), then remove the
  * finalizer.  *done_out false: objects are still going (foreground), call
@@ -183,6 +184,9 @@ struct app_env {
 	 * memo serve every worker).  NULL: a one-off runner per chart render,
 	 * finding helm through GITSYNC_HELM or PATH. */
 	struct helm_runner *helm;
+	/* jqPathExpressions compiled already (sync-jq.h; owned by the
+	 * caller, one per thread; NULL: every spec check compiles them). */
+	struct sync_jq_memo *jq_memo;
 };
 
 /* Credentials for a repository URL, found as for the app's Git source (the

@@ -21,6 +21,7 @@
 #include "loop/lease.h"
 #include "loop/loop-private.h"
 #include "loop/workq.h"
+#include "sync/sync-jq.h"
 #include "sync/sync.h"
 
 char *agent_app_key(const char *ns, const char *name)
@@ -63,11 +64,13 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.projects_ns = a->cfg->ns;
 	t->env.default_sa = a->cfg->default_sa;
 	t->env.helm = a->helm;
+	t->env.jq_memo = sync_jq_memo_new();
 	return 0;
 }
 
 static void tools_release(struct tools *t)
 {
+	sync_jq_memo_free(t->env.jq_memo);
 	sync_engine_free(t->se);
 	gitsrc_free(t->git);
 	kube_client_free(t->kc);

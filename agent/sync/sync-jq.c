@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "gs-alloc.h"
+#include "gs-hash.h"
 #include "gs-buf.h"
 #include "gs-time.h"
 #include "mf-json.h"
@@ -373,18 +374,55 @@ int sync_jq_paths(char ***ptrs_out, size_t *n_out, const struct mf_node *obj,
 	return rc;
 }
 
-int sync_jq_validate(const char *const *exprs, size_t n, struct gs_error *err)
+#define JQ_MEMO_SLOTS 64
+
+struct sync_jq_memo {
+	uint64_t valid[JQ_MEMO_SLOTS]; /* FNV-1a of a set that compiled; 0 = free */
+	size_t next;                   /* ring: the oldest is replaced */
+	size_t children;
+};
+
+struct sync_jq_memo *sync_jq_memo_new(void)
+{
+	return gs_calloc(1, sizeof(struct sync_jq_memo));
+}
+
+void sync_jq_memo_free(struct sync_jq_memo *m)
+{
+	free(m);
+}
+
+size_t sync_jq_memo_children(const struct sync_jq_memo *m)
+{
+	return m ? m->children : 0;
+}
+
+int sync_jq_validate(struct sync_jq_memo *memo, const char *const *exprs, size_t n,
+		     struct gs_error *err)
 {
 	char **ptrs = NULL;
-	size_t np = 0;
+	size_t np = 0, i;
+	uint64_t h = GS_FNV1A_INIT;
 	int rc;
 
 	if (!n)
 		return GS_OK;
 	if ((rc = sync_jq_check(exprs, n, err)))
 		return rc;
+	for (i = 0; i < n; i++)
+		h = gs_fnv1a_field(h, exprs[i]);
+	h = h ? h : 1;
+	for (i = 0; memo && i < JQ_MEMO_SLOTS; i++)
+		if (memo->valid[i] == h)
+			return GS_OK;
+	if (memo)
+		memo->children++;
 	rc = run_child(&ptrs, &np, NULL, exprs, n, err);
 	free_ptrs(ptrs, np);
+	if (rc == GS_OK && memo) {
+		memo->valid[memo->next] = h;
+		memo->next = (memo->next + 1) % JQ_MEMO_SLOTS;
+	}
 	return rc;
 }
 

@@ -21,10 +21,22 @@
  * or GS_EINVAL naming the expression's index. */
 int sync_jq_check(const char *const *exprs, size_t n, struct gs_error *err);
 
+/* The expression sets validated already (the last 64), so that the spec
+ * check of every reconcile does not fork a child for expressions that
+ * compiled before.  Not thread-safe: one per worker. */
+struct sync_jq_memo;
+struct sync_jq_memo *sync_jq_memo_new(void);
+void sync_jq_memo_free(struct sync_jq_memo *m); /* NULL is a no-op */
+/* Children run through m so far (tests). */
+size_t sync_jq_memo_children(const struct sync_jq_memo *m);
+
 /* sync_jq_check, then compile each expression (in the bounded child): a
  * syntax error is GS_EINVAL with jq's message, whatever objects the app
- * has -- a broken expression must not wait for a drift to be noticed. */
-int sync_jq_validate(const char *const *exprs, size_t n, struct gs_error *err);
+ * has -- a broken expression must not wait for a drift to be noticed.
+ * memo (may be NULL) skips the child for a set that compiled before; a
+ * set that failed is not kept, so its error is reported every time. */
+int sync_jq_validate(struct sync_jq_memo *memo, const char *const *exprs, size_t n,
+		     struct gs_error *err);
 
 /* The paths each of exprs (n borrowed jq expressions) selects in obj, as
  * JSON pointers ("/spec/replicas"), in jq's output order; *ptrs_out owned

@@ -142,10 +142,36 @@ static void test_sync_jq__validate_compiles_without_evaluating(void **state)
 	struct gs_error err = GS_ERROR_INIT;
 	(void)state;
 
-	assert_int_equal(sync_jq_validate(good, 2, &err), GS_OK);
-	assert_int_equal(sync_jq_validate(bad, 2, &err), GS_EINVAL);
+	assert_int_equal(sync_jq_validate(NULL, good, 2, &err), GS_OK);
+	assert_int_equal(sync_jq_validate(NULL, bad, 2, &err), GS_EINVAL);
 	assert_non_null(strstr(err.msg, "'.spec['"));
 	assert_non_null(strstr(err.msg, "syntax error"));
+}
+
+/* Each reconcile checks the spec: a set that compiled is not compiled
+ * again, a broken one is, and reports its error every time. */
+static void test_sync_jq__memo_compiles_a_valid_set_once(void **state)
+{
+	const char *good[] = { ".spec.replicas", ".metadata.labels" };
+	const char *other[] = { ".spec.replicas", ".metadata.annotations" };
+	const char *bad[] = { ".spec[" };
+	struct sync_jq_memo *m = sync_jq_memo_new();
+	struct gs_error err = GS_ERROR_INIT;
+	int i;
+	(void)state;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(sync_jq_validate(m, good, 2, &err), GS_OK);
+	assert_int_equal(sync_jq_memo_children(m), 1);
+	assert_int_equal(sync_jq_validate(m, other, 2, &err), GS_OK);
+	assert_int_equal(sync_jq_memo_children(m), 2);
+	for (i = 0; i < 2; i++) {
+		gs_error_clear(&err);
+		assert_int_equal(sync_jq_validate(m, bad, 1, &err), GS_EINVAL);
+		assert_non_null(strstr(err.msg, "syntax error"));
+	}
+	assert_int_equal(sync_jq_memo_children(m), 4);
+	sync_jq_memo_free(m);
 }
 
 static void test_sync_jq__endless_expression_stopped_by_cpu_limit(void **state)
@@ -194,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_sync_jq__respect_keeps_the_live_values_the_expression_selects),
 		cmocka_unit_test(test_sync_jq__compile_error_names_the_expression),
 		cmocka_unit_test(test_sync_jq__validate_compiles_without_evaluating),
+		cmocka_unit_test(test_sync_jq__memo_compiles_a_valid_set_once),
 		cmocka_unit_test(test_sync_jq__endless_expression_stopped_by_cpu_limit),
 		cmocka_unit_test(test_sync_jq__too_many_paths_and_too_long_refused),
 	};
