@@ -56,7 +56,7 @@ if [ "${GS_SKIP_TSAN:-0}" != 1 ]; then
   ninja -C build-tsan || exit 1
   TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --print-errorlogs --num-processes 2 \
     test-sync-engine test-kube-watch test-agent-queue test-httpd-server test-webhook \
-    test-metrics test-app-status || status=1
+    test-metrics test-app-status test-gitsrc test-health-lua test-helm || status=1
   logs+=(build-tsan/meson-logs/testlog.json)
 fi
 
