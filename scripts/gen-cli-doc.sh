@@ -45,7 +45,7 @@ missing argument) prints the usage and exits 129.
 | `GITSYNC_GIT_KNOWN_HOSTS_FILE`, `GITSYNC_GIT_CA_FILE` | same | SSH known hosts and HTTPS CA for Git |
 | `GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY` | same | `true` skips SSH host key checks; `false` or unset keeps them; anything else is an error |
 | `GITSYNC_CACHE_DIR` | `app`, `agent` | Git cache directory |
-| `NO_COLOR` | all | no colours (colours are only used on a terminal anyway) |
+| `NO_COLOR` | — | nothing to turn off: gitsync prints no colour |
 
 ## Output formats
 
@@ -53,7 +53,7 @@ Read commands take `-o`: `app list` `wide|json|yaml|name`, `app get` `wide|json|
 `app history` `json|yaml`, `app manifests` `yaml`, `render` `yaml|json`. Any other value is a
 usage error (exit 129). JSON and YAML outputs are the objects as stored in the cluster (Git
 credentials in URLs redacted), for `jq` and scripts. Tables size their columns from their
-content. Colours are used only on a terminal and never when `NO_COLOR` is set.
+content. gitsync prints no colour, on a terminal or not (so `NO_COLOR` changes nothing).
 
 ## Two transports, one meaning
 
