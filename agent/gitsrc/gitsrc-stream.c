@@ -43,7 +43,8 @@
  * top of this stream, and it replaces our message with its own text for
  * the code it got: "UNKNOWN ERROR CODE (0001)" for -1, "The operation timed
  * out" for this one (gitsrc.c then restores ours).  Plain http:// passes
- * any negative value up unchanged and keeps our message. */
+ * any negative value up unchanged and keeps our message.  (A libgit2 built
+ * with OpenSSL still times out, but says "SSL error: syscall failure".) */
 #define STREAM_ETIMEDOUT (-0x6800)
 
 /* The first four members are libgit2 1.5's git_socket_stream, in its
