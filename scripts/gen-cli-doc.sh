@@ -44,6 +44,7 @@ missing argument) prints the usage and exits 129.
 | `GITSYNC_GIT_HOSTS` | same | `host[:port],...` the global credentials are for (unset: none) |
 | `GITSYNC_GIT_KNOWN_HOSTS_FILE`, `GITSYNC_GIT_CA_FILE` | same | SSH known hosts and HTTPS CA for Git |
 | `GITSYNC_GIT_INSECURE_IGNORE_HOST_KEY` | same | `true` skips SSH host key checks; `false` or unset keeps them; anything else is an error |
+| `GITSYNC_GIT_IO_TIMEOUT` | `app` (CLI side), `agent`, `render` | seconds a Git connection (ls-remote, fetch over `http://` and `https://`) may go without a byte either way before it fails with "no data for N s" (default 120, 1 to 86400; another value keeps the default); connecting is bounded by 30 s or this, whichever is less. Over `ssh://` only the connect is bounded |
 | `GITSYNC_CACHE_DIR` | `app`, `agent` | Git cache directory |
 | `NO_COLOR` | — | nothing to turn off: gitsync prints no colour |
 

@@ -51,4 +51,14 @@ void gitsrc_share_end(struct gitsrc_share *sh, const char *mkey,
 /* Count what went to a remote. */
 void gitsrc_share_count(struct gitsrc_share *sh, bool remote_check, bool fetch);
 
+/* gitsrc-stream.c: the TCP stream libgit2 connects through (http://,
+ * https:// under TLS, and the connect of ssh://), with a 30 s connect
+ * timeout and an idle timeout (no byte either way) of 120 s, or
+ * GITSYNC_GIT_IO_TIMEOUT seconds read once.  Register after
+ * git_libgit2_init(); the first call registers, later ones only return
+ * that result.  Thread-safe. */
+int gitsrc_stream_register(struct gs_error *err);
+/* The idle timeout in seconds, once gitsrc_stream_register has run. */
+int gitsrc_stream_idle_timeout(void);
+
 #endif

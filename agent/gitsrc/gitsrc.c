@@ -80,6 +80,12 @@ static int git_fail(struct gs_error *err, int code, struct remote_ctx *rc, const
 				    url);
 	if (code == GIT_ECERTIFICATE)
 		return gs_error_set(err, GS_EAUTH, "%s '%s': %s", what, url, msg);
+	/* an https:// read that our stream timed out: mbedTLS replaced the
+	 * stream's message with its text for the code (gitsrc-stream.c) */
+	if (rc && strstr(msg, "SSL - The operation timed out"))
+		return gs_error_set(err, GS_ENET,
+				    "%s '%s': no data for %d s over TLS (the server stalled)", what,
+				    url, gitsrc_stream_idle_timeout());
 	if (rc)
 		return gs_error_set(err, GS_ENET, "%s '%s': %s", what, url, msg);
 	return gs_error_set(err, code == GIT_ENOTFOUND ? GS_ENOTFOUND : GS_ERR, "%s: %s", what,
@@ -441,6 +447,11 @@ int gitsrc_new(struct gitsrc **out, const char *cache_dir, struct gs_error *err)
 	if (rc)
 		return rc;
 	git_libgit2_init();
+	rc = gitsrc_stream_register(err);
+	if (rc) {
+		git_libgit2_shutdown();
+		return rc;
+	}
 	src = gs_calloc(1, sizeof(*src));
 	src->cache_dir = gs_strdup(cache_dir);
 	src->max_bytes = DEFAULT_MAX_BYTES;

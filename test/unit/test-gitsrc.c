@@ -6,9 +6,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,6 +465,130 @@ static void test_gitsrc__unreachable_repository_is_a_network_error(void **state)
 	assert_non_null(strstr(err.msg, "cannot reach repository"));
 	assert_non_null(strstr(err.msg, "does-not-exist.git"));
 	free(missing);
+}
+
+/* A loopback server that accepts and then stalls: with answer_headers it
+ * first reads the request and answers 200 with the start of a ref
+ * advertisement, then sends nothing more.  It holds every connection open
+ * until stall_server_stop (a hang here is what the harness timeout is for). */
+struct stall_server {
+	int lfd, stop[2];
+	bool answer_headers;
+	pthread_t th;
+	int port;
+};
+
+static void *stall_main(void *arg)
+{
+	struct stall_server *sv = arg;
+	int conns[16], n = 0;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sv->lfd, .events = POLLIN },
+				       { .fd = sv->stop[0], .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (p[0].revents & POLLIN) {
+			int c = accept(sv->lfd, NULL, NULL);
+
+			if (c < 0)
+				continue;
+			if (sv->answer_headers) {
+				static const char hdr[] =
+					"HTTP/1.1 200 OK\r\n"
+					"Content-Type: application/x-git-upload-pack-advertisement\r\n"
+					"Content-Length: 4000\r\n\r\n"
+					"001e# service=git-upload-pack\n0000";
+				char req[4096];
+				size_t got = 0;
+
+				/* the request's headers (a GET: no body) */
+				while (got < sizeof(req) - 1) {
+					ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+
+					if (r <= 0)
+						break;
+					got += (size_t)r;
+					req[got] = 0;
+					if (strstr(req, "\r\n\r\n"))
+						break;
+				}
+				assert_int_equal(write(c, hdr, sizeof(hdr) - 1), sizeof(hdr) - 1);
+			}
+			if (n < 16)
+				conns[n++] = c;
+			else
+				close(c);
+		}
+	}
+	while (n)
+		close(conns[--n]);
+	return NULL;
+}
+
+static void stall_server_start(struct stall_server *sv, bool answer_headers)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sv->answer_headers = answer_headers;
+	sv->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(sv->lfd >= 0);
+	assert_int_equal(bind(sv->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(sv->lfd, 8), 0);
+	assert_int_equal(getsockname(sv->lfd, (struct sockaddr *)&a, &len), 0);
+	sv->port = ntohs(a.sin_port);
+	assert_int_equal(pipe(sv->stop), 0);
+	assert_int_equal(pthread_create(&sv->th, NULL, stall_main, sv), 0);
+}
+
+static void stall_server_stop(struct stall_server *sv)
+{
+	assert_int_equal(write(sv->stop[1], "x", 1), 1);
+	pthread_join(sv->th, NULL);
+	close(sv->stop[0]);
+	close(sv->stop[1]);
+	close(sv->lfd);
+}
+
+/* main() sets GITSYNC_GIT_IO_TIMEOUT=1 before the first gitsrc_new. */
+static void expect_stall_error(struct fixture *f, const char *scheme, bool answer_headers)
+{
+	struct stall_server sv;
+	struct gitsrc_result res = GITSRC_RESULT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *url, *hostport;
+
+	stall_server_start(&sv, answer_headers);
+	url = gs_asprintf("%s://127.0.0.1:%d/x.git", scheme, sv.port);
+	hostport = gs_asprintf("127.0.0.1:%d", sv.port);
+	/* returning at all is the point: libgit2 alone would wait forever */
+	assert_int_equal(gitsrc_get(&res, f->src, url, "main", NULL, 0, &err), GS_ENET);
+	print_message("%s\n", err.msg);
+	assert_non_null(strstr(err.msg, "no data for 1 s"));
+	assert_non_null(strstr(err.msg, hostport));
+	stall_server_stop(&sv);
+	free(hostport);
+	free(url);
+}
+
+static void test_gitsrc__server_that_accepts_and_stalls_times_out(void **state)
+{
+	expect_stall_error(*state, "http", false);
+}
+
+static void test_gitsrc__server_that_stalls_mid_body_times_out(void **state)
+{
+	expect_stall_error(*state, "http", true);
+}
+
+static void test_gitsrc__tls_server_that_stalls_in_the_handshake_times_out(void **state)
+{
+	expect_stall_error(*state, "https", false);
 }
 
 static void test_gitsrc__credentials_never_appear_in_errors(void **state)
@@ -1067,6 +1195,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gitsrc__missing_revision_is_a_clear_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__unreachable_repository_is_a_network_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__credentials_never_appear_in_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__server_that_accepts_and_stalls_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__server_that_stalls_mid_body_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gitsrc__tls_server_that_stalls_in_the_handshake_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__force_push_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__export_limits_leave_nothing_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gitsrc__hostile_tree_entries_are_refused_and_never_written, setup, teardown),
@@ -1083,5 +1214,7 @@ int main(void)
 		cmocka_unit_test(test_gitsrc__known_hosts_match_mismatch_hashed_and_ports),
 	};
 
+	/* read once, at the first gitsrc_new: the stall tests wait 1 s, not 120 */
+	setenv("GITSYNC_GIT_IO_TIMEOUT", "1", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
