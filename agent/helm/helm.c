@@ -726,6 +726,158 @@ out:
 	return need;
 }
 
+/* Copy the regular files and directories of src into dst (made here); a
+ * symlink becomes one to the file it resolves to, which must lie under
+ * rroot (the repository), as helm_template's own check wants. */
+static int copy_tree(const char *src, const char *dst, const char *rroot, struct gs_error *err)
+{
+	DIR *d = opendir(src);
+	struct dirent *de;
+	int rc = GS_OK;
+
+	if (!d || mkdir(dst, 0700) < 0) {
+		rc = gs_error_set(err, GS_EIO, "cannot copy chart '%s': %s", src, strerror(errno));
+		goto out;
+	}
+	while (rc == GS_OK && (de = readdir(d))) {
+		char *s, *t;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		s = gs_asprintf("%s/%s", src, de->d_name);
+		t = gs_asprintf("%s/%s", dst, de->d_name);
+		if (lstat(s, &st) < 0) {
+			rc = gs_error_set(err, GS_EIO, "cannot copy '%s': %s", s, strerror(errno));
+		} else if (S_ISLNK(st.st_mode)) {
+			char res[PATH_MAX];
+
+			if (!realpath(s, res) || !under(res, rroot))
+				rc = gs_error_set(err, GS_EINVAL,
+						  "chart file '%s' is a symlink that resolves outside "
+						  "the repository: refused (helm would read it)", s);
+			else if (symlink(res, t) < 0)
+				rc = gs_error_set(err, GS_EIO, "cannot copy '%s': %s", s,
+						  strerror(errno));
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = copy_tree(s, t, rroot, err);
+		} else if (S_ISREG(st.st_mode)) {
+			struct gs_buf b = GS_BUF_INIT;
+			int fd = -1;
+
+			if (gs_buf_read_file(&b, s, err) < 0 ||
+			    (fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+			    write(fd, b.ptr, b.len) != (ssize_t)b.len)
+				rc = err->code ? err->code
+					       : gs_error_set(err, GS_EIO, "cannot copy '%s': %s", s,
+							      strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			gs_buf_release(&b);
+		}
+		free(s);
+		free(t);
+	}
+out:
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+/* `helm dependency build` writes charts/ and Chart.lock into the chart:
+ * never into the commit's export, which other apps and workers read at the
+ * same time.  Build in a mirror instead: under a private directory, the
+ * chart's ancestors (up to the repository root) are real directories whose
+ * other entries are symlinks to the export's (so `file://../lib` still
+ * finds its sibling), and the chart itself is a copy.  *dir_out is the
+ * copy, *mirror_out the directory to remove afterwards. */
+static int dependency_mirror(char **mirror_out, char **dir_out, const char *tmp_dir,
+			     const char *rroot, const char *chart_dir, struct gs_error *err)
+{
+	char *mirror = gs_asprintf("%s/gitsync-helmdeps.XXXXXX", tmp_dir);
+	char *rel = gs_strdup(chart_dir + strlen(rroot) + (chart_dir[strlen(rroot)] == '/'));
+	char *cur_src = gs_strdup(rroot), *cur_dst = NULL, *part, *save = NULL;
+	int rc = GS_OK;
+
+	*mirror_out = *dir_out = NULL;
+	if (!mkdtemp(mirror)) {
+		rc = gs_error_set(err, GS_EIO, "helm: cannot make a directory in '%s': %s", tmp_dir,
+				  strerror(errno));
+		free(mirror);
+		mirror = NULL;
+		goto out;
+	}
+	cur_dst = gs_asprintf("%s/r", mirror);
+	if (!*rel) { /* the chart is the repository's root */
+		rc = copy_tree(cur_src, cur_dst, rroot, err);
+		goto out;
+	}
+	if (mkdir(cur_dst, 0700) < 0) {
+		rc = gs_error_set(err, GS_EIO, "helm: mkdir '%s': %s", cur_dst, strerror(errno));
+		goto out;
+	}
+	for (part = strtok_r(rel, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		DIR *d = opendir(cur_src);
+		struct dirent *de;
+		char *next_src, *next_dst;
+		bool last;
+
+		if (!d) {
+			rc = gs_error_set(err, GS_EIO, "helm: cannot read '%s': %s", cur_src,
+					  strerror(errno));
+			goto out;
+		}
+		while ((de = readdir(d))) {
+			char *s, *t;
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+			    !strcmp(de->d_name, part))
+				continue;
+			s = gs_asprintf("%s/%s", cur_src, de->d_name);
+			t = gs_asprintf("%s/%s", cur_dst, de->d_name);
+			if (symlink(s, t) < 0 && rc == GS_OK)
+				rc = gs_error_set(err, GS_EIO, "helm: symlink '%s': %s", t,
+						  strerror(errno));
+			free(s);
+			free(t);
+		}
+		closedir(d);
+		if (rc < 0)
+			goto out;
+		next_src = gs_asprintf("%s/%s", cur_src, part);
+		next_dst = gs_asprintf("%s/%s", cur_dst, part);
+		free(cur_src);
+		free(cur_dst);
+		cur_src = next_src;
+		cur_dst = next_dst;
+		last = !strcmp(cur_src, chart_dir);
+		if (last) {
+			rc = copy_tree(cur_src, cur_dst, rroot, err);
+			goto out;
+		}
+		if (mkdir(cur_dst, 0700) < 0) {
+			rc = gs_error_set(err, GS_EIO, "helm: mkdir '%s': %s", cur_dst,
+					  strerror(errno));
+			goto out;
+		}
+	}
+out:
+	if (rc < 0 && mirror) {
+		rm_tree(mirror);
+		free(mirror);
+		mirror = NULL;
+	}
+	if (rc == GS_OK) {
+		*mirror_out = mirror;
+		*dir_out = cur_dst;
+		cur_dst = NULL;
+	}
+	free(cur_src);
+	free(cur_dst);
+	free(rel);
+	return rc;
+}
+
 struct argv_b {
 	char **v;
 	size_t n, a;
@@ -753,6 +905,7 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 {
 	struct argv_b a = { NULL, 0, 0, NULL };
 	char *chart = NULL, *chart_dir = NULL, *vals_path = NULL, *tmp = NULL;
+	char *run_dir = NULL, *mirror = NULL; /* where helm runs; a dependency build's copy */
 	char rroot[PATH_MAX];
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char key[32];
@@ -787,18 +940,25 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	a.md = md;
+	run_dir = gs_strdup(chart_dir);
 	if (req->dependency_build && S_ISDIR(st.st_mode) && needs_dependency_build(chart_dir)) {
 		const char *dargs[] = { "dependency", "build", ".", "--skip-refresh", NULL };
 
-		if ((rc = helm_run(NULL, r, chart_dir, dargs, req->env, err)) < 0)
+		free(run_dir);
+		run_dir = NULL;
+		if ((rc = dependency_mirror(&mirror, &run_dir, r->tmp_dir, rroot, chart_dir,
+					    err)) < 0 ||
+		    (rc = helm_run(NULL, r, run_dir, dargs, req->env, err)) < 0)
 			goto cleanup;
 	}
 	if (req->chart_digest) {
 		key_add(md, "D", req->chart_digest);
 	} else if (S_ISDIR(st.st_mode)) {
+		/* after a dependency build the key sees the built charts/ too:
+		 * a dependency changed elsewhere in the repository is a miss */
 		struct walk w = { md, rroot, 0, 0 };
 
-		if ((rc = hash_dir(&w, chart_dir, "", err)) < 0)
+		if ((rc = hash_dir(&w, run_dir, "", err)) < 0)
 			goto cleanup;
 	} else if ((rc = key_add_file(md, "T", chart, err)) < 0) {
 		goto cleanup;
@@ -911,7 +1071,7 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 			*memo_hit = true;
 		goto cleanup;
 	}
-	if ((rc = helm_run(&res, r, chart_dir, (const char *const *)a.v, req->env, err)) < 0)
+	if ((rc = helm_run(&res, r, run_dir, (const char *const *)a.v, req->env, err)) < 0)
 		goto cleanup;
 	memo_put(r, key, res.ptr, res.len);
 	if (gs_buf_add(out, res.ptr, res.len) < 0)
@@ -929,6 +1089,11 @@ cleanup:
 	free(tmp);
 	free(chart);
 	free(chart_dir);
+	free(run_dir);
+	if (mirror) {
+		rm_tree(mirror);
+		free(mirror);
+	}
 	gs_buf_release(&res);
 	EVP_MD_CTX_free(md);
 	return rc;

@@ -188,6 +188,37 @@ run "$G" render "$tmp/work/kustomize-helm"
 check "gitsync render without --enable-helm refuses helmCharts, saying how" \
   eval '! rc_is 0 && out_has "kustomization.yaml:[0-9]*: .*--enable-helm"'
 
+# ---------------------------------------------------------------- a chart with a dependency
+# Chart.yaml names a dependency in a local chart repository (file://): the
+# runner builds it (`helm dependency build`) without writing into the export
+mkdir -p "$tmp/work/deps/lib/templates" "$tmp/work/deps/app/templates"
+printf 'apiVersion: v2\nname: lib\nversion: 0.1.0\n' >"$tmp/work/deps/lib/Chart.yaml"
+printf 'msg: from-lib\n' >"$tmp/work/deps/lib/values.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-lib\ndata:\n  msg: {{ .Values.msg | quote }}\n' \
+  >"$tmp/work/deps/lib/templates/cm.yaml"
+printf 'apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: lib\n  version: 0.1.0\n  repository: file://../lib\n' \
+  >"$tmp/work/deps/app/Chart.yaml"
+printf 'lib:\n  msg: from-parent\n' >"$tmp/work/deps/app/values.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-app\ndata:\n  libmsg: {{ .Values.lib.msg | quote }}\n' \
+  >"$tmp/work/deps/app/templates/cm.yaml"
+push "a chart with a dependency"
+cp -r "$tmp/work/deps" "$tmp/deps-copy"
+H dependency build "$tmp/deps-copy/app" >/dev/null 2>&1
+H template depapp "$tmp/deps-copy/app" --namespace hello --kube-version "$kver" --include-crds \
+  >"$tmp/dexpected.yaml" 2>/dev/null
+run gs app create depapp --repo "$REPO" --path deps/app --dest-namespace hello
+check "app create (a chart whose dependency is in a file:// repository)" rc_is 0
+run gs app manifests depapp
+cp "$last" "$tmp/dmanifests.yaml"
+check "its dependency is built and rendered: equal to helm dependency build + helm template" \
+  eval 'rc_is 0 && out_has "name: depapp-lib" && out_has "msg: from-parent" && python3 -c "
+import sys, yaml
+a = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+b = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
+sys.exit(0 if a == b and len(a) == 2 else 1)" "$tmp/dexpected.yaml" "$tmp/dmanifests.yaml"'
+check "nothing written into the commit's export (no charts/ or Chart.lock beside the chart)" \
+  eval '[ -n "$(find "$tmp/cache" -path "*/deps/app/Chart.yaml")" ] && [ -z "$(find "$tmp/cache" -path "*/deps/app/charts" -o -path "*/deps/app/Chart.lock")" ]'
+
 # ---------------------------------------------------------------- template errors
 printf 'x: {{ required "bad needs x" .Values.x }}\n' >"$tmp/work/helm-app/chart/templates/bad.yaml"
 push "broken template"

@@ -320,6 +320,55 @@ static void test_helm__memo_answers_an_unchanged_chart_without_a_run(void **stat
 	helm_runner_free(r);
 }
 
+/* `helm dependency build` writes charts/ and Chart.lock: in a private
+ * mirror, never into the repository (the commit's export, shared); a
+ * dependency elsewhere in the repository (file://../lib) is still found,
+ * and a change to it is a memo miss. */
+static void test_helm__dependency_build_never_writes_into_the_repository(void **state)
+{
+	struct fx *fx = *state;
+	struct helm_runner *r =
+		fake(fx,
+		     "if [ \"$1\" = dependency ]; then mkdir -p charts &&\n"
+		     "  cat ../lib/version >charts/lib-0.1.0.tgz && echo lock >Chart.lock; exit 0; fi\n"
+		     "echo \"$@\"; cat charts/*.tgz\n",
+		     0);
+	struct helm_template_req req = { 0 };
+	struct gs_buf out = GS_BUF_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct stat st;
+	char *p;
+	bool hit = true;
+
+	putf(fx, "deps/lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\n");
+	putf(fx, "deps/lib/version", "lib-v1\n");
+	putf(fx, "deps/app/Chart.yaml",
+	     "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n"
+	     "- name: lib\n  version: 0.1.0\n  repository: file://../lib\n");
+	req.root = fx->repo;
+	req.chart = "deps/app";
+	req.release_name = "app";
+	req.dependency_build = true;
+	assert_int_equal(helm_template(&out, &hit, r, &req, &err), 0);
+	assert_false(hit);
+	assert_non_null(strstr(out.ptr, "lib-v1"));
+	p = gs_asprintf("%s/deps/app/charts", fx->repo);
+	assert_int_not_equal(stat(p, &st), 0);
+	free(p);
+	p = gs_asprintf("%s/deps/app/Chart.lock", fx->repo);
+	assert_int_not_equal(stat(p, &st), 0);
+	free(p);
+	assert_true(tmp_empty(fx));
+	/* the dependency changed, the chart did not: rendered again */
+	putf(fx, "deps/lib/version", "lib-v2\n");
+	gs_buf_reset(&out);
+	assert_int_equal(helm_template(&out, &hit, r, &req, &err), 0);
+	assert_false(hit);
+	assert_non_null(strstr(out.ptr, "lib-v2"));
+	gs_buf_release(&out);
+	helm_runner_free(r);
+}
+
 /* ---- the real helm ---- */
 
 static char *real_helm(void)
@@ -401,6 +450,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_helm__memo_answers_an_unchanged_chart_without_a_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_helm__dependency_build_never_writes_into_the_repository, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_helm__real_helm_renders_values_and_parameters,
 						setup, teardown),
 	};
