@@ -360,6 +360,7 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	bool recurse = mf_node_bool(mf_node_dig(app, "spec", "source", "directory", "recurse", NULL));
 	char short_sha[8];
 	struct render_limits lim;
+	bool memo_hit = false;
 	int r;
 
 	memset(&auth, 0, sizeof(auth));
@@ -425,6 +426,11 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	loader.arg = &policy;
 	lim.remote = env->git ? render_git_remote : NULL;
 	lim.remote_arg = &loader;
+	/* a commit's export never changes: its render may be memoized (a
+	 * local directory may change at any time) */
+	lim.memo = local_dir ? NULL : lim.memo;
+	lim.memo_refresh = (git_flags & GITSRC_REEXPORT) != 0;
+	lim.memo_hit = &memo_hit;
 	{
 		double t0 = gs_time_mono();
 
@@ -433,7 +439,8 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		else
 			r = render_run(kout, &lim, root, path, recurse, NULL, err);
 		if (env->phase_observe)
-			env->phase_observe("render", gs_time_mono() - t0, env->git_observe_payload);
+			env->phase_observe(memo_hit ? "render_memo" : "render", gs_time_mono() - t0,
+					   env->git_observe_payload);
 	}
 	mf_node_free(policy.project);
 	if (r < 0) {
