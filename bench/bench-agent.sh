@@ -18,7 +18,8 @@
 #     namespaces synced as one app by `gitsync sync` (floor_seconds), and
 #     first_sync_seconds / floor_seconds
 #   - where the first sync's time went: the agent's per-phase histogram
-#     (gitsync_reconcile_phase_seconds: queue, fetch, export, render,
+#     (gitsync_reconcile_phase_seconds: queue, fetch, export, render (a
+#     render child ran), render_memo (answered by the render memo),
 #     compare, apply, status), as summed seconds and counts, and what went
 #     to the Git remote (ls-remote, fetch) against answers shared
 #
@@ -105,11 +106,14 @@ metrics() { curl -s "http://127.0.0.1:$port/metrics"; }
 # phase seconds and counts of the first sync (sum and count of the histogram)
 phases=$(metrics | awk '
   /^gitsync_reconcile_phase_seconds_(sum|count)\{/ {
-    match($0, /phase="[a-z]*"/); ph = substr($0, RSTART + 7, RLENGTH - 8)
+    match($0, /phase="[a-z_]*"/); ph = substr($0, RSTART + 7, RLENGTH - 8)
     if ($0 ~ /_sum/) s[ph] = $2; else c[ph] = $2 }
-  END { split("queue fetch export render compare apply status", o, " ")
-        for (i = 1; i <= 7; i++) printf "phase_%s_seconds %.2f (n=%d, summed over workers)\n", o[i], s[o[i]], c[o[i]] }')
+  END { n = split("queue fetch export render render_memo compare apply status", o, " ")
+        for (i = 1; i <= n; i++) printf "phase_%s_seconds %.2f (n=%d, summed over workers)\n", o[i], s[o[i]], c[o[i]] }')
 git_remote=$(metrics | awk -F'[{}" ]+' '/^gitsync_git_remote_requests\{/ {printf "%s=%s ", $3, $4}')
+# API requests of the first sync by verb (PATCH: dry-runs, applies and
+# status writes; counts, not noisy like the seconds)
+kube_verbs=$(metrics | awk -F'[{}" ]+' '/^gitsync_kube_requests\{/ {printf "%s=%s ", $3, $4}')
 workers=$(grep -o '[0-9]* workers' "$tmp/bench.log" | head -1 || true)
 
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$apid/stat"; }
@@ -168,6 +172,7 @@ echo "floor_seconds $floor (the same objects as one app, gitsync sync)"
 echo "ratio_first_sync_to_floor $(awk -v a="$first_sync" -v b="$floor" 'BEGIN{printf "%.2f", a/b}')"
 echo "$phases"
 echo "git_remote_first_sync $git_remote"
+echo "kube_requests_first_sync $kube_verbs"
 echo "agent_workers ${workers:-?}"
 echo "peak_rss_mib $(awk -v k="$rss_kb" 'BEGIN{printf "%.1f", k/1024}')"
 echo "idle_cpu_seconds_${IDLE_S}s $idle_cpu (poll interval $POLL)"

@@ -307,7 +307,8 @@ static int check_deps(struct app_env *env, const struct mf_node *app, const char
 
 static int compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 		   const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
-		   bool write_status, struct mf_node **status_out, struct gs_error *err)
+		   bool write_status, struct mf_node **status_out, struct app_source *src_out,
+		   struct gs_error *err)
 {
 	struct app_source src = APP_SOURCE_INIT;
 	struct app_sync_opts so;
@@ -378,6 +379,11 @@ record:
 	}
 	if (r == GS_OK && rev_out)
 		*rev_out = gs_strdup(src.git.rev.sha);
+	/* the whole source, unfiltered: a resources filter compacts objs */
+	if (r == GS_OK && src_out && (!req || !req->n_resources)) {
+		*src_out = src;
+		src = (struct app_source)APP_SOURCE_INIT;
+	}
 	mf_node_free(status);
 	tenancy_release(&ten);
 	app_sync_opts_release(&so);
@@ -557,22 +563,24 @@ int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 		const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
 		bool write_status, struct gs_error *err)
 {
-	return compare(rep, rev_out, env, app, req, sync_flags, write_status, NULL, err);
+	return compare(rep, rev_out, env, app, req, sync_flags, write_status, NULL, NULL, err);
 }
 
 int app_compare_deferred(struct sync_report *rep, char **rev_out, struct app_env *env,
 			 const struct mf_node *app, const struct app_sync_req *req,
-			 unsigned sync_flags, struct mf_node **status_out, struct gs_error *err)
+			 unsigned sync_flags, struct mf_node **status_out,
+			 struct app_source *src_out, struct gs_error *err)
 {
 	*status_out = NULL;
-	return compare(rep, rev_out, env, app, req, sync_flags, false, status_out, err);
+	return compare(rep, rev_out, env, app, req, sync_flags, false, status_out, src_out, err);
 }
 
 int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		 const struct mf_node *app, const struct app_sync_req *req,
 		 sync_progress_fn progress, void *payload, struct gs_error *err)
 {
-	struct app_source src = APP_SOURCE_INIT;
+	struct app_source own = APP_SOURCE_INIT;
+	struct app_source *srcp = req->source ? req->source : &own;
 	struct app_sync_opts so;
 	struct mf_node *status = status_copy(app), *clear = NULL;
 	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
@@ -597,8 +605,8 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		r = check_deps(env, app, &cond, err);
 	if (r >= 0)
 		r = tenancy_begin(&ten, env, app, &so, err);
-	if (r >= 0)
-		r = app_source_load(&src, env, app, pick_revision(app, req), req->local_dir,
+	if (r >= 0 && !req->source)
+		r = app_source_load(&own, env, app, pick_revision(app, req), req->local_dir,
 				    git_flags(req), err);
 	if (r < 0) {
 		/* nothing was applied: the cluster keeps the last good state */
@@ -608,7 +616,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 				    NULL);
 		goto record;
 	}
-	n = filter_objs(src.objs, src.n, req);
+	n = filter_objs(srcp->objs, srcp->n, req);
 	so.o.flags = (req->prune && !req->n_resources ? SYNC_PRUNE : 0) |
 		     (req->allow_empty || mf_node_bool(mf_node_dig(app, "spec", "syncPolicy",
 								    "automated", "allowEmpty", NULL))
@@ -628,7 +636,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	{
 		double t0 = gs_time_mono();
 
-		r = sync_run(env->se, rep, src.objs, n, &so.o, err);
+		r = sync_run(env->se, rep, srcp->objs, n, &so.o, err);
 		observe(env, "apply", t0);
 	}
 	kube_client_set_impersonation(env->kc, NULL);
@@ -636,7 +644,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	if (r < 0) {
 		gs_error_str(err, buf, sizeof(buf));
 		app_condition_set(status, "SyncError", buf);
-		app_operation_state(status, "Error", buf, started, finished, src.git.rev.sha, NULL);
+		app_operation_state(status, "Error", buf, started, finished, srcp->git.rev.sha, NULL);
 		goto record;
 	}
 	if (req->dry_run) {
@@ -644,22 +652,22 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		 * still ends with a state, or whoever asked for it (an API client,
 		 * `app sync --dry-run` through the agent) would wait forever */
 		app_operation_state(status, sync_phase_str(rep->phase), rep->message, started,
-				    finished, src.git.rev.sha, rep);
+				    finished, srcp->git.rev.sha, rep);
 		goto record;
 	}
-	app_status_from_report(status, rep, src.git.rev.sha);
+	app_status_from_report(status, rep, srcp->git.rev.sha);
 	app_operation_state(status, sync_phase_str(rep->phase), rep->message, started, finished,
-			    src.git.rev.sha, rep);
+			    srcp->git.rev.sha, rep);
 	if (rep->phase == SYNC_PHASE_SUCCEEDED) {
 		app_condition_clear(status, "SyncError");
 		app_condition_clear(status, "ComparisonError");
 		clear_spec_conditions(status);
-		app_history_push(status, src.git.rev.sha, finished, app);
+		app_history_push(status, srcp->git.rev.sha, finished, app);
 	} else {
 		app_condition_set(status, "SyncError", rep->message ? rep->message : "sync failed");
 	}
 	if (rev_out)
-		*rev_out = gs_strdup(src.git.rev.sha);
+		*rev_out = gs_strdup(srcp->git.rev.sha);
 record:
 	if (!req->dry_run || mf_node_type(mf_node_get(app, "operation")) == MF_MAP) {
 		if (patch_status(env, app, status, &werr) < 0 && r == GS_OK)
@@ -680,6 +688,6 @@ cleanup:
 	mf_node_free(clear);
 	mf_node_free(status);
 	app_sync_opts_release(&so);
-	app_source_release(&src);
+	app_source_release(&own);
 	return r;
 }

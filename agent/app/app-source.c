@@ -364,6 +364,7 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	 * every worker), else a helm found through GITSYNC_HELM or PATH */
 	struct render_helm helm = { 0 };
 	char *helm_bin = NULL;
+	bool memo_hit = false;
 	int r;
 
 	memset(&auth, 0, sizeof(auth));
@@ -436,6 +437,11 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		lim.helm = render_helm_chart;
 		lim.helm_arg = &helm;
 	}
+	/* a commit's export never changes: its render may be memoized (a
+	 * local directory may change at any time) */
+	lim.memo = local_dir ? NULL : lim.memo;
+	lim.memo_refresh = (git_flags & GITSRC_REEXPORT) != 0;
+	lim.memo_hit = &memo_hit;
 	{
 		double t0 = gs_time_mono();
 
@@ -444,7 +450,8 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 		else
 			r = render_run(kout, &lim, root, path, recurse, NULL, err);
 		if (env->phase_observe)
-			env->phase_observe("render", gs_time_mono() - t0, env->git_observe_payload);
+			env->phase_observe(memo_hit ? "render_memo" : "render", gs_time_mono() - t0,
+					   env->git_observe_payload);
 	}
 	mf_node_free(policy.project);
 	if (r < 0) {

@@ -272,6 +272,11 @@ struct app_sync_req {
 	bool hard_refresh;      /* fetch and export again, bypassing the Git cache's
 				 * "commit already held" and "tree already exported"
 				 * shortcuts (`app get --hard-refresh`, as in Argo CD) */
+	/* app_run_sync: the source already loaded at revision (the compare's,
+	 * from app_compare_deferred) is synced instead of fetching and
+	 * rendering it again (issue 20); borrowed, its objects unchanged by
+	 * the compare.  NULL: load it. */
+	struct app_source *source;
 };
 
 /* Compare app with the cluster (nothing written to objects).  revision as
@@ -281,10 +286,13 @@ struct app_sync_req {
 /* app_compare without the write: *status_out gets the status app_compare
  * would write (owned), or NULL when it would write nothing (unchanged), so
  * a caller that syncs next writes once, not twice (issue 20).  Write it
- * with app_write_status. */
+ * with app_write_status.  src_out (may be NULL; release it with
+ * app_source_release) gets the source compared when the compare succeeded,
+ * for app_sync_req.source: the sync then renders nothing again. */
 int app_compare_deferred(struct sync_report *rep, char **rev_out, struct app_env *env,
 			 const struct mf_node *app, const struct app_sync_req *req,
-			 unsigned sync_flags, struct mf_node **status_out, struct gs_error *err);
+			 unsigned sync_flags, struct mf_node **status_out,
+			 struct app_source *src_out, struct gs_error *err);
 int app_write_status(struct app_env *env, const struct mf_node *app,
 		     const struct mf_node *status, struct gs_error *err);
 int app_compare(struct sync_report *rep, char **rev_out, struct app_env *env,

@@ -144,6 +144,7 @@ int cmd_agent(int argc, char **argv)
 	int rc = CLI_EXIT_OK;
 	const char *v;
 	char *render_exe = NULL;
+	struct render_memo *render_memo = NULL;
 
 	if ((rc = cli_opt_parse(&args, &agent_cmd, argc, argv)) || args.help)
 		goto out;
@@ -209,6 +210,8 @@ int cmd_agent(int argc, char **argv)
 	cfg.n_app_namespaces = nns;
 	if (!cli_args_bool(&args, "render-in-process"))
 		cfg.render.exe = render_exe = render_default_exe();
+	/* an unchanged app's re-compare (every poll) runs no render child */
+	cfg.render.memo = render_memo = render_memo_new(RENDER_MEMO_ENTRIES, RENDER_MEMO_BYTES);
 	alog_setup((enum alog_format)fmt, (enum alog_level)lvl);
 	if (agent_run(&cfg, &err))
 		rc = cli_error(&err);
@@ -218,6 +221,7 @@ out:
 	free(globs);
 	free(nss);
 	free(render_exe);
+	render_memo_free(render_memo);
 	cli_args_release(&args);
 	return rc;
 }

@@ -292,6 +292,7 @@ static void reconcile(struct worker *w, const char *key)
 	double t0 = workq_now(), wait = 0;
 	const char **res = NULL;
 	struct mf_node *status = NULL; /* a compare's, to write unless a sync does */
+	struct app_source src = APP_SOURCE_INIT; /* the compare's, for the sync */
 	int rc;
 
 	agent_split_key(key, ns, sizeof(ns), name, sizeof(name));
@@ -353,7 +354,8 @@ static void reconcile(struct worker *w, const char *key)
 		/* the status is written below unless a sync follows: the sync
 		 * writes it (Running, then its outcome), so a new commit costs
 		 * two writes to the app, not four (issue 20) */
-		rc = app_compare_deferred(&rep, &rev, &w->t.env, app, &req, 0, &status, &err);
+		rc = app_compare_deferred(&rep, &rev, &w->t.env, app, &req, 0, &status, &src,
+					  &err);
 		if (rc) {
 			metrics_add(a->m_reconciles, 1, "error");
 			alog_ratelimit(30, ALOG_ERROR, name, NULL, "comparison failed: %s", err.msg);
@@ -411,6 +413,9 @@ static void reconcile(struct worker *w, const char *key)
 		if (waits_for_deps(w, key, app, true))
 			goto done;
 		req.revision = rev;
+		/* the objects just compared, rendered from rev: render once per
+		 * reconcile, not once for the compare and again for the sync */
+		req.source = src.git.rev.sha[0] ? &src : NULL;
 		req.prune = mf_node_bool(
 			mf_node_dig(app, "spec", "syncPolicy", "automated", "prune", NULL));
 		/* the compare wrote nothing: app is as read, sync from it */
@@ -449,6 +454,7 @@ done:
 cleanup:
 	free(res);
 	free(rev);
+	app_source_release(&src);
 	sync_report_release(&rep);
 	mf_node_free(status);
 	mf_node_free(app);

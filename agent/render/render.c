@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,7 +343,8 @@ static void write_child(int fd, const char *p, size_t n)
 
 /* Answer the child's complete requests at the start of ob (removed from
  * it); a request not complete yet stays for the next read. */
-static void serve_requests(struct gs_buf *ob, const struct render_limits *lim, int fd)
+static void serve_requests(struct gs_buf *ob, const struct render_limits *lim, int fd,
+			   bool *asked)
 {
 	while (ob->len > 2 && ob->ptr[0] == 'H' && ob->ptr[1] == ' ') {
 		char *nl = memchr(ob->ptr, '\n', ob->len), *e;
@@ -356,6 +358,9 @@ static void serve_requests(struct gs_buf *ob, const struct render_limits *lim, i
 		if (e != nl || n > ob->len - (size_t)(nl + 1 - ob->ptr))
 			return; /* not complete yet (a malformed one: the child waits, times out) */
 		used = (size_t)(nl + 1 - ob->ptr) + (size_t)n;
+		/* helm's output also follows the cluster's version: such a render
+		 * is not kept (the helm runner has its own memo) */
+		*asked = true;
 		serve_helm(&reply, nl + 1, (size_t)n, lim);
 		if (fd >= 0)
 			write_child(fd, reply.ptr, reply.len);
@@ -383,6 +388,7 @@ static void serve_requests(struct gs_buf *ob, const struct render_limits *lim, i
 			p = nl + 1;
 		}
 		used = (size_t)(p - ob->ptr);
+		*asked = true;
 		for (i = 0; i < 5; i++)
 			*strchr(f[i], '\n') = '\0';
 		f[0] += 2;
@@ -516,6 +522,124 @@ static int parse_framed(struct kz_output *out, char *p, char *end, struct kz_cos
 	return rc;
 }
 
+/* ---- the memo of child renders ---- */
+
+struct memo_entry {
+	uint64_t hash;  /* of key */
+	char *key;      /* root, path and every limit the child was given */
+	char *data;     /* the child's framed output (requests removed) */
+	size_t len;
+	uint64_t used;  /* tick of the last use */
+};
+
+struct render_memo {
+	pthread_mutex_t lock;
+	struct memo_entry *v;
+	size_t n, alloc, bytes, max_entries, max_bytes;
+	uint64_t tick;
+};
+
+struct render_memo *render_memo_new(size_t max_entries, size_t max_bytes)
+{
+	struct render_memo *m = gs_calloc(1, sizeof(*m));
+
+	pthread_mutex_init(&m->lock, NULL);
+	m->max_entries = max_entries;
+	m->max_bytes = max_bytes;
+	return m;
+}
+
+void render_memo_free(struct render_memo *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->n; i++) {
+		free(m->v[i].key);
+		free(m->v[i].data);
+	}
+	free(m->v);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct memo_entry *memo_find(struct render_memo *m, const char *key, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->v[i].hash == h && !strcmp(m->v[i].key, key))
+			return &m->v[i];
+	return NULL;
+}
+
+static void memo_drop(struct render_memo *m, size_t i)
+{
+	m->bytes -= m->v[i].len + strlen(m->v[i].key);
+	free(m->v[i].key);
+	free(m->v[i].data);
+	m->v[i] = m->v[--m->n];
+}
+
+/* A copy of key's output (owned, NUL-terminated), or NULL. */
+static char *memo_get(struct render_memo *m, const char *key, size_t *len)
+{
+	uint64_t h = fnv1a(key);
+	struct memo_entry *e;
+	char *copy = NULL;
+
+	pthread_mutex_lock(&m->lock);
+	if ((e = memo_find(m, key, h))) {
+		e->used = ++m->tick;
+		copy = gs_malloc(e->len + 1);
+		memcpy(copy, e->data, e->len);
+		copy[e->len] = '\0';
+		*len = e->len;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return copy;
+}
+
+static void memo_put(struct render_memo *m, const char *key, const char *data, size_t len)
+{
+	uint64_t h = fnv1a(key);
+	size_t cost = len + strlen(key), i, old;
+	struct memo_entry *e;
+
+	if (cost > m->max_bytes / 4 || !m->max_entries)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if ((e = memo_find(m, key, h)))
+		memo_drop(m, (size_t)(e - m->v));
+	/* least recently used first, until the new set fits */
+	while (m->n && (m->n >= m->max_entries || m->bytes + cost > m->max_bytes)) {
+		for (old = 0, i = 1; i < m->n; i++)
+			if (m->v[i].used < m->v[old].used)
+				old = i;
+		memo_drop(m, old);
+	}
+	GS_ALLOC_GROW(m->v, m->n + 1, m->alloc);
+	e = &m->v[m->n++];
+	e->hash = h;
+	e->key = gs_strdup(key);
+	e->data = gs_malloc(len ? len : 1);
+	memcpy(e->data, data, len);
+	e->len = len;
+	e->used = ++m->tick;
+	m->bytes += cost;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void fmt_size(char *buf, size_t n, const struct render_limits *lim, size_t def)
 {
 	snprintf(buf, n, "%zu", lim && lim->max_output ? lim->max_output : def);
@@ -531,10 +655,13 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 	double timeout = lim && lim->budget.max_seconds > 0 ? lim->budget.max_seconds
 							    : KZ_BUDGET_DEFAULT_SECONDS;
 	double deadline;
-	bool killed = false, too_big = false;
+	bool killed = false, too_big = false, asked_parent = false;
+	char *memo_key = NULL, *kept = NULL;
 	pid_t pid = -1;
 	int status = 0, rc = GS_OK;
 
+	if (lim && lim->memo_hit)
+		*lim->memo_hit = false;
 	if (!lim || !lim->exe)
 		return render_in_process(out, lim, root, path, recurse, cost, err);
 	full = gs_asprintf("%s%s%s", root, *path ? "/" : "", path);
@@ -542,6 +669,25 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 	snprintf(files, sizeof(files), "%zu", lim->budget.max_files);
 	snprintf(secs, sizeof(secs), "%g", timeout);
 	fmt_size(outmax, sizeof(outmax), lim, RENDER_DEFAULT_OUTPUT);
+	if (lim->memo) {
+		size_t len = 0;
+
+		/* everything the child is given, so the same key means the
+		 * same child output */
+		memo_key = gs_asprintf("%s\n%s\n%d %s %s %s %s %zu %s", root, path, recurse, nodes,
+				       files, secs, outmax, max_mem, lim->exe);
+		if (!lim->memo_refresh && (kept = memo_get(lim->memo, memo_key, &len))) {
+			rc = parse_framed(out, kept, kept + len, cost, err);
+			if (rc == GS_OK) {
+				if (lim->memo_hit)
+					*lim->memo_hit = true;
+				goto cleanup;
+			}
+			/* cannot happen (it parsed before): render afresh */
+			gs_error_clear(err);
+			rc = GS_OK;
+		}
+	}
 	if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(epipe, O_CLOEXEC) < 0 ||
 	    pipe2(ipipe, O_CLOEXEC) < 0) {
 		rc = gs_error_set(err, GS_ERR, "render: cannot create a pipe: %s", strerror(errno));
@@ -617,7 +763,7 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 				*fd = -1;
 			} else {
 				/* a remote resource: fetched here, the child waits */
-				serve_requests(&ob, lim, ipipe[1]);
+				serve_requests(&ob, lim, ipipe[1], &asked_parent);
 			}
 		}
 	}
@@ -649,7 +795,16 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 					  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
 					  eb.ptr);
 	} else {
+		/* parsing writes into ob: keep a copy first */
+		free(kept);
+		kept = NULL;
+		if (memo_key && !asked_parent && ob.len) {
+			kept = gs_malloc(ob.len);
+			memcpy(kept, ob.ptr, ob.len);
+		}
 		rc = parse_framed(out, ob.ptr, ob.ptr + ob.len, cost, err);
+		if (rc == GS_OK && kept)
+			memo_put(lim->memo, memo_key, kept, ob.len);
 	}
 cleanup:
 	if (pid > 0) {
@@ -671,5 +826,7 @@ cleanup:
 	gs_buf_release(&ob);
 	gs_buf_release(&eb);
 	free(full);
+	free(memo_key);
+	free(kept);
 	return rc;
 }

@@ -31,6 +31,17 @@ struct render_limits {
 	 * pipe like for remotes (NULL: refused, saying to enable helm) */
 	kz_helm_fn helm;
 	void *helm_arg;
+	/* The memo of successful child renders (NULL: none), for a root that
+	 * never changes (a commit's export): the same root, path and limits
+	 * are parsed from the child's kept output instead of running a child
+	 * again.  Renders that asked for a remote resource or a helm chart are
+	 * never kept (a remote ref may move, the cluster's version may
+	 * change).  memo_refresh: render anyway, keep the new
+	 * output (a hard refresh).  memo_hit (may be NULL): set when the
+	 * answer came from the memo. */
+	struct render_memo *memo;
+	bool memo_refresh;
+	bool *memo_hit;
 };
 /* helmCharts of kustomizations (render-helm.c, not in the front binary):
  * a kz_helm_fn whose arg is a struct render_helm.  runner is borrowed
@@ -54,6 +65,16 @@ void render_helm_release(struct render_helm *h);
 
 #define RENDER_DEFAULT_OUTPUT ((size_t)64 << 20)
 #define RENDER_DEFAULT_MEMORY ((size_t)1 << 30)
+
+/* A memo bounded by max_entries rendered sets and max_bytes of kept
+ * output (the framed JSON, about the rendered objects' size); the least
+ * recently used set goes first, and one set larger than a quarter of
+ * max_bytes is not kept.  Thread-safe (one lock). */
+struct render_memo;
+struct render_memo *render_memo_new(size_t max_entries, size_t max_bytes);
+void render_memo_free(struct render_memo *m);
+#define RENDER_MEMO_ENTRIES 4096
+#define RENDER_MEMO_BYTES ((size_t)8 << 20)
 
 /* The renderer next to the running binary (`gitsync` beside gitsync-core),
  * else the running binary itself (every gitsync binary has `render`).

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "gs-base64.h"
 #include "health/health-lua.h"
 #include "mf-object.h"
@@ -187,6 +188,8 @@ static void judge(struct run *run, struct target *t, const struct mf_node *predi
 		r->status = same && !t->takeover ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
 	if (l && !t->takeover)
 		sync_memo_store(run->se, t->key, t->hash, t->live_rv, same);
+	else if (!l && !t->exists && !t->failed)
+		sync_memo_store(run->se, t->key, t->hash, MEMO_ABSENT, false);
 	if (run->opts->flags & SYNC_KEEP_DIFF && r->status != SYNC_STATUS_SYNCED) {
 		r->target = p;
 		r->live = l;
@@ -539,6 +542,23 @@ static int on_get(int rc, struct mf_node *live, const struct gs_error *e, void *
 	return 0;
 }
 
+/* t is still absent and its dry-run create, for the same desired object,
+ * passed moments ago (the compare before this sync): the verdict holds,
+ * Missing, without asking again.  Not with SYNC_KEEP_DIFF, which wants the
+ * predicted object. */
+static bool absent_accepted(struct run *run, struct target *t)
+{
+	const struct memo *m = sync_memo_find(run->se, t->key);
+
+	if (t->exists || (run->opts->flags & SYNC_KEEP_DIFF) ||
+	    run->rep->v[t->ri].status != SYNC_STATUS_MISSING || !m || m->hash != t->hash ||
+	    strcmp(m->rv, MEMO_ABSENT) || gs_time_mono() - m->at > MEMO_ABSENT_S)
+		return false;
+	run->rep->v[t->ri].health = SYNC_HEALTH_MISSING;
+	t->need_dry_run = false;
+	return true;
+}
+
 int sync_compare_live(struct run *run, struct gs_error *err)
 {
 	const struct sync_options *o = run->opts;
@@ -652,7 +672,7 @@ int sync_compare_live(struct run *run, struct gs_error *err)
 		struct target *t = &run->t[i];
 
 		if (t->need_dry_run && !t->failed && !t->deferred && !t->ns_pending &&
-		    !run->rep->v[t->ri].hook)
+		    !run->rep->v[t->ri].hook && !absent_accepted(run, t))
 			sync_queue_dry_run(run, t);
 	}
 	if ((rc = sync_run_batch(run, err)) < 0)

@@ -26,9 +26,16 @@
  * one (by resourceVersion): while neither changes, it still holds. */
 struct memo {
 	uint64_t hash;
-	char *rv;
+	char *rv;       /* "" (MEMO_ABSENT): no live object, the dry-run create passed */
 	bool synced;
+	double at;      /* monotonic time of the verdict */
 };
+
+/* An absent object's accepted dry-run stands this long: nothing versions
+ * "absent", so the verdict is held to time instead (the compare's dry-run
+ * spares the sync that follows it, issue 20; later ones ask again). */
+#define MEMO_ABSENT ""
+#define MEMO_ABSENT_S 30.0
 
 struct sync_engine {
 	struct kube_client *kc;

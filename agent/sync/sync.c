@@ -66,6 +66,7 @@ void sync_memo_store(struct sync_engine *se, const char *key, uint64_t hash, con
 	m->rv = gs_strdup(rv);
 	m->hash = hash;
 	m->synced = synced;
+	m->at = gs_time_mono();
 }
 
 void sync_report_release(struct sync_report *rep)

@@ -254,12 +254,113 @@ static void test_render_remote__projects_allow_listed_repositories_only(void **s
 	mf_docs_release(&docs);
 }
 
+/* The memo of child renders (issue 20): the same root, path and limits are
+ * answered from the kept output, with the same objects and positions; a
+ * refresh, other limits or a render that fetched a remote run a child; the
+ * least recently used set is dropped at the bound. */
+static void test_render_remote__memo_runs_one_child_per_root(void **state)
+{
+	const char *exe = getenv("GITSYNC");
+	struct fake f;
+	struct render_limits lim;
+	struct kz_output out = KZ_OUTPUT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct render_memo *memo = render_memo_new(2, 1 << 20);
+	char *root, *app, *other;
+	bool hit = false;
+	unsigned line = 0;
+	int i;
+	(void)state;
+
+	if (!exe || access(exe, X_OK) != 0) {
+		render_memo_free(memo);
+		skip();
+	}
+	setup_tree(&f);
+	put(f.top, "plain/cm.yaml",
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: \"1\"\n"
+	    "---\n"
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n");
+	put(f.top, "other/cm.yaml",
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n");
+	root = gs_asprintf("%s/plain", f.top);
+	app = gs_asprintf("%s/app", f.top);
+	other = gs_asprintf("%s/other", f.top);
+	memset(&lim, 0, sizeof(lim));
+	lim.exe = exe;
+	lim.max_memory = SIZE_MAX;
+	lim.remote = fake_loader;
+	lim.remote_arg = &f;
+	lim.memo = memo;
+	lim.memo_hit = &hit;
+	for (i = 0; i < 2; i++) {
+		if (render_run(&out, &lim, root, "", false, NULL, &err) != GS_OK)
+			fail_msg("render %d: %s", i, err.msg);
+		assert_int_equal(hit, i == 1);
+		assert_int_equal(out.docs.n, 2);
+		assert_string_equal(mf_obj_name(out.docs.docs[1]), "second");
+		/* the memo's answer carries the child's positions */
+		if (i == 0)
+			line = mf_node_pos(out.docs.docs[1])->line;
+		assert_int_equal(mf_node_pos(out.docs.docs[1])->line, line);
+		assert_non_null(strstr(mf_node_pos(out.docs.docs[1])->file, "cm.yaml"));
+		kz_output_release(&out);
+	}
+	/* a refresh renders afresh */
+	lim.memo_refresh = true;
+	assert_int_equal(render_run(&out, &lim, root, "", false, NULL, &err), GS_OK);
+	assert_false(hit);
+	kz_output_release(&out);
+	lim.memo_refresh = false;
+	/* other limits are another render */
+	lim.budget.max_nodes = 12345;
+	assert_int_equal(render_run(&out, &lim, root, "", false, NULL, &err), GS_OK);
+	assert_false(hit);
+	kz_output_release(&out);
+	lim.budget.max_nodes = 0;
+	/* a render that asked for a remote is never kept: the loader decides
+	 * (and a remote ref may move) every time */
+	for (i = 0; i < 2; i++) {
+		f.calls = 0;
+		assert_int_equal(render_run(&out, &lim, app, "", false, NULL, &err), GS_OK);
+		assert_false(hit);
+		assert_int_equal(f.calls, 1);
+		kz_output_release(&out);
+	}
+	/* bound 2 sets: root (limits 0) and root (12345) are kept; other
+	 * drops the least recently used, root (limits 0) */
+	assert_int_equal(render_run(&out, &lim, other, "", false, NULL, &err), GS_OK);
+	assert_false(hit);
+	kz_output_release(&out);
+	assert_int_equal(render_run(&out, &lim, other, "", false, NULL, &err), GS_OK);
+	assert_true(hit);
+	kz_output_release(&out);
+	assert_int_equal(render_run(&out, &lim, root, "", false, NULL, &err), GS_OK);
+	assert_false(hit);
+	kz_output_release(&out);
+	/* a failed render is not kept */
+	put(f.top, "bad/cm.yaml", "apiVersion: v1\nkind: [\n");
+	free(other);
+	other = gs_asprintf("%s/bad", f.top);
+	for (i = 0; i < 2; i++) {
+		assert_true(render_run(&out, &lim, other, "", false, NULL, &err) < 0);
+		assert_false(hit);
+		assert_int_equal(out.docs.n, 0);
+	}
+	render_memo_free(memo);
+	free(root);
+	free(app);
+	free(other);
+	teardown_tree(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_remote__the_child_asks_the_agent),
 		cmocka_unit_test(test_render_remote__helm_charts_go_through_the_agent),
 		cmocka_unit_test(test_render_remote__projects_allow_listed_repositories_only),
+		cmocka_unit_test(test_render_remote__memo_runs_one_child_per_root),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

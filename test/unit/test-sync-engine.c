@@ -284,6 +284,40 @@ static void test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object(voi
 	assert_int_equal(f->rep.status, SYNC_STATUS_OUT_OF_SYNC);
 }
 
+
+/* Issue 20: a sync right after the compare that dry-ran the creation of
+ * the same absent objects does not dry-run them again; changed objects
+ * are asked again. */
+static void test_sync_engine__sync_after_compare_skips_the_absent_dry_run(void **state)
+{
+	struct fixture *f = *state;
+	struct gs_error err = GS_ERROR_INIT;
+
+	load(f, CM("a", "") CM("b", ""));
+	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
+	assert_int_equal(row(&f->rep, "ConfigMap", "a")->status, SYNC_STATUS_MISSING);
+	/* the compare dry-runs both creations */
+	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH"), 2);
+	fake_apiserver_log_clear(f->fs);
+	assert_int_equal(sync_run_yaml(f, CM("a", "") CM("b", "")), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	/* the sync only applies: two PATCHes, both real */
+	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH"), 2);
+	assert_true(applied_at(f->fs, "/api/v1/namespaces/t/configmaps/a") >= 0);
+	assert_true(applied_at(f->fs, "/api/v1/namespaces/t/configmaps/b") >= 0);
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+
+	/* another desired object (c, new) is dry-run before it is applied */
+	sync_report_release(&f->rep);
+	f->rep = (struct sync_report)SYNC_REPORT_INIT;
+	load(f, CM("c", ""));
+	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
+	fake_apiserver_log_clear(f->fs);
+	assert_int_equal(sync_run_yaml(f, CM("c", ", labels: {x: y}")), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH"), 2);
+	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/c"));
+}
+
 static void test_sync_engine__prunes_only_with_prune_and_never_prune_false(void **state)
 {
 	struct fixture *f = *state;
@@ -607,6 +641,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_engine__hooks_run_around_the_sync_and_are_deleted_by_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__failed_presync_hook_stops_and_runs_syncfail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__sync_after_compare_skips_the_absent_dry_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prunes_only_with_prune_and_never_prune_false, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__empty_source_never_prunes_without_allow_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prune_protection_is_a_field_not_a_message, setup, teardown),
