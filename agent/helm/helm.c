@@ -753,7 +753,7 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 {
 	struct argv_b a = { NULL, 0, 0, NULL };
 	char *chart = NULL, *chart_dir = NULL, *vals_path = NULL, *tmp = NULL;
-	char rroot[PATH_MAX];
+	char rroot[PATH_MAX], croot[PATH_MAX];
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char key[32];
 	unsigned int klen = 0;
@@ -769,7 +769,14 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 				  req->root);
 		goto cleanup;
 	}
-	if ((rc = helm_path_confine(&chart, rroot, rroot, *req->chart ? req->chart : ".",
+	if (req->chart_root && *req->chart_root && !realpath(req->chart_root, croot)) {
+		rc = gs_error_set(err, GS_ENOTFOUND, "chart directory '%s' does not exist",
+				  req->chart_root);
+		goto cleanup;
+	}
+	if (!req->chart_root || !*req->chart_root)
+		memcpy(croot, rroot, sizeof(croot));
+	if ((rc = helm_path_confine(&chart, croot, croot, *req->chart ? req->chart : ".",
 				    "chart", err)) < 0)
 		goto cleanup;
 	if (stat(chart, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -796,7 +803,7 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 	if (req->chart_digest) {
 		key_add(md, "D", req->chart_digest);
 	} else if (S_ISDIR(st.st_mode)) {
-		struct walk w = { md, rroot, 0, 0 };
+		struct walk w = { md, croot, 0, 0 };
 
 		if ((rc = hash_dir(&w, chart_dir, "", err)) < 0)
 			goto cleanup;
