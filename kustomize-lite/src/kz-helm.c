@@ -164,9 +164,10 @@ static int pull_chart(struct kz_ctx *ctx, const struct mf_node *chart, const cha
 		rc = gs_error_set(err, GS_ENOTFOUND, "the pulled chart has no directory '%s' in '%s'",
 				  *cdir, *root);
 	if (rc < 0) {
-		gs_error_wrap(err, "kustomization '%s': helmCharts '%s': pull from repo '%s'%s%s "
-				   "(anonymous, as kustomize's helm pull)", kfile, req.name,
-			      req.repo, *req.version ? " version " : " (latest)", req.version);
+		/* the kustomization is err->where (its file and line) */
+		gs_error_wrap(err, "helmCharts '%s': pull from repo '%s'%s%s (anonymous, as "
+				   "kustomize's helm pull)", req.name, req.repo,
+			      *req.version ? " version " : " (latest)", req.version);
 		where_chart(err, chart);
 	}
 	return rc;
