@@ -363,7 +363,7 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	/* kustomizations' helmCharts: the agent's runner (its memo serves
 	 * every worker), else a helm found through GITSYNC_HELM or PATH */
 	struct render_helm helm = { 0 };
-	char *helm_bin = NULL;
+	char *helm_bin = NULL, *chart_cache = NULL;
 	bool memo_hit = false;
 	int r;
 
@@ -436,6 +436,12 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	if (helm.runner || helm.binary) {
 		lim.helm = render_helm_chart;
 		lim.helm_arg = &helm;
+		/* helmCharts with a repo whose chart is not in the repository:
+		 * pulled into the chart cache of spec.source.chart (app-chart.c) */
+		helm.chart_cache = chart_cache = gs_asprintf(
+			"%s/helm", env->git ? gitsrc_cache_dir(env->git) : "/tmp/gitsync-cache");
+		lim.pull = render_helm_pull;
+		lim.pull_arg = &helm;
 	}
 	/* a commit's export never changes: its render may be memoized (a
 	 * local directory may change at any time) */
@@ -483,6 +489,7 @@ cleanup:
 	creds_release(&c);
 	render_helm_release(&helm);
 	free(helm_bin);
+	free(chart_cache);
 	free(path);
 	return r;
 }

@@ -53,8 +53,11 @@ int cli_render_path(struct kz_output *out, const char *path, struct gs_error *er
 {
 	struct kz_fs *fs = NULL;
 	char *abs = realpath(path, NULL), *root = NULL, *helm_bin = NULL;
-	struct kz_hooks hooks = { NULL, NULL, 0, 0, NULL, NULL };
+	struct kz_hooks hooks = { NULL, NULL, 0, 0, NULL, NULL, NULL, NULL };
 	struct render_helm helm = { 0 };
+	const char *cache = getenv("GITSYNC_CACHE_DIR");
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *chart_cache = NULL;
 	const char *rel;
 	int rc;
 
@@ -69,6 +72,15 @@ int cli_render_path(struct kz_output *out, const char *path, struct gs_error *er
 	if (helm_bin) {
 		hooks.helm = render_helm_chart;
 		hooks.helm_arg = &helm;
+		/* charts with a repo not in the tree: the CLI's chart cache, as
+		 * `gitsync render --enable-helm` */
+		chart_cache = cache && *cache ? gs_asprintf("%s/helm", cache)
+			      : xdg && *xdg   ? gs_asprintf("%s/gitsync/git/helm", xdg)
+					      : gs_asprintf("%s/.cache/gitsync/git/helm",
+							    home && *home ? home : "/tmp");
+		helm.chart_cache = chart_cache;
+		hooks.pull = render_helm_pull;
+		hooks.pull_arg = &helm;
 	}
 	rc = kz_fs_new_disk(&fs, root, err);
 	if (rc == GS_OK)
@@ -76,6 +88,7 @@ int cli_render_path(struct kz_output *out, const char *path, struct gs_error *er
 	kz_fs_free(fs);
 	render_helm_release(&helm);
 	free(helm_bin);
+	free(chart_cache);
 	free(root);
 	free(abs);
 	return rc;

@@ -52,7 +52,9 @@ static const struct cli_opt render_opts[] = {
 	  NULL, NULL, NULL },
 	{ "enable-helm", 0, CLI_OPT_BOOL, NULL,
 	  "render the helmCharts of kustomizations with helm (as `kubectl\n"
-	  "kustomize --enable-helm`); charts must be in helmGlobals.chartHome", NULL, NULL, NULL },
+	  "kustomize --enable-helm`); a chart not in helmGlobals.chartHome\n"
+	  "whose entry has a repo is pulled (anonymously) into the chart\n"
+	  "cache ($GITSYNC_CACHE_DIR/helm), never into the repository", NULL, NULL, NULL },
 	{ "helm-command", 0, CLI_OPT_STRING, "PATH",
 	  "the helm binary (default: $GITSYNC_HELM, else helm on PATH)", NULL, NULL, NULL },
 	{ "helm-kube-version", 0, CLI_OPT_STRING, "VERSION",
@@ -65,6 +67,8 @@ static const struct cli_opt render_opts[] = {
 	/* the agent's render child (render/render.c) */
 	{ "framed", 0, CLI_OPT_BOOL, NULL, "the agent's render child: framed output with the cost",
 	  NULL, NULL, NULL },
+	{ "pull-charts", 0, CLI_OPT_BOOL, NULL,
+	  "the agent's render child: ask the agent to pull helmCharts' charts", NULL, NULL, NULL },
 	{ "max-nodes", 0, CLI_OPT_STRING, "N", "render budget: YAML nodes (default 1000000)", NULL,
 	  NULL, valid_number },
 	{ "max-files", 0, CLI_OPT_STRING, "N", "render budget: files read (default 200000)", NULL,
@@ -88,6 +92,16 @@ static int need_core_helm(void *arg, const struct kz_helm_chart *chart, struct g
 	return gs_error_set(err, GS_ERR, "helm charts need gitsync-core");
 }
 
+static int need_core_pull(void *arg, const struct kz_chart_pull *req, char **root_out,
+			  char **chart_out, struct gs_error *err)
+{
+	(void)req;
+	(void)root_out;
+	(void)chart_out;
+	*(bool *)arg = true;
+	return gs_error_set(err, GS_ERR, "pulling charts needs gitsync-core");
+}
+
 /* The front binary has no libgit2: a render meeting a remote resource is
  * run again by gitsync-core (nothing has been printed yet). */
 static int need_core(void *arg, const struct kz_remote *rem, char **dir_out,
@@ -109,20 +123,24 @@ static int env_auth(void *arg, const char *url, struct gitsrc_auth *auth, struct
 	return gitsrc_auth_from_env(auth, url, err);
 }
 
-static int open_git(struct gitsrc **out, struct gs_error *err)
+static char *git_cache_dir(void)
 {
 	const char *cache = getenv("GITSYNC_CACHE_DIR");
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char *dflt = NULL;
+
+	if (cache && *cache)
+		return gs_strdup(cache);
+	return xdg && *xdg ? gs_asprintf("%s/gitsync/git", xdg)
+			   : gs_asprintf("%s/.cache/gitsync/git", home && *home ? home : "/tmp");
+}
+
+static int open_git(struct gitsrc **out, struct gs_error *err)
+{
+	char *cache = git_cache_dir();
 	int rc;
 
-	if (!cache || !*cache) {
-		dflt = xdg && *xdg ? gs_asprintf("%s/gitsync/git", xdg)
-				   : gs_asprintf("%s/.cache/gitsync/git", home && *home ? home : "/tmp");
-		cache = dflt;
-	}
 	rc = gitsrc_new(out, cache, err);
-	free(dflt);
+	free(cache);
 	return rc;
 }
 #endif
@@ -149,12 +167,13 @@ int cmd_render(int argc, char **argv)
 	struct kz_fs *fs = NULL;
 	struct gs_buf buf = GS_BUF_INIT;
 	char *abs = NULL, *root = NULL, *rel = NULL;
-	struct kz_hooks hooks = { NULL, NULL, 0, 0, NULL, NULL };
+	struct kz_hooks hooks = { NULL, NULL, 0, 0, NULL, NULL, NULL, NULL };
 #ifdef GITSYNC_FRONT
 	bool core = false;
 #else
 	struct render_git_loader git = { NULL, env_auth, NULL, NULL };
 	struct render_helm helm = { 0 };
+	char *chart_cache = NULL;
 #endif
 	int ret;
 
@@ -205,18 +224,32 @@ int cmd_render(int argc, char **argv)
 #endif
 	}
 	if (framed && cli_args_bool(&args, "enable-helm")) {
-		/* the agent runs helm, with its runner and memo */
+		/* the agent runs helm, with its runner and memo, and pulls */
 		hooks.helm = render_child_helm;
+		if (cli_args_bool(&args, "pull-charts"))
+			hooks.pull = render_child_pull;
 	} else if (cli_args_bool(&args, "enable-helm")) {
 #ifdef GITSYNC_FRONT
 		hooks.helm = need_core_helm;
 		hooks.helm_arg = &core;
+		hooks.pull = need_core_pull;
+		hooks.pull_arg = &core;
 #else
 		helm.binary = cli_args_str(&args, "helm-command");
 		helm.kube_version = cli_args_str(&args, "helm-kube-version");
 		helm.api_versions = cli_args_list(&args, "helm-api-versions", &helm.n_api_versions);
 		hooks.helm = render_helm_chart;
 		hooks.helm_arg = &helm;
+		/* charts not in the repository: the chart cache beside the Git
+		 * cache, as `gitsync app` keeps charts of spec.source.chart */
+		{
+			char *git_cache = git_cache_dir();
+
+			helm.chart_cache = chart_cache = gs_asprintf("%s/helm", git_cache);
+			free(git_cache);
+		}
+		hooks.pull = render_helm_pull;
+		hooks.pull_arg = &helm;
 #endif
 	}
 	if (kz_render_hooks(&out, fs, rel, flags, &budget, &hooks, &cost, &err) < 0) {
@@ -312,6 +345,7 @@ cleanup:
 #ifndef GITSYNC_FRONT
 	gitsrc_free(git.git);
 	render_helm_release(&helm);
+	free(chart_cache);
 #endif
 	free(abs);
 	free(root);

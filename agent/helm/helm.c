@@ -906,7 +906,7 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 	struct argv_b a = { NULL, 0, 0, NULL };
 	char *chart = NULL, *chart_dir = NULL, *vals_path = NULL, *tmp = NULL;
 	char *run_dir = NULL, *mirror = NULL; /* where helm runs; a dependency build's copy */
-	char rroot[PATH_MAX];
+	char rroot[PATH_MAX], croot[PATH_MAX];
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char key[32];
 	unsigned int klen = 0;
@@ -922,7 +922,14 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 				  req->root);
 		goto cleanup;
 	}
-	if ((rc = helm_path_confine(&chart, rroot, rroot, *req->chart ? req->chart : ".",
+	if (req->chart_root && *req->chart_root && !realpath(req->chart_root, croot)) {
+		rc = gs_error_set(err, GS_ENOTFOUND, "chart directory '%s' does not exist",
+				  req->chart_root);
+		goto cleanup;
+	}
+	if (!req->chart_root || !*req->chart_root)
+		memcpy(croot, rroot, sizeof(croot));
+	if ((rc = helm_path_confine(&chart, croot, croot, *req->chart ? req->chart : ".",
 				    "chart", err)) < 0)
 		goto cleanup;
 	if (stat(chart, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -946,7 +953,7 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 
 		free(run_dir);
 		run_dir = NULL;
-		if ((rc = dependency_mirror(&mirror, &run_dir, r->tmp_dir, rroot, chart_dir,
+		if ((rc = dependency_mirror(&mirror, &run_dir, r->tmp_dir, croot, chart_dir,
 					    err)) < 0 ||
 		    (rc = helm_run(NULL, r, run_dir, dargs, req->env, err)) < 0)
 			goto cleanup;
@@ -956,7 +963,7 @@ int helm_template(struct gs_buf *out, bool *memo_hit, struct helm_runner *r,
 	} else if (S_ISDIR(st.st_mode)) {
 		/* after a dependency build the key sees the built charts/ too:
 		 * a dependency changed elsewhere in the repository is a miss */
-		struct walk w = { md, rroot, 0, 0 };
+		struct walk w = { md, croot, 0, 0 };
 
 		if ((rc = hash_dir(&w, run_dir, "", err)) < 0)
 			goto cleanup;

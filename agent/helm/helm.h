@@ -95,7 +95,11 @@ struct helm_param {
 /* What `helm template` is asked (all borrowed). */
 struct helm_template_req {
 	const char *root;          /* confinement root, absolute (the repository's export) */
-	const char *chart;         /* chart directory or .tgz, relative to root ("" = root) */
+	const char *chart;         /* chart directory or .tgz, relative to root ("" = root),
+				    * or to chart_root when set */
+	const char *chart_root;    /* NULL: root.  Else the confinement root of the chart
+				    * alone (absolute: a chart pulled into the chart cache);
+				    * value files stay confined to root */
 	const char *chart_digest;  /* identity of the chart's content (e.g. a .tgz digest);
 				    * NULL: the runner hashes the chart directory's files */
 	const char *release_name;  /* NULL/"": --generate-name (kustomize's way; helm

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gs-alloc.h"
+#include "helm/helm-repo.h"
 #include "helm/helm.h"
 
 void render_helm_release(struct render_helm *h)
@@ -16,6 +17,27 @@ void render_helm_release(struct render_helm *h)
 		return;
 	helm_runner_free(h->own);
 	h->own = NULL;
+	helm_repo_free(h->repo);
+	h->repo = NULL;
+}
+
+int render_helm_pull(void *arg, const struct kz_chart_pull *p, char **root_out,
+		     char **chart_out, struct gs_error *err)
+{
+	struct render_helm *h = arg;
+	struct helm_chart_pull pull = HELM_CHART_PULL_INIT;
+	int rc;
+
+	if (!h->chart_cache || !*h->chart_cache)
+		return gs_error_set(err, GS_EINVAL, "no chart cache to pull charts into");
+	if (!h->repo && (rc = helm_repo_new(&h->repo, h->chart_cache, err)) < 0)
+		return rc;
+	/* anonymous: kustomize's helmCharts have no credentials either */
+	rc = helm_repo_pull(&pull, h->repo, p->repo, p->name, p->version, NULL, err);
+	if (rc == GS_OK)
+		rc = helm_repo_unpack(root_out, chart_out, h->repo, &pull, err);
+	helm_chart_pull_release(&pull);
+	return rc;
 }
 
 int render_helm_chart(void *arg, const struct kz_helm_chart *c, struct gs_buf *out,
@@ -40,6 +62,8 @@ int render_helm_chart(void *arg, const struct kz_helm_chart *c, struct gs_buf *o
 	memset(&req, 0, sizeof(req));
 	req.root = c->root;
 	req.chart = c->chart_dir;
+	/* a pulled chart lives in the chart cache: allowed for this chart only */
+	req.chart_root = c->chart_root && *c->chart_root ? c->chart_root : NULL;
 	req.release_name = c->release_name;
 	req.namespace = c->namespace;
 	/* --helm-kube-version / --helm-api-versions are defaults: kustomize
@@ -64,7 +88,9 @@ int render_helm_chart(void *arg, const struct kz_helm_chart *c, struct gs_buf *o
 	req.include_crds = c->include_crds;
 	req.skip_tests = c->skip_tests;
 	req.no_hooks = c->skip_hooks;
-	req.dependency_build = true;
+	/* never write into the chart cache: a pulled chart comes with its
+	 * dependencies (helm package puts them in charts/) */
+	req.dependency_build = !req.chart_root;
 	if (c->name_template && *c->name_template) {
 		extra[0] = "--name-template";
 		extra[1] = c->name_template;

@@ -173,6 +173,7 @@ int render_child_helm(void *arg, const struct kz_helm_chart *c, struct gs_buf *o
 	put_ns(&b, c->kustomization);
 	put_ns(&b, c->root);
 	put_ns(&b, c->chart_dir);
+	put_ns(&b, c->chart_root);
 	put_ns(&b, c->name);
 	put_ns(&b, c->version);
 	put_ns(&b, c->repo);
@@ -222,6 +223,47 @@ int render_child_helm(void *arg, const struct kz_helm_chart *c, struct gs_buf *o
 	return code;
 }
 
+/* Charts to pull: the child writes
+ *   P <len>\n<netstrings: kustomization, name, repo, version>
+ * and reads "O <root>\n<chart>\n" or the E answer above. */
+int render_child_pull(void *arg, const struct kz_chart_pull *req, char **root_out,
+		      char **chart_out, struct gs_error *err)
+{
+	struct gs_buf b = GS_BUF_INIT;
+	char line[PATH_MAX + 16], chart[PATH_MAX + 16], where[sizeof(err->where)],
+		msg[sizeof(err->msg)];
+	int code = GS_ERR;
+
+	(void)arg;
+	put_ns(&b, req->kustomization);
+	put_ns(&b, req->name);
+	put_ns(&b, req->repo);
+	put_ns(&b, req->version);
+	printf("P %zu\n", b.len);
+	fwrite(b.ptr, 1, b.len, stdout);
+	gs_buf_release(&b);
+	if (fflush(stdout) != 0 || !read_line(stdin, line, sizeof(line)))
+		return gs_error_set(err, GS_ERR, "the agent did not answer the pull of %s",
+				    req->name);
+	if (line[0] == 'O' && line[1] == ' ' && line[2] == '/') {
+		if (!read_line(stdin, chart, sizeof(chart)) || !*chart)
+			return gs_error_set(err, GS_ERR, "the agent's answer for %s is truncated",
+					    req->name);
+		*root_out = gs_strdup(line + 2);
+		*chart_out = gs_strdup(chart);
+		return GS_OK;
+	}
+	sscanf(line, "E %d", &code);
+	if (!read_line(stdin, where, sizeof(where)) || !read_line(stdin, msg, sizeof(msg)))
+		return gs_error_set(err, GS_ERR, "the agent's answer for %s is truncated",
+				    req->name);
+	code = code < 0 && code >= GS_EAUTH ? code : GS_ERR;
+	gs_error_set(err, (enum gs_code)code, "%s", msg);
+	if (err)
+		snprintf(err->where, sizeof(err->where), "%s", where);
+	return code;
+}
+
 /* ---- the agent's side ---- */
 
 /* Next netstring of [*p, end) into *s (NUL-terminated in place). */
@@ -260,6 +302,47 @@ static bool get_list(char **p, char *end, const char ***v, size_t *n)
 	return true;
 }
 
+static void reply_error(struct gs_buf *reply, const struct gs_error *err)
+{
+	size_t i;
+
+	gs_buf_printf(reply, "E %d\n", (int)err->code);
+	for (i = 0; err->where[i]; i++)
+		gs_buf_putc(reply, err->where[i] == '\n' ? ' ' : err->where[i]);
+	gs_buf_putc(reply, '\n');
+	for (i = 0; err->msg[i]; i++)
+		gs_buf_putc(reply, err->msg[i] == '\n' ? ' ' : err->msg[i]);
+	gs_buf_putc(reply, '\n');
+}
+
+/* One pull request (payload of len bytes at p, modified): the answer. */
+static void serve_pull(struct gs_buf *reply, char *p, size_t len,
+		       const struct render_limits *lim)
+{
+	struct kz_chart_pull req;
+	struct gs_error err = GS_ERROR_INIT;
+	char *end = p + len, *root = NULL, *chart = NULL;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	if (!get_ns(&p, end, &req.kustomization) || !get_ns(&p, end, &req.name) ||
+	    !get_ns(&p, end, &req.repo) || !get_ns(&p, end, &req.version))
+		rc = gs_error_set(&err, GS_ERR, "malformed pull request from the renderer");
+	else if (!lim->pull)
+		rc = gs_error_set(&err, GS_EINVAL, "charts are not pulled here");
+	else
+		rc = lim->pull(lim->pull_arg, &req, &root, &chart, &err);
+	if (rc == GS_OK && (!root || root[0] != '/' || strchr(root, '\n') || !chart || !*chart ||
+			    strchr(chart, '\n')))
+		rc = gs_error_set(&err, GS_ERR, "the chart puller gave no directory");
+	if (rc == GS_OK)
+		gs_buf_printf(reply, "O %s\n%s\n", root, chart);
+	else
+		reply_error(reply, &err);
+	free(root);
+	free(chart);
+}
+
 /* One helm request (payload of len bytes at p, modified): the answer. */
 static void serve_helm(struct gs_buf *reply, char *p, size_t len,
 		       const struct render_limits *lim)
@@ -273,7 +356,8 @@ static void serve_helm(struct gs_buf *reply, char *p, size_t len,
 
 	memset(&c, 0, sizeof(c));
 	if (!get_ns(&p, end, &c.kustomization) || !get_ns(&p, end, &c.root) ||
-	    !get_ns(&p, end, &c.chart_dir) || !get_ns(&p, end, &c.name) ||
+	    !get_ns(&p, end, &c.chart_dir) || !get_ns(&p, end, &c.chart_root) ||
+	    !get_ns(&p, end, &c.name) ||
 	    !get_ns(&p, end, &c.version) || !get_ns(&p, end, &c.repo) ||
 	    !get_ns(&p, end, &c.release_name) || !get_ns(&p, end, &c.namespace) ||
 	    !get_ns(&p, end, &c.name_template) || !get_ns(&p, end, &c.values) ||
@@ -296,15 +380,7 @@ static void serve_helm(struct gs_buf *reply, char *p, size_t len,
 		gs_buf_printf(reply, "O %zu\n", out.len);
 		gs_buf_add(reply, out.ptr, out.len);
 	} else {
-		size_t i;
-
-		gs_buf_printf(reply, "E %d\n", (int)err.code);
-		for (i = 0; err.where[i]; i++)
-			gs_buf_putc(reply, err.where[i] == '\n' ? ' ' : err.where[i]);
-		gs_buf_putc(reply, '\n');
-		for (i = 0; err.msg[i]; i++)
-			gs_buf_putc(reply, err.msg[i] == '\n' ? ' ' : err.msg[i]);
-		gs_buf_putc(reply, '\n');
+		reply_error(reply, &err);
 	}
 	gs_buf_release(&out);
 	free(files);
@@ -346,7 +422,9 @@ static void write_child(int fd, const char *p, size_t n)
 static void serve_requests(struct gs_buf *ob, const struct render_limits *lim, int fd,
 			   bool *asked)
 {
-	while (ob->len > 2 && ob->ptr[0] == 'H' && ob->ptr[1] == ' ') {
+	/* H (helm) and P (pull) are length-framed; the child waits for each
+	 * answer, so at most one request is pending at a time */
+	while (ob->len > 2 && (ob->ptr[0] == 'H' || ob->ptr[0] == 'P') && ob->ptr[1] == ' ') {
 		char *nl = memchr(ob->ptr, '\n', ob->len), *e;
 		unsigned long long n;
 		size_t used;
@@ -358,10 +436,14 @@ static void serve_requests(struct gs_buf *ob, const struct render_limits *lim, i
 		if (e != nl || n > ob->len - (size_t)(nl + 1 - ob->ptr))
 			return; /* not complete yet (a malformed one: the child waits, times out) */
 		used = (size_t)(nl + 1 - ob->ptr) + (size_t)n;
-		/* helm's output also follows the cluster's version: such a render
-		 * is not kept (the helm runner has its own memo) */
+		/* helm's output also follows the cluster's version, and a pull
+		 * without a version the repository's index: such a render is not
+		 * kept (the helm runner has its own memo) */
 		*asked = true;
-		serve_helm(&reply, nl + 1, (size_t)n, lim);
+		if (ob->ptr[0] == 'H')
+			serve_helm(&reply, nl + 1, (size_t)n, lim);
+		else
+			serve_pull(&reply, nl + 1, (size_t)n, lim);
 		if (fd >= 0)
 			write_child(fd, reply.ptr, reply.len);
 		gs_buf_release(&reply);
@@ -434,7 +516,8 @@ static int render_in_process(struct kz_output *out, const struct render_limits *
 	int rc;
 
 	struct kz_hooks hooks = { lim ? lim->remote : NULL, lim ? lim->remote_arg : NULL, 0, 0,
-				  lim ? lim->helm : NULL, lim ? lim->helm_arg : NULL };
+				  lim ? lim->helm : NULL, lim ? lim->helm_arg : NULL,
+				  lim ? lim->pull : NULL, lim ? lim->pull_arg : NULL };
 
 	if ((rc = kz_fs_new_disk(&fs, root, err)) < 0)
 		return rc;
@@ -706,7 +789,9 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 		struct rlimit cl = { cpu, cpu + 2 };
 		const char *argv[] = { lim->exe, "render", "--framed", "--root", root,
 				       recurse ? "--recurse" : "--framed",
-				       lim->helm ? "--enable-helm" : "--framed", "--max-nodes", nodes,
+				       lim->helm ? "--enable-helm" : "--framed",
+				       lim->helm && lim->pull ? "--pull-charts" : "--framed",
+				       "--max-nodes", nodes,
 				       "--max-files", files, "--timeout", secs, "--max-output",
 				       outmax, full, NULL };
 		struct rlimit cur;

@@ -42,6 +42,10 @@ struct render_limits {
 	struct render_memo *memo;
 	bool memo_refresh;
 	bool *memo_hit;
+	/* helmCharts' charts not in the repository (kz_chart_pull_fn): pulled
+	 * here too, the child asking over the pipe (NULL: refused) */
+	kz_chart_pull_fn pull;
+	void *pull_arg;
 };
 /* helmCharts of kustomizations (render-helm.c, not in the front binary):
  * a kz_helm_fn whose arg is a struct render_helm.  runner is borrowed
@@ -51,6 +55,7 @@ struct render_limits {
  * that set none, as kubectl kustomize's --helm-kube-version and
  * --helm-api-versions do (kustomize decodes the chart's entry over them). */
 struct helm_runner;
+struct helm_repo;
 struct render_helm {
 	struct helm_runner *runner;
 	const char *binary;
@@ -58,9 +63,19 @@ struct render_helm {
 	const char *const *api_versions;
 	size_t n_api_versions;
 	struct helm_runner *own;
+	/* render_helm_pull: the chart cache (borrowed; helm-repo.h) and the
+	 * client opened there on the first pull (freed by release) */
+	const char *chart_cache;
+	struct helm_repo *repo;
 };
 int render_helm_chart(void *arg, const struct kz_helm_chart *chart, struct gs_buf *out,
 		      struct gs_error *err);
+/* A kz_chart_pull_fn whose arg is a struct render_helm: the chart pulled
+ * anonymously (kustomize has no credentials for helmCharts) with
+ * helm_repo_pull into h->chart_cache, by digest, and unpacked there.  Not
+ * thread-safe per render_helm (one per render). */
+int render_helm_pull(void *arg, const struct kz_chart_pull *req, char **root_out,
+		     char **chart_out, struct gs_error *err);
 void render_helm_release(struct render_helm *h);
 
 #define RENDER_DEFAULT_OUTPUT ((size_t)64 << 20)
@@ -110,6 +125,11 @@ int render_child_remote(void *arg, const struct kz_remote *rem, char **dir_out,
  * (render_run, which runs lim->helm) over the pipe. */
 int render_child_helm(void *arg, const struct kz_helm_chart *chart, struct gs_buf *out,
 		      struct gs_error *err);
+
+/* The child's chart puller (a kz_chart_pull_fn; arg unused): asks the
+ * parent (render_run, which runs lim->pull) over the pipe. */
+int render_child_pull(void *arg, const struct kz_chart_pull *req, char **root_out,
+		      char **chart_out, struct gs_error *err);
 
 /* A kz_remote_fn over gitsrc (render-remote.c, not in the front binary):
  * fetch rem->repo_url at rem->ref into the Git cache (the same fetch,

@@ -102,7 +102,11 @@ struct kz_helm_chart {
 	const char *kustomization; /* the kustomization file, for messages */
 	const char *root;          /* the fs root on disk ("" for a memory tree) */
 	const char *chart_dir;     /* <dir>/<chartHome>/<name>, or <chartHome>/<name>-<version>/<name>
-				    * when repo and version are both set (kustomize's layout) */
+				    * when repo and version are both set (kustomize's layout);
+				    * for a pulled chart: relative to chart_root */
+	const char *chart_root;    /* "" : the chart is in the fs (vendored); else the absolute
+				    * directory the pull hook gave (kz_chart_pull_fn), which
+				    * the helm hook must allow for this chart only */
 	const char *name, *version, *repo; /* as written ("" when absent) */
 	const char *release_name;  /* "" : kustomize passes --generate-name (helm: "release-name") */
 	const char *namespace;     /* "" : none */
@@ -126,12 +130,36 @@ struct kz_helm_chart {
 typedef int (*kz_helm_fn)(void *arg, const struct kz_helm_chart *chart, struct gs_buf *out,
 			  struct gs_error *err);
 
+/* A helmCharts entry whose chart is not in the tree but names a repo:
+ * what kustomize would `helm pull --untar` into chartHome.  Borrowed. */
+struct kz_chart_pull {
+	const char *kustomization; /* the kustomization file, for messages */
+	const char *name;          /* the chart */
+	const char *repo;          /* http(s)://... (an index.yaml) or oci://... */
+	const char *version;       /* as written: exact or a range; "" = latest */
+};
+
+/* The puller of charts (kustomize-lite never touches the network): make
+ * the chart available on disk without writing into the fs, and set
+ * *root_out (owned, absolute) to a directory that must stay unchanged
+ * during the render, and *chart_out (owned) to the chart's directory
+ * relative to it (no "..", no "/" at the start).  kustomize-lite reads
+ * the chart's values.yaml from there (symlinks out of root refused) and
+ * hands both to the helm hook (kz_helm_chart.chart_root).  Return GS_OK
+ * or an error whose message names the repository and what failed (HTTP
+ * status, versions seen); kustomize-lite adds the kustomization file and
+ * the chart. */
+typedef int (*kz_chart_pull_fn)(void *arg, const struct kz_chart_pull *req, char **root_out,
+				char **chart_out, struct gs_error *err);
+
 /* Optional hooks of a render (all NULL/0: remote resources and helmCharts
  * are refused with an error saying so).  Bounds on remote resources, 0 =
  * default: max_remotes distinct (repository, ref) fetched per render
  * (default 32), max_remote_depth remote bases nested in remote bases
  * (default 8).  helm renders helmCharts entries (NULL: refused, like
- * `kubectl kustomize` without --enable-helm). */
+ * `kubectl kustomize` without --enable-helm).  pull fetches the charts of
+ * entries with a repo that are not in the tree (NULL: such an entry is
+ * refused, saying to vendor the chart); used only with helm. */
 struct kz_hooks {
 	kz_remote_fn remote;
 	void *remote_arg;
@@ -139,6 +167,8 @@ struct kz_hooks {
 	unsigned max_remote_depth;
 	kz_helm_fn helm;
 	void *helm_arg;
+	kz_chart_pull_fn pull;
+	void *pull_arg;
 };
 #define KZ_REMOTE_DEFAULT_MAX 32u
 #define KZ_REMOTE_DEFAULT_DEPTH 8u

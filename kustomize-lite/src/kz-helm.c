@@ -55,9 +55,11 @@ static const char *str_or(const struct mf_node *chart, const char *key)
 }
 
 /* The values file kustomize writes for helm (createNewMergedValuesFile /
- * copyValuesFile) into *out. */
-static int chart_values(struct kz_ctx *ctx, struct gs_buf *out, const struct mf_node *chart,
-			const char *vpath, const char *vshown, struct gs_error *err)
+ * copyValuesFile) into *out; vpath is read through vfs (the tree, or a
+ * pulled chart's directory) and named vfile in positions. */
+static int chart_values(struct kz_ctx *ctx, const struct kz_fs *vfs, struct gs_buf *out,
+			const struct mf_node *chart, const char *vpath, const char *vfile,
+			const char *vshown, struct gs_error *err)
 {
 	const struct mf_node *inl = mf_node_get(chart, "valuesInline");
 	const char *merge = str_or(chart, "valuesMerge");
@@ -78,7 +80,7 @@ static int chart_values(struct kz_ctx *ctx, struct gs_buf *out, const struct mf_
 		vals = mf_node_clone(inl);
 		goto emit;
 	}
-	if ((rc = kz_fs_read(ctx->fs, vpath, &file, err)) < 0) {
+	if ((rc = kz_fs_read(vfs, vpath, &file, err)) < 0) {
 		if (rc == GS_ENOTFOUND)
 			gs_error_set(err, rc, "values file '%s' not found (give valuesFile, or add "
 					      "values.yaml to the chart)", vshown);
@@ -89,7 +91,7 @@ static int chart_values(struct kz_ctx *ctx, struct gs_buf *out, const struct mf_
 		rc = GS_OK;
 		goto cleanup;
 	}
-	if ((rc = kz_parse_yaml(ctx, &docs, file.ptr, file.len, kz_intern(ctx, vpath), err)) < 0)
+	if ((rc = kz_parse_yaml(ctx, &docs, file.ptr, file.len, kz_intern(ctx, vfile), err)) < 0)
 		goto cleanup;
 	vals = docs.n && mf_node_type(docs.docs[0]) == MF_MAP ? mf_docs_take(&docs, 0)
 							       : mf_node_new(MF_MAP);
@@ -138,6 +140,39 @@ static void where_chart(struct gs_error *err, const struct mf_node *chart)
 		snprintf(err->where, sizeof(err->where), "%s:%u", pos->file, pos->line);
 }
 
+/* A chart not in the tree, pulled by the caller's hook (as kustomize runs
+ * `helm pull`, but into the caller's cache, never into the tree): *root,
+ * *cdir (the chart relative to it) and *cfs (a confined view of root, for
+ * its values.yaml) on success. */
+static int pull_chart(struct kz_ctx *ctx, const struct mf_node *chart, const char *kfile,
+		      char **root, char **cdir, struct kz_fs **cfs, struct gs_error *err)
+{
+	struct kz_chart_pull req = { kfile, str_or(chart, "name"), str_or(chart, "repo"),
+				     str_or(chart, "version") };
+	const char *c;
+	int rc;
+
+	rc = ctx->hooks.pull(ctx->hooks.pull_arg, &req, root, cdir, err);
+	if (rc == GS_OK && (!*root || (*root)[0] != '/' || !*cdir || (*cdir)[0] == '/'))
+		rc = gs_error_set(err, GS_ERR, "the chart puller gave no chart directory");
+	for (c = rc == GS_OK ? *cdir : ""; *c; c += strcspn(c, "/"), c += *c == '/')
+		if (!strncmp(c, "..", 2) && (c[2] == '/' || !c[2]))
+			rc = gs_error_set(err, GS_EINVAL, "the chart puller gave '%s'", *cdir);
+	if (rc == GS_OK)
+		rc = kz_fs_new_disk(cfs, *root, err);
+	if (rc == GS_OK && (kz_fs_stat(*cfs, *cdir) != KZ_FS_DIR || !kz_fs_within(*cfs, *cdir, "")))
+		rc = gs_error_set(err, GS_ENOTFOUND, "the pulled chart has no directory '%s' in '%s'",
+				  *cdir, *root);
+	if (rc < 0) {
+		/* the kustomization is err->where (its file and line) */
+		gs_error_wrap(err, "helmCharts '%s': pull from repo '%s'%s%s (anonymous, as "
+				   "kustomize's helm pull)", req.name, req.repo,
+			      *req.version ? " version " : " (latest)", req.version);
+		where_chart(err, chart);
+	}
+	return rc;
+}
+
 /* Run one helmCharts entry and add its objects to ra. */
 static int inflate(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_node *chart,
 		   const struct mf_node *globals, const char *dir, const char *kfile,
@@ -147,6 +182,8 @@ static int inflate(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_nod
 	const char *name = str_or(chart, "name"), *home = str_or(globals, "chartHome");
 	const char *vfile = str_or(chart, "valuesFile");
 	char *home_dir = NULL, *chart_dir = NULL, *vpath = NULL, *sub = NULL, *shown = NULL;
+	char *pulled_root = NULL, *pulled_dir = NULL, *vfile_name = NULL;
+	struct kz_fs *pulled_fs = NULL;
 	const char **add = NULL, **apis = NULL;
 	char **add_paths = NULL;
 	struct gs_buf values = GS_BUF_INIT, text = GS_BUF_INIT;
@@ -187,7 +224,12 @@ static int inflate(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_nod
 		goto escape;
 	if (kz_fs_stat(ctx->fs, chart_dir) != KZ_FS_NONE && !kz_fs_within(ctx->fs, chart_dir, dir))
 		goto escape;
-	if (kz_fs_stat(ctx->fs, chart_dir) != KZ_FS_DIR) {
+	if (kz_fs_stat(ctx->fs, chart_dir) != KZ_FS_DIR && *str_or(chart, "repo") &&
+	    ctx->hooks.pull) {
+		if ((rc = pull_chart(ctx, chart, kfile, &pulled_root, &pulled_dir, &pulled_fs,
+				     err)) < 0)
+			goto cleanup;
+	} else if (kz_fs_stat(ctx->fs, chart_dir) != KZ_FS_DIR) {
 		if (!*str_or(chart, "repo"))
 			rc = gs_error_at(err, GS_ENOTFOUND, mf_node_pos(chart),
 					 "helmCharts '%s': no repo specified for pull, no chart found "
@@ -209,13 +251,26 @@ static int inflate(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_nod
 					     err)) < 0)
 			goto cleanup;
 		shown = gs_strdup(vfile);
+	} else if (pulled_fs) {
+		/* the pulled chart's own values.yaml, confined to its directory */
+		vpath = gs_asprintf("%s/values.yaml", pulled_dir);
+		shown = gs_asprintf("%s/%s", pulled_root, vpath);
+		vfile_name = gs_strdup(shown);
+		if (kz_fs_stat(pulled_fs, vpath) != KZ_FS_NONE &&
+		    !kz_fs_within(pulled_fs, vpath, pulled_dir)) {
+			rc = gs_error_at(err, GS_EINVAL, mf_node_pos(chart),
+					 "helmCharts '%s': security; the pulled chart's values.yaml "
+					 "'%s' is a link out of the chart", name, shown);
+			goto cleanup;
+		}
 	} else {
 		vpath = gs_asprintf("%s/values.yaml", chart_dir);
 		shown = gs_strdup(vpath);
 		if (kz_fs_stat(ctx->fs, vpath) != KZ_FS_NONE && !kz_fs_within(ctx->fs, vpath, dir))
 			goto escape;
 	}
-	if ((rc = chart_values(ctx, &values, chart, vpath, shown, err)) < 0) {
+	if ((rc = chart_values(ctx, pulled_fs && !*vfile ? pulled_fs : ctx->fs, &values, chart,
+			       vpath, vfile_name ? vfile_name : vpath, shown, err)) < 0) {
 		gs_error_wrap(err, "helmCharts '%s'", name);
 		where_chart(err, chart);
 		goto cleanup;
@@ -236,7 +291,8 @@ static int inflate(struct kz_ctx *ctx, struct kz_resmap *ra, const struct mf_nod
 	}
 	req.kustomization = kfile;
 	req.root = kz_fs_root(ctx->fs);
-	req.chart_dir = chart_dir;
+	req.chart_dir = pulled_dir ? pulled_dir : chart_dir;
+	req.chart_root = pulled_root ? pulled_root : "";
 	req.name = name;
 	req.version = str_or(chart, "version");
 	req.repo = str_or(chart, "repo");
@@ -309,6 +365,10 @@ cleanup:
 	free(vpath);
 	free(sub);
 	free(shown);
+	free(pulled_root);
+	free(pulled_dir);
+	free(vfile_name);
+	kz_fs_free(pulled_fs);
 	gs_buf_release(&values);
 	gs_buf_release(&text);
 	mf_docs_release(&docs);

@@ -4,8 +4,10 @@
 # a chart written here (templates with values, a CRD in crds/), with
 # valuesInline/valuesFile/valuesMerge/additionalValuesFiles, releaseName,
 # namespace, includeCRDs, helmGlobals.chartHome, and kustomize's own
-# transformers on top.  Then the refusals (no --enable-helm, a chart outside
-# the kustomization).  SKIPs when kubectl or helm is missing.  TAP output.
+# transformers on top; charts with repo: pulled from a loopback chart
+# repository (kustomize pulls into the tree, gitsync into its chart cache).
+# Then the refusals (no --enable-helm, a chart outside the kustomization, a
+# missing chart version).  SKIPs when kubectl or helm is missing.  TAP output.
 set -u
 gitsync="${GITSYNC:?GITSYNC must point at the gitsync binary}"
 src="${GS_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -15,7 +17,13 @@ kubectl="${GS_KUBECTL:-$HOME/.cache/gitsync/kubectl/2.2.2/kubectl}"
 helm="${GS_HELM:-${GITSYNC_HELM:-$HOME/.cache/gitsync/helm/2.2.2/helm}}"
 
 tmp="$(mktemp -d)"
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+pids=()
+cleanup() {
+  local p
+  for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null; done
+  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 if [ ! -x "$kubectl" ] || [ ! -x "$helm" ]; then
   skip "helmCharts against kubectl kustomize" "kubectl ($kubectl) or helm ($helm) missing"
@@ -353,21 +361,117 @@ else
   not_ok "chart symlinked out of the kustomization: exit $rc, $(head -c 300 "$tmp/err")"
 fi
 
-# a chart with repo: that is not vendored: says gitsync does not pull
-mkdir -p "$tmp/remote"
-cat >"$tmp/remote/kustomization.yaml" <<'EOF'
+# ---- helmCharts with repo: and no chart in the tree: pulled
+# A loopback HTTP chart repository (`helm package` + `helm repo index`, served
+# by python's http.server on a free port) with demo 0.1.0 and 1.2.3.
+# kustomize runs `helm pull --untar` into <chartHome>/<name>-<version>, so the
+# oracle runs on a copy; gitsync pulls into its chart cache, never the tree.
+hhelm() { HOME="$tmp/helm-home" "$helm" "$@"; }
+serve() { # PORTFILE: serve $tmp/chartrepo, print nothing
+  python3 "$tmp/serve.py" "$tmp/chartrepo" "$1" >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do [ -s "$1" ] && break; sleep 0.1; done
+}
+mkdir -p "$tmp/chartrepo/charts"
+for v in 0.1.0 1.2.3; do
+  rm -rf "$tmp/pub/demo" && chart "$tmp/pub/demo"
+  sed -i "s/^version: .*/version: $v/" "$tmp/pub/demo/Chart.yaml"
+  printf 'release: "%s"\n' "$v" >>"$tmp/pub/demo/values.yaml"
+  hhelm package "$tmp/pub/demo" -d "$tmp/chartrepo/charts" >/dev/null
+done
+hhelm repo index "$tmp/chartrepo" >/dev/null
+cat >"$tmp/serve.py" <<'PY'
+import functools, http.server, os, sys
+root, portfile = sys.argv[1], sys.argv[2]
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(H, directory=root))
+open(portfile + '.tmp', 'w').write(str(s.server_address[1])); os.rename(portfile + '.tmp', portfile)
+s.serve_forever()
+PY
+serve "$tmp/port"
+chartrepo="http://127.0.0.1:$(cat "$tmp/port" 2>/dev/null)"
+export GITSYNC_CACHE_DIR="$tmp/gs-cache"
+
+# pinned (0.1.0: its values.yaml merged with valuesInline, by kustomize's
+# reading of the pulled chart) and without version (helm pull's latest:
+# 1.2.3), kustomize's transformers on top
+mkdir -p "$tmp/pull"
+cat >"$tmp/pull/kustomization.yaml" <<KUST
+namePrefix: p-
 helmCharts:
-- name: nginx
-  repo: https://charts.example.invalid
-  version: 1.2.3
-EOF
-"$gitsync" render --enable-helm --helm-command "$helm" "$tmp/remote" >"$tmp/out" 2>"$tmp/err"
-rc=$?
-if [ $rc -eq 1 ] && grep -q "charts/nginx-1.2.3/nginx' and gitsync does not pull" "$tmp/err"; then
-  ok "repo chart not vendored: refused with the helm pull command to vendor it"
+- name: demo
+  repo: $chartrepo
+  version: 0.1.0
+  releaseName: pinned
+  namespace: apps
+  valuesInline:
+    replicas: 5
+    labels: {extra: x}
+- name: demo
+  repo: $chartrepo
+  releaseName: newest
+  includeCRDs: true
+KUST
+cp -r "$tmp/pull" "$tmp/pull-oracle"
+(cd "$tmp/pull-oracle" && KUBECONFIG=/dev/null "$kubectl" kustomize --enable-helm \
+   --helm-command "$tmp/bin/helm" . >"$tmp/pull.oracle" 2>"$tmp/pull.oerr")
+orc=$?
+"$gitsync" render --enable-helm --helm-command "$helm" "$tmp/pull" >"$tmp/pull.out" 2>"$tmp/pull.err"
+grc=$?
+if [ $orc -ne 0 ]; then
+  not_ok "repo charts: the oracle failed: $(head -c 400 "$tmp/pull.oerr")"
+elif [ $grc -ne 0 ]; then
+  not_ok "repo charts: gitsync render failed: $(head -c 400 "$tmp/pull.err")"
+elif cmp -s "$tmp/pull.oracle" "$tmp/pull.out" && grep -q 'chart: demo-0.1.0' "$tmp/pull.out" &&
+     grep -q 'chart: demo-1.2.3' "$tmp/pull.out" && grep -q 'replicas: 5' "$tmp/pull.out"; then
+  ok "repo charts pulled (pinned 0.1.0, latest 1.2.3): same bytes as kubectl kustomize --enable-helm ($(grep -c '^kind:' "$tmp/pull.out") objects)"
 else
-  not_ok "repo chart not vendored: exit $rc, $(head -c 300 "$tmp/err")"
+  not_ok "repo charts: differ from kubectl kustomize --enable-helm"
+  diff "$tmp/pull.oracle" "$tmp/pull.out" | head -30 | sed 's/^/# /'
 fi
+tree_untouched() { [ "$(find "$tmp/pull" | wc -l)" -eq 2 ]; }
+check "repo charts: nothing written into the kustomization's tree" tree_untouched
+in_cache() { [ "$(ls "$GITSYNC_CACHE_DIR"/helm/charts/*.tgz 2>/dev/null | wc -l)" -eq 2 ]; }
+check "repo charts: both archives are in the chart cache (\$GITSYNC_CACHE_DIR/helm)" in_cache
+
+# a version the repository does not have: the error names the
+# kustomization, the chart, the repository, the version and what exists
+mkdir -p "$tmp/nover"
+cat >"$tmp/nover/kustomization.yaml" <<KUST
+helmCharts:
+- name: demo
+  repo: $chartrepo
+  version: 9.9.9
+KUST
+"$gitsync" render --enable-helm --helm-command "$helm" "$tmp/nover" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && [ ! -s "$tmp/out" ] && grep -q "nover/kustomization.yaml:2" "$tmp/err" &&
+   grep -qF "helmCharts 'demo': pull from repo '$chartrepo' version 9.9.9" "$tmp/err" &&
+   grep -qF "no version matches '9.9.9' (versions: 1.2.3, 0.1.0)" "$tmp/err" &&
+   [ ! -e "$tmp/nover/charts" ]; then
+  ok "missing chart version: refused, naming the repo, the version and the versions seen"
+else
+  not_ok "missing chart version: exit $rc, $(head -c 400 "$tmp/err")"
+fi
+
+# a repository answering 404 for its index: the status is named
+mkdir -p "$tmp/nochart"
+cat >"$tmp/nochart/kustomization.yaml" <<KUST
+helmCharts:
+- name: demo
+  repo: $chartrepo/nowhere
+  version: 0.1.0
+KUST
+"$gitsync" render --enable-helm --helm-command "$helm" "$tmp/nochart" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -qF "repo '$chartrepo/nowhere'" "$tmp/err" && grep -q "HTTP 404" "$tmp/err"; then
+  ok "chart repository answering 404: the error names the repo and the HTTP status"
+else
+  not_ok "chart repository answering 404: exit $rc, $(head -c 400 "$tmp/err")"
+fi
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+pids=()
 
 # a helm template error comes back with the chart named
 mkcase broken <<'EOF'

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gs-alloc.h"
 #include "kz-build.h"
@@ -20,7 +22,8 @@
 /* What the fake hook saw, and what it answers. */
 struct fake_helm {
 	unsigned calls;
-	char chart_dir[256], release[64], ns[64], values[1024], files[256], apis[256];
+	char chart_dir[256], chart_root[256], release[64], ns[64], values[1024], files[256],
+		apis[256];
 	bool crds, tests, hooks;
 	const char *answer; /* NULL: fail */
 };
@@ -33,6 +36,7 @@ static int fake_helm(void *arg, const struct kz_helm_chart *c, struct gs_buf *ou
 
 	f->calls++;
 	snprintf(f->chart_dir, sizeof(f->chart_dir), "%s", c->chart_dir);
+	snprintf(f->chart_root, sizeof(f->chart_root), "%s", c->chart_root);
 	snprintf(f->release, sizeof(f->release), "%s", c->release_name);
 	snprintf(f->ns, sizeof(f->ns), "%s", c->namespace);
 	snprintf(f->values, sizeof(f->values), "%s", c->values);
@@ -301,6 +305,142 @@ static void test_kz_helm__missing_chart_and_helm_failure_name_the_chart(void **s
 	expect_error(novalues, "", &f, "kustomization.yaml:2", want5);
 }
 
+/* A fake chart puller: a chart "unpacked" in a temporary directory. */
+struct fake_pull {
+	unsigned calls;
+	char dir[64], name[64], repo[128], version[64];
+	const char *fail; /* non-NULL: fail with this message */
+};
+
+static int fake_pull(void *arg, const struct kz_chart_pull *req, char **root_out,
+		     char **chart_out, struct gs_error *err)
+{
+	struct fake_pull *p = arg;
+
+	p->calls++;
+	snprintf(p->name, sizeof(p->name), "%s", req->name);
+	snprintf(p->repo, sizeof(p->repo), "%s", req->repo);
+	snprintf(p->version, sizeof(p->version), "%s", req->version);
+	if (p->fail)
+		return gs_error_set(err, GS_ENOTFOUND, "%s", p->fail);
+	*root_out = gs_strdup(p->dir);
+	*chart_out = gs_strdup("demo");
+	return GS_OK;
+}
+
+static void put_file(const char *dir, const char *rel, const char *text)
+{
+	char *path = gs_asprintf("%s/%s", dir, rel);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+static int render_pull(struct kz_output *out, struct fake_helm *f, struct fake_pull *p,
+		       const char *const *files, struct gs_error *err)
+{
+	struct kz_fs *fs = kz_fs_new_mem();
+	struct kz_hooks hooks = { NULL, NULL, 0, 0, fake_helm, f, fake_pull, p };
+	int rc;
+
+	for (; *files; files += 2)
+		assert_int_equal(kz_fs_mem_add(fs, files[0], files[1], strlen(files[1]), err),
+				 GS_OK);
+	rc = kz_render_hooks(out, fs, "", 0, NULL, &hooks, NULL, err);
+	kz_fs_free(fs);
+	return rc;
+}
+
+static void test_kz_helm__missing_chart_with_repo_is_pulled(void **state)
+{
+	static const char *const pulled[] = {
+		"kustomization.yaml",
+		"helmCharts:\n- name: demo\n  repo: https://charts.example.com\n  version: 1.2.3\n"
+		"  valuesInline: {extra: 1}\n",
+		NULL,
+	};
+	static const char *const vendored[] = {
+		"kustomization.yaml",
+		"helmCharts:\n- name: demo\n  repo: https://charts.example.com\n  version: 1.2.3\n",
+		"charts/demo-1.2.3/demo/Chart.yaml", chart_yaml,
+		"charts/demo-1.2.3/demo/values.yaml", "image: vendored\n", NULL,
+	};
+	struct fake_helm f = { .answer = answer };
+	struct fake_pull p = { .fail = NULL };
+	struct kz_output out = KZ_OUTPUT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char *sub, *link;
+	(void)state;
+
+	snprintf(p.dir, sizeof(p.dir), "/tmp/test-kz-helm-XXXXXX");
+	assert_non_null(mkdtemp(p.dir));
+	sub = gs_asprintf("%s/demo", p.dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	put_file(p.dir, "demo/Chart.yaml", chart_yaml);
+	put_file(p.dir, "demo/values.yaml", "image: pulled\nreplicas: 2\n");
+
+	/* not in the tree, repo set: pulled, its directory and values used */
+	if (render_pull(&out, &f, &p, pulled, &err) < 0)
+		fail_msg("%s: %s", err.where, err.msg);
+	assert_int_equal(p.calls, 1);
+	assert_string_equal(p.name, "demo");
+	assert_string_equal(p.repo, "https://charts.example.com");
+	assert_string_equal(p.version, "1.2.3");
+	assert_int_equal(f.calls, 1);
+	assert_string_equal(f.chart_root, p.dir);
+	assert_string_equal(f.chart_dir, "demo");
+	assert_string_equal(f.values, "extra: 1\nimage: pulled\nreplicas: 2\n");
+	assert_int_equal(out.docs.n, 2);
+	kz_output_release(&out);
+
+	/* vendored in the tree: never pulled */
+	out = (struct kz_output)KZ_OUTPUT_INIT;
+	if (render_pull(&out, &f, &p, vendored, &err) < 0)
+		fail_msg("%s: %s", err.where, err.msg);
+	assert_int_equal(p.calls, 1);
+	assert_int_equal(f.calls, 2);
+	assert_string_equal(f.chart_root, "");
+	assert_string_equal(f.chart_dir, "charts/demo-1.2.3/demo");
+	assert_string_equal(f.values, "image: vendored\n");
+	kz_output_release(&out);
+
+	/* a values.yaml linking out of the pulled chart is refused */
+	link = gs_asprintf("%s/demo/values.yaml", p.dir);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink("/etc/passwd", link), 0);
+	out = (struct kz_output)KZ_OUTPUT_INIT;
+	assert_int_equal(render_pull(&out, &f, &p, pulled, &err), GS_EINVAL);
+	if (!strstr(err.msg, "leads outside the root"))
+		fail_msg("%s", err.msg);
+	assert_int_equal(f.calls, 2);
+	kz_output_release(&out);
+	unlink(link);
+
+	/* a failed pull names the kustomization, the chart, the repo, the version */
+	p.fail = "GET https://charts.example.com/index.yaml: HTTP 404";
+	gs_error_clear(&err);
+	out = (struct kz_output)KZ_OUTPUT_INIT;
+	assert_int_equal(render_pull(&out, &f, &p, pulled, &err), GS_ENOTFOUND);
+	assert_string_equal(err.where, "kustomization.yaml:2");
+	assert_non_null(strstr(err.msg, "helmCharts 'demo'"));
+	assert_non_null(strstr(err.msg, "repo 'https://charts.example.com' version 1.2.3"));
+	assert_non_null(strstr(err.msg, "HTTP 404"));
+	kz_output_release(&out);
+
+	put_file(p.dir, "demo/values.yaml", "");
+	unlink(link);
+	free(link);
+	link = gs_asprintf("%s/demo/Chart.yaml", p.dir);
+	unlink(link);
+	free(link);
+	rmdir(sub);
+	rmdir(p.dir);
+	free(sub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_kz_helm__without_hook_says_to_enable_helm),
 		cmocka_unit_test(test_kz_helm__chart_outside_the_kustomization_is_refused),
 		cmocka_unit_test(test_kz_helm__missing_chart_and_helm_failure_name_the_chart),
+		cmocka_unit_test(test_kz_helm__missing_chart_with_repo_is_pulled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -227,6 +227,115 @@ static void test_render_remote__helm_charts_go_through_the_agent(void **state)
 	free(cmd);
 }
 
+/* helmCharts with a repo and no chart in the tree: the render child asks
+ * the agent to pull ('P'), then to render the chart from the directory the
+ * agent gave; the chart's values.yaml is read from there. */
+struct fake_pull {
+	unsigned calls;
+	char *dir;
+	bool fail;
+};
+
+static int fake_pull(void *arg, const struct kz_chart_pull *req, char **root_out,
+		     char **chart_out, struct gs_error *err)
+{
+	struct fake_pull *p = arg;
+
+	p->calls++;
+	assert_string_equal(req->name, "demo");
+	assert_string_equal(req->repo, "https://charts.example.com");
+	assert_string_equal(req->version, "^1.0");
+	assert_non_null(strstr(req->kustomization, "kustomization.yaml"));
+	if (p->fail)
+		return gs_error_set(err, GS_ENOTFOUND, "GET https://charts.example.com/index.yaml: "
+						       "HTTP 404");
+	*root_out = gs_strdup(p->dir);
+	*chart_out = gs_strdup("demo");
+	return GS_OK;
+}
+
+struct pulled_helm {
+	unsigned calls;
+	const char *root;
+};
+
+static int pulled_helm(void *arg, const struct kz_helm_chart *c, struct gs_buf *out,
+		       struct gs_error *err)
+{
+	struct pulled_helm *h = arg;
+
+	(void)err;
+	h->calls++;
+	assert_string_equal(c->chart_root, h->root);
+	assert_string_equal(c->chart_dir, "demo");
+	assert_string_equal(c->values, "pulled: true\n");
+	gs_buf_puts(out, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pulled\n");
+	return GS_OK;
+}
+
+static void test_render_remote__charts_are_pulled_by_the_agent(void **state)
+{
+	const char *exe = getenv("GITSYNC");
+	struct fake_pull p = { 0, NULL, false };
+	struct pulled_helm h = { 0, NULL };
+	struct render_limits lim;
+	struct kz_output out = KZ_OUTPUT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	char tree[] = "/tmp/test-render-pull-XXXXXX", cache[] = "/tmp/test-render-cache-XXXXXX";
+	char *cmd;
+	int pass;
+	(void)state;
+
+	if (!exe || access(exe, X_OK) != 0)
+		skip();
+	assert_non_null(mkdtemp(tree));
+	assert_non_null(mkdtemp(cache));
+	p.dir = cache;
+	h.root = cache;
+	put(tree, "kustomization.yaml",
+	    "helmCharts:\n- name: demo\n  repo: https://charts.example.com\n  version: ^1.0\n");
+	put(cache, "demo/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 1.2.0\n");
+	put(cache, "demo/values.yaml", "pulled: true\n");
+	for (pass = 0; pass < 2; pass++) {
+		memset(&lim, 0, sizeof(lim));
+		lim.exe = pass ? NULL : exe;
+		lim.max_memory = SIZE_MAX;
+		lim.helm = pulled_helm;
+		lim.helm_arg = &h;
+		lim.pull = fake_pull;
+		lim.pull_arg = &p;
+		p.calls = h.calls = 0;
+		p.fail = false;
+		if (render_run(&out, &lim, tree, "", false, NULL, &err) != GS_OK)
+			fail_msg("pass %d: %s: %s", pass, err.where, err.msg);
+		assert_int_equal(p.calls, 1);
+		assert_int_equal(h.calls, 1);
+		assert_int_equal(out.docs.n, 1);
+		assert_string_equal(mf_obj_name(out.docs.docs[0]), "pulled");
+		kz_output_release(&out);
+
+		/* the pull fails: the kustomization, chart, repo and status */
+		p.fail = true;
+		assert_int_equal(render_run(&out, &lim, tree, "", false, NULL, &err),
+				 GS_ENOTFOUND);
+		assert_non_null(strstr(err.msg, "helmCharts 'demo': pull from repo "
+						"'https://charts.example.com' version ^1.0"));
+		assert_non_null(strstr(err.msg, "HTTP 404"));
+		assert_non_null(strstr(err.where, "kustomization.yaml:2"));
+		assert_int_equal(h.calls, 1);
+
+		/* no puller: the chart must be vendored, as before */
+		lim.pull = NULL;
+		assert_int_equal(render_run(&out, &lim, tree, "", false, NULL, &err),
+				 GS_ENOTFOUND);
+		assert_non_null(strstr(err.msg, "does not pull charts"));
+		kz_output_release(&out);
+	}
+	cmd = gs_asprintf("rm -rf '%s' '%s'", tree, cache);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 static void test_render_remote__projects_allow_listed_repositories_only(void **state)
 {
 	struct mf_docs docs = MF_DOCS_INIT;
@@ -359,6 +468,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_remote__the_child_asks_the_agent),
 		cmocka_unit_test(test_render_remote__helm_charts_go_through_the_agent),
+		cmocka_unit_test(test_render_remote__charts_are_pulled_by_the_agent),
 		cmocka_unit_test(test_render_remote__projects_allow_listed_repositories_only),
 		cmocka_unit_test(test_render_remote__memo_runs_one_child_per_root),
 	};
