@@ -17,7 +17,7 @@
 # Usage: bench/bench-helm.sh [BUILD_DIR]      (env N, GITSYNC_HELM)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${1:-$root/build}"
+build="$(cd "${1:-$root/build}" && pwd)" # absolute: the benches cd
 N="${N:-20}"
 tool="$build/test/integration/helm-template-tool"
 [ -x "$tool" ] || { echo "bench-helm.sh: $tool not built (ninja -C $build)" >&2; exit 1; }
