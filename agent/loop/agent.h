@@ -36,7 +36,8 @@
 struct agent_config {
 	const char *ns;                /* agent namespace: Lease, Secret, default app namespace */
 	/* Namespaces (globs) whose Applications are read besides ns; NULL/0 =
-	 * ns only.  An Application elsewhere is ignored (one log line). */
+	 * ns only.  An Application elsewhere is ignored (one log line and a
+	 * NamespaceNotWatched Event on it). */
 	const char *const *app_namespaces;
 	size_t n_app_namespaces;
 	const char *default_sa;        /* --default-service-account: apps without a
