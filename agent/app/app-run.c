@@ -184,16 +184,22 @@ cleanup:
 }
 
 /* Before anything is fetched: the app may use its project, its repository
- * and destination; then the per-object policy goes into so. */
+ * and destination; then the per-object policy goes into so.  known: the
+ * project as the compare of this reconcile read it (may be NULL: read it). */
 static int tenancy_begin(struct tenancy *t, struct app_env *env, const struct mf_node *app,
-			 struct app_sync_opts *so, struct gs_error *err)
+			 struct app_sync_opts *so, const struct mf_node *known,
+			 struct gs_error *err)
 {
-	int rc;
+	int rc = GS_OK;
 
 	memset(t, 0, sizeof(*t));
 	if (!env->projects_ns)
 		return GS_OK;
-	rc = app_project_get(&t->project, env->kc, env->projects_ns, app_project_name(app), err);
+	if (known)
+		t->project = mf_node_clone(known);
+	else
+		rc = app_project_get(&t->project, env->kc, env->projects_ns, app_project_name(app),
+				     err);
 	if (!rc)
 		rc = app_project_check_app(t->project, app, env->projects_ns, err);
 	/* the Namespace CreateNamespace=true makes is an object of the app like
@@ -322,7 +328,7 @@ static int compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 	memset(&ten, 0, sizeof(ten));
 	if ((r = check_spec(env, app, &cond, err)) < 0)
 		goto record;
-	r = tenancy_begin(&ten, env, app, &so, err);
+	r = tenancy_begin(&ten, env, app, &so, NULL, err);
 	if (r < 0)
 		goto record;
 	r = app_source_load(&src, env, app, pick_revision(app, req), req ? req->local_dir : NULL,
@@ -381,6 +387,8 @@ record:
 		*rev_out = gs_strdup(src.git.rev.sha);
 	/* the whole source, unfiltered: a resources filter compacts objs */
 	if (r == GS_OK && src_out && (!req || !req->n_resources)) {
+		src.project = ten.project;
+		ten.project = NULL;
 		*src_out = src;
 		src = (struct app_source)APP_SOURCE_INIT;
 	}
@@ -604,7 +612,8 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	if (r >= 0 && !req->dry_run)
 		r = check_deps(env, app, &cond, err);
 	if (r >= 0)
-		r = tenancy_begin(&ten, env, app, &so, err);
+		r = tenancy_begin(&ten, env, app, &so, req->source ? req->source->project : NULL,
+				  err);
 	if (r >= 0 && !req->source)
 		r = app_source_load(&own, env, app, pick_revision(app, req), req->local_dir,
 				    git_flags(req), err);

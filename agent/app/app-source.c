@@ -21,6 +21,7 @@ void app_source_release(struct app_source *s)
 	struct kz_output *out = s->priv;
 
 	gitsrc_result_release(&s->git);
+	mf_node_free(s->project);
 	free(s->render_dir);
 	free(s->objs);
 	if (out) {

@@ -210,8 +210,12 @@ struct app_source {
 	struct mf_node **objs;     /* owned rendered objects (from out) */
 	size_t n;
 	void *priv;                /* the renderer's output, owns the nodes */
+	/* owned, may be NULL: the Project a compare checked the app against,
+	 * handed with the source to the sync that follows (read once per
+	 * reconcile, issue 20) */
+	struct mf_node *project;
 };
-#define APP_SOURCE_INIT { GITSRC_RESULT_INIT, NULL, NULL, 0, NULL }
+#define APP_SOURCE_INIT { GITSRC_RESULT_INIT, NULL, NULL, 0, NULL, NULL }
 void app_source_release(struct app_source *s);
 
 /* app-chart.c: the chart-repository source of app (spec.source with

@@ -277,6 +277,7 @@ void sync_queue_dry_run(struct run *run, struct target *t)
 struct list_ctx {
 	struct run *run;
 	const struct kube_resource *res;
+	size_t n; /* items seen */
 };
 
 static void add_prune_row(struct run *run, const struct mf_node *item, const char *key)
@@ -312,6 +313,7 @@ static int on_item(const struct mf_node *item, void *payload)
 	char *key, *tid;
 	size_t *ti;
 
+	lc->n++;
 	mf_id_from_object(&id, item);
 	key = sync_key(id.group, id.kind, id.ns, id.name);
 	ti = gs_strmap_get(&run->idx, key);
@@ -482,11 +484,19 @@ static int from_cache(struct run *run, const struct kube_resource *res, struct k
 	return rc;
 }
 
+/* A compare's LIST by label that found nothing is taken by the sync right
+ * after it (a first sync, before the kind is watched) instead of listing
+ * again: once, and for this long.  Objects with the app's label come only
+ * from the app's own syncs, and only a sync, which writes, takes it; a
+ * comparison always lists. */
+#define LIST_EMPTY_S 10.0
+
 static int list_kind(struct run *run, const struct kube_resource *res, struct gs_error *err)
 {
-	struct list_ctx lc = { run, res };
+	struct list_ctx lc = { run, res, 0 };
 	struct kube_cache *cache;
-	char *sel;
+	struct memo *m;
+	char *sel, *key;
 	int rc;
 
 	if (listed_already(run, res) || !(res->verbs & KUBE_VERB_LIST))
@@ -497,9 +507,22 @@ static int list_kind(struct run *run, const struct kube_resource *res, struct gs
 	    (cache = run->opts->live_cache(res, run->opts->live_cache_payload)) &&
 	    kube_cache_synced(cache))
 		return from_cache(run, res, cache, err);
+	/* memo key: no object key starts with a newline */
+	key = gs_asprintf("\nlist\n%s\n%s/%s", run->opts->app, res->group, res->kind);
+	m = sync_memo_find(run->se, key);
+	if (m && m->at > 0 && run->writes && gs_time_mono() - m->at <= LIST_EMPTY_S) {
+		m->at = 0; /* once */
+		free(key);
+		return GS_OK;
+	}
+	if (m)
+		m->at = 0;
 	sel = gs_asprintf("%s=%s", SYNC_LABEL_APP, run->opts->app);
 	rc = kube_client_list(run->kc, res, NULL, sel, on_item, &lc, NULL, err);
+	if (rc == GS_OK && !lc.n && !run->writes)
+		sync_memo_store(run->se, key, 0, "", false);
 	free(sel);
+	free(key);
 	return rc;
 }
 
@@ -557,6 +580,56 @@ static bool absent_accepted(struct run *run, struct target *t)
 	run->rep->v[t->ri].health = SYNC_HEALTH_MISSING;
 	t->need_dry_run = false;
 	return true;
+}
+
+/* The sync right after a compare: t was absent and its dry-run create
+ * passed moments ago.  Taken as still absent without a GET (the apply that
+ * follows is a server-side apply: an object created meanwhile is patched,
+ * not clobbered). */
+static bool absent_just_now(struct run *run, const struct target *t)
+{
+	const struct memo *m = sync_memo_find(run->se, t->key);
+
+	return !(run->opts->flags & SYNC_KEEP_DIFF) && m && m->hash == t->hash &&
+	       !strcmp(m->rv, MEMO_ABSENT) && gs_time_mono() - m->at <= MEMO_ABSENT_GET_S;
+}
+
+/* A dry-run apply sent before any GET (see may_probe): an object that does
+ * not exist comes back without a resourceVersion, and the answer is the
+ * verdict a 404 and a dry-run create would have given.  Anything else (the
+ * object exists, unlabelled; its namespace is missing; refused) is read and
+ * judged the usual way. */
+static int on_probe(int rc, struct mf_node *out, const struct gs_error *e, void *payload)
+{
+	struct target *t = payload;
+	struct run *run = t->run;
+	const char *rv = mf_node_dig_str(out, "metadata", "resourceVersion", NULL);
+
+	if (rc < 0 && sync_write_stops_run(run, rc)) {
+		mf_node_free(out);
+		return sync_stop_run(run, rc, e);
+	}
+	if (rc == GS_OK && out && (!rv || !*rv)) {
+		t->seen = true;
+		t->need_dry_run = false;
+		run->rep->v[t->ri].health = SYNC_HEALTH_MISSING;
+		judge(run, t, out); /* no live object: Missing, remembered as absent */
+	} else {
+		t->probe_get = true;
+	}
+	mf_node_free(out);
+	return 0;
+}
+
+/* An object no LIST or watch cache found is most often absent (a first
+ * sync): one dry-run apply answers for it, where a GET (404) then the
+ * dry-run create took two requests.  Not for a diff (it wants the live
+ * object), Replace/Force (they act on what exists) or a kind that cannot
+ * be patched. */
+static bool may_probe(const struct run *run, const struct target *t)
+{
+	return !(run->opts->flags & SYNC_KEEP_DIFF) && !t->replace && !t->force &&
+	       (t->res->verbs & KUBE_VERB_PATCH);
 }
 
 int sync_compare_live(struct run *run, struct gs_error *err)
@@ -662,11 +735,35 @@ int sync_compare_live(struct run *run, struct gs_error *err)
 			if (t->seen)
 				continue;
 			t->run = run;
-			kube_batch_get(run->batch, t->res, r->ns, r->name, on_get, t);
+			if (absent_just_now(run, t)) {
+				t->seen = true;
+				r->status = SYNC_STATUS_MISSING;
+				r->health = SYNC_HEALTH_MISSING;
+				t->need_dry_run = true; /* answered by absent_accepted */
+			} else if (pass == 1 && may_probe(run, t)) {
+				kube_batch_apply_json(run->batch, t->res, r->ns, r->name, t->json,
+						      t->json_len, MANAGER,
+						      KUBE_APPLY_DRY_RUN | KUBE_APPLY_FORCE,
+						      on_probe, t);
+			} else {
+				kube_batch_get(run->batch, t->res, r->ns, r->name, on_get, t);
+			}
 		}
 		if ((rc = sync_run_batch(run, err)) < 0)
 			return rc;
 	}
+	/* what a probe found existing, or could not decide: read it */
+	for (i = 0; i < run->nt; i++) {
+		struct target *t = &run->t[i];
+
+		if (!t->probe_get)
+			continue;
+		t->probe_get = false;
+		kube_batch_get(run->batch, t->res, run->rep->v[t->ri].ns, run->rep->v[t->ri].name,
+			       on_get, t);
+	}
+	if ((rc = sync_run_batch(run, err)) < 0)
+		return rc;
 	/* the server decides what could not be decided locally */
 	for (i = 0; i < run->nt; i++) {
 		struct target *t = &run->t[i];

@@ -36,6 +36,8 @@ struct memo {
  * spares the sync that follows it, issue 20; later ones ask again). */
 #define MEMO_ABSENT ""
 #define MEMO_ABSENT_S 30.0
+/* ... and no GET is sent for it within this (the sync after its compare) */
+#define MEMO_ABSENT_GET_S 10.0
 
 struct sync_engine {
 	struct kube_client *kc;
@@ -90,6 +92,7 @@ struct target {
 	bool ns_pending;                  /* its namespace is created by this sync */
 	bool takeover;                    /* created by kubectl: merge its fields */
 	bool fetch;                       /* in a live cache, to GET */
+	bool probe_get;                   /* its probe dry-run found it, or failed: GET */
 	struct mf_node *live;             /* normalized live, while needed */
 	char *live_rv;
 	long long order;                  /* sort key parts */
@@ -113,6 +116,7 @@ struct run {
 	bool any_failed;
 	bool terminated;                  /* opts->cancelled said so while waiting */
 	bool create_ns;                   /* CreateNamespace=true and it is missing */
+	bool writes;                      /* sync_run: may create objects (not a compare) */
 	struct kube_batch *batch;         /* requests in flight */
 	struct gs_error net_err;          /* the first network error of a batch */
 	struct gs_buf failures;           /* "id: message" lines */

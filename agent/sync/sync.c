@@ -351,6 +351,7 @@ int sync_run(struct sync_engine *se, struct sync_report *rep, struct mf_node *co
 	int rc;
 
 	run_init(&run, se, rep, opts);
+	run.writes = !(opts->flags & SYNC_DRY_RUN);
 	rc = run_compare(&run, objs, n, err);
 	if (rc < 0) {
 		rep->phase = SYNC_PHASE_ERROR;

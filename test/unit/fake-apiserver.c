@@ -327,9 +327,16 @@ static enum MHD_Result serve(struct fake_apiserver *fs, struct MHD_Connection *c
 		if (!(in = cJSON_ParseWithLength(body, len)))
 			return status(conn, 400, "BadRequest", "not JSON (this fake takes JSON only)");
 		if (dry) {
-			if (o)
+			/* as the real server: a dry-run of an existing object
+			 * answers with its uid and resourceVersion, of a new
+			 * one with no resourceVersion (sync's probe relies on it) */
+			if (o) {
 				set_str(meta(in), "uid", cJSON_GetStringValue(
 					cJSON_GetObjectItemCaseSensitive(meta(o->obj), "uid")));
+				set_str(meta(in), "resourceVersion",
+					cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+						meta(o->obj), "resourceVersion")));
+			}
 			ret = reply_json(conn, o ? 200 : 201, in);
 			cJSON_Delete(in);
 			return ret;

@@ -296,26 +296,58 @@ static void test_sync_engine__sync_after_compare_skips_the_absent_dry_run(void *
 	load(f, CM("a", "") CM("b", ""));
 	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
 	assert_int_equal(row(&f->rep, "ConfigMap", "a")->status, SYNC_STATUS_MISSING);
-	/* the compare dry-runs both creations */
+	/* the compare dry-runs both creations, and that is all it asks of
+	 * them: no GET before (the dry-run says they are absent) */
 	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH"), 2);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "GET /api/v1/namespaces/t/configmaps/"), 0);
 	fake_apiserver_log_clear(f->fs);
 	assert_int_equal(sync_run_yaml(f, CM("a", "") CM("b", "")), 0);
 	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
-	/* the sync only applies: two PATCHes, both real */
+	/* the sync only applies: two PATCHes, both real, no GET, and no LIST
+	 * (the compare's empty one is taken once) */
 	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH"), 2);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "GET /api/v1/namespaces/t/configmaps/"), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "GET /api/v1/configmaps"), 0);
 	assert_true(applied_at(f->fs, "/api/v1/namespaces/t/configmaps/a") >= 0);
 	assert_true(applied_at(f->fs, "/api/v1/namespaces/t/configmaps/b") >= 0);
 	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
 
-	/* another desired object (c, new) is dry-run before it is applied */
+	/* another desired object (c, new) is dry-run before it is applied;
+	 * the compare lists again (a and b now exist: prune rows) */
 	sync_report_release(&f->rep);
 	f->rep = (struct sync_report)SYNC_REPORT_INIT;
 	load(f, CM("c", ""));
+	fake_apiserver_log_clear(f->fs);
 	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "GET /api/v1/configmaps"), 1);
+	assert_int_equal(row(&f->rep, "ConfigMap", "a")->status, SYNC_STATUS_PRUNE);
 	fake_apiserver_log_clear(f->fs);
 	assert_int_equal(sync_run_yaml(f, CM("c", ", labels: {x: y}")), 0);
 	assert_int_equal(fake_apiserver_log_count(f->fs, "PATCH"), 2);
 	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/c"));
+}
+
+/* The dry-run sent before any GET must not take an object that exists
+ * (unlabelled: no LIST by label finds it) for a missing one. */
+static void test_sync_engine__probe_reads_an_unlabelled_object_that_exists(void **state)
+{
+	struct fixture *f = *state;
+	struct gs_error err = GS_ERROR_INIT;
+
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/made-by-hand",
+			   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+			   "\"made-by-hand\",\"namespace\":\"t\"},\"data\":{\"k\":\"old\"}}");
+	fake_apiserver_log_clear(f->fs);
+	load(f, CM("made-by-hand", "") CM("new", ""));
+	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
+	assert_int_equal(row(&f->rep, "ConfigMap", "made-by-hand")->status,
+			 SYNC_STATUS_OUT_OF_SYNC);
+	assert_int_equal(row(&f->rep, "ConfigMap", "new")->status, SYNC_STATUS_MISSING);
+	/* the existing one is read after its probe, the new one never */
+	assert_int_equal(
+		fake_apiserver_log_count(f->fs, "GET /api/v1/namespaces/t/configmaps/made-by-hand"), 1);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "GET /api/v1/namespaces/t/configmaps/new"),
+			 0);
 }
 
 static void test_sync_engine__prunes_only_with_prune_and_never_prune_false(void **state)
@@ -642,6 +674,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_engine__failed_presync_hook_stops_and_runs_syncfail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__sync_after_compare_skips_the_absent_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__probe_reads_an_unlabelled_object_that_exists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prunes_only_with_prune_and_never_prune_false, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__empty_source_never_prunes_without_allow_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prune_protection_is_a_field_not_a_message, setup, teardown),
