@@ -311,6 +311,16 @@ static int check_deps(struct app_env *env, const struct mf_node *app, const char
 	return rc;
 }
 
+/* Live state from the agent's caches, shared by every app. */
+static void use_live_cache(struct app_sync_opts *so, const struct app_env *env)
+{
+	if (!env->live_cache)
+		return;
+	so->o.live_cache = env->live_cache;
+	so->o.live_cache_payload = env->live_cache_payload;
+	so->o.live_cache_owner = sync_app_hash(so->o.app);
+}
+
 static int compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 		   const struct mf_node *app, const struct app_sync_req *req, unsigned sync_flags,
 		   bool write_status, struct mf_node **status_out, struct app_source *src_out,
@@ -325,6 +335,7 @@ static int compare(struct sync_report *rep, char **rev_out, struct app_env *env,
 	int r;
 
 	app_sync_opts_init(&so, app);
+	use_live_cache(&so, env);
 	memset(&ten, 0, sizeof(ten));
 	if ((r = check_spec(env, app, &cond, err)) < 0)
 		goto record;
@@ -602,6 +613,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	int r;
 
 	app_sync_opts_init(&so, app);
+	use_live_cache(&so, env);
 	app_time_str(started, sizeof(started), (double)time(NULL));
 	if (!req->dry_run) {
 		app_operation_state(status, "Running", "", started, NULL, pick_revision(app, req), NULL);

@@ -187,6 +187,10 @@ struct app_env {
 	/* jqPathExpressions compiled already (sync-jq.h; owned by the
 	 * caller, one per thread; NULL: every spec check compiles them). */
 	struct sync_jq_memo *jq_memo;
+	/* The agent's watch caches, one per kind shared by every app
+	 * (sync.h; NULL: the runs LIST by label) */
+	sync_cache_lookup_fn live_cache;
+	void *live_cache_payload;
 };
 
 /* Credentials for a repository URL, found as for the app's Git source (the

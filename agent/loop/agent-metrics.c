@@ -115,6 +115,11 @@ void agent_metrics_register(struct agent *a)
 	a->m_watch = metrics_gauge(a->m, "gitsync_watch_cache_objects",
 				   "Objects in the watch caches (Applications and managed objects).",
 				   NULL);
+	a->m_watch_own = metrics_counter(a->m, "gitsync_watch_own_events_total",
+					 "Watch events of managed objects that were the state a "
+					 "sync applied or a comparison found in sync: no news, no "
+					 "reconcile queued.",
+					 NULL);
 	a->m_kube_codes = metrics_counter(a->m, "gitsync_kube_requests_total",
 					  "Kubernetes API requests (each attempt), by HTTP verb and "
 					  "status code (none: no response).",

@@ -52,6 +52,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 		return rc;
 	gitsrc_set_share(t->git, a->git_share);
 	t->se = sync_engine_new(t->kc);
+	sync_engine_share_memo(t->se, a->memo);
 	sync_engine_set_health_checks(t->se, a->health);
 	t->env.kc = t->kc;
 	t->env.git = t->git;
@@ -65,6 +66,8 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.default_sa = a->cfg->default_sa;
 	t->env.helm = a->helm;
 	t->env.jq_memo = sync_jq_memo_new();
+	t->env.live_cache = agent_live_cache;
+	t->env.live_cache_payload = a;
 	return 0;
 }
 
@@ -279,6 +282,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	pthread_cond_init(&a->workers_cond, NULL);
 	a->q = workq_new(0);
 	a->git_share = gitsrc_share_new();
+	a->memo = sync_memo_new();
 	a->waits = appwait_new();
 	agent_metrics_register(a);
 
@@ -389,6 +393,9 @@ stop:
 		} else {
 			alog(ALOG_WARN, NULL, NULL, "grace period over with a sync still running");
 			started = 0; /* do not free tools a detached worker still uses */
+			pthread_mutex_lock(&a->lock);
+			a->workers_detached = true; /* nor the caches it reads */
+			pthread_mutex_unlock(&a->lock);
 		}
 	}
 	if (a->have_elector)
@@ -438,6 +445,7 @@ cleanup:
 	metrics_registry_free(a->m);
 	workq_free(a->q);
 	gitsrc_share_free(a->git_share);
+	sync_memo_free(a->memo);
 	appwait_free(a->waits);
 	kube_config_free(a->kcfg);
 	pthread_cond_destroy(&a->workers_cond);

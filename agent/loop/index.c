@@ -156,9 +156,7 @@ enum poll_action agent_index_poll_action(struct agent *a, const struct app_entry
  * (the upper half; compared in memory only, never persisted). */
 uint32_t agent_name_hash(const char *s)
 {
-	uint64_t h = gs_fnv1a(GS_FNV1A_INIT, s ? s : "", s ? strlen(s) : 0);
-
-	return (uint32_t)(h ^ (h >> 32));
+	return sync_app_hash(s); /* the tag the workers' caches filter on */
 }
 
 static void want_kinds_add(struct agent *a, const struct mf_node *app)

@@ -39,7 +39,10 @@ static uint64_t on_app_event(enum kube_event ev, const struct mf_node *obj,
  * health and sync status for every app and, with selfHeal, reverts drift.
  * Only changes that matter queue: another generation (spec), another
  * health, an object without generation (ConfigMap, Secret: any change is
- * content), an object added or deleted after the first LIST.  The entry
+ * content), an object added or deleted after the first LIST; never the
+ * state a worker's sync just applied or its comparison found in sync (the
+ * shared memo holds that object at that resourceVersion: re-comparing the
+ * app would find what the sync reported, issue 20).  The entry
  * keeps the health (low byte, as sync_cache_fn) and the app's name hash. */
 static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 				const struct kube_cache_entry *prev, void *payload)
@@ -59,6 +62,10 @@ static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 		news = gen == 0 || gen != prev->generation || health != (prev->user & 0xff);
 	else
 		news = !kw->listing;
+	if ((news || kw->listing) && ev != KUBE_EVENT_DELETED && sync_memo_holds(a->memo, obj)) {
+		metrics_add(a->m_watch_own, 1);
+		return ((uint64_t)h << 32) | health;
+	}
 	if (h && (news || kw->listing)) {
 		pthread_mutex_lock(&a->lock);
 		if (agent_is_leader_locked(a))
@@ -78,8 +85,7 @@ static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 }
 
 /* Make a cache for each wanted kind not watched yet (watcher thread). */
-static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_client *kc,
-			struct kind_watch ***kws, size_t *nkw, size_t *akw)
+static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_client *kc)
 {
 	char **want = NULL;
 	size_t nwant, i, j;
@@ -94,19 +100,24 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 
 	for (i = 0; i < nwant; i++) {
 		struct kind_watch *kw = NULL;
-		for (j = 0; j < *nkw; j++)
-			if (!strcmp((*kws)[j]->gvk, want[i]))
-				kw = (*kws)[j];
+
+		/* the informer alone adds and sets; workers read under lock */
+		for (j = 0; j < a->nkw; j++)
+			if (!strcmp(a->kws[j]->gvk, want[i]))
+				kw = a->kws[j];
 		if (!kw) {
-			GS_ALLOC_GROW(*kws, *nkw + 1, *akw);
 			kw = gs_calloc(1, sizeof(*kw));
 			kw->a = a;
 			kw->gvk = gs_strdup(want[i]);
-			(*kws)[(*nkw)++] = kw;
+			pthread_mutex_lock(&a->lock);
+			GS_ALLOC_GROW(a->kws, a->nkw + 1, a->akw);
+			a->kws[a->nkw++] = kw;
+			pthread_mutex_unlock(&a->lock);
 		}
 		if (!kw->c && workq_now() >= kw->next_try) {
 			struct gs_error err = GS_ERROR_INIT;
 			const struct kube_resource *res;
+			struct kube_cache *c = NULL;
 			char group[254], version[64], kind[128];
 			const char *s1 = strchr(kw->gvk, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
 
@@ -119,15 +130,17 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 			snprintf(kind, sizeof(kind), "%s", s2 + 1);
 			kw->listing = true;
 			if (kube_client_resource(kc, &res, group, version, kind, &err) ||
-			    kube_cache_new(&kw->c, w, res, NULL, SYNC_LABEL_APP, on_object_event, kw,
+			    kube_cache_new(&c, w, res, NULL, SYNC_LABEL_APP, on_object_event, kw,
 					   &err)) {
-				kw->c = NULL;
 				kw->next_try = workq_now() + 60;
 				alog_ratelimit(300, ALOG_WARN, NULL, NULL,
 					       "cannot watch %s (drift found by polling): %s", kw->gvk,
 					       err.msg);
 			}
 			kw->listing = false;
+			pthread_mutex_lock(&a->lock);
+			kw->c = c;
+			pthread_mutex_unlock(&a->lock);
 		}
 		if (!kw->c || !kube_cache_synced(kw->c))
 			all = false;
@@ -139,6 +152,27 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 	if (a->nwant == nwant)
 		a->kinds_watched = all;
 	pthread_mutex_unlock(&a->lock);
+}
+
+struct kube_cache *agent_live_cache(const struct kube_resource *res, void *payload)
+{
+	struct agent *a = payload;
+	struct kube_cache *c = NULL;
+	size_t i, glen = strlen(res->group);
+
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nkw && !c && !a->stopping; i++) {
+		const struct kind_watch *kw = a->kws[i];
+		const char *slash = strrchr(kw->gvk, '/');
+
+		/* "group/version/Kind": any version serves, the objects are
+		 * the same */
+		if (kw->c && slash && !strcmp(slash + 1, res->kind) &&
+		    !strncmp(kw->gvk, res->group, glen) && kw->gvk[glen] == '/')
+			c = kw->c;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return c;
 }
 
 /* Queue what is due by time alone: the poll interval, self-heal checks
@@ -257,8 +291,8 @@ void *agent_informer_main(void *arg)
 	struct kube_client *kc = NULL;
 	struct kube_watcher *w = NULL;
 	struct kube_cache *apps = NULL;
-	struct kind_watch **kws = NULL;
-	size_t nkw = 0, akw = 0, i;
+	struct kind_watch **kws;
+	size_t nkw, i;
 	double last_secret = -1e9;
 	bool have_default_project = false;
 	const char *ns = watched_namespace(a->cfg);
@@ -288,16 +322,16 @@ void *agent_informer_main(void *arg)
 				continue;
 			}
 		}
-		watch_kinds(a, w, kc, &kws, &nkw, &akw);
+		watch_kinds(a, w, kc);
 		gs_error_clear(&err);
 		if (kube_watcher_poll(w, 1000, &err))
 			alog_ratelimit(60, ALOG_ERROR, NULL, NULL, "watch: %s", err.msg);
 		{
 			size_t objs = kube_cache_len(apps);
 			bool synced = kube_cache_synced(apps);
-			for (i = 0; i < nkw; i++)
-				if (kws[i]->c)
-					objs += kube_cache_len(kws[i]->c);
+			for (i = 0; i < a->nkw; i++)
+				if (a->kws[i]->c)
+					objs += kube_cache_len(a->kws[i]->c);
 			pthread_mutex_lock(&a->lock);
 			if (synced)
 				a->synced = true; /* ready once listed; a later relist keeps it */
@@ -309,6 +343,18 @@ void *agent_informer_main(void *arg)
 		agent_workers_grow(a);
 		ignored_events(a, kc);
 	}
+	pthread_mutex_lock(&a->lock);
+	if (a->workers_detached) {
+		/* a worker still runs and may read the caches: the process
+		 * exits without freeing them */
+		pthread_mutex_unlock(&a->lock);
+		return NULL;
+	}
+	kws = a->kws;
+	nkw = a->nkw;
+	a->kws = NULL;
+	a->nkw = a->akw = 0;
+	pthread_mutex_unlock(&a->lock);
 	kube_watcher_free(w);
 	for (i = 0; i < nkw; i++) {
 		free(kws[i]->gvk);

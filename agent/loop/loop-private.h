@@ -122,18 +122,27 @@ struct agent {
 	size_t nwant, awant;
 	bool kinds_watched;    /* every wanted kind's cache synced: drift comes
 				* from events, no periodic self-heal compare */
+	/* the watches of those kinds (informer.c); the array and each c under
+	 * lock, the caches read by the workers' runs (agent_live_cache) */
+	struct kind_watch **kws;
+	size_t nkw, akw;
+	bool workers_detached; /* a sync outlived the grace: keep the watcher */
 	size_t watch_objects;  /* objects in the watch caches (for /metrics) */
 	/* Applications first seen in a namespace the agent does not watch,
 	 * waiting for their Event (informer.c, outside the watcher's lock) */
 	struct mf_node **ignored;
 	size_t nignored, aignored;
-	struct metrics_family *m_watch, *m_kube_codes, *m_git;
+	struct metrics_family *m_watch, *m_kube_codes, *m_git, *m_watch_own;
 	/* per-phase times of reconciles, what went to Git remotes (issue 20) */
 	struct metrics_family *m_phase, *m_git_remote;
 	struct repo_poll *polls; /* under lock */
 	size_t npolls, apolls;
 	/* one answer per repository and revision for every worker (gitsrc.h) */
 	struct gitsrc_share *git_share;
+	/* the verdicts of every worker's sync engine (sync.h): whichever worker
+	 * compares an app next decides from the watch caches what another
+	 * synced */
+	struct sync_memo *memo;
 
 	pthread_mutex_t api_lock; /* the API's own tools */
 	struct tools api;
@@ -167,6 +176,12 @@ bool agent_is_leader_locked(struct agent *a); /* a->lock held */
 bool agent_stopping(struct agent *a);
 /* Sleep up to s seconds, waking early on shutdown. */
 void agent_nap(struct agent *a, double s);
+
+/* ---- informer.c ---- */
+
+/* sync_cache_lookup_fn for the workers' runs (payload: the agent): the
+ * synced cache of res's kind, shared by every app, or NULL. */
+struct kube_cache *agent_live_cache(const struct kube_resource *res, void *payload);
 
 /* Start one more worker when apps are due and every worker but fewer than
  * --workers is held by one app for long (a health wait, a slow fetch):

@@ -95,7 +95,7 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 	struct sync_resource *r = &run->rep->v[t->ri];
 	const char *rv = mf_node_dig_str(live, "metadata", "resourceVersion", NULL);
 	const char *other = mf_obj_label(live, SYNC_LABEL_APP);
-	struct memo *m;
+	struct memo m;
 	size_t i;
 
 	t->exists = true;
@@ -133,10 +133,10 @@ static void evaluate(struct run *run, struct target *t, const struct mf_node *li
 			return;
 		}
 	}
-	m = sync_memo_find(run->se, t->key);
-	if (m && !t->takeover && m->hash == t->hash && rv && !strcmp(m->rv, rv)) {
-		r->status = m->synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
-		if (m->synced || !(run->opts->flags & SYNC_KEEP_DIFF))
+	if (sync_memo_get(run->se, t->key, &m) && !t->takeover && m.hash == t->hash && rv &&
+	    !strcmp(m.rv, rv)) {
+		r->status = m.synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
+		if (m.synced || !(run->opts->flags & SYNC_KEEP_DIFF))
 			return;
 	}
 	t->need_dry_run = true;
@@ -400,24 +400,31 @@ static int on_cache_entry(const struct kube_cache_entry *e, void *payload)
 {
 	struct cache_ctx *cc = payload;
 	struct run *run = cc->run;
-	char *key = sync_key(cc->res->group, cc->res->kind, e->ns, e->name);
-	size_t *ti = gs_strmap_get(&run->idx, key);
+	char *key;
+	size_t *ti;
+
+	/* a cache shared by apps: another app's object (a collision of the
+	 * hashes only costs a GET: on_other_get checks the tracking id) */
+	if (run->opts->live_cache_owner && (uint32_t)(e->user >> 32) != run->opts->live_cache_owner)
+		return 0;
+	key = sync_key(cc->res->group, cc->res->kind, e->ns, e->name);
+	ti = gs_strmap_get(&run->idx, key);
 
 	if (ti && !run->t[*ti].failed && !run->rep->v[run->t[*ti].ri].hook) {
 		struct target *t = &run->t[*ti];
 		struct sync_resource *r = &run->rep->v[t->ri];
-		struct memo *m = sync_memo_find(run->se, t->key);
+		struct memo m;
 
 		t->seen = true;
 		/* RespectIgnoreDifferences needs the live object to apply */
-		if (m && m->hash == t->hash && !strcmp(m->rv, e->rv) && (e->user & 0xff) &&
-		    !respects_ignore(run, t) &&
-		    (m->synced || !(run->opts->flags & SYNC_KEEP_DIFF))) {
+		if (sync_memo_get(run->se, t->key, &m) && m.hash == t->hash &&
+		    !strcmp(m.rv, e->rv) && (e->user & 0xff) && !respects_ignore(run, t) &&
+		    (m.synced || !(run->opts->flags & SYNC_KEEP_DIFF))) {
 			/* neither side changed since the last comparison */
 			t->exists = true;
 			free(t->live_rv);
 			t->live_rv = gs_strdup(e->rv);
-			r->status = m->synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
+			r->status = m.synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
 			r->health = (enum sync_health)((e->user & 0xff) - 1);
 		} else {
 			t->fetch = true;
@@ -495,7 +502,6 @@ static int list_kind(struct run *run, const struct kube_resource *res, struct gs
 {
 	struct list_ctx lc = { run, res, 0 };
 	struct kube_cache *cache;
-	struct memo *m;
 	char *sel, *key;
 	int rc;
 
@@ -509,14 +515,10 @@ static int list_kind(struct run *run, const struct kube_resource *res, struct gs
 		return from_cache(run, res, cache, err);
 	/* memo key: no object key starts with a newline */
 	key = gs_asprintf("\nlist\n%s\n%s/%s", run->opts->app, res->group, res->kind);
-	m = sync_memo_find(run->se, key);
-	if (m && m->at > 0 && run->writes && gs_time_mono() - m->at <= LIST_EMPTY_S) {
-		m->at = 0; /* once */
+	if (sync_memo_take(run->se, key, LIST_EMPTY_S) && run->writes) {
 		free(key);
 		return GS_OK;
 	}
-	if (m)
-		m->at = 0;
 	sel = gs_asprintf("%s=%s", SYNC_LABEL_APP, run->opts->app);
 	rc = kube_client_list(run->kc, res, NULL, sel, on_item, &lc, NULL, err);
 	if (rc == GS_OK && !lc.n && !run->writes)
@@ -571,11 +573,12 @@ static int on_get(int rc, struct mf_node *live, const struct gs_error *e, void *
  * predicted object. */
 static bool absent_accepted(struct run *run, struct target *t)
 {
-	const struct memo *m = sync_memo_find(run->se, t->key);
+	struct memo m;
 
 	if (t->exists || (run->opts->flags & SYNC_KEEP_DIFF) ||
-	    run->rep->v[t->ri].status != SYNC_STATUS_MISSING || !m || m->hash != t->hash ||
-	    strcmp(m->rv, MEMO_ABSENT) || gs_time_mono() - m->at > MEMO_ABSENT_S)
+	    run->rep->v[t->ri].status != SYNC_STATUS_MISSING ||
+	    !sync_memo_get(run->se, t->key, &m) || m.hash != t->hash ||
+	    strcmp(m.rv, MEMO_ABSENT) || gs_time_mono() - m.at > MEMO_ABSENT_S)
 		return false;
 	run->rep->v[t->ri].health = SYNC_HEALTH_MISSING;
 	t->need_dry_run = false;
@@ -588,10 +591,11 @@ static bool absent_accepted(struct run *run, struct target *t)
  * not clobbered). */
 static bool absent_just_now(struct run *run, const struct target *t)
 {
-	const struct memo *m = sync_memo_find(run->se, t->key);
+	struct memo m;
 
-	return !(run->opts->flags & SYNC_KEEP_DIFF) && m && m->hash == t->hash &&
-	       !strcmp(m->rv, MEMO_ABSENT) && gs_time_mono() - m->at <= MEMO_ABSENT_GET_S;
+	return !(run->opts->flags & SYNC_KEEP_DIFF) && sync_memo_get(run->se, t->key, &m) &&
+	       m.hash == t->hash && !strcmp(m.rv, MEMO_ABSENT) &&
+	       gs_time_mono() - m.at <= MEMO_ABSENT_GET_S;
 }
 
 /* A dry-run apply sent before any GET (see may_probe): an object that does

@@ -26,9 +26,9 @@
  * one (by resourceVersion): while neither changes, it still holds. */
 struct memo {
 	uint64_t hash;
-	char *rv;       /* "" (MEMO_ABSENT): no live object, the dry-run create passed */
+	char rv[32];    /* "" (MEMO_ABSENT): no live object, the dry-run create passed */
 	bool synced;
-	double at;      /* monotonic time of the verdict */
+	double at;      /* monotonic time of the verdict; 0: taken (sync_memo_take) */
 };
 
 /* An absent object's accepted dry-run stands this long: nothing versions
@@ -42,15 +42,18 @@ struct memo {
 struct sync_engine {
 	struct kube_client *kc;
 	const struct hl_set *checks; /* users' health checks, borrowed, may be NULL */
-	struct gs_strmap memo_idx; /* key -> index in memo */
-	struct memo *memo;
-	size_t nmemo, amemo;
+	struct sync_memo *memo;      /* own, or shared (sync_engine_share_memo) */
+	struct sync_memo *own_memo;
 };
 
-struct memo *sync_memo_find(struct sync_engine *se, const char *key);
+/* A copy of key's verdict into *out; false when there is none. */
+bool sync_memo_get(struct sync_engine *se, const char *key, struct memo *out);
 /* Record a verdict (nothing when rv is NULL: no version to hold it to). */
 void sync_memo_store(struct sync_engine *se, const char *key, uint64_t hash, const char *rv,
 		     bool synced);
+/* Whether key's verdict is at most max_age seconds old; it is taken
+ * either way (a later take says false until it is stored again). */
+bool sync_memo_take(struct sync_engine *se, const char *key, double max_age);
 
 /* ---- one run ---- */
 

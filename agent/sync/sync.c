@@ -4,6 +4,7 @@
 #include "sync/sync-private.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,119 @@ struct sync_engine *sync_engine_new(struct kube_client *kc)
 	struct sync_engine *se = gs_calloc(1, sizeof(*se));
 
 	se->kc = kc;
+	se->own_memo = sync_memo_new();
+	se->memo = se->own_memo;
 	return se;
+}
+
+/* ---- the memo (locked: engines of several threads may share one) ---- */
+
+struct sync_memo {
+	pthread_mutex_t lock;
+	struct gs_strmap idx; /* key -> index in v */
+	struct memo *v;
+	size_t n, alloc;
+};
+
+struct sync_memo *sync_memo_new(void)
+{
+	struct sync_memo *m = gs_calloc(1, sizeof(*m));
+
+	pthread_mutex_init(&m->lock, NULL);
+	return m;
+}
+
+void sync_memo_free(struct sync_memo *m)
+{
+	if (!m)
+		return;
+	free(m->v);
+	gs_strmap_release(&m->idx);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void sync_engine_share_memo(struct sync_engine *se, struct sync_memo *m)
+{
+	se->memo = m ? m : se->own_memo;
+}
+
+bool sync_memo_get(struct sync_engine *se, const char *key, struct memo *out)
+{
+	struct sync_memo *m = se->memo;
+	size_t *i;
+
+	pthread_mutex_lock(&m->lock);
+	i = gs_strmap_get(&m->idx, key);
+	if (i)
+		*out = m->v[*i];
+	pthread_mutex_unlock(&m->lock);
+	return i != NULL;
+}
+
+void sync_memo_store(struct sync_engine *se, const char *key, uint64_t hash, const char *rv,
+		     bool synced)
+{
+	struct sync_memo *m = se->memo;
+	struct memo *e;
+	size_t *i;
+
+	/* no version, or one longer than any etcd revision: nothing to hold
+	 * the verdict to */
+	if (!rv || strlen(rv) >= sizeof(e->rv))
+		return;
+	pthread_mutex_lock(&m->lock);
+	i = gs_strmap_get(&m->idx, key);
+	if (i) {
+		e = &m->v[*i];
+	} else {
+		GS_ALLOC_GROW(m->v, m->n + 1, m->alloc);
+		e = &m->v[m->n];
+		gs_strmap_put(&m->idx, key, m->n++);
+	}
+	memset(e, 0, sizeof(*e));
+	memcpy(e->rv, rv, strlen(rv) + 1);
+	e->hash = hash;
+	e->synced = synced;
+	e->at = gs_time_mono();
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool sync_memo_holds(struct sync_memo *m, const struct mf_node *obj)
+{
+	const char *rv = mf_node_dig_str(obj, "metadata", "resourceVersion", NULL);
+	struct mf_id id = MF_ID_INIT;
+	bool holds = false;
+	char *key;
+	size_t *i;
+
+	if (!m || !rv || !*rv)
+		return false;
+	mf_id_from_object(&id, obj);
+	key = sync_key(id.group, id.kind, id.ns, id.name);
+	pthread_mutex_lock(&m->lock);
+	i = gs_strmap_get(&m->idx, key);
+	holds = i && m->v[*i].synced && !strcmp(m->v[*i].rv, rv);
+	pthread_mutex_unlock(&m->lock);
+	free(key);
+	mf_id_release(&id);
+	return holds;
+}
+
+bool sync_memo_take(struct sync_engine *se, const char *key, double max_age)
+{
+	struct sync_memo *m = se->memo;
+	bool fresh = false;
+	size_t *i;
+
+	pthread_mutex_lock(&m->lock);
+	i = gs_strmap_get(&m->idx, key);
+	if (i) {
+		fresh = m->v[*i].at > 0 && gs_time_mono() - m->v[*i].at <= max_age;
+		m->v[*i].at = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return fresh;
 }
 
 void sync_engine_set_health_checks(struct sync_engine *se, const struct hl_set *checks)
@@ -31,42 +144,10 @@ void sync_engine_set_health_checks(struct sync_engine *se, const struct hl_set *
 
 void sync_engine_free(struct sync_engine *se)
 {
-	size_t i;
-
 	if (!se)
 		return;
-	for (i = 0; i < se->nmemo; i++)
-		free(se->memo[i].rv);
-	free(se->memo);
-	gs_strmap_release(&se->memo_idx);
+	sync_memo_free(se->own_memo);
 	free(se);
-}
-
-struct memo *sync_memo_find(struct sync_engine *se, const char *key)
-{
-	size_t *i = gs_strmap_get(&se->memo_idx, key);
-
-	return i ? &se->memo[*i] : NULL;
-}
-
-void sync_memo_store(struct sync_engine *se, const char *key, uint64_t hash, const char *rv,
-		       bool synced)
-{
-	struct memo *m = sync_memo_find(se, key);
-
-	if (!rv)
-		return;
-	if (!m) {
-		GS_ALLOC_GROW(se->memo, se->nmemo + 1, se->amemo);
-		m = &se->memo[se->nmemo];
-		memset(m, 0, sizeof(*m));
-		gs_strmap_put(&se->memo_idx, key, se->nmemo++);
-	}
-	free(m->rv);
-	m->rv = gs_strdup(rv);
-	m->hash = hash;
-	m->synced = synced;
-	m->at = gs_time_mono();
 }
 
 void sync_report_release(struct sync_report *rep)
@@ -283,6 +364,14 @@ static int run_compare(struct run *run, struct mf_node *const *objs, size_t n,
 		return rc;
 	check_policy(run, true);
 	return GS_OK;
+}
+
+uint32_t sync_app_hash(const char *app)
+{
+	uint64_t h = gs_fnv1a(GS_FNV1A_INIT, app ? app : "", app ? strlen(app) : 0);
+	uint32_t v = (uint32_t)(h ^ (h >> 32));
+
+	return v ? v : 1;
 }
 
 int sync_compare(struct sync_engine *se, struct sync_report *rep, struct mf_node *const *objs,

@@ -156,13 +156,16 @@ enum sync_flags {
 };
 
 /* Live state from watch caches (kube-watch.h) instead of LISTs.  The caller
- * (the agent) keeps a kube_watcher and, per app, one cache per kind it
- * manages, selected by SYNC_LABEL_APP=app and made with sync_cache_fn as
- * the callback (payload: the engine's health checks, see
- * sync_engine_set_health_checks, or NULL); the run asks this lookup for the cache of
- * each kind (NULL, or a cache not synced: the run LISTs that kind).  An
- * object whose desired hash and cached resourceVersion match the engine's
- * memo is then decided without any request; the others are fetched (GET). */
+ * (the agent) keeps a kube_watcher and one cache per kind: per app, selected
+ * by SYNC_LABEL_APP=app, or shared by every app (selector SYNC_LABEL_APP,
+ * each entry's `user` carrying sync_app_hash of its app in its upper 32
+ * bits: see sync_options.live_cache_owner), made with sync_cache_fn as the
+ * callback or one keeping its low byte (payload: the engine's health
+ * checks, see sync_engine_set_health_checks, or NULL); the run asks this
+ * lookup for the cache of each kind (NULL, or a cache not synced: the run
+ * LISTs that kind).  An object whose desired hash and cached
+ * resourceVersion match the engine's memo is then decided without any
+ * request; the others are fetched (GET). */
 typedef struct kube_cache *(*sync_cache_lookup_fn)(const struct kube_resource *res,
 						   void *payload);
 /* The kube_cache_fn to build such caches with: keeps the object's health
@@ -170,6 +173,8 @@ typedef struct kube_cache *(*sync_cache_lookup_fn)(const struct kube_resource *r
  * its own may use the 56 upper bits, keeping the low byte as this one. */
 uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
 		       const struct kube_cache_entry *prev, void *payload);
+/* The tag of an app's entries in a cache shared by apps (never 0). */
+uint32_t sync_app_hash(const char *app);
 
 struct sync_resource;
 /* Called as work proceeds (resource borrowed, valid during the call). */
@@ -197,6 +202,8 @@ struct sync_options {
 	void *payload;
 	sync_cache_lookup_fn live_cache; /* optional, see above */
 	void *live_cache_payload;
+	uint32_t live_cache_owner; /* caches shared by apps: sync_app_hash(app);
+				    * 0: per-app caches */
 	sync_policy_fn policy;     /* optional, see above */
 	void *policy_payload;
 	/* Optional: asked while the run waits (hooks, waves, health); true
@@ -217,6 +224,18 @@ void sync_engine_free(struct sync_engine *se);
  * engines of several threads). */
 struct hl_set;
 void sync_engine_set_health_checks(struct sync_engine *se, const struct hl_set *checks);
+/* The memo of verdicts (desired hash + live resourceVersion) an engine
+ * keeps is its own; engines given one sync_memo share it instead (the
+ * agent's workers: an app compared by one worker after another synced it
+ * is decided from the watch cache without a request).  Thread-safe; the
+ * memo is borrowed and must outlive the engines. */
+struct sync_memo;
+struct sync_memo *sync_memo_new(void);
+void sync_memo_free(struct sync_memo *m);
+void sync_engine_share_memo(struct sync_engine *se, struct sync_memo *m);
+/* Does m hold obj, at its resourceVersion, as in sync: the very state a run
+ * applied or found in sync (a watch event of it is no news)? */
+bool sync_memo_holds(struct sync_memo *m, const struct mf_node *obj);
 
 /* Compare objs (n borrowed objects) with the cluster; fill rep (statuses,
  * health, live/target with SYNC_KEEP_DIFF).  Writes nothing.  Returns GS_OK
