@@ -198,8 +198,7 @@ static int tenancy_begin(struct tenancy *t, struct app_env *env, const struct mf
 	if (known)
 		t->project = mf_node_clone(known);
 	else
-		rc = app_project_get(&t->project, env->kc, env->projects_ns, app_project_name(app),
-				     err);
+		rc = app_env_project(&t->project, env, app_project_name(app), err);
 	if (!rc)
 		rc = app_project_check_app(t->project, app, env->projects_ns, err);
 	/* the Namespace CreateNamespace=true makes is an object of the app like

@@ -166,18 +166,23 @@ static int pick_template(const struct mf_node *item, void *payload)
 }
 
 static int load_template_creds(struct creds *c, struct gitsrc_auth *auth, bool *found,
-			       struct kube_client *kc, const char *ns, const char *url,
-			       const char *project, struct gs_error *err)
+			       struct app_env *env, const char *url, const char *project,
+			       struct gs_error *err)
 {
 	struct tmpl_pick p = { url, project, 0, false, NULL };
 	const struct kube_resource *res;
-	int r;
+	const char *ns = env->ns;
+	int r = APP_KEPT_UNKNOWN;
 
 	*found = false;
-	if ((r = kube_client_resource(kc, &res, "", "v1", "Secret", err)) < 0)
-		return r;
-	r = kube_client_list(kc, res, ns, "gitsync.io/secret-type=repo-creds", pick_template, &p,
-			     NULL, err);
+	if (env->kept_creds)
+		r = env->kept_creds(pick_template, &p, env->kept_payload);
+	if (r == APP_KEPT_UNKNOWN) {
+		if ((r = kube_client_resource(env->kc, &res, "", "v1", "Secret", err)) < 0)
+			return r;
+		r = kube_client_list(env->kc, res, ns, "gitsync.io/secret-type=repo-creds",
+				     pick_template, &p, NULL, err);
+	}
 	if (r == GS_EAUTH) { /* not allowed to list them (a CLI user): there are none for us */
 		mf_node_free(p.secret);
 		return GS_OK;
@@ -217,12 +222,21 @@ int app_source_auth(struct app_creds *c, struct gitsrc_auth *auth, struct app_en
 	 * as the https:// URL it is reached by */
 	if (!strncmp(url, "oci://", 6))
 		url = https = gs_asprintf("https://%s", url + 6);
-	r = env->kc ? load_template_creds(c, auth, &found, env->kc, env->ns, url,
-						   app_project_name(app), err) : GS_OK;
+	r = env->kc ? load_template_creds(c, auth, &found, env, url, app_project_name(app), err)
+		    : GS_OK;
 	if (r == GS_OK && !found)
 		r = gitsrc_auth_from_env(auth, url, err);
 	free(https);
 	return r;
+}
+
+int app_env_project(struct mf_node **out, struct app_env *env, const char *name,
+		    struct gs_error *err)
+{
+	if (env->kept_project && env->kept_project(out, name, env->kept_payload) == GS_OK)
+		return GS_OK;
+	/* not kept, or none: the server answers (with its own message) */
+	return app_project_get(out, env->kc, env->projects_ns, name, err);
 }
 
 void app_creds_release(struct app_creds *c)
@@ -321,14 +335,13 @@ static int remote_prepare(void *arg, const char *url, struct gitsrc_auth *auth,
 
 	if (env->projects_ns) {
 		if (!p->project &&
-		    (r = app_project_get(&p->project, env->kc, env->projects_ns,
-					 app_project_name(p->app), err)) < 0)
+		    (r = app_env_project(&p->project, env, app_project_name(p->app), err)) < 0)
 			return r;
 		if ((r = app_remote_allowed(p->project, url, err)) < 0)
 			return r;
 	}
 	if (env->kc &&
-	    (r = load_template_creds(&p->c, auth, &found, env->kc, env->ns, url,
+	    (r = load_template_creds(&p->c, auth, &found, env, url,
 				     app_project_name(p->app), err)) < 0)
 		return r;
 	if (!found && (r = gitsrc_auth_from_env(auth, url, err)) < 0)

@@ -191,7 +191,17 @@ struct app_env {
 	 * (sync.h; NULL: the runs LIST by label) */
 	sync_cache_lookup_fn live_cache;
 	void *live_cache_payload;
+	/* The agent's copies of the Projects (of projects_ns) and of the Git
+	 * credential templates (of ns), kept from watches (NULL: read from the
+	 * API server every time).  kept_project: GS_OK with *out owned,
+	 * GS_ENOTFOUND; kept_creds: fn on each template.  Both answer
+	 * APP_KEPT_UNKNOWN when the watch cannot vouch: then read the server. */
+	int (*kept_project)(struct mf_node **out, const char *name, void *payload);
+	int (*kept_creds)(int (*fn)(const struct mf_node *secret, void *arg), void *arg,
+			  void *payload);
+	void *kept_payload;
 };
+#define APP_KEPT_UNKNOWN 1
 
 /* Credentials for a repository URL, found as for the app's Git source (the
  * same Secret rules serve chart repositories): secret (a Secret of the
@@ -207,6 +217,10 @@ int app_source_auth(struct app_creds *c, struct gitsrc_auth *auth, struct app_en
 		    const struct mf_node *app, const char *url, const char *secret,
 		    struct gs_error *err);
 void app_creds_release(struct app_creds *c);
+/* The Project name of env->projects_ns (*out owned): the agent's kept
+ * copy, or read from the server (app_project_get). */
+int app_env_project(struct mf_node **out, struct app_env *env, const char *name,
+		    struct gs_error *err);
 
 struct app_source {
 	struct gitsrc_result git;  /* revision and export */

@@ -76,6 +76,7 @@ static const char install_yaml[] =
 	"  - secrets\n"
 	"  verbs:\n"
 	"  - list\n"
+	"  - watch\n"
 	"---\n"
 	"apiVersion: rbac.authorization.k8s.io/v1\n"
 	"kind: ClusterRole\n"

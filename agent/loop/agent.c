@@ -19,6 +19,7 @@
 #include "kube/kube-config.h"
 #include "loop/alog.h"
 #include "loop/lease.h"
+#include "loop/kept.h"
 #include "loop/loop-private.h"
 #include "loop/workq.h"
 #include "sync/sync-jq.h"
@@ -68,6 +69,9 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	t->env.jq_memo = sync_jq_memo_new();
 	t->env.live_cache = agent_live_cache;
 	t->env.live_cache_payload = a;
+	t->env.kept_project = agent_kept_project;
+	t->env.kept_creds = agent_kept_creds;
+	t->env.kept_payload = a;
 	return 0;
 }
 
@@ -283,6 +287,8 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	a->q = workq_new(0);
 	a->git_share = gitsrc_share_new();
 	a->memo = sync_memo_new();
+	a->kept_projects = kept_new();
+	a->kept_creds = kept_new();
 	a->waits = appwait_new();
 	agent_metrics_register(a);
 
@@ -446,6 +452,10 @@ cleanup:
 	workq_free(a->q);
 	gitsrc_share_free(a->git_share);
 	sync_memo_free(a->memo);
+	if (!a->workers_detached) { /* else a worker, or the watcher, may read them */
+		kept_free(a->kept_projects);
+		kept_free(a->kept_creds);
+	}
 	appwait_free(a->waits);
 	kube_config_free(a->kcfg);
 	pthread_cond_destroy(&a->workers_cond);

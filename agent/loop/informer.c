@@ -9,6 +9,7 @@
 #include "gs-alloc.h"
 #include "kube/kube-watch.h"
 #include "loop/alog.h"
+#include "loop/kept.h"
 #include "loop/loop-private.h"
 #include "loop/workq.h"
 #include "mf-object.h"
@@ -175,6 +176,48 @@ struct kube_cache *agent_live_cache(const struct kube_resource *res, void *paylo
 	return c;
 }
 
+int agent_kept_project(struct mf_node **out, const char *name, void *payload)
+{
+	struct agent *a = payload;
+	int rc = kept_get(a->kept_projects, name, out);
+
+	return rc == KEPT_UNKNOWN ? APP_KEPT_UNKNOWN : rc;
+}
+
+int agent_kept_creds(int (*fn)(const struct mf_node *secret, void *arg), void *arg,
+		     void *payload)
+{
+	struct agent *a = payload;
+	int rc = kept_foreach(a->kept_creds, fn, arg);
+
+	return rc == KEPT_UNKNOWN ? APP_KEPT_UNKNOWN : rc;
+}
+
+/* The watches behind k: made once (a failure, such as RBAC without
+ * `watch`, is retried every minute; meanwhile the workers read the
+ * server). */
+static void keep_watched(struct agent *a, struct kube_watcher *w, struct kube_client *kc,
+			 struct kept *k, const char *group, const char *version, const char *kind,
+			 const char *selector, double *next_try, bool *made)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	const struct kube_resource *res;
+	struct kube_cache *c = NULL;
+
+	if (*made || workq_now() < *next_try)
+		return;
+	if (kube_client_resource(kc, &res, group, version, kind, &err) ||
+	    kube_cache_new(&c, w, res, a->cfg->ns, selector, kept_on_event, k, &err)) {
+		*next_try = workq_now() + 60;
+		alog_ratelimit(300, ALOG_INFO, NULL, NULL,
+			       "cannot watch %s in %s (read at each reconcile instead): %s", kind,
+			       a->cfg->ns, err.msg);
+		return;
+	}
+	kept_set_cache(k, c);
+	*made = true;
+}
+
 /* Queue what is due by time alone: the poll interval, self-heal checks
  * while the kinds are not all watched, .operations not yet taken. */
 static void queue_due(struct agent *a)
@@ -293,8 +336,8 @@ void *agent_informer_main(void *arg)
 	struct kube_cache *apps = NULL;
 	struct kind_watch **kws;
 	size_t nkw, i;
-	double last_secret = -1e9;
-	bool have_default_project = false;
+	double last_secret = -1e9, projects_try = 0, creds_try = 0;
+	bool have_default_project = false, projects_made = false, creds_made = false;
 	const char *ns = watched_namespace(a->cfg);
 
 	if (kube_client_new(&kc, a->kcfg, NULL, &err) || kube_watcher_new(&w, kc, &err)) {
@@ -323,6 +366,10 @@ void *agent_informer_main(void *arg)
 			}
 		}
 		watch_kinds(a, w, kc);
+		keep_watched(a, w, kc, a->kept_projects, APP_GROUP, APP_VERSION, APP_PROJECT_KIND,
+			     NULL, &projects_try, &projects_made);
+		keep_watched(a, w, kc, a->kept_creds, "", "v1", "Secret",
+			     "gitsync.io/secret-type=repo-creds", &creds_try, &creds_made);
 		gs_error_clear(&err);
 		if (kube_watcher_poll(w, 1000, &err))
 			alog_ratelimit(60, ALOG_ERROR, NULL, NULL, "watch: %s", err.msg);

@@ -143,6 +143,9 @@ struct agent {
 	 * compares an app next decides from the watch caches what another
 	 * synced */
 	struct sync_memo *memo;
+	/* the Projects and Git credential templates of the agent's namespace,
+	 * kept whole from watches for the workers (kept.h) */
+	struct kept *kept_projects, *kept_creds;
 
 	pthread_mutex_t api_lock; /* the API's own tools */
 	struct tools api;
@@ -182,6 +185,10 @@ void agent_nap(struct agent *a, double s);
 /* sync_cache_lookup_fn for the workers' runs (payload: the agent): the
  * synced cache of res's kind, shared by every app, or NULL. */
 struct kube_cache *agent_live_cache(const struct kube_resource *res, void *payload);
+/* app_env's kept_project and kept_creds (payload: the agent). */
+int agent_kept_project(struct mf_node **out, const char *name, void *payload);
+int agent_kept_creds(int (*fn)(const struct mf_node *secret, void *arg), void *arg,
+		     void *payload);
 
 /* Start one more worker when apps are due and every worker but fewer than
  * --workers is held by one app for long (a health wait, a slow fetch):
