@@ -89,6 +89,10 @@ static void tools_release(struct tools *t)
 #define WORKER_HELD_S 5.0
 /* Workers started beyond --workers, at most. */
 #define WORKERS_EXTRA 16
+/* Apps due per free worker beyond which another is started: a burst (the
+ * first sync of many apps, a push every app reads) is mostly waiting on
+ * the API server, which serves many apps' requests at once (issue 20). */
+#define WORKERS_BACKLOG 8
 
 static int start_worker(struct agent *a, struct gs_error *err)
 {
@@ -127,6 +131,8 @@ void agent_workers_grow(struct agent *a)
 	struct gs_error err = GS_ERROR_INIT;
 	double now = workq_now();
 	unsigned i, held = 0, n;
+	const char *why;
+	size_t due;
 	bool grow;
 
 	pthread_mutex_lock(&a->lock);
@@ -134,16 +140,24 @@ void agent_workers_grow(struct agent *a)
 	for (i = 0; i < n; i++)
 		if (a->workers[i].busy_since > 0 && now - a->workers[i].busy_since >= WORKER_HELD_S)
 			held++;
-	grow = !a->stopping && n < a->max_workers && n - held < a->cfg->workers;
+	grow = !a->stopping && n < a->max_workers;
 	pthread_mutex_unlock(&a->lock);
-	if (!grow || !workq_due(a->q))
+	if (!grow || !(due = workq_due(a->q)))
+		return;
+	if (n - held < a->cfg->workers)
+		why = "held";
+	else if (due > WORKERS_BACKLOG * (n - held))
+		why = "backlog";
+	else
 		return;
 	if (start_worker(a, &err))
 		alog_ratelimit(300, ALOG_WARN, NULL, NULL, "cannot start a worker: %s", err.msg);
-	else
+	else if (!strcmp(why, "held"))
 		alog(ALOG_INFO, NULL, NULL,
 		     "started worker %u: %u of %u held by one app for over %.0f s", n + 1, held, n,
 		     WORKER_HELD_S);
+	else
+		alog(ALOG_INFO, NULL, NULL, "started worker %u: %zu apps due", n + 1, due);
 }
 
 /* The flag alone is not enough: the elector thread sets it, and after a
@@ -437,6 +451,11 @@ cleanup:
 	for (i = 0; i < a->napps; i++)
 		agent_index_entry_release(&a->apps[i]);
 	free(a->apps);
+	for (i = 0; i < a->nsuspects; i++) {
+		free(a->suspects[i].key);
+		free(a->suspects[i].rv);
+	}
+	free(a->suspects);
 	for (i = 0; i < a->nignored; i++)
 		mf_node_free(a->ignored[i]);
 	free(a->ignored);

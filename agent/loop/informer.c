@@ -35,6 +35,56 @@ static uint64_t on_app_event(enum kube_event ev, const struct mf_node *obj,
 	return 0;
 }
 
+/* Compare again (after delay) the apps tagged h; with listing_only, only
+ * those compared already (see below).  a->lock held. */
+static void queue_apps_of(struct agent *a, uint32_t h, bool listing_only, double delay)
+{
+	size_t i;
+
+	if (!agent_is_leader_locked(a))
+		return;
+	for (i = 0; i < a->napps; i++)
+		/* The first LIST of a kind is news only to an app compared
+		 * already: it read this object before the watch existed, and a
+		 * change between that read and this LIST would reach it at the
+		 * next poll only (found by t-health-agent: a parent stayed
+		 * Degraded after its child Application turned Healthy). */
+		if (a->apps[i].name_hash == h && (!listing_only || a->apps[i].compared_sha[0]))
+			workq_add(a->q, a->apps[i].key, delay);
+}
+
+/* How long an event not (yet) in the shared memo waits for it: a worker's
+ * apply may be answered after the watch has told the same change. */
+#define SUSPECT_WAIT_S 0.25
+#define SUSPECTS_MAX 10000
+
+/* Decide the events waiting for the memo: the state a worker applied
+ * (drop it) or news (queue its apps).  With all, decide every one now. */
+static void check_suspects(struct agent *a, bool all)
+{
+	double now = workq_now();
+	size_t i = 0;
+
+	pthread_mutex_lock(&a->lock);
+	while (i < a->nsuspects) {
+		struct agent_suspect *s = &a->suspects[i];
+		bool own = sync_memo_holds(a->memo, s->key, s->rv);
+
+		if (!own && !all && now - s->at < SUSPECT_WAIT_S) {
+			i++;
+			continue;
+		}
+		if (own)
+			metrics_add(a->m_watch_own, 1);
+		else
+			queue_apps_of(a, s->h, !s->news, 1.0 - (now - s->at > 1 ? 1 : now - s->at));
+		free(s->key);
+		free(s->rv);
+		a->suspects[i] = a->suspects[--a->nsuspects];
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
 /* A managed object changed: compare its app again soon (1 s, so that a
  * rollout's burst of events costs one comparison).  The comparison updates
  * health and sync status for every app and, with selfHeal, reverts drift.
@@ -43,8 +93,8 @@ static uint64_t on_app_event(enum kube_event ev, const struct mf_node *obj,
  * content), an object added or deleted after the first LIST; never the
  * state a worker's sync just applied or its comparison found in sync (the
  * shared memo holds that object at that resourceVersion: re-comparing the
- * app would find what the sync reported, issue 20).  The entry
- * keeps the health (low byte, as sync_cache_fn) and the app's name hash. */
+ * app would find what the sync reported, issue 20).  The entry keeps the
+ * health (low byte, as sync_cache_fn) and the app's name hash. */
 static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 				const struct kube_cache_entry *prev, void *payload)
 {
@@ -53,9 +103,10 @@ static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 	const char *label = obj ? mf_obj_label(obj, SYNC_LABEL_APP) : NULL;
 	uint64_t health = ev == KUBE_EVENT_DELETED ? 0 : sync_cache_fn(ev, obj, prev, a->health) & 0xff;
 	uint32_t h = label ? agent_name_hash(label) : prev ? (uint32_t)(prev->user >> 32) : 0;
+	uint64_t tag = ((uint64_t)h << 32) | health;
+	const char *rv = obj ? mf_node_dig_str(obj, "metadata", "resourceVersion", NULL) : NULL;
 	long long gen = 0;
 	bool news;
-	size_t i;
 
 	if (obj)
 		mf_node_int(mf_node_dig(obj, "metadata", "generation", NULL), &gen);
@@ -63,26 +114,24 @@ static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 		news = gen == 0 || gen != prev->generation || health != (prev->user & 0xff);
 	else
 		news = !kw->listing;
-	if ((news || kw->listing) && ev != KUBE_EVENT_DELETED && sync_memo_holds(a->memo, obj)) {
-		metrics_add(a->m_watch_own, 1);
-		return ((uint64_t)h << 32) | health;
+	if (!h || !(news || kw->listing))
+		return tag;
+	pthread_mutex_lock(&a->lock);
+	if (ev != KUBE_EVENT_DELETED && rv && *rv && a->nsuspects < SUSPECTS_MAX) {
+		struct agent_suspect *s;
+
+		GS_ALLOC_GROW(a->suspects, a->nsuspects + 1, a->asuspects);
+		s = &a->suspects[a->nsuspects++];
+		s->key = sync_object_key(obj);
+		s->rv = gs_strdup(rv);
+		s->h = h;
+		s->news = news;
+		s->at = workq_now();
+	} else {
+		queue_apps_of(a, h, !news, 1.0);
 	}
-	if (h && (news || kw->listing)) {
-		pthread_mutex_lock(&a->lock);
-		if (agent_is_leader_locked(a))
-			for (i = 0; i < a->napps; i++)
-				/* The first LIST of a kind is news only to an app
-				 * compared already: it read this object before the
-				 * watch existed, and a change between that read and
-				 * this LIST would reach it at the next poll only
-				 * (found by t-health-agent: a parent stayed Degraded
-				 * after its child Application turned Healthy). */
-				if (a->apps[i].name_hash == h &&
-				    (news || a->apps[i].compared_sha[0]))
-					workq_add(a->q, a->apps[i].key, 1.0);
-		pthread_mutex_unlock(&a->lock);
-	}
-	return ((uint64_t)h << 32) | health;
+	pthread_mutex_unlock(&a->lock);
+	return tag;
 }
 
 /* Make a cache for each wanted kind not watched yet (watcher thread). */
@@ -337,7 +386,7 @@ void *agent_informer_main(void *arg)
 	struct kind_watch **kws;
 	size_t nkw, i;
 	double last_secret = -1e9, projects_try = 0, creds_try = 0;
-	bool have_default_project = false, projects_made = false, creds_made = false;
+	bool have_default_project = false, projects_made = false, creds_made = false, waiting;
 	const char *ns = watched_namespace(a->cfg);
 
 	if (kube_client_new(&kc, a->kcfg, NULL, &err) || kube_watcher_new(&w, kc, &err)) {
@@ -371,7 +420,11 @@ void *agent_informer_main(void *arg)
 		keep_watched(a, w, kc, a->kept_creds, "", "v1", "Secret",
 			     "gitsync.io/secret-type=repo-creds", &creds_try, &creds_made);
 		gs_error_clear(&err);
-		if (kube_watcher_poll(w, 1000, &err))
+		pthread_mutex_lock(&a->lock);
+		waiting = a->nsuspects > 0;
+		pthread_mutex_unlock(&a->lock);
+		/* events waiting for the memo are decided within 0.1 s */
+		if (kube_watcher_poll(w, waiting ? 100 : 1000, &err))
 			alog_ratelimit(60, ALOG_ERROR, NULL, NULL, "watch: %s", err.msg);
 		{
 			size_t objs = kube_cache_len(apps);
@@ -386,6 +439,7 @@ void *agent_informer_main(void *arg)
 			a->informer_stats = *kube_client_stats(kc);
 			pthread_mutex_unlock(&a->lock);
 		}
+		check_suspects(a, false);
 		queue_due(a);
 		agent_workers_grow(a);
 		ignored_events(a, kc);

@@ -76,6 +76,15 @@ struct kind_watch {
 	bool listing;            /* the first LIST: the objects are not news */
 };
 
+/* A watch event of a managed object waiting (briefly) for the shared memo
+ * to say whether it is the state a worker just applied (informer.c). */
+struct agent_suspect {
+	char *key, *rv;  /* owned: the memo's key, the event's resourceVersion */
+	uint32_t h;      /* the app's tag */
+	bool news;       /* news to every app (else: the first LIST's) */
+	double at;
+};
+
 /* Per-thread tools: none of these is thread-safe. */
 struct tools {
 	struct kube_client *kc;
@@ -126,6 +135,8 @@ struct agent {
 	 * lock, the caches read by the workers' runs (agent_live_cache) */
 	struct kind_watch **kws;
 	size_t nkw, akw;
+	struct agent_suspect *suspects; /* under lock */
+	size_t nsuspects, asuspects;
 	bool workers_detached; /* a sync outlived the grace: keep the watcher */
 	size_t watch_objects;  /* objects in the watch caches (for /metrics) */
 	/* Applications first seen in a namespace the agent does not watch,

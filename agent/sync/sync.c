@@ -100,24 +100,28 @@ void sync_memo_store(struct sync_engine *se, const char *key, uint64_t hash, con
 	pthread_mutex_unlock(&m->lock);
 }
 
-bool sync_memo_holds(struct sync_memo *m, const struct mf_node *obj)
+char *sync_object_key(const struct mf_node *obj)
 {
-	const char *rv = mf_node_dig_str(obj, "metadata", "resourceVersion", NULL);
 	struct mf_id id = MF_ID_INIT;
-	bool holds = false;
 	char *key;
-	size_t *i;
 
-	if (!m || !rv || !*rv)
-		return false;
 	mf_id_from_object(&id, obj);
 	key = sync_key(id.group, id.kind, id.ns, id.name);
+	mf_id_release(&id);
+	return key;
+}
+
+bool sync_memo_holds(struct sync_memo *m, const char *key, const char *rv)
+{
+	bool holds;
+	size_t *i;
+
+	if (!m || !key || !rv || !*rv)
+		return false;
 	pthread_mutex_lock(&m->lock);
 	i = gs_strmap_get(&m->idx, key);
 	holds = i && m->v[*i].synced && !strcmp(m->v[*i].rv, rv);
 	pthread_mutex_unlock(&m->lock);
-	free(key);
-	mf_id_release(&id);
 	return holds;
 }
 

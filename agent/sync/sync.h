@@ -233,9 +233,12 @@ struct sync_memo;
 struct sync_memo *sync_memo_new(void);
 void sync_memo_free(struct sync_memo *m);
 void sync_engine_share_memo(struct sync_engine *se, struct sync_memo *m);
-/* Does m hold obj, at its resourceVersion, as in sync: the very state a run
- * applied or found in sync (a watch event of it is no news)? */
-bool sync_memo_holds(struct sync_memo *m, const struct mf_node *obj);
+/* The memo's key of a live object (owned). */
+char *sync_object_key(const struct mf_node *obj);
+/* Does m hold the object of key, at resourceVersion rv, as in sync: the
+ * very state a run applied or found in sync (a watch event of it is no
+ * news)? */
+bool sync_memo_holds(struct sync_memo *m, const char *key, const char *rv);
 
 /* Compare objs (n borrowed objects) with the cluster; fill rep (statuses,
  * health, live/target with SYNC_KEEP_DIFF).  Writes nothing.  Returns GS_OK
