@@ -168,6 +168,22 @@ run opmsg team-b b-steals
 check "an app in team-b naming project team-a is refused (sourceNamespaces)" \
   wait_for 30 eval 'opmsg team-b b-steals | grep -q "project .team-a. does not allow Applications in namespace .team-b."'
 
+# a Project edit reaches the very next reconcile: the agent reads Projects
+# from its watch (issue 20), never a copy the watch does not vouch for
+cond() { k get application "$2" -n "$1" -o jsonpath='{.status.conditions[*].message}' 2>/dev/null; }
+k -n gitsync patch project team-b --type merge \
+  -p '{"spec":{"destinations":[{"namespace":"elsewhere","server":"https://kubernetes.default.svc"}]}}' >/dev/null
+k -n team-b annotate application b-ok gitsync.io/refresh=normal --overwrite >/dev/null
+check "a Project narrowed while the agent runs: the next comparison refuses its app" \
+  wait_for 30 eval 'cond team-b b-ok | grep -q "destination namespace .team-b. is not permitted in project .team-b."'
+k -n gitsync patch project team-b --type merge \
+  -p '{"spec":{"destinations":[{"namespace":"team-b","server":"https://kubernetes.default.svc"}]}}' >/dev/null
+# another value: the agent may not have cleared the first one yet, and the
+# same value again would be no change (no event)
+k -n team-b annotate application b-ok gitsync.io/refresh=hard --overwrite >/dev/null
+check "... and widened again: the refusal is gone" \
+  wait_for 30 eval '! cond team-b b-ok | grep -q "is not permitted"'
+
 # an Application outside the agent's namespace and --app-namespaces
 check "an Application in an unlisted namespace is ignored (one log line)" \
   eval '[ "$(grep -c "application other/other-app ignored" "$tmp/t1.log")" = 1 ]'
