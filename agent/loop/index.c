@@ -152,6 +152,36 @@ enum poll_action agent_index_poll_action(struct agent *a, const struct app_entry
 	return POLL_QUEUE;
 }
 
+bool agent_index_due(const struct app_entry *e, bool kinds_watched, double self_heal_s,
+		     double now)
+{
+	if (now - e->last_reconcile >= e->poll_s)
+		return true;
+	/* drift polling (every few seconds) does back off */
+	return e->automated && e->self_heal && !kinds_watched &&
+	       now - e->last_reconcile >= self_heal_s && !(e->attempts && e->next_retry > now);
+}
+
+bool agent_index_retry_exhausted(const struct app_entry *e, long long limit)
+{
+	/* attempts counts failures: the first try plus the retries so far */
+	return limit >= 0 && e->attempts > (unsigned long long)limit;
+}
+
+double agent_index_retry_delay(const struct app_entry *e, bool retry, long long limit,
+			       double now)
+{
+	if (!retry || !e->attempts || agent_index_retry_exhausted(e, limit) ||
+	    e->next_retry <= now)
+		return AGENT_RETRY_NONE;
+	return e->next_retry - now;
+}
+
+bool agent_index_spec_changed_since_failure(const struct app_entry *e, long long gen)
+{
+	return e->failed_gen > 0 && gen != e->failed_gen;
+}
+
 /* An app name, folded to 32 bits to fit a watch cache entry's 64 user bits
  * (the upper half; compared in memory only, never persisted). */
 uint32_t agent_name_hash(const char *s)
@@ -261,10 +291,10 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 	e->poll_s = poll ? gs_time_parse_duration(poll) : -1;
 	if (e->poll_s <= 0)
 		e->poll_s = a->cfg->poll_s;
+	/* a backoff holds none of these back: a new spec may be the fix, as
+	 * a push may be (api.c), and may_retry keeps a retry on its backoff */
 	if (e->refresh || e->has_op)
 		urgent = true;
-	if (e->attempts && e->next_retry > workq_now())
-		urgent = e->has_op || e->refresh; /* backing off unless asked */
 	if (urgent && agent_is_leader_locked(a)) {
 		if (e->has_op)
 			e->last_op_queued = workq_now();

@@ -282,13 +282,8 @@ static void queue_due(struct agent *a)
 	}
 	for (i = 0; i < a->napps; i++) {
 		struct app_entry *e = &a->apps[i];
-		bool due = now - e->last_reconcile >= e->poll_s;
+		bool due = agent_index_due(e, a->kinds_watched, a->cfg->self_heal_s, now);
 
-		if (e->automated && e->self_heal && !a->kinds_watched &&
-		    now - e->last_reconcile >= a->cfg->self_heal_s)
-			due = true;
-		if (e->attempts && e->next_retry > now)
-			due = false;
 		if (e->has_op && now - e->last_op_queued >= 10) {
 			/* a watch event may have come while a worker held it */
 			e->last_op_queued = now;

@@ -41,7 +41,9 @@ struct app_entry {
 	double poll_s;
 	double last_reconcile; /* monotonic; 0 = never */
 	double next_retry;     /* backoff after a failure; 0 = none */
-	unsigned attempts;
+	unsigned attempts;     /* failures since the last sync or Synced comparison */
+	long long failed_gen;  /* the generation a failed automated sync ran at;
+				* 0 = none or unknown (an operation's, after a restart) */
 	unsigned settle;       /* re-assessments while Progressing (see settle_delay) */
 	char sync_status[16], health_status[16];
 	size_t nresources;
@@ -230,6 +232,32 @@ void agent_index_compared(struct agent *a, struct app_entry *e, const char *sha,
  * Expects a->lock held. */
 enum poll_action { POLL_QUEUE, POLL_LEAVE, POLL_WAIT };
 enum poll_action agent_index_poll_action(struct agent *a, const struct app_entry *e, double now);
+/* Is e due by time alone: its poll interval elapsed (a backoff does not
+ * hold a poll back: a poll only compares, may_retry keeps the sync on the
+ * backoff), or, while the managed kinds are not all watched (kinds_watched
+ * false), the self-heal interval of a selfHeal app that is not backing off.
+ * Pure: reads e only. */
+bool agent_index_due(const struct app_entry *e, bool kinds_watched, double self_heal_s,
+		     double now);
+/* Has e failed more often than spec.syncPolicy.retry.limit allows
+ * (limit < 0: no limit)?  Pure. */
+bool agent_index_retry_exhausted(const struct app_entry *e, long long limit);
+/* When a reconcile of e ends at now: the delay after which it must run
+ * again for its retry backoff, or AGENT_RETRY_NONE.  retry: the reconcile
+ * left something a later try may fix (a comparison that failed, a sync the
+ * app's policy retries); limit: spec.syncPolicy.retry.limit (-1 none).
+ * None when nothing failed, when no retry can happen, or when the backoff
+ * is over: the app is then left to its poll interval and to events (a
+ * backoff in the past queued it again at once: ~70 compares a second).
+ * Pure. */
+#define AGENT_RETRY_NONE (-1.0)
+double agent_index_retry_delay(const struct app_entry *e, bool retry, long long limit,
+			       double now);
+/* Was the spec changed since e's last automated sync failed (gen: the
+ * generation just read)?  Then that sync runs again whatever the retry
+ * policy (allowEmpty set after an empty commit was refused).  False when
+ * the failing generation is unknown (0).  Pure. */
+bool agent_index_spec_changed_since_failure(const struct app_entry *e, long long gen);
 /* An Application deleted.  Takes a->lock. */
 void agent_index_forget(struct agent *a, const char *ns, const char *name);
 

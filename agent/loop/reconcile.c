@@ -58,14 +58,19 @@ static long long retry_limit(const struct mf_node *app)
 	return limit;
 }
 
-enum outcome { OUTCOME_COMPARED, OUTCOME_SYNCED, OUTCOME_FAILED };
+enum outcome { OUTCOME_COMPARED, OUTCOME_COMPARE_FAILED, OUTCOME_SYNCED, OUTCOME_SYNC_FAILED };
 
-/* Note what a reconcile found.  Only a sync resets the retry backoff; a
- * comparison keeps it, so a failing revision backs off 5 s, 10 s, 20 s ... */
+/* Note what a reconcile found.  A sync, or a comparison that finds the app
+ * Synced (the cluster matches: nothing is failing any more), resets the
+ * retry backoff; any other comparison keeps it, so a failing revision backs
+ * off 5 s, 10 s, 20 s ... */
 static void record(struct agent *a, const char *key, const struct sync_report *rep,
 		   enum outcome outcome, const struct mf_node *app)
 {
 	struct app_entry *e;
+	long long gen = 0;
+
+	mf_node_int(mf_node_dig(app, "metadata", "generation", NULL), &gen);
 
 	pthread_mutex_lock(&a->lock);
 	e = agent_index_find(a, key);
@@ -79,14 +84,22 @@ static void record(struct agent *a, const char *key, const struct sync_report *r
 								 : sync_health_str(rep->health));
 			e->nresources = rep->n;
 		}
-		if (outcome == OUTCOME_FAILED) {
+		if (outcome == OUTCOME_COMPARE_FAILED || outcome == OUTCOME_SYNC_FAILED) {
 			e->attempts++;
 			e->next_retry = workq_now() + backoff_s(app, e->attempts);
 		} else if (outcome == OUTCOME_SYNCED) {
 			e->attempts = 0;
 			e->next_retry = 0;
 			e->settle = 0;
+			e->failed_gen = 0;
+		} else if (rep && rep->status == SYNC_STATUS_SYNCED) {
+			e->attempts = 0;
+			e->next_retry = 0;
 		}
+		/* clearing an .operation changes the generation too: a failed
+		 * operation's generation says nothing of the spec, keep none */
+		if (outcome == OUTCOME_SYNC_FAILED)
+			e->failed_gen = mf_node_get(app, "operation") ? 0 : gen;
 	}
 	pthread_mutex_unlock(&a->lock);
 }
@@ -100,6 +113,20 @@ static double settle_delay(unsigned n)
 	return d < 30 ? d : 30;
 }
 
+/* The generation the app's last automated sync failed at differs from
+ * gen (the one just read). */
+static bool spec_changed(struct agent *a, const char *key, long long gen)
+{
+	struct app_entry *e;
+	bool changed;
+
+	pthread_mutex_lock(&a->lock);
+	e = agent_index_find(a, key);
+	changed = e && agent_index_spec_changed_since_failure(e, gen);
+	pthread_mutex_unlock(&a->lock);
+	return changed;
+}
+
 static bool may_retry(struct agent *a, const char *key, const struct mf_node *app, double *wait)
 {
 	struct app_entry *e;
@@ -110,7 +137,7 @@ static bool may_retry(struct agent *a, const char *key, const struct mf_node *ap
 	pthread_mutex_lock(&a->lock);
 	e = agent_index_find(a, key);
 	if (e && e->attempts) {
-		if (limit >= 0 && e->attempts > (unsigned long long)limit)
+		if (agent_index_retry_exhausted(e, limit))
 			ok = false;
 		else if (e->next_retry > workq_now()) {
 			*wait = e->next_retry - workq_now();
@@ -170,14 +197,17 @@ static void operation_overrides(struct mf_node *app, const struct mf_node *op)
 			       mf_node_clone(mf_node_at(so, i)));
 }
 
-static void run_sync(struct worker *w, const char *key, const struct mf_node *app,
+/* Sync app as req asks.  True when it failed and the app's policy retries
+ * it (automated, app_retries_after): its backoff then queues it again. */
+static bool run_sync(struct worker *w, const char *key, const struct mf_node *app,
 		     const struct app_sync_req *req, const char *why)
 {
 	struct agent *a = w->a;
 	struct sync_report rep = SYNC_REPORT_INIT;
 	struct gs_error err = GS_ERROR_INIT;
 	char *rev = NULL;
-	const char *name = mf_obj_name(app);
+	const char *name = mf_obj_name(app), *phase = "Error";
+	bool retry;
 	int rc;
 
 	/* Rendering and comparing may have taken a while: check again right
@@ -185,24 +215,29 @@ static void run_sync(struct worker *w, const char *key, const struct mf_node *ap
 	if (!agent_is_leader(a)) {
 		alog(ALOG_INFO, name, req->revision, "sync skipped: not the leader any more (%s)",
 		     why);
-		return;
+		return false;
 	}
 	alog(ALOG_INFO, name, req->revision, "sync started (%s)", why);
 	rc = app_run_sync(&rep, &rev, &w->t.env, app, req, NULL, NULL, &err);
 	if (rc) {
 		metrics_add(a->m_ops, 1, "Error");
 		alog(ALOG_ERROR, name, rev, "sync could not run: %s", err.msg);
-		record(a, key, NULL, OUTCOME_FAILED, app);
+		record(a, key, NULL, OUTCOME_SYNC_FAILED, app);
 	} else {
+		phase = sync_phase_str(rep.phase);
 		metrics_add(a->m_ops, 1, sync_phase_str(rep.phase));
 		alog(rep.phase == SYNC_PHASE_SUCCEEDED ? ALOG_INFO : ALOG_WARN, name, rev,
 		     "sync %s: %s (%zu resources, %lu requests)", sync_phase_str(rep.phase),
 		     rep.message ? rep.message : "", rep.n, rep.requests);
 		record(a, key, &rep,
-		       rep.phase == SYNC_PHASE_SUCCEEDED ? OUTCOME_SYNCED : OUTCOME_FAILED, app);
+		       rep.phase == SYNC_PHASE_SUCCEEDED ? OUTCOME_SYNCED : OUTCOME_SYNC_FAILED,
+		       app);
 	}
+	retry = (rc || rep.phase != SYNC_PHASE_SUCCEEDED) && app_automated(app) &&
+		app_retries_after(app, phase);
 	free(rev);
 	sync_report_release(&rep);
+	return retry;
 }
 
 #define DEPENDS_RECHECK_S 10.0
@@ -293,6 +328,8 @@ static void reconcile(struct worker *w, const char *key)
 	const char **res = NULL;
 	struct mf_node *status = NULL; /* a compare's, to write unless a sync does */
 	struct app_source src = APP_SOURCE_INIT; /* the compare's, for the sync */
+	bool retry = false; /* a later try may fix what failed: queue it on the backoff */
+	long long limit = -1, gen = 0;
 	int rc;
 
 	agent_split_key(key, ns, sizeof(ns), name, sizeof(name));
@@ -338,10 +375,11 @@ static void reconcile(struct worker *w, const char *key)
 			req.resources = res;
 			req.n_resources = n;
 		}
-		run_sync(w, key, app, &req,
-			 mf_node_dig_str(op, "initiatedBy", "username", NULL)
-				 ? mf_node_dig_str(op, "initiatedBy", "username", NULL)
-				 : "operation");
+		retry = run_sync(w, key, app, &req,
+				 mf_node_dig_str(op, "initiatedBy", "username", NULL)
+					 ? mf_node_dig_str(op, "initiatedBy", "username", NULL)
+					 : "operation");
+		limit = retry_limit(app);
 		metrics_add(a->m_reconciles, 1, "operation");
 		goto done;
 	}
@@ -359,16 +397,16 @@ static void reconcile(struct worker *w, const char *key)
 		if (rc) {
 			metrics_add(a->m_reconciles, 1, "error");
 			alog_ratelimit(30, ALOG_ERROR, name, NULL, "comparison failed: %s", err.msg);
-			record(a, key, NULL, OUTCOME_FAILED, app);
+			record(a, key, NULL, OUTCOME_COMPARE_FAILED, app);
+			retry = true; /* compared again on the backoff, whatever retry.limit */
 			goto done;
 		}
 		record(a, key, &rep, OUTCOME_COMPARED, app);
 		metrics_add(a->m_reconciles, 1, "compared");
+		mf_node_int(mf_node_dig(app, "metadata", "generation", NULL), &gen);
 		{
-			long long gen = 0;
 			struct app_entry *e;
 
-			mf_node_int(mf_node_dig(app, "metadata", "generation", NULL), &gen);
 			pthread_mutex_lock(&a->lock);
 			if ((e = agent_index_find(a, key)) && rev)
 				agent_index_compared(a, e, rev, gen, !w->t.env.git_shared);
@@ -390,17 +428,23 @@ static void reconcile(struct worker *w, const char *key)
 		drifted = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated",
 						   "selfHeal", NULL));
 		if (!changed && phase && (!strcmp(phase, "Failed") || !strcmp(phase, "Error"))) {
-			/* this revision failed before: retry on the app's backoff.
-			 * Without spec.syncPolicy.retry, a Failed sync (objects
-			 * rejected: the same commit fails the same way) is not
-			 * retried, as in Argo CD; an Error (cluster or Git
-			 * unreachable) still is, on the default backoff. */
-			if (!app_retries_after(app, phase) || !may_retry(a, key, app, &wait)) {
-				if (wait > 0)
-					workq_add(a->q, key, wait);
+			/* this revision failed before.  After a spec change
+			 * (allowEmpty set after a refused empty commit, a fixed
+			 * sync option) sync again at once, whatever the policy.
+			 * Otherwise retry on the app's backoff.  Without
+			 * spec.syncPolicy.retry, a Failed sync (objects rejected:
+			 * the same commit fails the same way) is not retried, as
+			 * in Argo CD; an Error (cluster or Git unreachable) still
+			 * is, on the default backoff. */
+			if (spec_changed(a, key, gen)) {
+				why = "spec changed since the failed sync";
+			} else if (!app_retries_after(app, phase) || !may_retry(a, key, app, &wait)) {
+				/* a backoff still running queues it (done:) */
+				retry = wait > 0;
 				goto done;
+			} else {
+				why = "retry";
 			}
-			why = "retry";
 		} else if (!changed && !interrupted &&
 			   (!drifted ||
 			    !sync_would_act(&rep, mf_node_bool(mf_node_dig(app, "spec", "syncPolicy",
@@ -421,7 +465,8 @@ static void reconcile(struct worker *w, const char *key)
 		/* the compare wrote nothing: app is as read, sync from it */
 		mf_node_free(status);
 		status = NULL;
-		run_sync(w, key, app, &req, why);
+		retry = run_sync(w, key, app, &req, why);
+		limit = retry_limit(app);
 	}
 done:
 	if (status) {
@@ -437,8 +482,13 @@ done:
 	pthread_mutex_lock(&a->lock);
 	{
 		struct app_entry *e = agent_index_find(a, key);
-		if (e && e->attempts && e->next_retry > 0) {
-			workq_add(a->q, key, e->next_retry - workq_now());
+		double delay = e ? agent_index_retry_delay(e, retry, limit, workq_now())
+				 : AGENT_RETRY_NONE;
+
+		/* only a backoff still to come; else the poll interval and
+		 * events bring the app back */
+		if (delay > 0) {
+			workq_add(a->q, key, delay);
 		} else if (e && (!strcmp(e->health_status, "Progressing") ||
 				 !strcmp(e->health_status, "Missing"))) {
 			/* not settled yet (a rollout after a sync, a Job running):
