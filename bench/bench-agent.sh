@@ -23,7 +23,7 @@
 #     compare, apply, status), as summed seconds and counts, and what went
 #     to the Git remote (ls-remote, fetch) against answers shared
 #
-# Usage: bench/bench-agent.sh [BUILD_DIR]     (env APPS OBJS IDLE_S POLL ROUNDS WORKERS)
+# Usage: bench/bench-agent.sh [BUILD_DIR]     (env APPS OBJS IDLE_S POLL ROUNDS WORKERS MAX_WORKERS)
 # Figures go to stdout, one "name value" per line at the end.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -102,7 +102,7 @@ log "floor: $((APPS * OBJS)) objects as one app in $floor s"
 port=$(free_port)
 t0=$(now)
 start_agent bench "$port" --poll-interval "$POLL" --resync-interval 2s --self-heal-interval 1h \
-  ${WORKERS:+--workers "$WORKERS"}
+  ${WORKERS:+--workers "$WORKERS"} ${MAX_WORKERS:+--max-workers "$MAX_WORKERS"}
 apid=$pid_bench
 # Polled from the agent's /metrics (each app's state once its outcome is
 # written to its status): a kubectl process a second took a good part of

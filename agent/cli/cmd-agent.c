@@ -77,6 +77,10 @@ static const struct cli_opt agent_opts[] = {
 	DUR("self-heal-interval", "drift check interval for selfHeal apps (default 5s)"),
 	{ "workers", 0, CLI_OPT_STRING, "N", "reconcile workers, 1..64 (default 3)", NULL, NULL,
 	  valid_workers },
+	{ "max-workers", 0, CLI_OPT_STRING, "N",
+	  "workers at most, started while some are held by one app\nor many apps are due, 1..64 "
+	  "(default --workers + 16)",
+	  NULL, NULL, valid_workers },
 	{ "leader-elect", 0, CLI_OPT_STRING, "BOOL", "only the Lease holder reconciles", "true",
 	  "true|false", NULL },
 	{ "identity", 0, CLI_OPT_STRING, "ID", "leader election identity (default hostname_pid)",
@@ -186,6 +190,8 @@ int cmd_agent(int argc, char **argv)
 	cfg.shutdown_grace_s = dur(&args, "shutdown-grace");
 	if ((v = cli_args_str(&args, "workers")))
 		cfg.workers = (unsigned)strtoul(v, NULL, 10);
+	if ((v = cli_args_str(&args, "max-workers")))
+		cfg.max_workers = (unsigned)strtoul(v, NULL, 10);
 	if ((v = cli_args_str(&args, "webhook-max-bytes")))
 		cfg.webhook_max_bytes = (size_t)strtoull(v, NULL, 10);
 	cfg.leader_elect = !strcmp(cli_args_str(&args, "leader-elect"), "true");

@@ -351,6 +351,8 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	     cfg.identity);
 
 	a->max_workers = cfg.workers + WORKERS_EXTRA < 64 ? cfg.workers + WORKERS_EXTRA : 64;
+	if (cfg.max_workers)
+		a->max_workers = cfg.max_workers;
 	if (a->max_workers < cfg.workers)
 		a->max_workers = cfg.workers;
 	a->workers = gs_calloc(a->max_workers, sizeof(*a->workers));

@@ -50,6 +50,7 @@ struct agent_config {
 	double self_heal_s;            /* drift check interval for selfHeal apps; default 5 */
 	double shutdown_grace_s;       /* default 25 */
 	unsigned workers;              /* default 3 */
+	unsigned max_workers;          /* 0: workers + 16 (at most 64); never below workers */
 	bool leader_elect;
 	const char *identity;          /* default hostname_pid */
 	const char *kubeconfig, *context;
