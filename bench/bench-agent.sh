@@ -13,7 +13,8 @@
 #     median and p99 (the max with fewer than 100 rounds).  The apps carry
 #     gitsync.io/refresh-paths=. (a push's file list selects the app it
 #     touches); then UNFILTERED rounds (default 5) without it, where every
-#     push refreshes all APPS apps (the monorepo worst case)
+#     push refreshes all APPS apps (the monorepo worst case), also timed
+#     until the last of them is done (queue empty)
 #   - the floor (issue 20): the same APPS x OBJS objects in APPS other
 #     namespaces synced as one app by `gitsync sync` (floor_seconds), and
 #     first_sync_seconds / floor_seconds
@@ -161,22 +162,30 @@ round() {
   curl -s -o /dev/null -H "X-GitHub-Event: push" -H "X-Hub-Signature-256: sha256=$sig" \
     -H "X-GitHub-Delivery: bench-$r" --data "$body" "http://127.0.0.1:$port/api/webhook"
   while [ "$(value_of "$a")" != "v$r" ]; do sleep 0.01; done
+  printf '%s ' "$(elapsed "$t0")"
+  # every refreshed app done (queue empty): the last app compared at the
+  # pushed commit, printed second
+  while [ "$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^gitsync_workqueue_depth/{print $2}')" != 0 ]; do sleep 0.02; done
   elapsed "$t0"
-  # let other refreshes drain before the next round
-  while [ "$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^gitsync_workqueue_depth/{print $2}')" != 0 ]; do sleep 0.1; done
 }
 stats() { # median p99 of the arguments
   printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{m=(NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); i=int(NR*0.99+0.999); if(i<1)i=1; print m, a[i]}'
 }
 lat=()
-for ((r = 1; r <= ROUNDS; r++)); do lat+=("$(round "$r")"); done
+for ((r = 1; r <= ROUNDS; r++)); do read -r l _ <<<"$(round "$r")"; lat+=("$l"); done
 read -r median p99 <<<"$(stats "${lat[@]}")"
 log "webhook rounds with refresh-paths: median $median s, p99 $p99 s"
 k annotate applications --all -n gitsync gitsync.io/refresh-paths- >/dev/null
 sleep 3
 ulat=()
-for ((r = ROUNDS + 1; r <= ROUNDS + UNFILTERED; r++)); do ulat+=("$(round "$r")"); done
+uall=()
+for ((r = ROUNDS + 1; r <= ROUNDS + UNFILTERED; r++)); do
+  read -r l all <<<"$(round "$r")"
+  ulat+=("$l")
+  uall+=("$all")
+done
 read -r umedian up99 <<<"$(stats "${ulat[@]}")"
+read -r amedian ap99 <<<"$(stats "${uall[@]}")"
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$apid/status")
 kill -TERM "$apid"; wait "$apid" || true
 
@@ -196,3 +205,5 @@ echo "webhook_to_synced_median_seconds $median"
 echo "webhook_to_synced_p99_seconds $p99 (n=$ROUNDS)"
 echo "webhook_to_synced_unfiltered_median_seconds $umedian (every push refreshes all $APPS apps)"
 echo "webhook_to_synced_unfiltered_max_seconds $up99 (n=$UNFILTERED)"
+echo "webhook_to_all_apps_done_unfiltered_median_seconds $amedian (the last of the $APPS apps compared or synced at the pushed commit)"
+echo "webhook_to_all_apps_done_unfiltered_max_seconds $ap99 (n=$UNFILTERED)"
