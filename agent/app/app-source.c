@@ -460,6 +460,9 @@ int app_source_load(struct app_source *out, struct app_env *env, const struct mf
 	/* a commit's export never changes: its render may be memoized (a
 	 * local directory may change at any time) */
 	lim.memo = local_dir ? NULL : lim.memo;
+	/* keyed by what a plain directory holds, not by commit: an app whose
+	 * files a push did not touch runs no child (issue 20) */
+	lim.content_key = render_content_key;
 	lim.memo_refresh = (git_flags & GITSRC_REEXPORT) != 0;
 	lim.memo_hit = &memo_hit;
 	{

@@ -528,14 +528,18 @@ static int render_in_process(struct kz_output *out, const struct render_limits *
 }
 
 /* Parse the child's framed output into out (documents appended). */
+/* from, to (both or neither): the file names were written under root
+ * from (a memo entry keyed by content, rendered in another commit's
+ * export): they are named under to. */
 static int parse_framed(struct kz_output *out, char *p, char *end, struct kz_cost *cost,
-			struct gs_error *err)
+			struct gs_error *err, const char *from, const char *to)
 {
+	size_t fl = from ? strlen(from) : 0;
 	size_t first = out->docs.n;
 	int rc = GS_OK;
 
 	while (p < end && rc == GS_OK) {
-		char *nl = memchr(p, '\n', (size_t)(end - p)), *nl2, *file;
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *nl2, *file, *moved = NULL;
 		unsigned line;
 		struct mf_node *doc = NULL;
 		struct mf_pos pos;
@@ -571,9 +575,14 @@ static int parse_framed(struct kz_output *out, char *p, char *end, struct kz_cos
 			break;
 		file++;
 		p = nl + 1;
+		if (from && !strncmp(file, from, fl) && (file[fl] == '/' || !file[fl]) &&
+		    strcmp(from, to))
+			file = moved = gs_asprintf("%s%s", to, file + fl); /* interned below */
 		nl2 = memchr(p, '\n', (size_t)(end - p));
-		if (!nl2)
+		if (!nl2) {
+			free(moved);
 			break;
+		}
 		pos.file = NULL;
 		{
 			/* intern the file name in out, which owns the names */
@@ -587,6 +596,7 @@ static int parse_framed(struct kz_output *out, char *p, char *end, struct kz_cos
 				out->files[out->nfiles++] = gs_strdup(file);
 				pos.file = out->files[out->nfiles - 1];
 			}
+			free(moved);
 		}
 		pos.line = line;
 		pos.col = 0;
@@ -740,6 +750,7 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 	double deadline;
 	bool killed = false, too_big = false, asked_parent = false;
 	char *memo_key = NULL, *kept = NULL;
+	size_t kept_len = 0;
 	pid_t pid = -1;
 	int status = 0, rc = GS_OK;
 
@@ -755,12 +766,27 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 	if (lim->memo) {
 		size_t len = 0;
 
+		char hex[65];
+
 		/* everything the child is given, so the same key means the
-		 * same child output */
-		memo_key = gs_asprintf("%s\n%s\n%d %s %s %s %s %zu %s", root, path, recurse, nodes,
-				       files, secs, outmax, max_mem, lim->exe);
+		 * same child output: the root (a commit's export), or what the
+		 * render reads there (a plain directory: unchanged from one
+		 * commit to the next, it runs no child) */
+		if (lim->content_key && lim->content_key(hex, full, recurse))
+			memo_key = gs_asprintf("content %s\n%s\n%d %s %s %s %s %zu %s", hex, path,
+					       recurse, nodes, files, secs, outmax, max_mem,
+					       lim->exe);
+		else
+			memo_key = gs_asprintf("%s\n%s\n%d %s %s %s %s %zu %s", root, path, recurse,
+					       nodes, files, secs, outmax, max_mem, lim->exe);
 		if (!lim->memo_refresh && (kept = memo_get(lim->memo, memo_key, &len))) {
-			rc = parse_framed(out, kept, kept + len, cost, err);
+			/* "R <root it was rendered under>\n", then the output */
+			char *nl = memchr(kept, '\n', len);
+
+			rc = nl && !strncmp(kept, "R ", 2)
+				     ? (*nl = '\0', parse_framed(out, nl + 1, kept + len, cost, err,
+							       kept + 2, root))
+				     : gs_error_set(err, GS_ERR, "render memo: bad entry");
 			if (rc == GS_OK) {
 				if (lim->memo_hit)
 					*lim->memo_hit = true;
@@ -884,12 +910,20 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 		free(kept);
 		kept = NULL;
 		if (memo_key && !asked_parent && ob.len) {
-			kept = gs_malloc(ob.len);
-			memcpy(kept, ob.ptr, ob.len);
+			size_t rl = strlen(root);
+
+			/* the root first: an entry keyed by content may serve a
+			 * render under another root (parse_framed renames) */
+			kept_len = rl + 3 + ob.len;
+			kept = gs_malloc(kept_len);
+			memcpy(kept, "R ", 2);
+			memcpy(kept + 2, root, rl);
+			kept[rl + 2] = '\n';
+			memcpy(kept + rl + 3, ob.ptr, ob.len);
 		}
-		rc = parse_framed(out, ob.ptr, ob.ptr + ob.len, cost, err);
+		rc = parse_framed(out, ob.ptr, ob.ptr + ob.len, cost, err, NULL, NULL);
 		if (rc == GS_OK && kept)
-			memo_put(lim->memo, memo_key, kept, ob.len);
+			memo_put(lim->memo, memo_key, kept, kept_len);
 	}
 cleanup:
 	if (pid > 0) {

@@ -42,6 +42,11 @@ struct render_limits {
 	struct render_memo *memo;
 	bool memo_refresh;
 	bool *memo_hit;
+	/* Key the memo by what the render reads rather than by root, so an
+	 * unchanged directory of a new commit runs no child (issue 20); NULL
+	 * (the front binary), or false from it: by root.  The agent gives
+	 * render_content_key. */
+	bool (*content_key)(char hex[65], const char *dir, bool recurse);
 	/* helmCharts' charts not in the repository (kz_chart_pull_fn): pulled
 	 * here too, the child asking over the pipe (NULL: refused) */
 	kz_chart_pull_fn pull;
@@ -90,6 +95,15 @@ struct render_memo *render_memo_new(size_t max_entries, size_t max_bytes);
 void render_memo_free(struct render_memo *m);
 #define RENDER_MEMO_ENTRIES 4096
 #define RENDER_MEMO_BYTES ((size_t)8 << 20)
+
+/* The SHA-256 (hex) of what rendering dir as plain manifests reads: each
+ * regular file's name and bytes, in name order, descending into
+ * subdirectories only with recurse.  False, no key, when the render could
+ * read anything else or more: a kustomization (its resources may be
+ * outside dir), a symlink, another kind of file, over 1,000 files or
+ * 4 MiB.  Same key, same files: the same output, whatever the root.
+ * (render-content.c; not in the front binary.) */
+bool render_content_key(char hex[65], const char *dir, bool recurse);
 
 /* The renderer next to the running binary (`gitsync` beside gitsync-core),
  * else the running binary itself (every gitsync binary has `render`).

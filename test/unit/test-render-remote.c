@@ -463,10 +463,110 @@ static void test_render_remote__memo_runs_one_child_per_root(void **state)
 	teardown_tree(&f);
 }
 
+/* Issue 20: a plain directory is memoized by what its render reads, so
+ * the same files in the next commit's export run no child, named under
+ * the new export; a changed file, a symlink or a kustomization (which may
+ * read outside the directory) does not share a render across roots. */
+static void test_render_remote__memo_by_content_serves_the_next_commit(void **state)
+{
+	const char *exe = getenv("GITSYNC");
+	struct fake f;
+	struct render_limits lim;
+	struct kz_output out = KZ_OUTPUT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct render_memo *memo = render_memo_new(64, 1 << 20);
+	char k1[65], k2[65], *c1, *c2, *c3, *link;
+	bool hit = false;
+	(void)state;
+
+	if (!exe || access(exe, X_OK) != 0) {
+		render_memo_free(memo);
+		skip();
+	}
+	setup_tree(&f);
+	/* three commits' exports of one path; c3 changed a value */
+	put(f.top, "c1/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n");
+	put(f.top, "c1/app/sub/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+	put(f.top, "c2/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n");
+	put(f.top, "c2/app/sub/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n");
+	put(f.top, "c3/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n");
+	c1 = gs_asprintf("%s/c1", f.top);
+	c2 = gs_asprintf("%s/c2", f.top);
+	c3 = gs_asprintf("%s/c3", f.top);
+
+	/* the key: same files, same key; a subdirectory counts only with recurse */
+	{
+		char *d1 = gs_asprintf("%s/app", c1), *d2 = gs_asprintf("%s/app", c2);
+
+		assert_true(render_content_key(k1, d1, false));
+		assert_true(render_content_key(k2, d2, false));
+		assert_string_equal(k1, k2);
+		assert_true(render_content_key(k1, d1, true));
+		assert_true(render_content_key(k2, d2, true));
+		assert_string_not_equal(k1, k2);
+		free(d1);
+		free(d2);
+	}
+
+	memset(&lim, 0, sizeof(lim));
+	lim.exe = exe;
+	lim.max_memory = SIZE_MAX;
+	lim.memo = memo;
+	lim.memo_hit = &hit;
+	lim.content_key = render_content_key;
+	assert_int_equal(render_run(&out, &lim, c1, "app", false, NULL, &err), GS_OK);
+	assert_false(hit);
+	kz_output_release(&out);
+	/* the next commit, same files: no child, the objects named in c2 */
+	assert_int_equal(render_run(&out, &lim, c2, "app", false, NULL, &err), GS_OK);
+	assert_true(hit);
+	assert_int_equal(out.docs.n, 1);
+	assert_string_equal(mf_obj_name(out.docs.docs[0]), "a");
+	assert_true(strncmp(mf_node_pos(out.docs.docs[0])->file, c2, strlen(c2)) == 0);
+	assert_non_null(strstr(mf_node_pos(out.docs.docs[0])->file, "/app/cm.yaml"));
+	kz_output_release(&out);
+	/* recursing reads sub/: c1 and c2 differ there */
+	assert_int_equal(render_run(&out, &lim, c1, "app", true, NULL, &err), GS_OK);
+	assert_false(hit);
+	kz_output_release(&out);
+	assert_int_equal(render_run(&out, &lim, c2, "app", true, NULL, &err), GS_OK);
+	assert_false(hit);
+	assert_int_equal(out.docs.n, 2);
+	kz_output_release(&out);
+	/* a changed file: rendered afresh, its new value */
+	assert_int_equal(render_run(&out, &lim, c3, "app", false, NULL, &err), GS_OK);
+	assert_false(hit);
+	assert_string_equal(mf_obj_name(out.docs.docs[0]), "b");
+	kz_output_release(&out);
+	/* a symlink (it may point anywhere in the export) or a kustomization:
+	 * no content key, so each root renders */
+	link = gs_asprintf("%s/c3/app/link.yaml", f.top);
+	assert_int_equal(symlink("cm.yaml", link), 0);
+	free(link);
+	link = gs_asprintf("%s/c3/app", f.top);
+	assert_false(render_content_key(k1, link, false));
+	free(link);
+	put(f.top, "c1/k/kustomization.yaml", "resources:\n- cm.yaml\n");
+	put(f.top, "c1/k/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: k\n");
+	put(f.top, "c2/k/kustomization.yaml", "resources:\n- cm.yaml\n");
+	put(f.top, "c2/k/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: k\n");
+	assert_int_equal(render_run(&out, &lim, c1, "k", false, NULL, &err), GS_OK);
+	kz_output_release(&out);
+	assert_int_equal(render_run(&out, &lim, c2, "k", false, NULL, &err), GS_OK);
+	assert_false(hit);
+	kz_output_release(&out);
+	render_memo_free(memo);
+	free(c1);
+	free(c2);
+	free(c3);
+	teardown_tree(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_remote__the_child_asks_the_agent),
+		cmocka_unit_test(test_render_remote__memo_by_content_serves_the_next_commit),
 		cmocka_unit_test(test_render_remote__helm_charts_go_through_the_agent),
 		cmocka_unit_test(test_render_remote__charts_are_pulled_by_the_agent),
 		cmocka_unit_test(test_render_remote__projects_allow_listed_repositories_only),
