@@ -91,6 +91,26 @@ check "repeated push: one more ls-remote, no fetch (log: $(ls_remotes), $(fetche
 w2=$(status_writes)
 check "nothing changed: no write to any app ($((w2 - w1)))" eval '[ "$w2" = "$w1" ]'
 
+# ---- a push that leaves the apps' files alone: compared at the new
+# commit, rendered by the memo (keyed by the files a plain directory's
+# render reads, not by commit), no render child
+rendered() { metric 'gitsync_reconcile_phase_seconds_count{phase="render"}'; }
+memo_answers() { metric 'gitsync_reconcile_phase_seconds_count{phase="render_memo"}'; }
+r0=$(rendered)
+m0=$(memo_answers)
+c0=$(compared)
+mkdir -p "$work/elsewhere"
+printf 'not read by the apps\n' >"$work/elsewhere/README.md"
+git -C "$work" add elsewhere && git -C "$work" -c user.name=t -c user.email=t@example.com commit -qm elsewhere
+git -C "$work" push -q origin main
+run github_webhook "$port" gh-test-secret "$(push_body "$(git -C "$work" rev-parse HEAD)")"
+check "a push elsewhere in the repository matches all $N apps" out_has "^200 \\{\"matched\":$N\\}"
+check "every app compared at the new commit" wait_for 60 eval '[ $(($(compared) - c0)) -ge $N ]'
+wait_for 60 quiet
+check "no render child ran for it ($(( $(rendered) - r0 )))" eval '[ "$(rendered)" = "$r0" ]'
+check "... the memo answered each app ($(( $(memo_answers) - m0 )) of $N)" \
+  eval '[ $(($(memo_answers) - m0)) -ge $N ]'
+
 # ---- one worker, one app stuck in a health wait: the others still sync
 kill -TERM "$pid_s1"; wait "$pid_s1"
 mkdir -p "$work/slow"
