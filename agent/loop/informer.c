@@ -182,6 +182,7 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 			if (kube_client_resource(kc, &res, group, version, kind, &err) ||
 			    kube_cache_new(&c, w, res, NULL, SYNC_LABEL_APP, on_object_event, kw,
 					   &err)) {
+				c = NULL; /* what a failed kube_cache_new left is the watcher's */
 				kw->next_try = workq_now() + 60;
 				alog_ratelimit(300, ALOG_WARN, NULL, NULL,
 					       "cannot watch %s (drift found by polling): %s", kw->gvk,
