@@ -128,7 +128,8 @@ check("no host namespaces, no automount beyond the agent's ServiceAccount",
 
 # RBAC: wildcards only in the managed-objects ClusterRole (what apps deploy,
 # documented in rbac.yaml); Secrets readable with get only (secretRef), listed
-# only in the agent's namespace (templates), never watched.
+# and watched only in the agent's namespace (credential templates, kept from
+# their watch: watch reads nothing list does not).
 wild = []
 for k, o in install.items():
     if o.get("kind") not in ("ClusterRole", "Role"):
@@ -141,13 +142,14 @@ for k, o in install.items():
         if "*" in r.get("verbs", []) or "escalate" in r.get("verbs", []) or \
                 "bind" in r.get("verbs", []):
             wild.append("%s: verbs %s" % (k, r.get("verbs")))
-        if "secrets" in r.get("resources", []) and set(r.get("verbs", [])) - {"get", "list"}:
+        if "secrets" in r.get("resources", []) and \
+                set(r.get("verbs", [])) - {"get", "list", "watch"}:
             wild.append("%s: secrets %s" % (k, r.get("verbs")))
-        if "secrets" in r.get("resources", []) and "list" in r.get("verbs", []) and \
-                o.get("kind") != "Role":
-            wild.append("%s: secrets listed cluster-wide" % k)
+        if "secrets" in r.get("resources", []) and \
+                {"list", "watch"} & set(r.get("verbs", [])) and o.get("kind") != "Role":
+            wild.append("%s: secrets listed or watched cluster-wide" % k)
 check("RBAC: no wildcard outside gitsync-agent-managed, no '*'/escalate/bind verbs, "
-      "Secrets get-only cluster-wide and listed only in the agent's namespace",
+      "Secrets get-only cluster-wide, listed and watched only in the agent's namespace",
       not wild, "\n".join(wild))
 crole = install.get("ClusterRole//gitsync-agent-managed", {})
 check("impersonation limited to serviceaccounts",
