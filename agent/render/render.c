@@ -783,10 +783,12 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 			/* "R <root it was rendered under>\n", then the output */
 			char *nl = memchr(kept, '\n', len);
 
-			rc = nl && !strncmp(kept, "R ", 2)
-				     ? (*nl = '\0', parse_framed(out, nl + 1, kept + len, cost, err,
-							       kept + 2, root))
-				     : gs_error_set(err, GS_ERR, "render memo: bad entry");
+			if (nl && !strncmp(kept, "R ", 2)) {
+				*nl = '\0';
+				rc = parse_framed(out, nl + 1, kept + len, cost, err, kept + 2, root);
+			} else {
+				rc = gs_error_set(err, GS_ERR, "render memo: bad entry");
+			}
 			if (rc == GS_OK) {
 				if (lim->memo_hit)
 					*lim->memo_hit = true;
