@@ -289,7 +289,14 @@ done
 
 # ---- cascade delete through the API: the one implementation both transports call
 run R app delete hang
+gone_all() {
+  ! k -n demo get configmap hang-config >/dev/null 2>&1 && ! k -n demo get svc forced >/dev/null 2>&1 &&
+    ! k -n gitsync get application hang >/dev/null 2>&1
+}
+# polled: seen once in a clean-clone run, an object or the app still there at
+# the first look (not reproduced in three more runs; session 7's note)
 check "API: app delete (cascade) prunes the app's objects, then the app" \
-  eval 'rc_is 0 && ! k -n demo get configmap hang-config >/dev/null 2>&1 && ! k -n demo get svc forced >/dev/null 2>&1 && ! k -n gitsync get application hang >/dev/null 2>&1'
+  eval 'rc_is 0 && wait_for 20 gone_all'
+gone_all || diag "still there: $(k -n demo get configmap,svc -o name 2>&1 | grep -E 'hang-config|forced') $(k -n gitsync get application hang -o name 2>&1)"
 
 finish
