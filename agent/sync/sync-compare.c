@@ -495,13 +495,17 @@ static int from_cache(struct run *run, const struct kube_resource *res, struct k
  * after it (a first sync, before the kind is watched) instead of listing
  * again: once, and for this long.  Objects with the app's label come only
  * from the app's own syncs, and only a sync, which writes, takes it; a
- * comparison always lists. */
+ * comparison always lists.  Not when any sync of the app (another worker,
+ * the API, a --force recreating an object) ended after the LIST began: its
+ * objects may be missing from it.  Nor for a full scan (app delete, the
+ * finalizer): a prune that deletes a whole app lists what is there. */
 #define LIST_EMPTY_S 10.0
 
 static int list_kind(struct run *run, const struct kube_resource *res, struct gs_error *err)
 {
 	struct list_ctx lc = { run, res, 0 };
 	struct kube_cache *cache;
+	uint64_t gen;
 	char *sel, *key;
 	int rc;
 
@@ -515,14 +519,16 @@ static int list_kind(struct run *run, const struct kube_resource *res, struct gs
 		return from_cache(run, res, cache, err);
 	/* memo key: no object key starts with a newline */
 	key = gs_asprintf("\nlist\n%s\n%s/%s", run->opts->app, res->group, res->kind);
-	if (sync_memo_take(run->se, key, LIST_EMPTY_S) && run->writes) {
+	gen = sync_memo_gen(run->se, run->opts->app);
+	if (sync_memo_take(run->se, key, gen, LIST_EMPTY_S) && run->writes &&
+	    !(run->opts->flags & SYNC_FULL_SCAN)) {
 		free(key);
 		return GS_OK;
 	}
 	sel = gs_asprintf("%s=%s", SYNC_LABEL_APP, run->opts->app);
 	rc = kube_client_list(run->kc, res, NULL, sel, on_item, &lc, NULL, err);
 	if (rc == GS_OK && !lc.n && !run->writes)
-		sync_memo_store(run->se, key, 0, "", false);
+		sync_memo_store(run->se, key, gen, "", false);
 	free(sel);
 	free(key);
 	return rc;

@@ -51,9 +51,15 @@ bool sync_memo_get(struct sync_engine *se, const char *key, struct memo *out);
 /* Record a verdict (nothing when rv is NULL: no version to hold it to). */
 void sync_memo_store(struct sync_engine *se, const char *key, uint64_t hash, const char *rv,
 		     bool synced);
-/* Whether key's verdict is at most max_age seconds old; it is taken
- * either way (a later take says false until it is stored again). */
-bool sync_memo_take(struct sync_engine *se, const char *key, double max_age);
+/* Whether key's verdict is at most max_age seconds old and was stored with
+ * hash; it is taken either way (a later take says false until it is stored
+ * again). */
+bool sync_memo_take(struct sync_engine *se, const char *key, uint64_t hash, double max_age);
+/* The write generation of app: bumped (sync_memo_wrote) at the end of every
+ * sync_run that may have written, by any engine sharing the memo.  A LIST
+ * remembered at one generation is stale at the next. */
+uint64_t sync_memo_gen(struct sync_engine *se, const char *app);
+void sync_memo_wrote(struct sync_engine *se, const char *app);
 
 /* ---- one run ---- */
 

@@ -125,7 +125,7 @@ bool sync_memo_holds(struct sync_memo *m, const char *key, const char *rv)
 	return holds;
 }
 
-bool sync_memo_take(struct sync_engine *se, const char *key, double max_age)
+bool sync_memo_take(struct sync_engine *se, const char *key, uint64_t hash, double max_age)
 {
 	struct sync_memo *m = se->memo;
 	bool fresh = false;
@@ -134,11 +134,48 @@ bool sync_memo_take(struct sync_engine *se, const char *key, double max_age)
 	pthread_mutex_lock(&m->lock);
 	i = gs_strmap_get(&m->idx, key);
 	if (i) {
-		fresh = m->v[*i].at > 0 && gs_time_mono() - m->v[*i].at <= max_age;
+		fresh = m->v[*i].at > 0 && m->v[*i].hash == hash &&
+			gs_time_mono() - m->v[*i].at <= max_age;
 		m->v[*i].at = 0;
 	}
 	pthread_mutex_unlock(&m->lock);
 	return fresh;
+}
+
+/* The generation is kept as an entry of the memo (its hash), under a key no
+ * object key can be (they never start with a newline). */
+static char *gen_key(const char *app)
+{
+	return gs_asprintf("\ngen\n%s", app ? app : "");
+}
+
+uint64_t sync_memo_gen(struct sync_engine *se, const char *app)
+{
+	struct memo m;
+	char *key = gen_key(app);
+	uint64_t gen = sync_memo_get(se, key, &m) ? m.hash : 0;
+
+	free(key);
+	return gen;
+}
+
+void sync_memo_wrote(struct sync_engine *se, const char *app)
+{
+	struct sync_memo *m = se->memo;
+	char *key = gen_key(app);
+	size_t *i;
+
+	pthread_mutex_lock(&m->lock);
+	i = gs_strmap_get(&m->idx, key);
+	if (!i) {
+		GS_ALLOC_GROW(m->v, m->n + 1, m->alloc);
+		memset(&m->v[m->n], 0, sizeof(m->v[m->n]));
+		gs_strmap_put(&m->idx, key, m->n++);
+		i = gs_strmap_get(&m->idx, key);
+	}
+	m->v[*i].hash++;
+	pthread_mutex_unlock(&m->lock);
+	free(key);
 }
 
 void sync_engine_set_health_checks(struct sync_engine *se, const struct hl_set *checks)
@@ -392,6 +429,9 @@ int sync_compare(struct sync_engine *se, struct sync_report *rep, struct mf_node
 		rep->message = gs_strdup(run.failures.ptr);
 	rep->finished = gs_time_wall();
 	rep->requests = kube_client_stats(se->kc)->requests - run.requests0;
+	/* a LIST begun before now may have missed what this run wrote */
+	if (run.writes)
+		sync_memo_wrote(se, opts->app);
 	run_release(&run);
 	return rc;
 }
@@ -494,6 +534,9 @@ done:
 	aggregate(rep);
 	rep->finished = gs_time_wall();
 	rep->requests = kube_client_stats(se->kc)->requests - run.requests0;
+	/* a LIST begun before now may have missed what this run wrote */
+	if (run.writes)
+		sync_memo_wrote(se, opts->app);
 	run_release(&run);
 	return rc;
 }

@@ -327,6 +327,57 @@ static void test_sync_engine__sync_after_compare_skips_the_absent_dry_run(void *
 	assert_true(stored(f->fs, "/api/v1/namespaces/t/configmaps/c"));
 }
 
+/* The compare's empty LIST taken by the sync after it must not hide objects
+ * another sync wrote meanwhile (the API's engine sharing the memo: an
+ * `app sync --force` recreating an object), nor what a whole-app prune
+ * (app delete, SYNC_FULL_SCAN) must delete.  t-cli-parity saw the second:
+ * `app delete` left a Service behind. */
+static void test_sync_engine__empty_list_memo_stale_after_other_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct gs_error err = GS_ERROR_INIT;
+	struct sync_engine *other = sync_engine_new(f->kc);
+
+	sync_engine_share_memo(other, f->se->memo);
+	load(f, CM("a", ""));
+	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
+	assert_int_equal(row(&f->rep, "ConfigMap", "a")->status, SYNC_STATUS_MISSING);
+	/* a sync by the other engine, under way during that LIST, created a
+	 * and ended after it (as a --force recreating a at that moment);
+	 * then this engine syncs b with prune: it lists again, and prunes a */
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/a", LIVE_CM("a", ""));
+	sync_memo_wrote(other, "app");
+	f->so.flags = SYNC_PRUNE;
+	fake_apiserver_log_clear(f->fs);
+	assert_int_equal(sync_run_yaml(f, CM("b", "")), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_int_equal(fake_apiserver_log_count(f->fs, "GET /api/v1/configmaps"), 1);
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/a"));
+
+	/* an empty LIST remembered, then a labelled object made elsewhere (no
+	 * sync of ours wrote it): a whole-app prune still lists, and deletes it */
+	sync_report_release(&f->rep);
+	f->rep = (struct sync_report)SYNC_REPORT_INIT;
+	f->so.flags = 0;
+	f->so.app = "app2";
+	load(f, CM("c", ""));
+	assert_int_equal(sync_compare(f->se, &f->rep, f->docs.docs, f->docs.n, &f->so, &err), 0);
+	fake_apiserver_put(f->fs, "/api/v1/namespaces/t/configmaps/d",
+			   "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+			   "\"name\":\"d\",\"namespace\":\"t\",\"labels\":{\"gitsync.io/app\":"
+			   "\"app2\"},\"annotations\":{\"gitsync.io/tracking-id\":"
+			   "\"app2:/ConfigMap:t/d\"}},\"data\":{\"k\":\"v\"}}");
+	sync_report_release(&f->rep);
+	f->rep = (struct sync_report)SYNC_REPORT_INIT;
+	f->so.flags = SYNC_PRUNE | SYNC_FULL_SCAN | SYNC_ALLOW_EMPTY;
+	assert_int_equal(sync_run(f->se, &f->rep, NULL, 0, &f->so, &err), 0);
+	assert_int_equal(f->rep.phase, SYNC_PHASE_SUCCEEDED);
+	assert_false(stored(f->fs, "/api/v1/namespaces/t/configmaps/d"));
+	f->so.flags = 0;
+	f->so.app = "app";
+	sync_engine_free(other);
+}
+
 /* The dry-run sent before any GET must not take an object that exists
  * (unlabelled: no LIST by label finds it) for a missing one. */
 static void test_sync_engine__probe_reads_an_unlabelled_object_that_exists(void **state)
@@ -674,6 +725,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_engine__failed_presync_hook_stops_and_runs_syncfail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__memo_spares_the_dry_run_of_an_unchanged_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__sync_after_compare_skips_the_absent_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_engine__empty_list_memo_stale_after_other_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__probe_reads_an_unlabelled_object_that_exists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__prunes_only_with_prune_and_never_prune_false, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_engine__empty_source_never_prunes_without_allow_empty, setup, teardown),
