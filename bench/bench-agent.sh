@@ -14,7 +14,9 @@
 #     gitsync.io/refresh-paths=. (a push's file list selects the app it
 #     touches); then UNFILTERED rounds (default 5) without it, where every
 #     push refreshes all APPS apps (the monorepo worst case), also timed
-#     until the last of them is done (queue empty)
+#     until the last of them is done (queue empty), with what one such push
+#     cost (phase seconds and API requests) and its write floor: the same
+#     APPS status writes sent by curl alone (push_write_floor_seconds)
 #   - the floor (issue 20): the same APPS x OBJS objects in APPS other
 #     namespaces synced as one app by `gitsync sync` (floor_seconds), and
 #     first_sync_seconds / floor_seconds
@@ -95,9 +97,23 @@ for ((a = 0; a < APPS; a++)); do
       "$o" "$name" "$o" >"$floor_dir/$(printf '%s-cm-%03d.yaml' "$name" "$o")"
   done
 done
+# CPU seconds (user + system) of the cluster's processes and of one more
+# pid: where a phase's time went on the 2 shared cores
+cpu_of() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_snap() { # name seconds, one per line
+  local name pid _
+  while read -r name pid _; do echo "$name $(cpu_of "$pid")"; done <"$D/pids"
+  [ -z "${1:-}" ] || echo "$1 $(cpu_of "$2")"
+}
+cpu_diff() { # before after -> "name=seconds ..."
+  awk -v after="$2" 'BEGIN { k = split(after, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], f, " "); a[f[1]] = f[2] } }
+    { b[$1] = $2 } END { for (p in a) if (a[p] - b[p] >= 0.05) printf "%s=%.1f ", p, a[p] - b[p] }' <<<"$1"
+}
+cpu0=$(cpu_snap)
 t0=$(now)
 "$G" sync "$floor_dir" --app bench-floor >/dev/null
 floor=$(elapsed "$t0")
+floor_cpu=$(cpu_diff "$cpu0" "$(cpu_snap)")
 log "floor: $((APPS * OBJS)) objects as one app in $floor s"
 
 port=$(free_port)
@@ -105,6 +121,7 @@ t0=$(now)
 start_agent bench "$port" --poll-interval "$POLL" --resync-interval 2s --self-heal-interval 1h \
   ${WORKERS:+--workers "$WORKERS"} ${MAX_WORKERS:+--max-workers "$MAX_WORKERS"}
 apid=$pid_bench
+cpu0=$(cpu_snap agent "$apid")
 # Polled from the agent's /metrics (each app's state once its outcome is
 # written to its status): a kubectl process a second took a good part of
 # the 2 cores the cluster and agent share.  Checked in the cluster after.
@@ -114,6 +131,7 @@ synced_count() {
 }
 while [ "$(synced_count)" -lt "$APPS" ]; do sleep 0.1; done
 first_sync=$(elapsed "$t0")
+first_cpu=$(cpu_diff "$cpu0" "$(cpu_snap agent "$apid")")
 log "all $APPS apps synced in $first_sync s"
 in_cluster() {
   k get applications -n gitsync -o jsonpath='{range .items[*]}{.status.sync.status}{"\n"}{end}' |
@@ -177,6 +195,17 @@ read -r median p99 <<<"$(stats "${lat[@]}")"
 log "webhook rounds with refresh-paths: median $median s, p99 $p99 s"
 k annotate applications --all -n gitsync gitsync.io/refresh-paths- >/dev/null
 sleep 3
+# phase sums and request counts before the unfiltered pushes: their
+# difference after them is what those pushes cost (per push, below)
+phase_sums() {
+  metrics | awk '/^gitsync_reconcile_phase_seconds_(sum|count)\{/ {
+    match($0, /phase="[a-z_]*"/); ph = substr($0, RSTART + 7, RLENGTH - 8)
+    if ($0 ~ /_sum/) s[ph] = $2; else c[ph] = $2 }
+    END { for (p in s) print p, s[p], c[p] }'
+  metrics | awk -F'[{}" ]+' '/^gitsync_kube_requests\{/ {print "req_" $3, $4, 0}'
+}
+push0=$(phase_sums)
+pcpu0=$(cpu_snap agent "$apid")
 ulat=()
 uall=()
 for ((r = ROUNDS + 1; r <= ROUNDS + UNFILTERED; r++)); do
@@ -186,13 +215,41 @@ for ((r = ROUNDS + 1; r <= ROUNDS + UNFILTERED; r++)); do
 done
 read -r umedian up99 <<<"$(stats "${ulat[@]}")"
 read -r amedian ap99 <<<"$(stats "${uall[@]}")"
+push1=$(phase_sums)
+push_cpu=$(cpu_diff "$pcpu0" "$(cpu_snap agent "$apid")")
+# per unfiltered push: phase seconds summed over workers, and API requests
+push_cost=$(printf '%s\n' "$push0" | awk -v n="$UNFILTERED" -v after="$push1" '
+  BEGIN { k = split(after, l, "\n"); for (i = 1; i <= k; i++) { split(l[i], f, " "); s1[f[1]] = f[2]; c1[f[1]] = f[3] } }
+  { s0[$1] = $2; c0[$1] = $3 }
+  END { for (p in s1) if (p ~ /^req_/) printf "push_kube_requests_%s %.0f (per push)\n", substr(p, 5), (s1[p] - s0[p]) / n
+        else if (c1[p] - c0[p] > 0) printf "push_phase_%s_seconds %.2f (n=%.0f per push, summed over workers)\n", p, (s1[p] - s0[p]) / n, (c1[p] - c0[p]) / n }' | sort)
 rss_kb=$(awk '/VmHWM/{print $2}' "/proc/$apid/status")
 kill -TERM "$apid"; wait "$apid" || true
+
+# The write floor of a push: one status write per app is what recording the
+# new revision costs at least.  The same APPS merge patches of
+# status.reconciledAt, sent by curl over HTTP/2, 50 at a time, the agent
+# stopped: what the API server takes for them on this machine.
+{
+  at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for ((a = 0; a < APPS; a++)); do
+    printf 'url = "%s/apis/gitsync.io/v1alpha1/namespaces/gitsync/applications/app-%03d/status"\n' "$GS_APISERVER" "$a"
+    printf 'request = "PATCH"\noutput = "/dev/null"\n'
+    printf 'header = "Content-Type: application/merge-patch+json"\n'
+    printf 'data = "{\\"status\\":{\\"reconciledAt\\":\\"%s\\"}}"\n' "$at"
+  done
+} >"$tmp/floor.curl"
+t0=$(now)
+curl -s --http2 --parallel --parallel-max 50 --cacert "$GS_CA" -H "Authorization: Bearer $token" \
+  -K "$tmp/floor.curl"
+write_floor=$(elapsed "$t0")
 
 echo "apps $APPS"
 echo "objects $((APPS * OBJS))"
 echo "first_sync_seconds $first_sync"
 echo "floor_seconds $floor (the same objects as one app, gitsync sync)"
+echo "floor_cpu_seconds $floor_cpu(the gitsync sync process not counted)"
+echo "first_sync_cpu_seconds $first_cpu"
 echo "ratio_first_sync_to_floor $(awk -v a="$first_sync" -v b="$floor" 'BEGIN{printf "%.2f", a/b}')"
 echo "$phases"
 echo "git_remote_first_sync $git_remote"
@@ -207,3 +264,6 @@ echo "webhook_to_synced_unfiltered_median_seconds $umedian (every push refreshes
 echo "webhook_to_synced_unfiltered_max_seconds $up99 (n=$UNFILTERED)"
 echo "webhook_to_all_apps_done_unfiltered_median_seconds $amedian (the last of the $APPS apps compared or synced at the pushed commit)"
 echo "webhook_to_all_apps_done_unfiltered_max_seconds $ap99 (n=$UNFILTERED)"
+echo "$push_cost"
+echo "push_cpu_seconds $push_cpu(all $UNFILTERED pushes)"
+echo "push_write_floor_seconds $write_floor ($APPS status patches, curl over HTTP/2, 50 in flight, agent stopped)"

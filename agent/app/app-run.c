@@ -15,6 +15,7 @@
 #include "gs-time.h"
 #include "gs-alloc.h"
 #include "mf-object.h"
+#include "mf-patch.h"
 #include "sync/sync-jq.h"
 
 /* Keep only the objects named by "GROUP:KIND:NAME" filters (borrowed). */
@@ -86,41 +87,32 @@ static bool status_changed(const struct mf_node *old, const struct mf_node *new_
 	return changed;
 }
 
-/* Null, in patch (a copy of the new status), every key of a map that old
- * has and new lost: a merge patch merges maps, so without this a count that
- * went to zero (summary.missing after the first sync) would stay on the
- * server forever, and the status would never compare equal again. */
-static void null_removed(struct mf_node *patch, const struct mf_node *old)
-{
-	size_t i;
-
-	if (mf_node_type(patch) != MF_MAP || mf_node_type(old) != MF_MAP)
-		return;
-	for (i = 0; i < mf_node_len(old); i++) {
-		const char *k = mf_node_key(old, i);
-		struct mf_node *v = mf_node_get(patch, k);
-
-		if (!v)
-			mf_node_set(patch, k, mf_node_new_null());
-		else
-			null_removed(v, mf_node_at(old, i));
-	}
-}
-
 static void observe(struct app_env *env, const char *phase, double t0)
 {
 	if (env->phase_observe)
 		env->phase_observe(phase, gs_time_mono() - t0, env->git_observe_payload);
 }
 
+/* Write status as what changed since base, the status this writer last saw
+ * on the server (the app as read, or its own previous write).  A field
+ * another writer changed meanwhile, and this one did not, keeps the other's
+ * value, where a whole status would have put this writer's back; the next
+ * comparison reads the app afresh and writes what differs. */
 static int patch_status(struct app_env *env, const struct mf_node *app,
-			const struct mf_node *status, struct gs_error *err)
+			const struct mf_node *base, const struct mf_node *status,
+			struct gs_error *err)
 {
-	struct mf_node *patch = mf_node_clone(status);
+	/* only what changed, not the whole status: the API server (v1.20)
+	 * took 10 ms of CPU for a whole status of 1.3 KB, 1.7 ms for one
+	 * field (issue 20: a push moving 1,000 apps' revision writes 1,000
+	 * times); a key the status lost is nulled (summary.missing after
+	 * the first sync would otherwise stay forever) */
+	struct mf_node *patch = mf_patch_merge_diff(base, status);
 	double t0 = gs_time_mono();
 	int r;
 
-	null_removed(patch, mf_node_get(app, "status"));
+	if (!patch)
+		return GS_OK; /* the server holds it already */
 	r = app_patch_status(env->kc, mf_obj_namespace(app), mf_obj_name(app), patch, err);
 	observe(env, "status", t0);
 	mf_node_free(patch);
@@ -130,7 +122,7 @@ static int patch_status(struct app_env *env, const struct mf_node *app,
 int app_write_status(struct app_env *env, const struct mf_node *app,
 		     const struct mf_node *status, struct gs_error *err)
 {
-	return patch_status(env, app, status, err);
+	return patch_status(env, app, mf_node_get(app, "status"), status, err);
 }
 
 static struct mf_node *status_copy(const struct mf_node *app)
@@ -388,7 +380,9 @@ record:
 			if (status_out) {
 				*status_out = status; /* the caller writes it, or not */
 				status = NULL;
-			} else if (patch_status(env, app, status, &werr) < 0 && r == GS_OK) {
+			} else if (patch_status(env, app, mf_node_get(app, "status"), status, &werr) <
+					   0 &&
+				   r == GS_OK) {
 				r = gs_error_set(err, werr.code, "%s", werr.msg);
 			}
 		}
@@ -600,7 +594,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	struct app_source own = APP_SOURCE_INIT;
 	struct app_source *srcp = req->source ? req->source : &own;
 	struct app_sync_opts so;
-	struct mf_node *status = status_copy(app), *clear = NULL;
+	struct mf_node *status = status_copy(app), *clear = NULL, *written = NULL;
 	const char *ns = mf_obj_namespace(app), *name = mf_obj_name(app);
 	char started[32], finished[32];
 	struct gs_error werr = GS_ERROR_INIT;
@@ -616,8 +610,9 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	app_time_str(started, sizeof(started), (double)time(NULL));
 	if (!req->dry_run) {
 		app_operation_state(status, "Running", "", started, NULL, pick_revision(app, req), NULL);
-		if ((r = patch_status(env, app, status, err)) < 0)
+		if ((r = patch_status(env, app, mf_node_get(app, "status"), status, err)) < 0)
 			goto cleanup;
+		written = mf_node_clone(status); /* the outcome's write is a diff from it */
 	}
 	r = check_spec(env, app, &cond, err);
 	if (r >= 0 && !req->dry_run)
@@ -690,7 +685,9 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 		*rev_out = gs_strdup(srcp->git.rev.sha);
 record:
 	if (!req->dry_run || mf_node_type(mf_node_get(app, "operation")) == MF_MAP) {
-		if (patch_status(env, app, status, &werr) < 0 && r == GS_OK)
+		if (patch_status(env, app, written ? written : mf_node_get(app, "status"), status,
+				 &werr) < 0 &&
+		    r == GS_OK)
 			r = gs_error_set(err, werr.code, "%s", werr.msg);
 		/* the request is done, whoever made it; an automated sync has
 		 * none to clear (one write per change, not two: issue 20) */
@@ -706,6 +703,7 @@ record:
 cleanup:
 	tenancy_release(&ten);
 	mf_node_free(clear);
+	mf_node_free(written);
 	mf_node_free(status);
 	app_sync_opts_release(&so);
 	app_source_release(&own);

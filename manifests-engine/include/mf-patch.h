@@ -19,6 +19,13 @@ int mf_patch_json6902(struct mf_node *target, const struct mf_node *patch, struc
 /* RFC 7386 merge patch: null deletes, maps merge, everything else replaces. */
 int mf_patch_merge(struct mf_node *target, const struct mf_node *patch, struct gs_error *err);
 
+/* The smallest RFC 7386 merge patch taking base to target: the keys whose
+ * values differ (maps compared key by key, lists and scalars whole), null
+ * for a key target lacks.  NULL when they are equal.  Merging it into base
+ * gives target, for any target without null values in its maps (a null
+ * there is a deletion in a merge patch).  A new node, owned by the caller. */
+struct mf_node *mf_patch_merge_diff(const struct mf_node *base, const struct mf_node *target);
+
 /* Strategic merge schema lookup: for a list at `path` (keys from the object
  * root, e.g. {"spec","template","spec","containers"}) in an object of
  * group/kind, give the merge key(s) and strategy.  Built-in table for core,

@@ -55,3 +55,34 @@ int mf_patch_merge(struct mf_node *target, const struct mf_node *patch, struct g
 	merge_map(target, patch);
 	return GS_OK;
 }
+
+struct mf_node *mf_patch_merge_diff(const struct mf_node *base, const struct mf_node *target)
+{
+	struct mf_node *patch;
+	size_t i;
+
+	if (mf_node_type(base) != MF_MAP || mf_node_type(target) != MF_MAP)
+		return mf_node_equal(base, target) ? NULL : mf_node_clone(target);
+	patch = mf_node_new(MF_MAP);
+	for (i = 0; i < mf_node_len(target); i++) {
+		const char *k = mf_node_key(target, i);
+		const struct mf_node *v = mf_node_at(target, i);
+		struct mf_node *d;
+
+		if (mf_node_index(base, k) < 0) {
+			if (mf_node_type(v) != MF_NULL) /* a null deletes nothing there */
+				mf_node_set(patch, k, mf_node_clone(v));
+		} else if ((d = mf_patch_merge_diff(mf_node_get(base, k), v))) {
+			mf_node_set(patch, k, d);
+		}
+	}
+	for (i = 0; i < mf_node_len(base); i++)
+		if (mf_node_index(target, mf_node_key(base, i)) < 0 &&
+		    mf_node_type(mf_node_at(base, i)) != MF_NULL)
+			mf_node_set(patch, mf_node_key(base, i), mf_node_new_null());
+	if (!mf_node_len(patch)) {
+		mf_node_free(patch);
+		return NULL;
+	}
+	return patch;
+}

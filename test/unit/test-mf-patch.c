@@ -234,6 +234,140 @@ static void test_mf_patch__merge_rfc7386_appendix(void **state)
 	}
 }
 
+/* mf_patch_merge_diff: merging the diff into base gives target, and the
+ * diff holds only what changed.  Hand cases (the status writes of an
+ * Application), then 2,000 random pairs of nested maps, each target a few
+ * edits of its base. */
+static const char *const diffs[][3] = {
+	/* base, target, diff ("~": none) */
+	{ "{\"a\":1,\"b\":{\"c\":2,\"d\":[1,2]}}", "{\"a\":1,\"b\":{\"c\":3,\"d\":[1,2]}}",
+	  "{\"b\":{\"c\":3}}" },
+	{ "{\"a\":1,\"b\":{\"c\":2}}", "{\"a\":1}", "{\"b\":null}" },
+	{ "{\"s\":{\"missing\":1,\"synced\":3}}", "{\"s\":{\"synced\":4}}",
+	  "{\"s\":{\"missing\":null,\"synced\":4}}" },
+	{ "{\"h\":[{\"r\":\"a\"}]}", "{\"h\":[{\"r\":\"a\"},{\"r\":\"b\"}]}",
+	  "{\"h\":[{\"r\":\"a\"},{\"r\":\"b\"}]}" },
+	{ "{\"a\":{\"b\":1}}", "{\"a\":\"x\"}", "{\"a\":\"x\"}" },
+	{ "{\"a\":\"x\"}", "{\"a\":{\"b\":1}}", "{\"a\":{\"b\":1}}" },
+	{ "{\"a\":1,\"b\":2}", "{\"b\":2,\"a\":1}", "~" },
+	{ "{\"a\":null}", "{}", "~" },
+	{ "{}", "{\"a\":null}", "~" },
+	{ "{\"a\":1}", "{\"a\":null}", "{\"a\":null}" },
+	{ "null", "{\"a\":1}", "{\"a\":1}" },
+	{ "{\"a\":{}}", "{\"a\":{\"b\":{}}}", "{\"a\":{\"b\":{}}}" },
+};
+
+static unsigned long rnd_state = 12345;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)(rnd_state >> 33) % n;
+}
+
+static struct mf_node *rnd_value(int depth)
+{
+	static const char *const keys[] = { "a", "b", "c", "d", "e" };
+	struct mf_node *n;
+	unsigned i, k;
+	char buf[16];
+
+	switch (depth > 2 ? rnd(3) : rnd(5)) {
+	case 0:
+		snprintf(buf, sizeof(buf), "%u", rnd(4));
+		return mf_node_new_str(buf);
+	case 1:
+		return mf_node_new_bool(rnd(2));
+	case 2:
+		n = mf_node_new(MF_SEQ);
+		for (i = rnd(3); i > 0; i--) {
+			snprintf(buf, sizeof(buf), "%u", rnd(3));
+			mf_node_append(n, mf_node_new_str(buf));
+		}
+		return n;
+	default:
+		n = mf_node_new(MF_MAP);
+		for (i = rnd(4); i > 0; i--) {
+			k = rnd(5);
+			mf_node_set(n, keys[k], rnd_value(depth + 1));
+		}
+		return n;
+	}
+}
+
+/* a few edits: a value replaced, a key removed, a key added, anywhere */
+static void rnd_edit(struct mf_node *n, int depth)
+{
+	static const char *const keys[] = { "a", "b", "c", "d", "e", "f" };
+	size_t i;
+
+	if (mf_node_type(n) != MF_MAP)
+		return;
+	for (i = 0; i < mf_node_len(n); i++)
+		if (mf_node_type(mf_node_at(n, i)) == MF_MAP && rnd(2))
+			rnd_edit(mf_node_get(n, mf_node_key(n, i)), depth + 1);
+	switch (rnd(4)) {
+	case 0:
+		if (mf_node_len(n))
+			mf_node_remove(n, mf_node_key(n, rnd((unsigned)mf_node_len(n))));
+		break;
+	case 1:
+		mf_node_set(n, keys[rnd(6)], rnd_value(depth + 1));
+		break;
+	default:
+		break;
+	}
+}
+
+static void test_mf_patch__merge_diff_merges_back_to_target(void **state)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof(diffs) / sizeof(diffs[0]); i++) {
+		struct mf_node *base = parse1(diffs[i][0]), *target = parse1(diffs[i][1]);
+		struct mf_node *d = mf_patch_merge_diff(base, target);
+
+		print_message("# case %zu: %s -> %s\n", i + 1, diffs[i][0], diffs[i][1]);
+		if (!strcmp(diffs[i][2], "~")) {
+			assert_null(d);
+		} else {
+			assert_non_null(d);
+			assert_yaml_eq(d, diffs[i][2]);
+			assert_int_equal(mf_patch_merge(base, d, &err), 0);
+			if (mf_node_type(target) == MF_MAP) /* nulls in target vanish */
+				assert_true(mf_node_equal(base, target) || strstr(diffs[i][1], "null"));
+		}
+		mf_node_free(d);
+		mf_node_free(base);
+		mf_node_free(target);
+	}
+	for (i = 0; i < 2000; i++) {
+		struct mf_node *base = mf_node_new(MF_MAP), *target, *d;
+		unsigned k;
+
+		for (k = rnd(5) + 1; k > 0; k--)
+			mf_node_set(base, (const char *[]){ "a", "b", "c", "d", "e" }[rnd(5)],
+				    rnd_value(0));
+		target = mf_node_clone(base);
+		rnd_edit(target, 0);
+		d = mf_patch_merge_diff(base, target);
+		if (mf_node_equal(base, target)) {
+			assert_null(d);
+		} else {
+			assert_non_null(d);
+			/* no more keys than target and base have together */
+			assert_true(mf_node_len(d) <= mf_node_len(base) + mf_node_len(target));
+			assert_int_equal(mf_patch_merge(base, d, &err), 0);
+			assert_true(mf_node_equal(base, target));
+		}
+		mf_node_free(d);
+		mf_node_free(base);
+		mf_node_free(target);
+	}
+}
+
 static void test_mf_patch__merge_replaces_lists_in_objects(void **state)
 {
 	/* kubectl patch --type merge: containers are replaced, not merged */
@@ -403,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_mf_patch__json_pointer_split_unescapes),
 		cmocka_unit_test(test_mf_patch__merge_rfc7386_appendix),
 		cmocka_unit_test(test_mf_patch__merge_replaces_lists_in_objects),
+		cmocka_unit_test(test_mf_patch__merge_diff_merges_back_to_target),
 		cmocka_unit_test(test_mf_patch__strategic_missing_merge_key_fails),
 		cmocka_unit_test(test_mf_patch__strategic_unknown_directive_fails),
 		cmocka_unit_test(test_mf_patch__strategic_retain_keys_rejects_unlisted_field),
