@@ -77,6 +77,12 @@ static const struct cli_opt render_opts[] = {
 	  NULL, NULL, valid_number },
 	{ "timeout", 0, CLI_OPT_STRING, "SECONDS", "render budget: wall time (default 60)", NULL,
 	  NULL, valid_number },
+	{ "rlimit-as", 0, CLI_OPT_STRING, "BYTES",
+	  "the agent's render child: address space limit, set before anything is read", NULL,
+	  NULL, valid_number },
+	{ "rlimit-cpu", 0, CLI_OPT_STRING, "SECONDS",
+	  "the agent's render child: CPU time limit, set before anything is read", NULL, NULL,
+	  valid_number },
 	CLI_OPT_END,
 };
 
@@ -179,6 +185,9 @@ int cmd_render(int argc, char **argv)
 
 	if ((ret = cli_opt_parse(&args, &render_cmd, argc, argv)) || args.help)
 		goto cleanup_args;
+	/* first: nothing of the repository is read before the limits hold */
+	if (cli_args_str(&args, "rlimit-as") || cli_args_str(&args, "rlimit-cpu"))
+		render_child_limits((size_t)number(&args, "rlimit-as"), number(&args, "rlimit-cpu"));
 	ret = CLI_EXIT_ERROR;
 	path = args.pos[0];
 	format = cli_args_str(&args, "output");

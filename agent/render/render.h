@@ -110,6 +110,11 @@ bool render_content_key(char hex[65], const char *dir, bool recurse);
  * Returns owned, or NULL when neither can be found. */
 char *render_default_exe(void);
 
+/* The render child's own limits, set first thing (render_run starts it
+ * with posix_spawn, which cannot): RLIMIT_AS of max_mem bytes, RLIMIT_CPU
+ * of cpu_s seconds (0: leave it).  Never raises a limit it inherited. */
+void render_child_limits(size_t max_mem, double cpu_s);
+
 /* Render root/path (root an absolute directory, path relative to it, ""
  * for root) into out (appended on success only).  lim may be NULL (all
  * defaults, in process).  cost (may be NULL) receives what it used.
