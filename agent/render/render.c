@@ -851,7 +851,8 @@ int render_run(struct kz_output *out, const struct render_limits *lim, const cha
 		sigset_t none, all;
 		int e;
 
-		snprintf(asb, sizeof(asb), "%zu", max_mem);
+		/* 0: no limit (beyond 1e15 bytes is none anyway) */
+		snprintf(asb, sizeof(asb), "%zu", max_mem > (size_t)1e15 ? (size_t)0 : max_mem);
 		snprintf(cpub, sizeof(cpub), "%.0f", timeout + 1);
 		sigemptyset(&none);
 		sigfillset(&all);
