@@ -15,6 +15,7 @@
 
 #include "app/app.h"
 #include "gs-alloc.h"
+#include "gs-buf.h"
 #include "mf-object.h"
 #include "mf-yaml.h"
 #include "render/render.h"
@@ -463,6 +464,64 @@ static void test_render_remote__memo_runs_one_child_per_root(void **state)
 	teardown_tree(&f);
 }
 
+/* A sanitizer's runtime reserves terabytes of address space: under one, an
+ * address-space limit stops any child at its start. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UNDER_SANITIZER 1
+#endif
+#endif
+
+/* The child is started with posix_spawn and sets its own address-space
+ * limit before reading anything: a render that needs more than
+ * --render-max-memory fails with the limit named, and the same render
+ * without the limit passes (the limit, not the input, stopped it). */
+static void test_render_remote__the_child_holds_its_memory_limit(void **state)
+{
+	const char *exe = getenv("GITSYNC");
+	struct fake f;
+	struct render_limits lim;
+	struct kz_output out = KZ_OUTPUT_INIT;
+	struct gs_error err = GS_ERROR_INIT;
+	struct gs_buf big = GS_BUF_INIT;
+	size_t i;
+	(void)state;
+
+#ifdef UNDER_SANITIZER
+	skip();
+#endif
+	if (!exe || access(exe, X_OK) != 0)
+		skip();
+	setup_tree(&f);
+	/* 60,000 ConfigMaps, 20 MB of YAML: more than 96 MiB to render,
+	 * against a limit of 24 MiB */
+	for (i = 0; i < 60000; i++)
+		gs_buf_printf(&big, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "
+				    "cm-%zu\ndata:\n  v: \"%0200zu\"\n", i, i);
+	put(f.top, "c/app/big.yaml", big.ptr);
+	gs_buf_release(&big);
+	memset(&lim, 0, sizeof(lim));
+	lim.exe = exe;
+	lim.max_memory = 24u << 20;
+	{
+		char *root = gs_asprintf("%s/c", f.top);
+
+		assert_int_equal(render_run(&out, &lim, root, "app", false, NULL, &err), GS_ELIMIT);
+		assert_non_null(strstr(err.msg, "render-max-memory"));
+		kz_output_release(&out);
+		gs_error_clear(&err);
+		lim.max_memory = SIZE_MAX;
+		if (render_run(&out, &lim, root, "app", false, NULL, &err))
+			fail_msg("%s", err.msg);
+		assert_int_equal(out.docs.n, 60000);
+		kz_output_release(&out);
+		free(root);
+	}
+	teardown_tree(&f);
+}
+
 /* Issue 20: a plain directory is memoized by what its render reads, so
  * the same files in the next commit's export run no child, named under
  * the new export; a changed file, a symlink or a kustomization (which may
@@ -571,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_render_remote__charts_are_pulled_by_the_agent),
 		cmocka_unit_test(test_render_remote__projects_allow_listed_repositories_only),
 		cmocka_unit_test(test_render_remote__memo_runs_one_child_per_root),
+		cmocka_unit_test(test_render_remote__the_child_holds_its_memory_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
