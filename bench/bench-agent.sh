@@ -25,6 +25,9 @@
 #     render child ran), render_memo (answered by the render memo),
 #     compare, apply, status), as summed seconds and counts, and what went
 #     to the Git remote (ls-remote, fetch) against answers shared
+#   - where the CPU went: seconds of each process (the cluster's and the
+#     agent; render children are not counted) over the floor, the first
+#     sync and the unfiltered pushes
 #
 # Usage: bench/bench-agent.sh [BUILD_DIR]     (env APPS OBJS IDLE_S POLL ROUNDS WORKERS MAX_WORKERS)
 # Figures go to stdout, one "name value" per line at the end.
