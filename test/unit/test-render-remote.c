@@ -490,7 +490,9 @@ static void test_render_remote__the_child_holds_its_memory_limit(void **state)
 	(void)state;
 
 #ifdef UNDER_SANITIZER
-	skip();
+	/* not skip(): meson counts cmocka's "not ok # SKIP" as a failure */
+	print_message("# not run under a sanitizer (its address-space reservation)\n");
+	return;
 #endif
 	if (!exe || access(exe, X_OK) != 0)
 		skip();
