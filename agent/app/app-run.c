@@ -608,7 +608,7 @@ int app_run_sync(struct sync_report *rep, char **rev_out, struct app_env *env,
 	app_sync_opts_init(&so, app);
 	use_live_cache(&so, env);
 	app_time_str(started, sizeof(started), (double)time(NULL));
-	if (!req->dry_run) {
+	if (!req->dry_run && !req->no_running_mark) {
 		app_operation_state(status, "Running", "", started, NULL, pick_revision(app, req), NULL);
 		if ((r = patch_status(env, app, mf_node_get(app, "status"), status, err)) < 0)
 			goto cleanup;

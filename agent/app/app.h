@@ -299,6 +299,12 @@ struct app_sync_req {
 	 * rendering it again (issue 20); borrowed, its objects unchanged by
 	 * the compare.  NULL: load it. */
 	struct app_source *source;
+	/* No `Running` write before the first object is written: the sync's
+	 * outcome is its only status write.  Only for a sync the caller knows
+	 * to be recoverable without it (reconcile.c: an automated first sync
+	 * with no hook and one wave, whose interruption the next comparison
+	 * finds, as OutOfSync or as never recorded). */
+	bool no_running_mark;
 };
 
 /* Compare app with the cluster (nothing written to objects).  revision as

@@ -174,6 +174,25 @@ static bool sync_would_act(const struct sync_report *rep, bool prune)
 	return false;
 }
 
+/* Whether an automated sync of what rep lists may skip its `Running` write
+ * (app_sync_req.no_running_mark): the app has never recorded a sync, and
+ * the sync has no hook and one wave, so it cannot stop halfway on a health
+ * wait.  Interrupted (a crash, a lost outcome write), it leaves the app
+ * OutOfSync, or Synced with no sync recorded, and reconcile syncs both
+ * again: the crash marker is not needed.  Saves one of the two status
+ * writes of every app's first sync (issue 20). */
+static bool first_sync_unmarked(const struct mf_node *app, const struct sync_report *rep)
+{
+	size_t i;
+
+	if (mf_node_dig(app, "status", "operationState", NULL))
+		return false;
+	for (i = 0; i < rep->n; i++)
+		if (rep->v[i].hook != SYNC_HOOK_NONE || rep->v[i].wave != rep->v[0].wave)
+			return false;
+	return true;
+}
+
 /* A rollback's recorded source and a request's sync options apply to this
  * run only: they change the in-memory copy of app, never its spec. */
 static void operation_overrides(struct mf_node *app, const struct mf_node *op)
@@ -387,11 +406,12 @@ static void reconcile(struct worker *w, const char *key)
 	{
 		struct app_sync_req req = { 0 };
 		const char *last, *phase, *why;
-		bool changed, drifted, interrupted;
+		bool changed, drifted, interrupted, unrecorded;
 
 		/* the status is written below unless a sync follows: the sync
-		 * writes it (Running, then its outcome), so a new commit costs
-		 * two writes to the app, not four (issue 20) */
+		 * writes it (Running, then its outcome; an app's first sync
+		 * only its outcome), so a new commit costs two writes to the
+		 * app, not four (issue 20) */
 		rc = app_compare_deferred(&rep, &rev, &w->t.env, app, &req, 0, &status, &src,
 					  &err);
 		if (rc) {
@@ -420,7 +440,13 @@ static void reconcile(struct worker *w, const char *key)
 		 * finished (found by test/reliability/s-agent-kill.sh: the app
 		 * stayed Running forever, the commit possibly half applied). */
 		interrupted = phase && !strcmp(phase, "Running");
-		if (!app_automated(app) || (rep.status == SYNC_STATUS_SYNCED && !interrupted))
+		/* every object in place, yet no sync ever recorded: a first
+		 * sync that wrote its objects but not its outcome (it writes no
+		 * Running marker, first_sync_unmarked).  Sync again, a no-op
+		 * that records it (found by s-agent-kill's lost-outcome round) */
+		unrecorded = rep.n > 0 && !mf_node_dig(app, "status", "operationState", NULL);
+		if (!app_automated(app) ||
+		    (rep.status == SYNC_STATUS_SYNCED && !interrupted && !unrecorded))
 			goto done;
 		last = mf_node_dig_str(app, "status", "operationState", "syncResult", "revision",
 				       NULL);
@@ -453,6 +479,8 @@ static void reconcile(struct worker *w, const char *key)
 			goto done; /* same revision, changed by hand, no selfHeal: leave it */
 		} else {
 			why = changed ? "new revision" : interrupted ? "interrupted sync" : "self-heal";
+			if (rep.status == SYNC_STATUS_SYNCED && unrecorded)
+				why = "sync not recorded";
 		}
 		if (waits_for_deps(w, key, app, true))
 			goto done;
@@ -462,6 +490,7 @@ static void reconcile(struct worker *w, const char *key)
 		req.source = src.git.rev.sha[0] ? &src : NULL;
 		req.prune = mf_node_bool(
 			mf_node_dig(app, "spec", "syncPolicy", "automated", "prune", NULL));
+		req.no_running_mark = first_sync_unmarked(app, &rep);
 		/* the compare wrote nothing: app is as read, sync from it */
 		mf_node_free(status);
 		status = NULL;

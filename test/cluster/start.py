@@ -239,7 +239,7 @@ def main():
         "--endpoint-reconciler-type=none",
         # API Priority and Fairness: beta and on by default in 1.20, as here.
         "--enable-priority-and-fairness=%s" % ("false" if a.no_apf else "true"),
-        "--profiling=false",
+        "--profiling=%s" % ("true" if os.environ.get("GS_APISERVER_PROFILING") else "false"),
         "--v=1",
     ] + os.environ.get("GS_APISERVER_EXTRA", "").split(), env=goenv)
 
@@ -295,7 +295,7 @@ def main():
         "--controllers=*,-nodelifecycle,-cloud-node-lifecycle,-nodeipam,-route,-service",
         "--pvclaimbinder-sync-period=5s",
         "--kube-api-qps=200", "--kube-api-burst=400",
-        "--profiling=false",
+        "--profiling=%s" % ("true" if os.environ.get("GS_APISERVER_PROFILING") else "false"),
         "--v=1",
     ], env=goenv)
 

@@ -3,9 +3,10 @@
 # Many apps from one repository (issue 20), counted, never timed: N apps
 # read one repository over smart HTTP; the Git server's request log and the
 # agent's /metrics show one ls-remote and one fetch per push for all of
-# them (not one per app), two writes per app for a new commit (the sync's
-# Running and its outcome; the comparison's own status is not written
-# before a sync) and none when a push brings nothing new.  Then, with
+# them (not one per app), one status write per app for the first sync (its
+# outcome), two for a new commit (the sync's Running and its outcome; the
+# comparison's own status is not written before a sync) and none when a
+# push brings nothing new.  Then, with
 # --workers 1, an app held by a wave's health wait (a Deployment no node
 # fits) does not hold the others back: a worker is started for them.
 set -uo pipefail
@@ -52,6 +53,8 @@ start_agent s1 "$port" --poll-interval 1h --self-heal-interval 1h --resync-inter
 check "agent becomes ready" wait_for 60 ready "$port"
 check "all $N apps synced" wait_for 180 all_are blue
 wait_for 60 quiet
+check "first sync of $N apps: one status write per app, its outcome (no Running marker): $(status_writes)" \
+  eval '[ "$(status_writes)" = "$N" ]'
 check "first sync of $N apps: one ls-remote of the repository (log: $(ls_remotes))" \
   eval '[ "$(ls_remotes)" = 1 ]'
 check "first sync of $N apps: one clone (log: $(fetches))" eval '[ "$(fetches)" = 1 ]'

@@ -105,3 +105,28 @@ figure "agent-kills" "$ROUNDS"
 diag "$partial of $ROUNDS kills landed with the commit partly applied"
 check "history lists each revision at most once" eval \
   '[ -z "$(appj kill "{range .status.history[*]}{.revision}{\"\\n\"}{end}" | sort | uniq -d)" ]'
+
+# A first sync killed after its objects are written and before its outcome
+# is: an automated first sync writes no Running marker (issue 20), so the
+# restarted agent must find the sync unrecorded (every object in place, no
+# operationState) and record it, once.  The proxy refuses every status write
+# of the app, so its outcome is lost whatever the timing; then SIGKILL.
+repo_new kill3
+for i in 1 2 3; do cm "f$i" "v=first" >"$(repo_dir kill3)/app/f$i.yaml"; done
+rev3=$(repo_commit kill3 first)
+rule '{"namespace":"'$RNS'","resource":"applications.gitsync.io/status","name":"kill3","verb":["patch","update"],"status":500}'
+app_new kill3 rel-kill3-dst
+all_written() { [ "$(k get configmap -n rel-kill3-dst -l gitsync.io/app=kill3 -o name | wc -l)" -eq 3 ]; }
+check "first sync: its objects are written before any status write (every one refused)" \
+  wait_for 120 all_written
+sleep 1
+check "first sync: no sync recorded while its status writes fail" \
+  eval '[ -z "$(appj kill3 "{.status.operationState.phase}")" ]'
+kill -KILL "$agent_pid"; wait "$agent_pid" 2>/dev/null
+count_fault "agent SIGKILL"
+gs_proxy DELETE /rules >/dev/null
+agent_start ka "$port"
+check "after SIGKILL + restart, the first sync whose outcome was lost is recorded (Succeeded at the commit)" \
+  wait_for 120 app_at kill3 "$rev3"
+check "... once: one history entry" \
+  eval '[ "$(appj kill3 "{range .status.history[*]}{.revision}{\"\\n\"}{end}" | grep -c .)" = 1 ]'
