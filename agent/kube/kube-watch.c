@@ -2,6 +2,7 @@
 #include "kube/kube-watch.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,7 @@ struct kube_watcher {
 	unsigned rng;
 	bool auth_failed;
 	struct gs_error auth_err;
+	atomic_bool woken; /* kube_watcher_wake: end the running poll */
 };
 
 /* ---- the entry index ---- */
@@ -433,6 +435,7 @@ int kube_watcher_new(struct kube_watcher **out, struct kube_client *kc, struct g
 	}
 	curl_multi_setopt(w->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	pthread_mutex_init(&w->lock, NULL);
+	atomic_init(&w->woken, false);
 	w->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)w;
 	*out = w;
 	return GS_OK;
@@ -570,7 +573,8 @@ int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *e
 			rc = GS_EAUTH;
 			break;
 		}
-		if (wait <= 0 || gs_time_mono() * 1000 >= deadline)
+		if (wait <= 0 || gs_time_mono() * 1000 >= deadline ||
+		    atomic_exchange(&w->woken, false))
 			break;
 		pthread_mutex_unlock(&w->lock);
 		curl_multi_poll(w->multi, NULL, 0, (int)wait + 1, NULL);
@@ -578,6 +582,12 @@ int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *e
 	}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
+}
+
+void kube_watcher_wake(struct kube_watcher *w)
+{
+	atomic_store(&w->woken, true);
+	curl_multi_wakeup(w->multi);
 }
 
 /* ---- readers ---- */

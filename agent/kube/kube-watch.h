@@ -81,6 +81,10 @@ int kube_cache_new(struct kube_cache **out, struct kube_watcher *w,
  * only for what cannot recover by itself (GS_EAUTH); network trouble is
  * retried with backoff, the affected caches marked not synced meanwhile. */
 int kube_watcher_poll(struct kube_watcher *w, int timeout_ms, struct gs_error *err);
+/* End the kube_watcher_poll running now, or the next one, at once: another
+ * thread has work for the watcher's (a cache to make).  Any thread; takes
+ * no lock, so it may be called under the caller's own. */
+void kube_watcher_wake(struct kube_watcher *w);
 /* Readers (any thread). */
 /* Changes since the cache was made (every event counts one). */
 unsigned long kube_cache_revision(struct kube_cache *c);

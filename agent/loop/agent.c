@@ -300,6 +300,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->api_lock, NULL);
 	pthread_cond_init(&a->workers_cond, NULL);
+	pthread_cond_init(&a->kinds_cond, NULL);
 	a->q = workq_new(0);
 	a->git_share = gitsrc_share_new();
 	a->memo = sync_memo_new();
@@ -392,6 +393,7 @@ int agent_run(const struct agent_config *cfg_in, struct gs_error *err)
 stop:
 	pthread_mutex_lock(&a->lock);
 	a->stopping = true; /* no worker starts after this */
+	pthread_cond_broadcast(&a->kinds_cond); /* nor waits for a kind's LIST */
 	started = a->nworkers;
 	pthread_mutex_unlock(&a->lock);
 	workq_shutdown(a->q);
@@ -482,6 +484,7 @@ cleanup:
 	appwait_free(a->waits);
 	kube_config_free(a->kcfg);
 	pthread_cond_destroy(&a->workers_cond);
+	pthread_cond_destroy(&a->kinds_cond);
 	pthread_mutex_destroy(&a->api_lock);
 	pthread_mutex_destroy(&a->lock);
 	free(a);

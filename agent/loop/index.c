@@ -189,22 +189,29 @@ uint32_t agent_name_hash(const char *s)
 	return sync_app_hash(s); /* the tag the workers' caches filter on */
 }
 
+bool agent_want_kind(struct agent *a, const char *gvk)
+{
+	size_t j;
+
+	for (j = 0; j < a->nwant && strcmp(a->want_kinds[j], gvk); j++)
+		;
+	if (j < a->nwant)
+		return false;
+	GS_ALLOC_GROW(a->want_kinds, a->nwant + 1, a->awant);
+	a->want_kinds[a->nwant++] = gs_strdup(gvk);
+	a->kinds_watched = false; /* until its cache is synced */
+	return true;
+}
+
 static void want_kinds_add(struct agent *a, const struct mf_node *app)
 {
 	const struct mf_node *kinds = mf_node_dig(app, "status", "managedKinds", NULL);
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < mf_node_len(kinds); i++) {
 		const char *k = mf_node_str(mf_node_at(kinds, i));
-		if (!k || !*k)
-			continue;
-		for (j = 0; j < a->nwant && strcmp(a->want_kinds[j], k); j++)
-			;
-		if (j < a->nwant)
-			continue;
-		GS_ALLOC_GROW(a->want_kinds, a->nwant + 1, a->awant);
-		a->want_kinds[a->nwant++] = gs_strdup(k);
-		a->kinds_watched = false; /* until its cache is synced */
+		if (k && *k)
+			agent_want_kind(a, k);
 	}
 }
 

@@ -1,12 +1,15 @@
 /* informer.c - a WATCH of the Applications and of the kinds they manage,
  * and the queueing of what is due by time. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app/app-event.h"
 #include "app/app-project.h"
 #include "gs-alloc.h"
+#include "gs-time.h"
 #include "kube/kube-watch.h"
 #include "loop/alog.h"
 #include "loop/kept.h"
@@ -172,18 +175,23 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 			const char *s1 = strchr(kw->gvk, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
 
 			if (!s2) {
+				pthread_mutex_lock(&a->lock);
 				kw->next_try = 1e300; /* malformed: never */
+				pthread_cond_broadcast(&a->kinds_cond);
+				pthread_mutex_unlock(&a->lock);
 				continue;
 			}
 			snprintf(group, sizeof(group), "%.*s", (int)(s1 - kw->gvk), kw->gvk);
 			snprintf(version, sizeof(version), "%.*s", (int)(s2 - s1 - 1), s1 + 1);
 			snprintf(kind, sizeof(kind), "%s", s2 + 1);
+			double next_try = 0;
+
 			kw->listing = true;
 			if (kube_client_resource(kc, &res, group, version, kind, &err) ||
 			    kube_cache_new(&c, w, res, NULL, SYNC_LABEL_APP, on_object_event, kw,
 					   &err)) {
 				c = NULL; /* what a failed kube_cache_new left is the watcher's */
-				kw->next_try = workq_now() + 60;
+				next_try = workq_now() + 60;
 				alog_ratelimit(300, ALOG_WARN, NULL, NULL,
 					       "cannot watch %s (drift found by polling): %s", kw->gvk,
 					       err.msg);
@@ -191,6 +199,8 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 			kw->listing = false;
 			pthread_mutex_lock(&a->lock);
 			kw->c = c;
+			kw->next_try = next_try;
+			pthread_cond_broadcast(&a->kinds_cond);
 			pthread_mutex_unlock(&a->lock);
 		}
 		if (!kw->c || !kube_cache_synced(kw->c))
@@ -205,22 +215,61 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 	pthread_mutex_unlock(&a->lock);
 }
 
-struct kube_cache *agent_live_cache(const struct kube_resource *res, void *payload)
+/* The watch of res's kind, or NULL.  a->lock held. */
+static const struct kind_watch *kind_watch_of(struct agent *a, const struct kube_resource *res)
 {
-	struct agent *a = payload;
-	struct kube_cache *c = NULL;
+	const struct kind_watch *found = NULL;
 	size_t i, glen = strlen(res->group);
 
-	pthread_mutex_lock(&a->lock);
-	for (i = 0; i < a->nkw && !c && !a->stopping; i++) {
+	for (i = 0; i < a->nkw; i++) {
 		const struct kind_watch *kw = a->kws[i];
 		const char *slash = strrchr(kw->gvk, '/');
 
 		/* "group/version/Kind": any version serves, the objects are
 		 * the same */
-		if (kw->c && slash && !strcmp(slash + 1, res->kind) &&
-		    !strncmp(kw->gvk, res->group, glen) && kw->gvk[glen] == '/')
+		if (slash && !strcmp(slash + 1, res->kind) && !strncmp(kw->gvk, res->group, glen) &&
+		    kw->gvk[glen] == '/' && (!found || kw->c))
+			found = kw;
+	}
+	return found;
+}
+
+/* How long a run waits for a kind's first LIST before listing the kind
+ * itself: at an agent's first start, every app compared before the cache
+ * of a kind they share is made listed that kind across the cluster (30
+ * LISTs of every ConfigMap at 1,000 apps, issue 20). */
+#define KIND_LIST_WAIT_S 3.0
+
+struct kube_cache *agent_live_cache(const struct kube_resource *res, bool needed, void *payload)
+{
+	struct agent *a = payload;
+	struct kube_cache *c = NULL;
+	double deadline = gs_time_wall() + KIND_LIST_WAIT_S;
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)deadline;
+	ts.tv_nsec = (long)((deadline - (double)ts.tv_sec) * 1e9);
+	pthread_mutex_lock(&a->lock);
+	while (!a->stopping) {
+		const struct kind_watch *kw = kind_watch_of(a, res);
+
+		if (kw && kw->c) {
 			c = kw->c;
+			break;
+		}
+		if (!needed || (kw && kw->next_try > workq_now()))
+			break; /* not watched for this, or cannot be now: the run lists */
+		if (!kw) {
+			char *gvk = gs_asprintf("%s/%s/%s", res->group, res->version, res->kind);
+
+			agent_want_kind(a, gvk);
+			free(gvk);
+		}
+		/* made at the watcher's next turn: now */
+		if (a->watcher)
+			kube_watcher_wake(a->watcher);
+		if (pthread_cond_timedwait(&a->kinds_cond, &a->lock, &ts) == ETIMEDOUT)
+			break;
 	}
 	pthread_mutex_unlock(&a->lock);
 	return c;
@@ -391,6 +440,9 @@ void *agent_informer_main(void *arg)
 		return NULL;
 	}
 	kube_client_set_observer(kc, agent_observe_kube, a);
+	pthread_mutex_lock(&a->lock);
+	a->watcher = w;
+	pthread_mutex_unlock(&a->lock);
 	while (!agent_stopping(a)) {
 		if (workq_now() - last_secret >= 10) {
 			agent_secret_load(a, kc);
@@ -451,6 +503,7 @@ void *agent_informer_main(void *arg)
 	nkw = a->nkw;
 	a->kws = NULL;
 	a->nkw = a->akw = 0;
+	a->watcher = NULL;
 	pthread_mutex_unlock(&a->lock);
 	kube_watcher_free(w);
 	for (i = 0; i < nkw; i++) {

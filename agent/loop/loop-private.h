@@ -137,6 +137,11 @@ struct agent {
 	 * lock, the caches read by the workers' runs (agent_live_cache) */
 	struct kind_watch **kws;
 	size_t nkw, akw;
+	/* a kind's first LIST ended, made or failed (agent_live_cache waits) */
+	pthread_cond_t kinds_cond;
+	/* the informer's watcher while it runs (under lock): woken when a run
+	 * asks for a kind not watched yet */
+	struct kube_watcher *watcher;
 	struct agent_suspect *suspects; /* under lock */
 	size_t nsuspects, asuspects;
 	bool workers_detached; /* a sync outlived the grace: keep the watcher */
@@ -196,8 +201,10 @@ void agent_nap(struct agent *a, double s);
 /* ---- informer.c ---- */
 
 /* sync_cache_lookup_fn for the workers' runs (payload: the agent): the
- * synced cache of res's kind, shared by every app, or NULL. */
-struct kube_cache *agent_live_cache(const struct kube_resource *res, void *payload);
+ * synced cache of res's kind, shared by every app, or NULL.  A needed
+ * kind not watched yet is watched from now on, and its first LIST awaited
+ * for a while: one LIST for every app, not one per app compared meanwhile. */
+struct kube_cache *agent_live_cache(const struct kube_resource *res, bool needed, void *payload);
 /* app_env's kept_project and kept_creds (payload: the agent). */
 int agent_kept_project(struct mf_node **out, const char *name, void *payload);
 int agent_kept_creds(int (*fn)(const struct mf_node *secret, void *arg), void *arg,
@@ -209,6 +216,10 @@ int agent_kept_creds(int (*fn)(const struct mf_node *secret, void *arg), void *a
 void agent_workers_grow(struct agent *a);
 
 /* ---- index.c (every function here expects a->lock held, but update and forget) ---- */
+
+/* Watch gvk ("group/version/Kind", as in status.managedKinds) from now on;
+ * true when it was not wanted yet. */
+bool agent_want_kind(struct agent *a, const char *gvk);
 
 /* The entry of "ns/name", borrowed from the index, or NULL. */
 struct app_entry *agent_index_find(struct agent *a, const char *key);

@@ -501,7 +501,8 @@ static int from_cache(struct run *run, const struct kube_resource *res, struct k
  * finalizer): a prune that deletes a whole app lists what is there. */
 #define LIST_EMPTY_S 10.0
 
-static int list_kind(struct run *run, const struct kube_resource *res, struct gs_error *err)
+static int list_kind(struct run *run, const struct kube_resource *res, bool needed,
+		     struct gs_error *err)
 {
 	struct list_ctx lc = { run, res, 0 };
 	struct kube_cache *cache;
@@ -514,7 +515,7 @@ static int list_kind(struct run *run, const struct kube_resource *res, struct gs
 	GS_ALLOC_GROW(run->listed, run->nlisted + 1, run->alisted);
 	run->listed[run->nlisted++] = res;
 	if (run->opts->live_cache &&
-	    (cache = run->opts->live_cache(res, run->opts->live_cache_payload)) &&
+	    (cache = run->opts->live_cache(res, needed, run->opts->live_cache_payload)) &&
 	    kube_cache_synced(cache))
 		return from_cache(run, res, cache, err);
 	/* memo key: no object key starts with a newline */
@@ -663,7 +664,7 @@ int sync_compare_live(struct run *run, struct gs_error *err)
 	}
 	/* one LIST per kind the app uses (by tracking label) */
 	for (i = 0; i < run->nt; i++)
-		if (run->t[i].res && (rc = list_kind(run, run->t[i].res, err)) < 0)
+		if (run->t[i].res && (rc = list_kind(run, run->t[i].res, true, err)) < 0)
 			return rc;
 	for (i = 0; i < o->n_managed_kinds; i++) {
 		const struct kube_resource *res = NULL;
@@ -672,7 +673,7 @@ int sync_compare_live(struct run *run, struct gs_error *err)
 		if (kube_client_resource(run->kc, &res, o->managed_kinds[i].group,
 					 o->managed_kinds[i].version, o->managed_kinds[i].kind,
 					 &e) == GS_OK &&
-		    (rc = list_kind(run, res, err)) < 0)
+		    (rc = list_kind(run, res, true, err)) < 0)
 			return rc;
 	}
 	if (o->flags & SYNC_FULL_SCAN) {
@@ -687,7 +688,7 @@ int sync_compare_live(struct run *run, struct gs_error *err)
 			/* events and the like are never ours */
 			if (!(res->verbs & KUBE_VERB_DELETE) || !strcmp(res->kind, "Event"))
 				continue;
-			if ((rc = list_kind(run, res, err)) < 0)
+			if ((rc = list_kind(run, res, false, err)) < 0)
 				return rc;
 		}
 	}

@@ -166,8 +166,11 @@ enum sync_flags {
  * LISTs that kind).  An object whose desired hash and cached
  * resourceVersion match the engine's memo is then decided without any
  * request; the others are fetched (GET). */
+/* needed: the kind of an object the run syncs or once synced (the lookup
+ * may start watching it, and wait a little for its first LIST); false for
+ * the other kinds a full scan (SYNC_FULL_SCAN) lists. */
 typedef struct kube_cache *(*sync_cache_lookup_fn)(const struct kube_resource *res,
-						   void *payload);
+						   bool needed, void *payload);
 /* The kube_cache_fn to build such caches with: keeps the object's health
  * (+ 1) in the low byte of the entry's `user`.  A caller with a callback of
  * its own may use the 56 upper bits, keeping the low byte as this one. */

@@ -561,8 +561,10 @@ static void test_kube_watch__cache_follows_watch_and_relists_on_410(void **state
 
 static struct kube_cache *the_cache;
 
-static struct kube_cache *lookup_cache(const struct kube_resource *res, void *payload)
+static struct kube_cache *lookup_cache(const struct kube_resource *res, bool needed,
+				       void *payload)
 {
+	(void)needed;
 	(void)payload;
 	return !strcmp(res->kind, "ConfigMap") ? the_cache : NULL;
 }
