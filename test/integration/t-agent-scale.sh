@@ -53,6 +53,11 @@ start_agent s1 "$port" --poll-interval 1h --self-heal-interval 1h --resync-inter
 check "agent becomes ready" wait_for 60 ready "$port"
 check "all $N apps synced" wait_for 180 all_are blue
 wait_for 60 quiet
+# the informer's LISTs (Applications, Projects, credential Secrets, the
+# ConfigMaps of every app) and no other: the first compares wait for the
+# ConfigMap cache instead of listing ConfigMaps across the cluster each
+check "first sync of $N apps: 4 LISTs, the informer's, none per app ($(metric 'gitsync_kube_requests{verb="LIST"}'))" \
+  eval '[ "$(metric "gitsync_kube_requests{verb=\"LIST\"}")" -le 4 ]'
 check "first sync of $N apps: one status write per app, its outcome (no Running marker): $(status_writes)" \
   eval '[ "$(status_writes)" = "$N" ]'
 check "first sync of $N apps: one ls-remote of the repository (log: $(ls_remotes))" \
