@@ -173,6 +173,7 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 			struct kube_cache *c = NULL;
 			char group[254], version[64], kind[128];
 			const char *s1 = strchr(kw->gvk, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+			double next_try = 0;
 
 			if (!s2) {
 				pthread_mutex_lock(&a->lock);
@@ -184,8 +185,6 @@ static void watch_kinds(struct agent *a, struct kube_watcher *w, struct kube_cli
 			snprintf(group, sizeof(group), "%.*s", (int)(s1 - kw->gvk), kw->gvk);
 			snprintf(version, sizeof(version), "%.*s", (int)(s2 - s1 - 1), s1 + 1);
 			snprintf(kind, sizeof(kind), "%s", s2 + 1);
-			double next_try = 0;
-
 			kw->listing = true;
 			if (kube_client_resource(kc, &res, group, version, kind, &err) ||
 			    kube_cache_new(&c, w, res, NULL, SYNC_LABEL_APP, on_object_event, kw,
