@@ -653,6 +653,41 @@ static void test_kube_watch__sync_decides_from_cache_without_requests(void **sta
 	kube_watcher_free(w);
 }
 
+static void *wake_later(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	kube_watcher_wake(arg);
+	return NULL;
+}
+
+/* A poll asked to run for a minute ends when another thread wakes the
+ * watcher (agent_live_cache: a kind to watch now, not at the next turn),
+ * and a wake sent while no poll runs ends the next one at once.  The bound
+ * is only there so that a wake that does nothing fails instead of waiting
+ * for meson's timeout. */
+static void test_kube_watch__wake_ends_a_poll_from_another_thread(void **state)
+{
+	struct gs_error err = GS_ERROR_INIT;
+	struct kube_watcher *w = NULL;
+	pthread_t t;
+	time_t t0;
+
+	(void)state;
+	assert_int_equal(kube_watcher_new(&w, kc, &err), 0);
+	t0 = time(NULL);
+	assert_int_equal(pthread_create(&t, NULL, wake_later, w), 0);
+	assert_int_equal(kube_watcher_poll(w, 60000, &err), 0);
+	pthread_join(t, NULL);
+	assert_true(time(NULL) - t0 < 30);
+	kube_watcher_wake(w);
+	t0 = time(NULL);
+	assert_int_equal(kube_watcher_poll(w, 60000, &err), 0);
+	assert_true(time(NULL) - t0 < 30);
+	kube_watcher_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_kube_watch__batch_stops_starting_after_a_failure),
 		cmocka_unit_test(test_kube_watch__cache_follows_watch_and_relists_on_410),
 		cmocka_unit_test(test_kube_watch__sync_decides_from_cache_without_requests),
+		cmocka_unit_test(test_kube_watch__wake_ends_a_poll_from_another_thread),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
