@@ -114,7 +114,8 @@ static uint64_t on_object_event(enum kube_event ev, const struct mf_node *obj,
 	if (obj)
 		mf_node_int(mf_node_dig(obj, "metadata", "generation", NULL), &gen);
 	if (ev == KUBE_EVENT_MODIFIED && prev)
-		news = gen == 0 || gen != prev->generation || health != (prev->user & 0xff);
+		news = gen == 0 || gen != prev->generation ||
+		       (health & 0x7f) != (prev->user & 0x7f); /* not the message flag */
 	else
 		news = !kw->listing;
 	if (!h || !(news || kw->listing))

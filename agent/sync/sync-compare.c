@@ -382,9 +382,12 @@ uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
 		/* payload: the users' health checks (const struct hl_set *) */
 		enum sync_health h = hl_health_of(payload, obj, &msg, NULL);
 
+		/* health + 1: 0 stays "nothing known"; SYNC_CACHE_HEALTH_MSG:
+		 * the health has a message, which the entry cannot hold */
+		uint64_t tag = ((uint64_t)h + 1) | (msg && *msg ? SYNC_CACHE_HEALTH_MSG : 0);
+
 		free(msg);
-		/* health + 1: 0 stays "nothing known" */
-		return (uint64_t)h + 1;
+		return tag;
 	}
 }
 
@@ -417,15 +420,19 @@ static int on_cache_entry(const struct kube_cache_entry *e, void *payload)
 
 		t->seen = true;
 		/* RespectIgnoreDifferences needs the live object to apply */
+		/* a health with a message is read from the object (GET): the
+		 * status would lose the message (found by t-health-agent once
+		 * first syncs read the cache) */
 		if (sync_memo_get(run->se, t->key, &m) && m.hash == t->hash &&
-		    !strcmp(m.rv, e->rv) && (e->user & 0xff) && !respects_ignore(run, t) &&
+		    !strcmp(m.rv, e->rv) && (e->user & 0xff) &&
+		    !(e->user & SYNC_CACHE_HEALTH_MSG) && !respects_ignore(run, t) &&
 		    (m.synced || !(run->opts->flags & SYNC_KEEP_DIFF))) {
 			/* neither side changed since the last comparison */
 			t->exists = true;
 			free(t->live_rv);
 			t->live_rv = gs_strdup(e->rv);
 			r->status = m.synced ? SYNC_STATUS_SYNCED : SYNC_STATUS_OUT_OF_SYNC;
-			r->health = (enum sync_health)((e->user & 0xff) - 1);
+			r->health = (enum sync_health)((e->user & 0x7f) - 1);
 		} else {
 			t->fetch = true;
 		}

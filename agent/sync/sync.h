@@ -172,8 +172,11 @@ enum sync_flags {
 typedef struct kube_cache *(*sync_cache_lookup_fn)(const struct kube_resource *res,
 						   bool needed, void *payload);
 /* The kube_cache_fn to build such caches with: keeps the object's health
- * (+ 1) in the low byte of the entry's `user`.  A caller with a callback of
- * its own may use the 56 upper bits, keeping the low byte as this one. */
+ * (+ 1) in the low 7 bits of the entry's `user`, and SYNC_CACHE_HEALTH_MSG
+ * when that health has a message (the run then reads the object for it).
+ * A caller with a callback of its own may use the 56 upper bits, keeping
+ * the low byte as this one. */
+#define SYNC_CACHE_HEALTH_MSG 0x80
 uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
 		       const struct kube_cache_entry *prev, void *payload);
 /* The tag of an app's entries in a cache shared by apps (never 0). */

@@ -46,6 +46,15 @@ check "the ConfigMap's script (not --lua-dir's, not the built-in rule) decides: 
   wait_for 60 eval '[ "$(health)" = Degraded ]'
 check "the script's message is in the app's status" \
   eval 'k get application demo -n gitsync -o yaml | grep -q "lua: color blue is not allowed"'
+# a comparison from the watch cache (a refresh) keeps it: a cache entry
+# holds a health, not its message, so the object is read for it
+# (the agent clears the annotation once it compared; an unchanged status
+# is not written)
+k -n gitsync annotate application demo gitsync.io/refresh=normal --overwrite >/dev/null
+refreshed() { [ -z "$(k get application demo -n gitsync -o jsonpath='{.metadata.annotations.gitsync\.io/refresh}')" ]; }
+check "a refresh compares the app again" wait_for 30 refreshed
+check "... and the script's message is still in its status" \
+  eval 'k get application demo -n gitsync -o yaml | grep -q "lua: color blue is not allowed"'
 
 # app of apps: an app whose objects include the Application demo takes its health
 mkdir -p "$work/parent"
