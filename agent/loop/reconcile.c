@@ -328,8 +328,15 @@ static void set_git_max_age(struct worker *w, const char *key, const struct mf_n
 	if (!compared &&
 	    !gs_time_parse_rfc3339(&created, mf_node_dig_str(app, "metadata", "creationTimestamp",
 								NULL), &terr) &&
-	    gs_time_wall() - created < age)
-		age = gs_time_wall() - created > 0 ? gs_time_wall() - created : 0;
+	    gs_time_wall() - created < age) {
+		/* creationTimestamp is in whole seconds: an answer from the
+		 * second the app was created in may predate it (found by
+		 * t-health-agent: a parent app compared, and retried, against
+		 * the commit before its own, for the whole poll interval) */
+		double since = gs_time_wall() - created - 1;
+
+		age = since > 0 ? since : 0;
+	}
 	if ((refresh && *refresh) || mf_node_type(mf_node_get(app, "operation")) == MF_MAP)
 		age = 0;
 	gitsrc_set_max_age(w->t.git, age);
