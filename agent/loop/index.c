@@ -260,6 +260,7 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 		e->key = key;
 		key = NULL; /* now owned by the index */
 		e->name_hash = agent_name_hash(name);
+		e->seen_wall = gs_time_wall();
 		snprintf(e->sync_status, sizeof(e->sync_status), "%s",
 			 mf_node_dig_str(app, "status", "sync", "status", NULL)
 				 ? mf_node_dig_str(app, "status", "sync", "status", NULL)

@@ -58,6 +58,7 @@ struct app_entry {
 	char compared_sha[41]; /* the commit of the last comparison */
 	long long compared_gen;/* the generation it compared */
 	double last_full;      /* monotonic time of the last comparison */
+	double seen_wall;      /* wall time the agent first indexed the app */
 };
 
 /* What a group's repository answered when last asked (not shared). */

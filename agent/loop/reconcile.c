@@ -311,7 +311,7 @@ static void set_git_max_age(struct worker *w, const char *key, const struct mf_n
 	double age = a->cfg->poll_s;
 
 	bool compared = false;
-	double created;
+	double created, seen = 0;
 	struct gs_error terr = GS_ERROR_INIT;
 
 	pthread_mutex_lock(&a->lock);
@@ -319,6 +319,7 @@ static void set_git_max_age(struct worker *w, const char *key, const struct mf_n
 	if (e) {
 		age = e->poll_s;
 		compared = e->compared_sha[0] != '\0';
+		seen = e->seen_wall;
 	}
 	pthread_mutex_unlock(&a->lock);
 	/* an app never compared takes no answer older than itself: its
@@ -332,8 +333,11 @@ static void set_git_max_age(struct worker *w, const char *key, const struct mf_n
 		/* creationTimestamp is in whole seconds: an answer from the
 		 * second the app was created in may predate it (found by
 		 * t-health-agent: a parent app compared, and retried, against
-		 * the commit before its own, for the whole poll interval) */
-		double since = gs_time_wall() - created - 1;
+		 * the commit before its own, for the whole poll interval).
+		 * Answers from after that second, or from after the agent
+		 * first saw the app, whichever came first, are younger than
+		 * the app (apps made just before the agent started share one) */
+		double since = gs_time_wall() - (seen > 0 && seen < created + 1 ? seen : created + 1);
 
 		age = since > 0 ? since : 0;
 	}

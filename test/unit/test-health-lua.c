@@ -397,18 +397,25 @@ static void test_health_lua__deleting_object_stays_progressing(void **state)
 	hl_set_free(set);
 }
 
-/* The agent's watch caches keep the health the users' checks give. */
+/* The agent's watch caches keep the health the users' checks give, and
+ * flag a health that has a message (the entry cannot hold it: a run reads
+ * the object for it). */
 static void test_health_lua__watch_cache_health_uses_the_checks(void **state)
 {
 	struct hl_set *set = set_with("", "ConfigMap", "return {status = 'Degraded', message = 'no'}");
+	struct hl_set *quiet = set_with("", "ConfigMap", "return {status = 'Degraded', message = ''}");
 	struct mf_node *cm = parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
 
 	(void)state;
 	assert_int_equal(sync_cache_fn(KUBE_EVENT_ADDED, cm, NULL, NULL) & 0xff,
 			 SYNC_HEALTH_NONE + 1);
-	assert_int_equal(sync_cache_fn(KUBE_EVENT_MODIFIED, cm, NULL, set) & 0xff,
+	assert_int_equal(sync_cache_fn(KUBE_EVENT_MODIFIED, cm, NULL, set) & 0x7f,
+			 SYNC_HEALTH_DEGRADED + 1);
+	assert_true(sync_cache_fn(KUBE_EVENT_MODIFIED, cm, NULL, set) & SYNC_CACHE_HEALTH_MSG);
+	assert_int_equal(sync_cache_fn(KUBE_EVENT_MODIFIED, cm, NULL, quiet) & 0xff,
 			 SYNC_HEALTH_DEGRADED + 1);
 	mf_node_free(cm);
+	hl_set_free(quiet);
 	hl_set_free(set);
 }
 
