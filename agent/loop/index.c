@@ -189,18 +189,17 @@ uint32_t agent_name_hash(const char *s)
 	return sync_app_hash(s); /* the tag the workers' caches filter on */
 }
 
-bool agent_want_kind(struct agent *a, const char *gvk)
+void agent_want_kind(struct agent *a, const char *gvk)
 {
 	size_t j;
 
 	for (j = 0; j < a->nwant && strcmp(a->want_kinds[j], gvk); j++)
 		;
 	if (j < a->nwant)
-		return false;
+		return;
 	GS_ALLOC_GROW(a->want_kinds, a->nwant + 1, a->awant);
 	a->want_kinds[a->nwant++] = gs_strdup(gvk);
 	a->kinds_watched = false; /* until its cache is synced */
-	return true;
 }
 
 static void want_kinds_add(struct agent *a, const struct mf_node *app)

@@ -218,9 +218,8 @@ void agent_workers_grow(struct agent *a);
 
 /* ---- index.c (every function here expects a->lock held, but update and forget) ---- */
 
-/* Watch gvk ("group/version/Kind", as in status.managedKinds) from now on;
- * true when it was not wanted yet. */
-bool agent_want_kind(struct agent *a, const char *gvk);
+/* Watch gvk ("group/version/Kind", as in status.managedKinds) from now on. */
+void agent_want_kind(struct agent *a, const char *gvk);
 
 /* The entry of "ns/name", borrowed from the index, or NULL. */
 struct app_entry *agent_index_find(struct agent *a, const char *key);

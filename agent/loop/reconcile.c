@@ -174,19 +174,17 @@ static bool sync_would_act(const struct sync_report *rep, bool prune)
 	return false;
 }
 
-/* Whether an automated sync of what rep lists may skip its `Running` write
- * (app_sync_req.no_running_mark): the app has never recorded a sync, and
- * the sync has no hook and one wave, so it cannot stop halfway on a health
- * wait.  Interrupted (a crash, a lost outcome write), it leaves the app
- * OutOfSync, or Synced with no sync recorded, and reconcile syncs both
- * again: the crash marker is not needed.  Saves one of the two status
- * writes of every app's first sync (issue 20). */
-static bool first_sync_unmarked(const struct mf_node *app, const struct sync_report *rep)
+/* No hook and one wave: a sync of what rep lists cannot stop halfway on a
+ * health wait.  An app that never recorded a sync skips the `Running` write
+ * of such a sync (app_sync_req.no_running_mark): interrupted (a crash, a
+ * lost outcome write), it leaves the app OutOfSync, or Synced with no sync
+ * recorded, and reconcile syncs both again, so the crash marker is not
+ * needed.  Saves one of the two status writes of every app's first sync
+ * (issue 20). */
+static bool one_step(const struct sync_report *rep)
 {
 	size_t i;
 
-	if (mf_node_dig(app, "status", "operationState", NULL))
-		return false;
 	for (i = 0; i < rep->n; i++)
 		if (rep->v[i].hook != SYNC_HOOK_NONE || rep->v[i].wave != rep->v[0].wave)
 			return false;
@@ -417,7 +415,7 @@ static void reconcile(struct worker *w, const char *key)
 	{
 		struct app_sync_req req = { 0 };
 		const char *last, *phase, *why;
-		bool changed, drifted, interrupted, unrecorded;
+		bool changed, drifted, interrupted, never_recorded, unrecorded;
 
 		/* the status is written below unless a sync follows: the sync
 		 * writes it (Running, then its outcome; an app's first sync
@@ -453,9 +451,10 @@ static void reconcile(struct worker *w, const char *key)
 		interrupted = phase && !strcmp(phase, "Running");
 		/* every object in place, yet no sync ever recorded: a first
 		 * sync that wrote its objects but not its outcome (it writes no
-		 * Running marker, first_sync_unmarked).  Sync again, a no-op
-		 * that records it (found by s-agent-kill's lost-outcome round) */
-		unrecorded = rep.n > 0 && !mf_node_dig(app, "status", "operationState", NULL);
+		 * Running marker, one_step).  Sync again, a no-op that records
+		 * it (s-agent-kill's lost-outcome round fails without this) */
+		never_recorded = !mf_node_dig(app, "status", "operationState", NULL);
+		unrecorded = rep.n > 0 && never_recorded;
 		if (!app_automated(app) ||
 		    (rep.status == SYNC_STATUS_SYNCED && !interrupted && !unrecorded))
 			goto done;
@@ -501,7 +500,7 @@ static void reconcile(struct worker *w, const char *key)
 		req.source = src.git.rev.sha[0] ? &src : NULL;
 		req.prune = mf_node_bool(
 			mf_node_dig(app, "spec", "syncPolicy", "automated", "prune", NULL));
-		req.no_running_mark = first_sync_unmarked(app, &rep);
+		req.no_running_mark = never_recorded && one_step(&rep);
 		/* the compare wrote nothing: app is as read, sync from it */
 		mf_node_free(status);
 		status = NULL;

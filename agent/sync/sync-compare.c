@@ -382,9 +382,13 @@ uint64_t sync_cache_fn(enum kube_event ev, const struct mf_node *obj,
 		/* payload: the users' health checks (const struct hl_set *) */
 		enum sync_health h = hl_health_of(payload, obj, &msg, NULL);
 
-		/* health + 1: 0 stays "nothing known"; SYNC_CACHE_HEALTH_MSG:
-		 * the health has a message, which the entry cannot hold */
-		uint64_t tag = ((uint64_t)h + 1) | (msg && *msg ? SYNC_CACHE_HEALTH_MSG : 0);
+		/* health + 1: 0 stays "nothing known"; SYNC_CACHE_HEALTH_MSG: a
+		 * health other than Healthy has a message, which the entry
+		 * cannot hold.  A Healthy one's ("statefulset rolling update
+		 * complete ...") is only informative: not worth a GET of every
+		 * healthy StatefulSet at every comparison */
+		uint64_t tag = ((uint64_t)h + 1) |
+			       (msg && *msg && h != SYNC_HEALTH_HEALTHY ? SYNC_CACHE_HEALTH_MSG : 0);
 
 		free(msg);
 		return tag;

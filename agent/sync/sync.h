@@ -173,7 +173,8 @@ typedef struct kube_cache *(*sync_cache_lookup_fn)(const struct kube_resource *r
 						   bool needed, void *payload);
 /* The kube_cache_fn to build such caches with: keeps the object's health
  * (+ 1) in the low 7 bits of the entry's `user`, and SYNC_CACHE_HEALTH_MSG
- * when that health has a message (the run then reads the object for it).
+ * when that health is not Healthy and has a message (the run then reads the
+ * object for it).
  * A caller with a callback of its own may use the 56 upper bits, keeping
  * the low byte as this one. */
 #define SYNC_CACHE_HEALTH_MSG 0x80

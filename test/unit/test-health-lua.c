@@ -398,12 +398,13 @@ static void test_health_lua__deleting_object_stays_progressing(void **state)
 }
 
 /* The agent's watch caches keep the health the users' checks give, and
- * flag a health that has a message (the entry cannot hold it: a run reads
- * the object for it). */
+ * flag a health other than Healthy that has a message (the entry cannot
+ * hold it: a run reads the object for it). */
 static void test_health_lua__watch_cache_health_uses_the_checks(void **state)
 {
 	struct hl_set *set = set_with("", "ConfigMap", "return {status = 'Degraded', message = 'no'}");
 	struct hl_set *quiet = set_with("", "ConfigMap", "return {status = 'Degraded', message = ''}");
+	struct hl_set *fine = set_with("", "ConfigMap", "return {status = 'Healthy', message = 'ok'}");
 	struct mf_node *cm = parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
 
 	(void)state;
@@ -414,7 +415,11 @@ static void test_health_lua__watch_cache_health_uses_the_checks(void **state)
 	assert_true(sync_cache_fn(KUBE_EVENT_MODIFIED, cm, NULL, set) & SYNC_CACHE_HEALTH_MSG);
 	assert_int_equal(sync_cache_fn(KUBE_EVENT_MODIFIED, cm, NULL, quiet) & 0xff,
 			 SYNC_HEALTH_DEGRADED + 1);
+	/* a Healthy message is not worth a GET at every comparison */
+	assert_int_equal(sync_cache_fn(KUBE_EVENT_MODIFIED, cm, NULL, fine) & 0xff,
+			 SYNC_HEALTH_HEALTHY + 1);
 	mf_node_free(cm);
+	hl_set_free(fine);
 	hl_set_free(quiet);
 	hl_set_free(set);
 }
