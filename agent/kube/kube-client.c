@@ -190,6 +190,10 @@ static CURL *new_easy(struct kube_client *kc)
 	 * it multiplexes rather than open one connection per request */
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+	/* a request body is copied through a buffer of this size while it is
+	 * sent: curl's default 64 KiB per transfer in flight was most of the
+	 * memory each worker added in a burst (issue 20); bodies are small */
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	if (kc->connect_to) /* SNI and verification use the URL's host (tls-server-name) */
 		curl_easy_setopt(c, CURLOPT_CONNECT_TO, kc->connect_to);
 	if (cfg->proxy_url)
