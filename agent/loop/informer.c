@@ -246,6 +246,7 @@ struct kube_cache *agent_live_cache(const struct kube_resource *res, bool needed
 	struct kube_cache *c = NULL;
 	double deadline = gs_time_wall() + KIND_LIST_WAIT_S;
 	struct timespec ts;
+	bool timed_out = false;
 
 	ts.tv_sec = (time_t)deadline;
 	ts.tv_nsec = (long)((deadline - (double)ts.tv_sec) * 1e9);
@@ -268,10 +269,17 @@ struct kube_cache *agent_live_cache(const struct kube_resource *res, bool needed
 		/* made at the watcher's next turn: now */
 		if (a->watcher)
 			kube_watcher_wake(a->watcher);
-		if (pthread_cond_timedwait(&a->kinds_cond, &a->lock, &ts) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&a->kinds_cond, &a->lock, &ts) == ETIMEDOUT) {
+			timed_out = true;
 			break;
+		}
 	}
 	pthread_mutex_unlock(&a->lock);
+	/* said, so that a LIST more than the informer's has a cause to read
+	 * (t-agent-scale counts them) */
+	if (timed_out)
+		alog(ALOG_INFO, NULL, NULL, "no %s watch after %.0f s: this comparison lists them itself",
+		     res->kind, KIND_LIST_WAIT_S);
 	return c;
 }
 
