@@ -149,12 +149,18 @@ int app_resource(const struct kube_resource **out, struct kube_client *kc, struc
 int app_get(struct mf_node **out, struct kube_client *kc, const char *ns, const char *name,
 	    struct gs_error *err)
 {
+	return app_get_at(out, kc, ns, name, NULL, err);
+}
+
+int app_get_at(struct mf_node **out, struct kube_client *kc, const char *ns, const char *name,
+	       const char *min_rv, struct gs_error *err)
+{
 	const struct kube_resource *res;
 	int r;
 
 	if ((r = app_resource(&res, kc, err)) < 0)
 		return r;
-	r = kube_client_get(kc, out, res, ns, name, err);
+	r = kube_client_get_at(kc, out, res, ns, name, min_rv, err);
 	if (r == GS_ENOTFOUND)
 		return gs_error_set(err, GS_ENOTFOUND, "application '%s' not found in namespace '%s'",
 				    name, ns);

@@ -81,6 +81,10 @@ int app_resource(const struct kube_resource **out, struct kube_client *kc, struc
 /* GET; *out owned.  GS_ENOTFOUND "application 'x' not found in namespace 'ns'". */
 int app_get(struct mf_node **out, struct kube_client *kc, const char *ns, const char *name,
 	    struct gs_error *err);
+/* The same, as the API server's watch cache has it at min_rv or later (no
+ * etcd read; kube_client_get_at).  min_rv NULL: as app_get. */
+int app_get_at(struct mf_node **out, struct kube_client *kc, const char *ns, const char *name,
+	       const char *min_rv, struct gs_error *err);
 /* Create app (borrowed).  GS_ECONFLICT when it exists with a different spec
  * unless upsert (then the spec is replaced).  An identical spec is fine. */
 int app_create(struct kube_client *kc, const struct mf_node *app, bool upsert,

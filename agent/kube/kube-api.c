@@ -259,10 +259,28 @@ const char *kube_obj_id(const struct kube_resource *res, const char *ns, const c
 int kube_client_get(struct kube_client *kc, struct mf_node **out, const struct kube_resource *res,
 		    const char *ns, const char *name, struct gs_error *err)
 {
+	return kube_client_get_at(kc, out, res, ns, name, NULL, err);
+}
+
+#define RV_CHARS "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+int kube_client_get_at(struct kube_client *kc, struct mf_node **out,
+		       const struct kube_resource *res, const char *ns, const char *name,
+		       const char *min_rv, struct gs_error *err)
+{
 	struct kube_response r = KUBE_RESPONSE_INIT;
 	char *path = kube_resource_path(res, ns, name);
 	char idb[512];
 	int rc;
+
+	/* a resourceVersion is opaque: one of digits and letters goes into
+	 * the query as it is, any other is not used (etcd answers) */
+	if (min_rv && *min_rv && min_rv[strspn(min_rv, RV_CHARS)] == '\0') {
+		char *p = gs_asprintf("%s?resourceVersion=%s", path, min_rv);
+
+		free(path);
+		path = p;
+	}
 
 	kube_client_stats_mut(kc)->get++;
 	rc = kube_client_request(kc, "GET", path, NULL, NULL, 0, &r, err);

@@ -48,6 +48,8 @@ struct kube_client {
 	struct kube_disc disc;
 	kube_request_observer observer; /* optional, see kube_client_set_observer */
 	void *observer_payload;
+	kube_write_hook write_hook; /* optional, see kube_client_set_write_hook */
+	void *write_hook_payload;
 	char *impersonate;       /* Impersonate-User of writes, NULL = none */
 };
 
@@ -66,6 +68,12 @@ void kube_client_set_observer(struct kube_client *kc, kube_request_observer fn, 
 {
 	kc->observer = fn;
 	kc->observer_payload = payload;
+}
+
+void kube_client_set_write_hook(struct kube_client *kc, kube_write_hook fn, void *payload)
+{
+	kc->write_hook = fn;
+	kc->write_hook_payload = payload;
 }
 
 struct kube_disc *kube_client_disc(struct kube_client *kc)
@@ -706,6 +714,9 @@ enum kube_xfer_next kube_xfer_finish(struct kube_client *kc, struct kube_xfer *x
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->resp.status);
 	if (kc->observer)
 		kc->observer(x->method, cc == CURLE_OK ? x->resp.status : 0, kc->observer_payload);
+	if (kc->write_hook && strcmp(x->method, "GET") && !strstr(x->path, "dryRun="))
+		kc->write_hook(x->path, cc == CURLE_OK ? x->resp.status : 0, &x->resp.body,
+			       kc->write_hook_payload);
 	if (cc == CURLE_WRITE_ERROR && x->resp.body.len >= BODY_MAX - 65536) {
 		*rc_out = gs_error_set(err, GS_ELIMIT, "%s %s: response larger than %u MiB",
 				       x->method, x->path, BODY_MAX >> 20);

@@ -66,6 +66,14 @@ const struct kube_client_stats *kube_client_stats(const struct kube_client *kc);
  * thread: /metrics counts requests by verb and code with it. */
 typedef void (*kube_request_observer)(const char *method, long status, void *payload);
 void kube_client_set_observer(struct kube_client *kc, kube_request_observer fn, void *payload);
+/* Called after every attempt of a write (POST, PUT, PATCH, DELETE; not a
+ * dry-run) with its path, the response's status (0: none) and body, on the
+ * client's thread: the agent learns the resourceVersion of its own writes
+ * to Applications with it (reconcile reads them from the API server's
+ * watch cache, never older than that). */
+typedef void (*kube_write_hook)(const char *path, long status, const struct gs_buf *body,
+				void *payload);
+void kube_client_set_write_hook(struct kube_client *kc, kube_write_hook fn, void *payload);
 
 /* Send every write of this client (POST, PUT, PATCH, DELETE; dry-runs
  * included) with the header Impersonate-User: user, e.g.
@@ -135,6 +143,13 @@ int kube_client_all_resources(struct kube_client *kc, const struct kube_resource
 /* GET one object.  *out owned.  GS_ENOTFOUND when absent. */
 int kube_client_get(struct kube_client *kc, struct mf_node **out, const struct kube_resource *res,
 		    const char *ns, const char *name, struct gs_error *err);
+/* The same, answered by the API server's watch cache with the object as it
+ * is at min_rv or later (resourceVersion=min_rv: no etcd read, but the
+ * object may be a few milliseconds behind etcd).  min_rv NULL or "": as
+ * kube_client_get. */
+int kube_client_get_at(struct kube_client *kc, struct mf_node **out,
+		       const struct kube_resource *res, const char *ns, const char *name,
+		       const char *min_rv, struct gs_error *err);
 
 /* LIST (paginated, 500 per page) with an optional label selector; ns NULL or
  * "" lists across namespaces.  Calls fn for each item (item borrowed: valid

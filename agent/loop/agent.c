@@ -48,6 +48,7 @@ static int tools_init(struct tools *t, struct agent *a, struct gs_error *err)
 	if (rc)
 		return rc;
 	kube_client_set_observer(t->kc, agent_observe_kube, a);
+	kube_client_set_write_hook(t->kc, agent_app_written, a);
 	rc = gitsrc_new(&t->git, a->cfg->cache_dir, err);
 	if (rc)
 		return rc;

@@ -12,6 +12,7 @@
 #include "loop/alog.h"
 #include "loop/loop-private.h"
 #include "loop/workq.h"
+#include "mf-json.h"
 #include "mf-object.h"
 
 struct app_entry *agent_index_find(struct agent *a, const char *key)
@@ -288,6 +289,13 @@ void agent_index_update(struct agent *a, const struct mf_node *app, bool added)
 		e->group = gs_asprintf("%s\n%s\n%s/%s", e->repo, e->revision,
 				       sref && *sref ? ns : "", sref ? sref : "");
 	}
+	{
+		unsigned long long rv =
+			agent_rv_parse(mf_node_dig_str(app, "metadata", "resourceVersion", NULL));
+
+		if (rv > e->rv) /* an event may arrive after a newer write's answer */
+			e->rv = rv;
+	}
 	e->automated = app_automated(app);
 	e->self_heal = mf_node_bool(mf_node_dig(app, "spec", "syncPolicy", "automated", "selfHeal", NULL));
 	if (e->generation != gen)
@@ -340,4 +348,74 @@ bool agent_app_namespace_allowed(const struct agent_config *cfg, const char *ns)
 		if (app_glob_match(cfg->app_namespaces[i], ns))
 			return true;
 	return false;
+}
+
+unsigned long long agent_rv_parse(const char *rv)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (!rv || !*rv || strlen(rv) > 19)
+		return 0;
+	for (p = rv; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		v = v * 10 + (unsigned long long)(*p - '0');
+	}
+	return v;
+}
+
+/* "ns/name" of an Application's path (".../namespaces/NS/applications/NAME
+ * [/status][?query]"), NULL for any other path.  Owned. */
+static char *app_key_of_path(const char *path)
+{
+	static const char prefix[] = "/apis/" APP_GROUP "/" APP_VERSION "/namespaces/";
+	const char *ns, *slash, *name;
+	size_t nslen, namelen;
+
+	if (strncmp(path, prefix, sizeof(prefix) - 1))
+		return NULL;
+	ns = path + sizeof(prefix) - 1;
+	if (!(slash = strchr(ns, '/')) || strncmp(slash, "/applications/", 14))
+		return NULL;
+	nslen = (size_t)(slash - ns);
+	name = slash + 14;
+	namelen = strcspn(name, "/?");
+	if (!nslen || !namelen)
+		return NULL;
+	return gs_asprintf("%.*s/%.*s", (int)nslen, ns, (int)namelen, name);
+}
+
+void agent_app_written(const char *path, long status, const struct gs_buf *body, void *payload)
+{
+	struct agent *a = payload;
+	struct gs_error err = GS_ERROR_INIT;
+	struct mf_node *obj = NULL;
+	unsigned long long rv = 0;
+	struct app_entry *e;
+	char *key = app_key_of_path(path);
+
+	if (!key)
+		return;
+	if (status >= 200 && status < 300 && body->len &&
+	    mf_json_parse(&obj, body->ptr, body->len, "response", &err) == GS_OK)
+		rv = agent_rv_parse(mf_node_dig_str(obj, "metadata", "resourceVersion", NULL));
+	pthread_mutex_lock(&a->lock);
+	if ((e = agent_index_find(a, key))) {
+		if (rv > e->rv)
+			e->rv = rv;
+		else if (!rv)
+			e->rv_unsure_until = workq_now() + AGENT_RV_UNSURE_S;
+	}
+	pthread_mutex_unlock(&a->lock);
+	mf_node_free(obj);
+	free(key);
+}
+
+const char *agent_index_read_rv(const struct app_entry *e, double now, char *buf, size_t n)
+{
+	if (!e->rv || now < e->rv_unsure_until)
+		return NULL;
+	snprintf(buf, n, "%llu", e->rv);
+	return buf;
 }

@@ -59,6 +59,12 @@ struct app_entry {
 	long long compared_gen;/* the generation it compared */
 	double last_full;      /* monotonic time of the last comparison */
 	double seen_wall;      /* wall time the agent first indexed the app */
+	/* the newest resourceVersion of the app the agent has seen (watch
+	 * events, its own writes): reconcile reads the app from the API
+	 * server's watch cache at that version or later, no etcd read
+	 * (agent_index_read_rv); 0 = unknown, etcd answers */
+	unsigned long long rv;
+	double rv_unsure_until; /* monotonic: a write of unknown outcome; etcd answers until then */
 };
 
 /* What a group's repository answered when last asked (not shared). */
@@ -271,6 +277,19 @@ double agent_index_retry_delay(const struct app_entry *e, bool retry, long long 
 bool agent_index_spec_changed_since_failure(const struct app_entry *e, long long gen);
 /* An Application deleted.  Takes a->lock. */
 void agent_index_forget(struct agent *a, const char *ns, const char *name);
+/* A resourceVersion as a number, for taking the newest of two; 0 when it
+ * is not made of digits alone (then never compared: etcd answers).  etcd's
+ * are counters, as every client that orders them assumes. */
+unsigned long long agent_rv_parse(const char *rv);
+/* kube_write_hook of every kube client of the agent: a write to an
+ * Application (path) answered 2xx with the object raises its entry's rv;
+ * any other outcome may have written it all the same, so reads of it go to
+ * etcd for a while (AGENT_RV_UNSURE_S).  Takes a->lock. */
+#define AGENT_RV_UNSURE_S 30.0
+void agent_app_written(const char *path, long status, const struct gs_buf *body, void *payload);
+/* The resourceVersion to read e at (buf, at least 24 bytes), or NULL when
+ * etcd must answer.  Expects a->lock held. */
+const char *agent_index_read_rv(const struct app_entry *e, double now, char *buf, size_t n);
 
 /* ---- informer.c ---- */
 

@@ -361,7 +361,25 @@ static void reconcile(struct worker *w, const char *key)
 	int rc;
 
 	agent_split_key(key, ns, sizeof(ns), name, sizeof(name));
-	rc = app_get(&app, w->t.kc, ns, name, &err);
+	{
+		/* from the API server's watch cache, at the newest version the
+		 * agent has seen or written (no etcd read: a push reads 1,000
+		 * apps, issue 20); never older, so a reconcile always sees its
+		 * predecessor's writes.  Any failure: ask etcd */
+		char rvb[24];
+		const char *rv;
+		struct app_entry *e;
+
+		pthread_mutex_lock(&a->lock);
+		e = agent_index_find(a, key);
+		rv = e ? agent_index_read_rv(e, workq_now(), rvb, sizeof(rvb)) : NULL;
+		pthread_mutex_unlock(&a->lock);
+		rc = rv ? app_get_at(&app, w->t.kc, ns, name, rv, &err) : GS_ERR;
+		if (rc && rc != GS_ENOTFOUND) {
+			gs_error_clear(&err);
+			rc = app_get(&app, w->t.kc, ns, name, &err);
+		}
+	}
 	if (rc == GS_ENOTFOUND) {
 		metrics_add(a->m_reconciles, 1, "deleted");
 		goto cleanup;

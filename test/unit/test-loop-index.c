@@ -180,7 +180,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void update(struct agent *a, long long gen, bool added)
+/* A watch event of the app "gitsync/demo" at resourceVersion rv. */
+static void update_at(struct agent *a, long long gen, bool added, const char *rv)
 {
 	struct gs_error err = GS_ERROR_INIT;
 	struct mf_node *app = NULL;
@@ -188,13 +189,19 @@ static void update(struct agent *a, long long gen, bool added)
 
 	snprintf(json, sizeof(json),
 		 "{\"apiVersion\":\"gitsync.io/v1alpha1\",\"kind\":\"Application\","
-		 "\"metadata\":{\"name\":\"demo\",\"namespace\":\"gitsync\",\"generation\":%lld},"
+		 "\"metadata\":{\"name\":\"demo\",\"namespace\":\"gitsync\",\"generation\":%lld,"
+		 "\"resourceVersion\":\"%s\"},"
 		 "\"spec\":{\"source\":{\"repoURL\":\"https://example.com/r.git\",\"path\":\"app\"},"
 		 "\"syncPolicy\":{\"automated\":{\"prune\":true}}}}",
-		 gen);
+		 gen, rv);
 	assert_int_equal(mf_json_parse(&app, json, strlen(json), "app.json", &err), 0);
 	agent_index_update(a, app, added);
 	mf_node_free(app);
+}
+
+static void update(struct agent *a, long long gen, bool added)
+{
+	update_at(a, gen, added, "1");
 }
 
 static void drain(struct workq *q)
@@ -233,6 +240,58 @@ static void test_agent_index__a_spec_change_is_queued_during_a_backoff(void **st
 	drain(f->a.q);
 }
 
+/* What the agent wrote to an app (a kube client's write hook) */
+static void written(struct agent *a, const char *path, long status, const char *body)
+{
+	struct gs_buf b = GS_BUF_INIT;
+
+	gs_buf_puts(&b, body);
+	agent_app_written(path, status, &b, a);
+	gs_buf_release(&b);
+}
+
+static const char *read_rv(struct agent *a, char *buf)
+{
+	return agent_index_read_rv(agent_index_find(a, "gitsync/demo"), workq_now(), buf, 24);
+}
+
+/* Reconcile reads the app from the watch cache at the newest version the
+ * agent knows of it, never older: a status write's answer raises it, a
+ * late watch event of an older version does not lower it, a write whose
+ * outcome is unknown sends reads to etcd for a while, and a version that
+ * is not a number is never used. */
+static void test_agent_index__reads_never_older_than_what_the_agent_saw_or_wrote(void **state)
+{
+	struct fixture *f = *state;
+	char buf[24];
+
+	update_at(&f->a, 1, true, "100");
+	drain(f->a.q);
+	assert_string_equal(read_rv(&f->a, buf), "100");
+	written(&f->a, "/apis/gitsync.io/v1alpha1/namespaces/gitsync/applications/demo/status",
+		200, "{\"metadata\":{\"name\":\"demo\",\"resourceVersion\":\"250\"}}");
+	assert_string_equal(read_rv(&f->a, buf), "250");
+	update_at(&f->a, 1, false, "180"); /* an event sent before that write */
+	assert_string_equal(read_rv(&f->a, buf), "250");
+	update_at(&f->a, 1, false, "300");
+	assert_string_equal(read_rv(&f->a, buf), "300");
+	/* another app's write, a dry-run's path, another resource: not ours */
+	written(&f->a, "/apis/gitsync.io/v1alpha1/namespaces/gitsync/applications/other",
+		200, "{\"metadata\":{\"resourceVersion\":\"900\"}}");
+	written(&f->a, "/api/v1/namespaces/gitsync/configmaps/demo", 200,
+		"{\"metadata\":{\"resourceVersion\":\"901\"}}");
+	assert_string_equal(read_rv(&f->a, buf), "300");
+	/* a timeout may have written it: etcd answers for a while */
+	written(&f->a, "/apis/gitsync.io/v1alpha1/namespaces/gitsync/applications/demo", 0, "");
+	assert_null(read_rv(&f->a, buf));
+	agent_index_find(&f->a, "gitsync/demo")->rv_unsure_until = workq_now() - 1;
+	assert_string_equal(read_rv(&f->a, buf), "300");
+	assert_int_equal(agent_rv_parse("12345"), 12345);
+	assert_int_equal(agent_rv_parse("12a45"), 0);
+	assert_int_equal(agent_rv_parse(""), 0);
+	assert_int_equal(agent_rv_parse("99999999999999999999"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +302,9 @@ int main(void)
 		cmocka_unit_test(test_agent_index__the_poll_interval_is_not_held_back_by_a_backoff),
 		cmocka_unit_test(test_agent_index__self_heal_interval_only_while_kinds_are_not_watched),
 		cmocka_unit_test(test_agent_index__a_spec_change_after_a_failed_sync_is_seen),
+		cmocka_unit_test_setup_teardown(
+			test_agent_index__reads_never_older_than_what_the_agent_saw_or_wrote, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_agent_index__a_spec_change_is_queued_during_a_backoff,
 						setup, teardown),
 	};
