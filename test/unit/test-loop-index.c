@@ -275,7 +275,7 @@ static void test_agent_index__reads_never_older_than_what_the_agent_saw_or_wrote
 	assert_string_equal(read_rv(&f->a, buf), "250");
 	update_at(&f->a, 1, false, "300");
 	assert_string_equal(read_rv(&f->a, buf), "300");
-	/* another app's write, a dry-run's path, another resource: not ours */
+	/* another app's write, another resource's: not this app's */
 	written(&f->a, "/apis/gitsync.io/v1alpha1/namespaces/gitsync/applications/other",
 		200, "{\"metadata\":{\"resourceVersion\":\"900\"}}");
 	written(&f->a, "/api/v1/namespaces/gitsync/configmaps/demo", 200,
