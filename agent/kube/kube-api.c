@@ -280,6 +280,7 @@ int kube_client_get_at(struct kube_client *kc, struct mf_node **out,
 
 		free(path);
 		path = p;
+		kube_client_stats_mut(kc)->get_cache++;
 	}
 
 	kube_client_stats_mut(kc)->get++;

@@ -53,6 +53,7 @@ struct kube_client_stats {
 	unsigned long requests;  /* HTTP requests sent (retries included) */
 	unsigned long retries;   /* of which retries */
 	unsigned long get, list, patch, del, post, put, discovery;
+	unsigned long get_cache; /* of the GETs, those at a resourceVersion (kube_client_get_at) */
 	unsigned long throttled_ms; /* time slept by the rate limiter */
 };
 

@@ -41,6 +41,7 @@ static void add_stats(struct kube_client_stats *sum, const struct kube_client_st
 	sum->post += s->post;
 	sum->put += s->put;
 	sum->discovery += s->discovery;
+	sum->get_cache += s->get_cache;
 }
 
 static void collect(struct metrics_registry *r, void *payload)
@@ -81,6 +82,8 @@ static void collect(struct metrics_registry *r, void *payload)
 	metrics_set(a->m_kube, (double)sum.put, "PUT");
 	metrics_set(a->m_kube, (double)sum.del, "DELETE");
 	metrics_set(a->m_kube, (double)sum.discovery, "DISCOVERY");
+	/* of the GETs, those the watch cache answered (reconcile's app_get_at) */
+	metrics_set(a->m_kube, (double)sum.get_cache, "GET_CACHE");
 	metrics_set(a->m_kube, (double)sum.retries, "RETRY");
 }
 

@@ -344,6 +344,32 @@ static void set_git_max_age(struct worker *w, const char *key, const struct mf_n
 	gitsrc_set_max_age(w->t.git, age);
 }
 
+/* The app as the API server's watch cache has it at the newest version the
+ * agent has seen or written (no etcd read: a push reads 1,000 apps, issue
+ * 20), never older, so a reconcile sees its predecessor's writes; etcd
+ * answers when that version is unknown or unsure, and after any failure. */
+static int read_app(struct worker *w, const char *key, const char *ns, const char *name,
+		    struct mf_node **app, struct gs_error *err)
+{
+	struct agent *a = w->a;
+	struct app_entry *e;
+	const char *rv;
+	char rvb[24];
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	e = agent_index_find(a, key);
+	rv = e ? agent_index_read_rv(e, workq_now(), rvb, sizeof(rvb)) : NULL;
+	pthread_mutex_unlock(&a->lock);
+	if (rv) {
+		rc = app_get_at(app, w->t.kc, ns, name, rv, err);
+		if (rc == GS_OK || rc == GS_ENOTFOUND)
+			return rc;
+		gs_error_clear(err);
+	}
+	return app_get(app, w->t.kc, ns, name, err);
+}
+
 static void reconcile(struct worker *w, const char *key)
 {
 	struct agent *a = w->a;
@@ -361,25 +387,7 @@ static void reconcile(struct worker *w, const char *key)
 	int rc;
 
 	agent_split_key(key, ns, sizeof(ns), name, sizeof(name));
-	{
-		/* from the API server's watch cache, at the newest version the
-		 * agent has seen or written (no etcd read: a push reads 1,000
-		 * apps, issue 20); never older, so a reconcile always sees its
-		 * predecessor's writes.  Any failure: ask etcd */
-		char rvb[24];
-		const char *rv;
-		struct app_entry *e;
-
-		pthread_mutex_lock(&a->lock);
-		e = agent_index_find(a, key);
-		rv = e ? agent_index_read_rv(e, workq_now(), rvb, sizeof(rvb)) : NULL;
-		pthread_mutex_unlock(&a->lock);
-		rc = rv ? app_get_at(&app, w->t.kc, ns, name, rv, &err) : GS_ERR;
-		if (rc && rc != GS_ENOTFOUND) {
-			gs_error_clear(&err);
-			rc = app_get(&app, w->t.kc, ns, name, &err);
-		}
-	}
+	rc = read_app(w, key, ns, name, &app, &err);
 	if (rc == GS_ENOTFOUND) {
 		metrics_add(a->m_reconciles, 1, "deleted");
 		goto cleanup;

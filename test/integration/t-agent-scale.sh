@@ -108,6 +108,7 @@ check "a new commit costs 2 writes per app (Running, outcome): $((w1 - w0)) for 
 
 # ---- the same push again: every app compares, nothing changed, no write
 c0=$(compared)
+g0=$(metric 'gitsync_kube_requests{verb="GET_CACHE"}')
 run github_webhook "$port" gh-test-secret "$(push_body "$rev")"
 check "the repeated push matches all $N apps" out_has "^200 \\{\"matched\":$N\\}"
 check "every app compared again" wait_for 60 eval '[ $(($(compared) - c0)) -ge $N ]'
@@ -116,6 +117,10 @@ check "repeated push: one more ls-remote, no fetch (log: $(ls_remotes), $(fetche
   eval '[ "$(ls_remotes)" = 3 ] && [ "$(fetches)" = 2 ]'
 w2=$(status_writes)
 check "nothing changed: no write to any app ($((w2 - w1)))" eval '[ "$w2" = "$w1" ]'
+# each compare read its app from the API server's watch cache, at the
+# version of the agent's own last write (reconcile.c read_app), not etcd
+check "repeated push: every app read from the watch cache ($(($(metric 'gitsync_kube_requests{verb="GET_CACHE"}') - g0)) of $N)" \
+  eval '[ $(($(metric "gitsync_kube_requests{verb=\"GET_CACHE\"}") - g0)) -ge $N ]'
 
 # ---- a push that leaves the apps' files alone: compared at the new
 # commit, rendered by the memo (keyed by the files a plain directory's
